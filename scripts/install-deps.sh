@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Polis needs, and only those that are missing, without prompts.
+# Usage: scripts/install-deps.sh [build|test|bench|fuzz]...   (default: build)
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config ca-certificates libmicrohttpd-dev libjansson-dev
+            libsqlite3-dev libsqlite3-mod-spatialite libcurl4-openssl-dev)
+test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
+bench_pkgs=(wrk python3 python3-requests)
+fuzz_pkgs=(clang libclang-rt-14-dev)
+
+want=()
+[ $# -eq 0 ] && set -- build
+for group in "$@"; do
+    case "$group" in
+        build) want+=("${build_pkgs[@]}") ;;
+        test)  want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+        bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+        fuzz)  want+=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+        *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q </dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.h — the NGSI-LD resources (one file each) and the helpers every handler shares. Handlers
+ * follow one path: parse -> validate -> act (store) -> serialize. Helpers whose names end in
+ * _or_reply have already answered with a ProblemDetails when they return non-zero, so the
+ * handler just returns PL_HANDLER_DONE (Redis's "OrReply").
+ */
+#ifndef PL_API_API_H
+#define PL_API_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "http/http.h"
+#include "ngsild/context.h"
+
+/* The route table of the whole API (api/routes.c). */
+extern const struct pl_route pl_api_routes[];
+extern const size_t pl_api_n_routes;
+
+/* Handlers, by resource file. */
+int pl_api_health(struct pl_req *r);
+int pl_api_version(struct pl_req *r);
+int pl_api_entity_create(struct pl_req *r);
+int pl_api_entity_get(struct pl_req *r);
+int pl_api_entity_delete(struct pl_req *r);
+int pl_api_entity_replace(struct pl_req *r);
+int pl_api_entity_merge(struct pl_req *r);
+int pl_api_attrs_append(struct pl_req *r);
+int pl_api_attrs_update(struct pl_req *r);
+int pl_api_attr_patch(struct pl_req *r);
+int pl_api_attr_replace(struct pl_req *r);
+int pl_api_attr_delete(struct pl_req *r);
+int pl_api_contexts_add(struct pl_req *r);
+int pl_api_contexts_list(struct pl_req *r);
+int pl_api_contexts_get(struct pl_req *r);
+int pl_api_contexts_delete(struct pl_req *r);
+
+/*
+ * Parses the request body as JSON. On success returns 0 and *out (borrowed: released with the
+ * request). Malformed JSON answers InvalidRequest naming line, column and byte position.
+ * `want_object`: a non-object answers BadRequestData.
+ */
+int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out);
+
+/*
+ * Resolves the request's @context (clause 6.3.5): for a body with Content-Type
+ * application/ld+json, its "@context" member (required; removed from the body); for
+ * application/json, the Link header (the body must have no "@context"); for GET/DELETE the Link
+ * header; otherwise the core context. Returns 0 and *out (borrowed: released with the request).
+ */
+int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out);
+
+/*
+ * Answers 200 with `doc` (borrowed) in the negotiated representation: application/json with a
+ * Link header naming the request's context, or application/ld+json (and geo+json) with an
+ * "@context" member added to each object of `doc` (an object or an array of objects).
+ */
+void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc);
+
+/* Validates an entity id taken from the path; answers BadRequestData when it is not a URI. */
+int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
+
+/* Splits a comma-separated parameter into items (pointers into a copy released with the
+ * request). Returns the count (0 when absent), -1 when an item is empty (answered). */
+int pl_api_split_or_reply(struct pl_req *r, const char *param, const char *value,
+                          const char ***items);
+
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* common.c — helpers shared by the handlers: body, @context, representation, ids, lists. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "ctxreg/ctxreg.h"
+#include "ngsild/entity.h"
+
+int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
+{
+    json_error_t je;
+    /* JSON_REJECT_DUPLICATES: a member given twice is ambiguous input, not "last one wins". */
+    json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!j) {
+        pl_reply_error(r, PL_EINVALIDREQUEST,
+                       "malformed JSON at line %d, column %d (byte %d): %s", je.line, je.column,
+                       je.position, je.text);
+        return -1;
+    }
+    pl_req_defer_decref(r, j);
+    if (want_object && !json_is_object(j)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "the request body must be a JSON object");
+        return -1;
+    }
+    *out = j;
+    return 0;
+}
+
+static void defer_ctx(struct pl_req *r, struct pl_ctx *c);
+
+int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out)
+{
+    json_t *value = NULL;
+    json_t *url = NULL;
+    if (body && r->content_type == PL_MIME_LDJSON) {
+        value = json_is_object(body) ? json_object_get(body, "@context") : NULL;
+        if (!value) {
+            pl_reply_error(r, PL_EBADREQUESTDATA,
+                           "Content-Type application/ld+json requires an @context member in "
+                           "the body (clause 6.3.5)");
+            return -1;
+        }
+        json_incref(value);
+        pl_req_defer_decref(r, value);
+        json_object_del(body, "@context");
+    } else {
+        if (body && json_is_object(body) && json_object_get(body, "@context")) {
+            pl_reply_error(r, PL_EBADREQUESTDATA,
+                           "@context in the body needs Content-Type application/ld+json; with "
+                           "application/json use the Link header (clause 6.3.5)");
+            return -1;
+        }
+        if (r->link_context) {
+            url = json_string(r->link_context);
+            if (!url) {
+                pl_reply_error(r, PL_EBADREQUESTDATA, "the Link header URL is not valid UTF-8");
+                return -1;
+            }
+            pl_req_defer_decref(r, url);
+            value = url;
+        }
+    }
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_ctx *c = NULL;
+    if (pl_ctxreg_resolve(r->app->ctxreg, value, &c, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    defer_ctx(r, c);
+    *out = c;
+    return 0;
+}
+
+static void unref_ctx(void *c)
+{
+    pl_ctx_unref(c);
+}
+
+static void defer_ctx(struct pl_req *r, struct pl_ctx *c)
+{
+    pl_req_defer(r, unref_ctx, c);
+}
+
+static char *context_header_value(struct pl_req *r)
+{
+    const char *url = r->link_context ? r->link_context : PL_CORE_CONTEXT_URL;
+    size_t n = strlen(url) + 96;
+    char *v = malloc(n);
+    if (v)
+        snprintf(v, n, "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; "
+                       "type=\"application/ld+json\"", url);
+    return v;
+}
+
+static json_t *context_member(struct pl_req *r)
+{
+    if (r->link_context)
+        return json_pack("[s,s]", r->link_context, PL_CORE_CONTEXT_URL);
+    return json_string(PL_CORE_CONTEXT_URL);
+}
+
+void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc)
+{
+    if (r->accept == PL_MIME_JSON) {
+        char *link = context_header_value(r);
+        if (link) {
+            pl_req_add_header(r, "Link", link);
+            free(link);
+        }
+        pl_reply_json(r, status, "application/json", doc);
+        return;
+    }
+    json_t *ctx = context_member(r);
+    if (json_is_object(doc)) {
+        json_object_set(doc, "@context", ctx);
+    } else if (json_is_array(doc)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(doc, i, e)
+        {
+            if (json_is_object(e))
+                json_object_set(e, "@context", ctx);
+        }
+    }
+    json_decref(ctx);
+    pl_reply_json(r, status,
+                  r->accept == PL_MIME_GEOJSON ? "application/geo+json" : "application/ld+json",
+                  doc);
+}
+
+int pl_api_entity_id_or_reply(struct pl_req *r, const char *id)
+{
+    if (strlen(id) > r->app->limits.max_id_len) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "entity id longer than %zu bytes",
+                       r->app->limits.max_id_len);
+        return -1;
+    }
+    if (!pl_is_uri(id)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "entity id '%.200s' is not a URI", id);
+        return -1;
+    }
+    return 0;
+}
+
+int pl_api_split_or_reply(struct pl_req *r, const char *param, const char *value,
+                          const char ***items)
+{
+    *items = NULL;
+    if (!value)
+        return 0;
+    char *copy = strdup(value);
+    size_t max = 1;
+    for (const char *p = value; *p; p++)
+        max += *p == ',';
+    const char **arr = calloc(max, sizeof *arr);
+    if (!copy || !arr) {
+        free(copy);
+        free(arr);
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return -1;
+    }
+    pl_req_defer_free(r, copy);
+    pl_req_defer_free(r, (void *)arr);
+    int n = 0;
+    char *p = copy;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "empty item in parameter '%s'", param);
+            return -1;
+        }
+        arr[n++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *items = arr;
+    return n;
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * entities.c — the entity resources: /entities (create), /entities/{id} (retrieve, delete,
+ * replace, merge), /entities/{id}/attrs (append, update) and /entities/{id}/attrs/{attrId}
+ * (partial update, replace, delete). NGSI-LD clauses 5.6.1-5.6.6, 5.6.17-5.6.19, 5.7.1 and the
+ * HTTP binding 6.4-6.7.
+ *
+ * Writes: the handler parses and validates on the network thread, then hands a read-modify-write
+ * (an apply function below) to the store's writer and suspends; the writer runs it inside a
+ * group-committed transaction and resumes the request, whose continuation serializes the reply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "base/timeutil.h"
+#include "ngsild/entity.h"
+#include "store/store.h"
+
+enum job_kind {
+    JOB_CREATE,
+    JOB_DELETE,
+    JOB_APPLY,        /* pl_entity_apply with job->op */
+    JOB_ATTR_PATCH,
+    JOB_ATTR_REPLACE,
+    JOB_ATTR_DELETE
+};
+
+/* The state of one write while the request is suspended. Owned by the request. */
+struct job {
+    struct pl_store_write w;  /* the store write (must stay valid until done) */
+    struct pl_req *req;       /* the suspended request */
+    enum job_kind kind;       /* what apply does */
+    enum pl_update_op op;     /* JOB_APPLY: which update */
+    json_t *frag;             /* parsed payload (borrowed from the request) */
+    const char *attr_iri;     /* JOB_ATTR_*: expanded attribute name (borrowed) */
+    const char *dataset_id;   /* JOB_ATTR_DELETE: datasetId or NULL */
+    int delete_all;           /* JOB_ATTR_DELETE: deleteAll=true */
+    json_t *not_updated;      /* JOB_APPLY: attributes not applied (owned) */
+};
+
+static void job_release(void *p)
+{
+    struct job *j = p;
+    json_decref(j->not_updated);
+    json_decref(j->w.result);
+    free(j);
+}
+
+static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
+    struct job *j = ud;
+    char now[PL_TIME_ISO_LEN];
+    pl_time_format(pl_time_now_ms(), now);
+    int rc = 0;
+    switch (j->kind) {
+    case JOB_CREATE:
+        *next = json_deep_copy(j->frag);
+        if (!*next)
+            return pl_err_set(err, PL_ENOMEM, "out of memory");
+        pl_entity_stamp(*next, now);
+        return 0;
+    case JOB_DELETE:
+        *next = NULL;
+        return 0;
+    case JOB_APPLY:
+        rc = pl_entity_apply(cur, j->frag, j->op, now, j->not_updated, err);
+        break;
+    case JOB_ATTR_PATCH:
+        rc = pl_entity_attr_patch(cur, j->attr_iri, j->frag, now, err);
+        break;
+    case JOB_ATTR_REPLACE:
+        rc = pl_entity_attr_replace(cur, j->attr_iri, j->frag, now, err);
+        break;
+    case JOB_ATTR_DELETE:
+        rc = pl_entity_attr_delete(cur, j->attr_iri, j->dataset_id, j->delete_all, now, err);
+        break;
+    }
+    if (rc != 0)
+        return rc;
+    *next = json_incref(cur);
+    return 0;
+}
+
+static void on_done(struct pl_store_write *w)
+{
+    struct job *j = w->ud;
+    pl_req_resume(j->req);
+}
+
+/* Creates the job for `kind` on entity `id`; NULL after answering when out of memory. */
+static struct job *job_new(struct pl_req *r, enum job_kind kind, const char *id, json_t *frag)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (pl_req_defer(r, job_release, j) != 0) {
+        pl_reply_error(r, PL_EINTERNAL, "request state table full");
+        return NULL;
+    }
+    j->req = r;
+    j->kind = kind;
+    j->frag = frag;
+    j->w.tenant = r->tenant;
+    j->w.id = id;
+    j->w.flags = kind == JOB_CREATE ? PL_WRITE_MUST_NOT_EXIST : PL_WRITE_MUST_EXIST;
+    j->w.apply = apply;
+    j->w.ud = j;
+    j->w.done = on_done;
+    return j;
+}
+
+/* Queues the job and suspends the request; `cont` serializes the answer when resumed. */
+static int submit(struct pl_req *r, struct job *j, int (*cont)(struct pl_req *))
+{
+    r->job = j;
+    r->cont = cont;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_store_write_async(r->app->store, &j->w) != 0) {
+        pl_err_set(&err, PL_EINTERNAL, "the store is not accepting writes");
+        return pl_reply_problem(r, &err);
+    }
+    return PL_HANDLER_SUSPENDED;
+}
+
+/* Continuation of writes answered 204 on success. */
+static int cont_no_content(struct pl_req *r)
+{
+    struct job *j = r->job;
+    if (j->w.rc != 0)
+        return pl_reply_problem(r, &j->w.err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* Continuation of append/update: 204, or 207 with an UpdateResult (5.2.18) when some attributes
+ * were not applied. Names in a 207 body are fully qualified (clause 6.3.6). */
+static int cont_update_result(struct pl_req *r)
+{
+    struct job *j = r->job;
+    if (j->w.rc != 0)
+        return pl_reply_problem(r, &j->w.err);
+    if (json_array_size(j->not_updated) == 0) {
+        pl_reply_empty(r, 204);
+        return PL_HANDLER_DONE;
+    }
+    json_t *updated = json_array();
+    json_t *attrs = json_object_get(j->frag, "attrs");
+    const char *name;
+    json_t *v;
+    json_object_foreach(attrs, name, v)
+    {
+        int skipped = 0;
+        size_t i;
+        json_t *nu;
+        json_array_foreach(j->not_updated, i, nu)
+        {
+            const char *n = json_string_value(json_object_get(nu, "attributeName"));
+            if (n && strcmp(n, name) == 0)
+                skipped = 1;
+        }
+        if (!skipped)
+            json_array_append_new(updated, json_string(name));
+    }
+    json_t *res = json_pack("{s:o, s:O}", "updated", updated, "notUpdated", j->not_updated);
+    pl_reply_json(r, 207, "application/json", res);
+    json_decref(res);
+    return PL_HANDLER_DONE;
+}
+
+static int cont_created(struct pl_req *r)
+{
+    struct job *j = r->job;
+    if (j->w.rc != 0)
+        return pl_reply_problem(r, &j->w.err);
+    size_t n = strlen(j->w.id) + 32;
+    char *loc = malloc(n);
+    if (loc) {
+        snprintf(loc, n, "/ngsi-ld/v1/entities/%s", j->w.id);
+        pl_req_add_header(r, "Location", loc);
+        free(loc);
+    }
+    pl_reply_empty(r, 201);
+    return PL_HANDLER_DONE;
+}
+
+/* Parse body (unless already parsed: `body` not NULL) + context + payload of `kind`. Returns 0 with *frag (released with the request)
+ * and *ctx (borrowed), or -1 after answering. */
+static int parse_payload(struct pl_req *r, json_t *body, enum pl_parse_kind kind, unsigned flags,
+                         json_t **frag, struct pl_ctx **ctx)
+{
+    if (!body && pl_api_body_or_reply(r, kind != PL_PARSE_ATTR, &body) != 0)
+        return -1;
+    if (kind == PL_PARSE_ATTR && !json_is_object(body) && r->content_type == PL_MIME_LDJSON) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "an application/ld+json body must be an object");
+        return -1;
+    }
+    if (pl_api_context_or_reply(r, body, ctx) != 0)
+        return -1;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_entity_parse(*ctx, body, kind, flags, &r->app->limits, frag, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    pl_req_defer_decref(r, *frag);
+    return 0;
+}
+
+/* The entity id of the path must be a URI; a fragment naming another id is BadRequestData. */
+static int check_fragment_id_or_reply(struct pl_req *r, const json_t *frag, const char *id)
+{
+    const char *fid = json_string_value(json_object_get(frag, "id"));
+    if (fid && strcmp(fid, id) != 0) {
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "the payload id '%.200s' differs from the entity id in the path", fid);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * POST /entities (5.6.1, 6.4.3.1)
+ * ------------------------------------------------------------------------------------------ */
+int pl_api_entity_create(struct pl_req *r)
+{
+    json_t *ent;
+    struct pl_ctx *ctx;
+    if (parse_payload(r, NULL, PL_PARSE_ENTITY, 0, &ent, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    const char *id = json_string_value(json_object_get(ent, "id"));
+    struct job *j = job_new(r, JOB_CREATE, id, ent);
+    if (!j)
+        return PL_HANDLER_DONE;
+    return submit(r, j, cont_created);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * DELETE /entities/{id} (5.6.6)
+ * ------------------------------------------------------------------------------------------ */
+int pl_api_entity_delete(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    struct job *j = job_new(r, JOB_DELETE, id, NULL);
+    if (!j)
+        return PL_HANDLER_DONE;
+    return submit(r, j, cont_no_content);
+}
+
+/* Shared by PUT /entities/{id}, PATCH /entities/{id}, POST and PATCH .../attrs. */
+static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
+                         int (*cont)(struct pl_req *))
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    json_t *frag;
+    struct pl_ctx *ctx;
+    enum pl_parse_kind kind = op == PL_UPDATE_REPLACE ? PL_PARSE_ENTITY : PL_PARSE_FRAGMENT;
+    json_t *body = NULL;
+    if (op == PL_UPDATE_REPLACE) {
+        /* 5.6.18: the replacement may omit the id; when given it must match. */
+        if (pl_api_body_or_reply(r, 1, &body) != 0)
+            return PL_HANDLER_DONE;
+        if (!json_object_get(body, "id"))
+            json_object_set_new(body, "id", json_string(id));
+    }
+    if (parse_payload(r, body, kind, flags, &frag, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    if (check_fragment_id_or_reply(r, frag, id) != 0)
+        return PL_HANDLER_DONE;
+    struct job *j = job_new(r, JOB_APPLY, id, frag);
+    if (!j)
+        return PL_HANDLER_DONE;
+    j->op = op;
+    j->not_updated = json_array();
+    return submit(r, j, cont);
+}
+
+int pl_api_entity_replace(struct pl_req *r)
+{
+    return entity_update(r, PL_UPDATE_REPLACE, 0, cont_no_content);
+}
+
+int pl_api_entity_merge(struct pl_req *r)
+{
+    return entity_update(r, PL_UPDATE_MERGE, PL_PARSE_ALLOW_NULL, cont_no_content);
+}
+
+int pl_api_attrs_append(struct pl_req *r)
+{
+    const char *opt = pl_req_arg(r, "options");
+    enum pl_update_op op = PL_UPDATE_APPEND;
+    if (opt) {
+        if (strcmp(opt, "noOverwrite") != 0)
+            return pl_reply_error(r, PL_EBADREQUESTDATA,
+                                  "unknown options value '%.100s' (only noOverwrite)", opt);
+        op = PL_UPDATE_APPEND_NOOVER;
+    }
+    return entity_update(r, op, 0, cont_update_result);
+}
+
+int pl_api_attrs_update(struct pl_req *r)
+{
+    return entity_update(r, PL_UPDATE_UPDATE, 0, cont_update_result);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * /entities/{id}/attrs/{attrId} (5.6.4, 5.6.5, 5.6.19; 6.7)
+ * ------------------------------------------------------------------------------------------ */
+/* Expands the attribute name of the path with the request's context. */
+static const char *attr_iri_or_reply(struct pl_req *r, struct pl_ctx *ctx)
+{
+    const char *name = r->params[1];
+    if (!pl_is_valid_name(name) && !pl_is_uri(name)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s'", name);
+        return NULL;
+    }
+    char *iri = pl_ctx_expand(ctx, name);
+    if (!iri) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand attribute name '%.200s'", name);
+        return NULL;
+    }
+    pl_req_defer_free(r, iri);
+    return iri;
+}
+
+static int attr_write(struct pl_req *r, enum job_kind kind)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    json_t *frag;
+    struct pl_ctx *ctx;
+    unsigned flags = kind == JOB_ATTR_PATCH ? PL_PARSE_PARTIAL : 0;
+    if (parse_payload(r, NULL, PL_PARSE_ATTR, flags, &frag, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    const char *iri = attr_iri_or_reply(r, ctx);
+    if (!iri)
+        return PL_HANDLER_DONE;
+    struct job *j = job_new(r, kind, id, frag);
+    if (!j)
+        return PL_HANDLER_DONE;
+    j->attr_iri = iri;
+    return submit(r, j, cont_no_content);
+}
+
+int pl_api_attr_patch(struct pl_req *r)
+{
+    return attr_write(r, JOB_ATTR_PATCH);
+}
+
+int pl_api_attr_replace(struct pl_req *r)
+{
+    return attr_write(r, JOB_ATTR_REPLACE);
+}
+
+int pl_api_attr_delete(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_ctx *ctx;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    const char *iri = attr_iri_or_reply(r, ctx);
+    if (!iri)
+        return PL_HANDLER_DONE;
+    const char *all = pl_req_arg(r, "deleteAll");
+    const char *ds = pl_req_arg(r, "datasetId");
+    if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "deleteAll must be true or false");
+    if (ds && !pl_is_uri(ds))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId '%.200s' is not a URI", ds);
+    struct job *j = job_new(r, JOB_ATTR_DELETE, id, NULL);
+    if (!j)
+        return PL_HANDLER_DONE;
+    j->attr_iri = iri;
+    j->dataset_id = ds;
+    j->delete_all = all && strcmp(all, "true") == 0;
+    return submit(r, j, cont_no_content);
+}

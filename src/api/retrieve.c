@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * retrieve.c — GET /entities/{id} (NGSI-LD 5.7.1, 6.5.3.1): representation options (format,
+ * options=keyValues|concise|sysAttrs), attrs, pick/omit (4.21), lang (4.15), and GeoJSON
+ * (4.5.17.1, geometryProperty).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "ngsild/entity.h"
+#include "store/store.h"
+
+/* Reads format= and options= into *o (clause 6.3.7). Returns 0 or -1 after answering. */
+static int representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
+{
+    const char **opts;
+    int n = pl_api_split_or_reply(r, "options", pl_req_arg(r, "options"), &opts);
+    if (n < 0)
+        return -1;
+    int kv = 0, concise = 0, normalized = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(opts[i], "keyValues") == 0 || strcmp(opts[i], "simplified") == 0)
+            kv = 1;
+        else if (strcmp(opts[i], "concise") == 0)
+            concise = 1;
+        else if (strcmp(opts[i], "normalized") == 0)
+            normalized = 1;
+        else if (strcmp(opts[i], "sysAttrs") == 0)
+            o->sys_attrs = 1;
+        else {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "unknown options value '%.100s'", opts[i]);
+            return -1;
+        }
+    }
+    const char *fmt = pl_req_arg(r, "format");
+    if (fmt) {
+        /* 6.3.7: format takes precedence over options. */
+        kv = concise = normalized = 0;
+        if (strcmp(fmt, "keyValues") == 0 || strcmp(fmt, "simplified") == 0)
+            kv = 1;
+        else if (strcmp(fmt, "concise") == 0)
+            concise = 1;
+        else if (strcmp(fmt, "normalized") == 0)
+            normalized = 1;
+        else {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "unknown format '%.100s'", fmt);
+            return -1;
+        }
+    }
+    if (kv + concise + normalized > 1) {
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "options name more than one representation (keyValues, concise, "
+                       "normalized)");
+        return -1;
+    }
+    o->format = kv ? PL_FORMAT_KEYVALUES : concise ? PL_FORMAT_CONCISE : PL_FORMAT_NORMALIZED;
+    return 0;
+}
+
+/* Expands a list of attribute names (id and type kept as they are when `keep_members`). */
+static int expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
+                                int keep_members, const char *const **out, size_t *n_out)
+{
+    const char **items;
+    int n = pl_api_split_or_reply(r, param, pl_req_arg(r, param), &items);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (keep_members && (strcmp(items[i], "id") == 0 || strcmp(items[i], "type") == 0))
+            continue;
+        if (!pl_is_valid_name(items[i]) && !pl_is_uri(items[i])) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' in %s",
+                           items[i], param);
+            return -1;
+        }
+        char *iri = pl_ctx_expand(ctx, items[i]);
+        if (!iri) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand '%.200s' in %s", items[i],
+                           param);
+            return -1;
+        }
+        pl_req_defer_free(r, iri);
+        items[i] = iri;
+    }
+    *out = n > 0 ? items : NULL;
+    *n_out = (size_t)n;
+    return 0;
+}
+
+int pl_api_entity_get(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_ctx *ctx;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_render_opts o;
+    memset(&o, 0, sizeof o);
+    if (representation_or_reply(r, &o) != 0)
+        return PL_HANDLER_DONE;
+    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit"))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
+    if (expand_list_or_reply(r, ctx, "attrs", 0, &o.attrs, &o.n_attrs) != 0 ||
+        expand_list_or_reply(r, ctx, "pick", 1, &o.pick, &o.n_pick) != 0 ||
+        expand_list_or_reply(r, ctx, "omit", 1, &o.omit, &o.n_omit) != 0)
+        return PL_HANDLER_DONE;
+    o.lang = pl_req_arg(r, "lang");
+    if (o.lang && !*o.lang)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
+
+    struct pl_err err;
+    pl_err_clear(&err);
+    json_t *stored;
+    if (pl_store_entity_get(r->app->store, r->tenant, id, &stored, &err) != 0)
+        return pl_reply_problem(r, &err);
+    pl_req_defer_decref(r, stored);
+
+    json_t *out = NULL;
+    int rc;
+    if (r->accept == PL_MIME_GEOJSON) {
+        const char *gp = pl_req_arg(r, "geometryProperty");
+        char *gp_iri = NULL;
+        if (gp) {
+            gp_iri = pl_ctx_expand(ctx, gp);
+            pl_req_defer_free(r, gp_iri);
+        }
+        rc = pl_entity_render_geojson(ctx, stored, &o, gp_iri, &out, &err);
+    } else {
+        rc = pl_entity_render(ctx, stored, &o, &out, &err);
+    }
+    if (rc != 0)
+        return pl_reply_problem(r, &err);
+    pl_req_defer_decref(r, out);
+    pl_api_reply_with_context(r, 200, out);
+    return PL_HANDLER_DONE;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* routes.c — the route table of the API (one row per method and path) and /health. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "store/store.h"
+
+#define E "/ngsi-ld/v1/entities"
+#define C "/ngsi-ld/v1/jsonldContexts"
+
+const struct pl_route pl_api_routes[] = {
+    {PL_M_GET, "/health", PL_ROUTE_NO_ACCEPT, pl_api_health},
+    {PL_M_GET, "/version", PL_ROUTE_NO_ACCEPT, pl_api_version},
+    {PL_M_POST, E, PL_ROUTE_BODY, pl_api_entity_create},
+    {PL_M_GET, E "/*", PL_ROUTE_GEO, pl_api_entity_get},
+    {PL_M_DELETE, E "/*", 0, pl_api_entity_delete},
+    {PL_M_PUT, E "/*", PL_ROUTE_BODY, pl_api_entity_replace},
+    {PL_M_PATCH, E "/*", PL_ROUTE_BODY, pl_api_entity_merge},
+    {PL_M_POST, E "/*/attrs", PL_ROUTE_BODY, pl_api_attrs_append},
+    {PL_M_PATCH, E "/*/attrs", PL_ROUTE_BODY, pl_api_attrs_update},
+    {PL_M_PATCH, E "/*/attrs/*", PL_ROUTE_BODY, pl_api_attr_patch},
+    {PL_M_PUT, E "/*/attrs/*", PL_ROUTE_BODY, pl_api_attr_replace},
+    {PL_M_DELETE, E "/*/attrs/*", 0, pl_api_attr_delete},
+    {PL_M_POST, C, PL_ROUTE_BODY, pl_api_contexts_add},
+    {PL_M_GET, C, 0, pl_api_contexts_list},
+    {PL_M_GET, C "/*", 0, pl_api_contexts_get},
+    {PL_M_DELETE, C "/*", 0, pl_api_contexts_delete},
+};
+
+const size_t pl_api_n_routes = sizeof pl_api_routes / sizeof pl_api_routes[0];
+
+int pl_api_health(struct pl_req *r)
+{
+    json_t *j = json_pack("{s:s}", "status", "ok");
+    pl_reply_json(r, 200, "application/json", j);
+    json_decref(j);
+    return PL_HANDLER_DONE;
+}
+
+int pl_api_version(struct pl_req *r)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s}", "polis", POLIS_VERSION, "store",
+                          pl_store_backend_name(r->app->store), "coreContext",
+                          PL_CORE_CONTEXT_URL);
+    pl_reply_json(r, 200, "application/json", j);
+    json_decref(j);
+    return PL_HANDLER_DONE;
+}

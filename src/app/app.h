@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * app.h — the application object passed to every handler (no hidden globals): configuration
+ * and the long-lived services. Owned by main.c.
+ */
+#ifndef PL_APP_APP_H
+#define PL_APP_APP_H
+
+#include "app/config.h"
+#include "base/limits.h"
+
+struct pl_store;
+struct pl_ctxreg;
+struct pl_http;
+
+struct pl_app {
+    struct pl_config cfg;     /* effective configuration */
+    struct pl_limits limits;  /* input limits (from cfg) */
+    struct pl_store *store;   /* the store (owned) */
+    struct pl_ctxreg *ctxreg; /* the @context registry (owned) */
+    struct pl_http *http;     /* the HTTP server (owned) */
+};
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "app/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+
+enum kind { K_STR, K_INT, K_SIZE, K_LONG, K_FLAG, K_LISTEN };
+
+struct opt {
+    const char *name;  /* long option without "--" */
+    const char *env;   /* environment variable */
+    enum kind kind;
+    size_t off;        /* offset in struct pl_config */
+    size_t size;       /* buffer size for K_STR */
+    const char *arg;   /* argument name in --help */
+    const char *help;
+};
+
+#define F(m) offsetof(struct pl_config, m), sizeof(((struct pl_config *)0)->m)
+
+static const struct opt opts[] = {
+    {"listen", "POLIS_LISTEN", K_LISTEN, F(listen_host), "HOST:PORT",
+     "address and port to listen on (default 127.0.0.1:1026)"},
+    {"data", "POLIS_DATA", K_STR, F(data_dir), "DIR", "data directory (default ./var)"},
+    {"store", "POLIS_STORE", K_STR, F(store_url), "URL",
+     "store URL: sqlite:DIR (default sqlite:<data>); postgresql://... later"},
+    {"log-level", "POLIS_LOG_LEVEL", K_STR, F(log_level), "LEVEL",
+     "error, warn, info or debug (default info)"},
+    {"contexts", "POLIS_CONTEXTS", K_STR, F(contexts_dir), "DIR",
+     "preloaded @context directory with a preload.map of 'URL file' lines"},
+    {"demo", "POLIS_DEMO", K_STR, F(demo_dir), "DIR",
+     "demo city entities (*.jsonld), loaded only into an empty store"},
+    {"no-demo", "POLIS_NO_DEMO", K_FLAG, F(no_demo), NULL, "start with an empty store"},
+    {"self-url", "POLIS_SELF_URL", K_STR, F(self_url), "URL",
+     "base URL clients use to reach this server (for hosted @context URLs)"},
+    {"threads", "POLIS_THREADS", K_INT, F(threads), "N", "network threads (default 2)"},
+    {"sync-full", "POLIS_SYNC_FULL", K_FLAG, F(sync_full), NULL,
+     "fsync every commit (survives power loss; default survives process crashes)"},
+    {"max-body", "POLIS_MAX_BODY", K_SIZE, F(max_body), "BYTES",
+     "largest request body (default 8388608)"},
+    {"max-depth", "POLIS_MAX_DEPTH", K_INT, F(max_depth), "N",
+     "deepest JSON nesting in a payload (default 32)"},
+    {"max-attrs", "POLIS_MAX_ATTRS", K_INT, F(max_attrs), "N",
+     "most attributes in one entity (default 1024)"},
+    {"max-id-len", "POLIS_MAX_ID_LEN", K_SIZE, F(max_id_len), "BYTES",
+     "longest entity id or name (default 1024)"},
+    {"fetch-timeout", "POLIS_FETCH_TIMEOUT", K_LONG, F(fetch_timeout_ms), "MS",
+     "timeout to download a remote @context (default 5000)"},
+    {"max-context-bytes", "POLIS_MAX_CONTEXT_BYTES", K_SIZE, F(max_context_bytes), "BYTES",
+     "largest remote @context document (default 1048576)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: polis [OPTION]...\n"
+               "Polis: an NGSI-LD context broker for digital cities (version %s).\n\n",
+            POLIS_VERSION);
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        fprintf(f, "  %-26s %s\n  %-26s [env %s]\n", left, opts[i].help, "", opts[i].env);
+    }
+    fprintf(f, "  %-26s %s\n  %-26s %s\n", "--help", "print this help and exit", "--version",
+            "print the version and exit");
+    fprintf(f, "\nThe command line wins over the environment. SIGTERM/SIGINT stop cleanly.\n");
+}
+
+static int set(struct pl_config *cfg, const struct opt *o, const char *v)
+{
+    char *base = (char *)cfg;
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case K_STR:
+        if (strlen(v) >= o->size)
+            return -1;
+        memcpy(base + o->off, v, strlen(v) + 1);
+        return 0;
+    case K_FLAG:
+        *(int *)(base + o->off) = (strcmp(v, "0") != 0 && strcmp(v, "false") != 0);
+        return 0;
+    case K_INT: {
+        long n = strtol(v, &end, 10);
+        if (errno || *end || n < 0 || n > 1000000)
+            return -1;
+        *(int *)(base + o->off) = (int)n;
+        return 0;
+    }
+    case K_LONG: {
+        long n = strtol(v, &end, 10);
+        if (errno || *end || n < 0)
+            return -1;
+        *(long *)(base + o->off) = n;
+        return 0;
+    }
+    case K_SIZE: {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || *end || *v == '-')
+            return -1;
+        *(size_t *)(base + o->off) = (size_t)n;
+        return 0;
+    }
+    case K_LISTEN: {
+        const char *colon = strrchr(v, ':');
+        if (!colon || colon == v || (size_t)(colon - v) >= sizeof cfg->listen_host)
+            return -1;
+        long port = strtol(colon + 1, &end, 10);
+        if (errno || *end || port < 0 || port > 65535)
+            return -1;
+        memcpy(cfg->listen_host, v, (size_t)(colon - v));
+        cfg->listen_host[colon - v] = '\0';
+        cfg->listen_port = (int)port;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen_host, "127.0.0.1"); /* fits: fixed literal */
+    cfg->listen_port = 1026;
+    strcpy(cfg->data_dir, "var");
+    strcpy(cfg->log_level, "info");
+    cfg->threads = 2;
+    cfg->max_body = PL_LIMITS_DEFAULT_BODY;
+    cfg->max_depth = PL_LIMITS_DEFAULT_DEPTH;
+    cfg->max_attrs = PL_LIMITS_DEFAULT_ATTRS;
+    cfg->max_id_len = PL_LIMITS_DEFAULT_IDLEN;
+    cfg->fetch_timeout_ms = 5000;
+    cfg->max_context_bytes = 1024 * 1024;
+
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v && set(cfg, &opts[i], v) != 0) {
+            fprintf(stderr, "polis: invalid value for %s: '%s'\n", opts[i].env, v);
+            return PL_CONFIG_EXIT_ERROR;
+        }
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return PL_CONFIG_EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("polis %s\n", POLIS_VERSION);
+            return PL_CONFIG_EXIT_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "polis: unexpected argument '%s' (see --help)\n", arg);
+            return PL_CONFIG_EXIT_ERROR;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *o = NULL;
+        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+            if (strlen(opts[i].name) == nlen && strncmp(opts[i].name, name, nlen) == 0)
+                o = &opts[i];
+        }
+        if (!o) {
+            fprintf(stderr, "polis: unknown option '%s' (see --help)\n", arg);
+            return PL_CONFIG_EXIT_ERROR;
+        }
+        const char *v;
+        if (o->kind == K_FLAG) {
+            v = eq ? eq + 1 : "1";
+        } else if (eq) {
+            v = eq + 1;
+        } else if (a + 1 < argc) {
+            v = argv[++a];
+        } else {
+            fprintf(stderr, "polis: option --%s needs a value\n", o->name);
+            return PL_CONFIG_EXIT_ERROR;
+        }
+        if (set(cfg, o, v) != 0) {
+            fprintf(stderr, "polis: invalid value for --%s: '%s'\n", o->name, v);
+            return PL_CONFIG_EXIT_ERROR;
+        }
+    }
+    if (!cfg->store_url[0]) {
+        if (strlen(cfg->data_dir) + 8 > sizeof cfg->store_url) {
+            fprintf(stderr, "polis: data directory path too long\n");
+            return PL_CONFIG_EXIT_ERROR;
+        }
+        snprintf(cfg->store_url, sizeof cfg->store_url, "sqlite:%s", cfg->data_dir);
+    }
+    if (!cfg->self_url[0])
+        snprintf(cfg->self_url, sizeof cfg->self_url, "http://%s:%d", cfg->listen_host,
+                 cfg->listen_port);
+    if (cfg->threads < 1)
+        cfg->threads = 1;
+    return PL_CONFIG_RUN;
+}

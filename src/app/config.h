@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h — command-line options and POLIS_* environment variables. Every option has both
+ * forms; the command line wins over the environment, which wins over the default.
+ */
+#ifndef PL_APP_CONFIG_H
+#define PL_APP_CONFIG_H
+
+#include <stddef.h>
+
+struct pl_config {
+    char listen_host[64];     /* --listen HOST:PORT (POLIS_LISTEN) */
+    int listen_port;
+    char data_dir[1024];      /* --data DIR (POLIS_DATA) */
+    char store_url[1024];     /* --store URL (POLIS_STORE); default sqlite:<data_dir> */
+    char log_level[16];       /* --log-level (POLIS_LOG_LEVEL) */
+    char contexts_dir[1024];  /* --contexts DIR (POLIS_CONTEXTS): preload.map directory */
+    char demo_dir[1024];      /* --demo DIR (POLIS_DEMO): demo entities loaded into an empty store */
+    int no_demo;              /* --no-demo (POLIS_NO_DEMO=1) */
+    char self_url[256];       /* --self-url URL (POLIS_SELF_URL): how clients reach us */
+    int threads;              /* --threads N (POLIS_THREADS): network threads */
+    int sync_full;            /* --sync-full (POLIS_SYNC_FULL=1): fsync each commit */
+    size_t max_body;          /* --max-body BYTES (POLIS_MAX_BODY) */
+    int max_depth;            /* --max-depth N (POLIS_MAX_DEPTH) */
+    int max_attrs;            /* --max-attrs N (POLIS_MAX_ATTRS) */
+    size_t max_id_len;        /* --max-id-len BYTES (POLIS_MAX_ID_LEN) */
+    long fetch_timeout_ms;    /* --fetch-timeout MS (POLIS_FETCH_TIMEOUT) */
+    size_t max_context_bytes; /* --max-context-bytes BYTES (POLIS_MAX_CONTEXT_BYTES) */
+};
+
+enum pl_config_result { PL_CONFIG_RUN = 0, PL_CONFIG_EXIT_OK, PL_CONFIG_EXIT_ERROR };
+
+/*
+ * Fills *cfg from defaults, then the environment, then argv. Prints --help / --version or an
+ * error to stdout/stderr itself and says whether to run or exit.
+ */
+enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ctxreg.h — the @context registry: turns the @context of a request into a compiled active
+ * context (ngsild/context.h), fetching remote contexts with libcurl (timeouts, size cap,
+ * redirect cap), caching compiled contexts in memory, persisting downloaded and hosted context
+ * documents in the store, preloading "URL -> file" mappings for air-gapped cities, and serving
+ * the /jsonldContexts API (NGSI-LD clause 5.13, 6.29, 6.30).
+ *
+ * Rules:
+ *  - The core context is built in; a core URL of any version (v1.3 .. v1.9) never touches the
+ *    network (pl_ctx_builtin_doc).
+ *  - A failed or invalid download is never cached: the next request tries again.
+ *  - A hosted context (POST /jsonldContexts) is served at <self_url>/ngsi-ld/v1/jsonldContexts/<id>
+ *    and a request naming that URL resolves locally, without HTTP.
+ *  - Compiled contexts are cached by the canonical text of the @context value, so a request whose
+ *    @context was seen before costs one hash lookup.
+ *
+ * Kinds of registry entries (clause 5.13.3): "Hosted" (POSTed to us), "Cached" (downloaded or
+ * preloaded from a remote URL), "ImplicitlyCreated" (inline contexts seen in requests; listed
+ * with details, not persisted).
+ *
+ * Threading: every function is thread-safe.
+ */
+#ifndef PL_CTXREG_CTXREG_H
+#define PL_CTXREG_CTXREG_H
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "ngsild/context.h"
+#include "store/store.h"
+
+struct pl_ctxreg; /* opaque */
+
+struct pl_ctxreg_config {
+    const char *self_url;      /* e.g. "http://127.0.0.1:1026": base of hosted-context URLs */
+    const char *preload_dir;   /* directory with a "preload.map" file ("URL file" per line,
+                                  file relative to the directory); NULL = none */
+    long fetch_timeout_ms;     /* whole-transfer timeout of one download (default 5000) */
+    long connect_timeout_ms;   /* connect timeout (default 2000) */
+    size_t max_doc_bytes;      /* largest context document accepted (default 1 MiB) */
+    long max_redirects;        /* redirects followed (default 3) */
+    int max_cached;            /* most compiled contexts kept in memory (default 1024) */
+};
+
+/*
+ * Creates a registry. `store` (borrowed, may be NULL in unit tests) persists hosted and cached
+ * documents; they are loaded back from it here. Returns 0 and *out (free with
+ * pl_ctxreg_free), or an error (e.g. an unreadable preload map: PL_EINTERNAL with words).
+ */
+int pl_ctxreg_new(const struct pl_ctxreg_config *cfg, struct pl_store *store,
+                  struct pl_ctxreg **out, struct pl_err *err);
+void pl_ctxreg_free(struct pl_ctxreg *r);
+
+/*
+ * Resolves a request's @context (`value` borrowed: NULL/JSON null = core only; a URL string;
+ * an object; an array) into an active context. Returns 0 and a NEW reference in *out
+ * (pl_ctx_unref), or PL_ELDCONTEXT (a URL could not be loaded), PL_EBADREQUESTDATA (invalid
+ * context), PL_EINVALIDREQUEST, PL_ENOMEM.
+ */
+int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out,
+                      struct pl_err *err);
+
+/*
+ * POST /jsonldContexts (5.13.2): `body` (borrowed) must be an object with an "@context" member
+ * whose value is an object or array (not a bare URL: that is BadRequestData), and must compile.
+ * Stores it as "Hosted"; returns 0 and *url_out (NEW malloc'd string: the URL where it is
+ * served, for the Location header), or an error.
+ */
+int pl_ctxreg_add(struct pl_ctxreg *r, json_t *body, char **url_out, struct pl_err *err);
+
+/*
+ * GET /jsonldContexts (5.13.3): with details=0 a JSON array of URLs; with details=1 an array of
+ * objects {"URL", "localId", "kind", "createdAt", "lastUsage", "numberOfHits"} (5.2.40? per
+ * clause 5.13.3). `kind` (NULL = all, else "Hosted", "Cached", "ImplicitlyCreated") filters;
+ * an unknown kind is PL_EBADREQUESTDATA. Returns 0 and a NEW reference in *out.
+ */
+int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **out,
+                   struct pl_err *err);
+
+/*
+ * GET /jsonldContexts/{contextId} (5.13.4): `id` is the localId or the URL. Returns 0 and a NEW
+ * reference to the document ({"@context": ...}) in *out, or PL_ENOTFOUND. The core context is
+ * served too (by its URL).
+ */
+int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, json_t **out, struct pl_err *err);
+
+/*
+ * DELETE /jsonldContexts/{contextId} (5.13.5): reload=0 removes the entry (and its compiled
+ * forms); reload=1 re-downloads a Cached entry (a Hosted one cannot be reloaded:
+ * PL_EBADREQUESTDATA) and, when the download fails, keeps the old one and returns the error.
+ * The core context cannot be deleted (PL_EBADREQUESTDATA). PL_ENOTFOUND when unknown.
+ */
+int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload, struct pl_err *err);
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http.h — the HTTP front: a libmicrohttpd server (epoll, a small thread pool), the request and
+ * response objects handlers see, the route table, and the ProblemDetails writer.
+ *
+ * Request flow: MHD accumulates the body -> the pre-handler phases run in order (method/route
+ * lookup, body limits, Content-Type / Accept / Link checks, tenant) -> the route's handler runs:
+ * parse -> validate -> act -> serialize. A handler either answers at once (PL_HANDLER_DONE) or
+ * starts an asynchronous store write and returns PL_HANDLER_SUSPENDED; the connection is then
+ * suspended (no thread is held) and resumed by pl_req_resume() from the writer's callback, after
+ * which the handler's continuation (req->cont) runs on a network thread to serialize.
+ *
+ * Handlers never free request memory themselves: what they attach with pl_req_defer_free /
+ * pl_req_defer_decref is released when the response is done (h2o's request pool, in spirit).
+ */
+#ifndef PL_HTTP_HTTP_H
+#define PL_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "http/negotiate.h"
+
+struct pl_app;
+struct pl_req;
+
+enum pl_method {
+    PL_M_GET = 0x1,
+    PL_M_POST = 0x2,
+    PL_M_PUT = 0x4,
+    PL_M_PATCH = 0x8,
+    PL_M_DELETE = 0x10,
+    PL_M_HEAD = 0x20,
+    PL_M_OPTIONS = 0x40,
+    PL_M_OTHER = 0x80
+};
+
+#define PL_HANDLER_DONE      0
+#define PL_HANDLER_SUSPENDED 1
+
+typedef int (*pl_handler_fn)(struct pl_req *r);
+
+/* Route flags: what the pre-handler phases check for this route. */
+#define PL_ROUTE_BODY      0x1u /* takes a JSON body (Content-Type checked, body required) */
+#define PL_ROUTE_GEO       0x2u /* application/geo+json is an acceptable response type */
+#define PL_ROUTE_NO_ACCEPT 0x4u /* the Accept header is not checked (health, static) */
+
+/* One row of the route table: a path pattern whose segments are literals or "*" (captured, in
+ * order, into req->params), a method, flags and the handler. */
+struct pl_route {
+    enum pl_method method;  /* one method */
+    const char *pattern;    /* e.g. "/ngsi-ld/v1/entities/ * /attrs/ *" without spaces */
+    unsigned flags;         /* PL_ROUTE_* */
+    pl_handler_fn handler;  /* the handler */
+};
+
+#define PL_REQ_MAX_PARAMS  4
+#define PL_REQ_MAX_HEADERS 8
+#define PL_REQ_MAX_DEFER   32
+
+struct pl_req {
+    struct pl_app *app;            /* the application (borrowed) */
+    void *conn_;                   /* the MHD connection (private) */
+    enum pl_method method;         /* request method */
+    const char *path;              /* decoded path, without query (borrowed from MHD) */
+    const char *params[PL_REQ_MAX_PARAMS]; /* the "*" segments of the route, decoded */
+    int n_params;                  /* how many */
+    const char *body;              /* request body, NUL-terminated (NULL when none) */
+    size_t body_len;               /* its length */
+    enum pl_mime content_type;     /* classified Content-Type */
+    enum pl_mime accept;           /* chosen response type (json, ld+json, geo+json) */
+    const char *link_context;      /* URL of the JSON-LD context Link header, or NULL */
+    const char *tenant;            /* NGSILD-Tenant header, "" when absent */
+    const struct pl_route *route;  /* the matched route */
+
+    /* continuation after a suspended async operation */
+    int (*cont)(struct pl_req *r); /* runs on a network thread after pl_req_resume */
+    void *job;                     /* the handler's state while suspended */
+
+    /* response under construction */
+    int status;                    /* HTTP status */
+    char *resp_body;               /* malloc'd body or NULL */
+    size_t resp_len;               /* its length */
+    const char *resp_type;         /* Content-Type (static string) */
+    char *hdr_name[PL_REQ_MAX_HEADERS];  /* extra response headers (malloc'd) */
+    char *hdr_value[PL_REQ_MAX_HEADERS];
+    int n_hdr;
+
+    void (*defer_fn[PL_REQ_MAX_DEFER])(void *); /* run at the end, last first */
+    void *defer_arg[PL_REQ_MAX_DEFER];
+    int n_defer;
+
+    int state_;                    /* private to server.c */
+    int too_large_;                /* private: the body exceeded the limit */
+    size_t body_cap_;              /* private: allocated size of body */
+};
+
+/* Query argument (decoded) or NULL. Borrowed; valid for the request. */
+const char *pl_req_arg(struct pl_req *r, const char *name);
+/* Request header or NULL. Borrowed. */
+const char *pl_req_header(struct pl_req *r, const char *name);
+
+/* Adds a response header (both strings copied). Silently drops beyond PL_REQ_MAX_HEADERS. */
+void pl_req_add_header(struct pl_req *r, const char *name, const char *value);
+
+/* Attach a release to the request: fn(arg) runs when the response is done (last in, first
+ * out). If the table is full, fn(arg) runs at once and -1 is returned: the caller must then
+ * answer an error (never happens with the handlers' fixed use; tested). */
+int pl_req_defer(struct pl_req *r, void (*fn)(void *), void *arg);
+/* Shorthands: free(p) / json_decref(j) at the end. NULL is ignored. */
+void pl_req_defer_free(struct pl_req *r, void *p);
+void pl_req_defer_decref(struct pl_req *r, json_t *j);
+
+/* Response helpers. Each sets status and body; the handler then returns PL_HANDLER_DONE. */
+void pl_reply_empty(struct pl_req *r, int status);
+/* Takes ownership of `body` (a malloc'd string). */
+void pl_reply_raw(struct pl_req *r, int status, const char *type, char *body, size_t len);
+/* Serializes `j` (borrowed). */
+void pl_reply_json(struct pl_req *r, int status, const char *type, const json_t *j);
+
+/*
+ * Answers with a ProblemDetails body (clause 5.5.3; application/json, no Link header; 6.3.3).
+ * Returns PL_HANDLER_DONE so a handler can `return pl_reply_problem(r, &err);` ("OrReply").
+ */
+int pl_reply_problem(struct pl_req *r, const struct pl_err *e);
+/* Same, from a code and a printf-style detail. */
+int pl_reply_error(struct pl_req *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Resumes a suspended request; callable from any thread, exactly once per suspension. */
+void pl_req_resume(struct pl_req *r);
+
+/* ------------------------------------------------------------------------------------------
+ * The server.
+ * ---------------------------------------------------------------------------------------- */
+struct pl_http;
+
+struct pl_http_config {
+    const char *host;              /* listen address, e.g. "127.0.0.1" */
+    int port;                      /* listen port (0: any free port) */
+    int threads;                   /* network threads (thread pool size) */
+    size_t max_body;               /* 413 above */
+    unsigned conn_timeout_s;       /* idle connection timeout */
+    const struct pl_route *routes; /* route table (borrowed; must outlive the server) */
+    size_t n_routes;
+};
+
+/* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */
+int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct pl_http **out,
+                  struct pl_err *err);
+/* The port actually bound (useful with port 0). */
+int pl_http_port(const struct pl_http *h);
+/* Stops accepting, finishes in-flight requests and frees the server. NULL is a no-op. */
+void pl_http_stop(struct pl_http *h);
+
+#endif

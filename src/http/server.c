@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server.c — the libmicrohttpd adapter: connection state machine, body accumulation with the
+ * size limit, the ordered pre-handler phases (route, preconditions of clause 6.3.4/6.3.5,
+ * tenant), suspend/resume around asynchronous store writes, and response emission.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/log.h"
+
+struct pl_http {
+    struct MHD_Daemon *d;           /* the daemon */
+    struct pl_http_config cfg;      /* copy of the configuration */
+    struct pl_app *app;             /* passed to every request */
+    atomic_int stopping;            /* 1 once pl_http_stop began: new requests get 503 */
+    atomic_int inflight;            /* requests between dispatch and response */
+};
+
+enum req_state { ST_READING = 0, ST_SUSPENDED, ST_RESPONDED };
+
+/* Suspension handshake (resume may race with suspend; see suspend_or_resume()). */
+enum { SUSP_NONE = 0, SUSP_SUSPENDED, SUSP_RESUME_ASKED };
+
+struct req_impl {
+    struct pl_req pub;  /* must be first: handlers see only this */
+    struct pl_http *h;  /* the server */
+    atomic_int susp;    /* SUSP_* */
+    int counted;        /* counted in h->inflight */
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Request helpers
+ * ------------------------------------------------------------------------------------------ */
+const char *pl_req_arg(struct pl_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn_, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *pl_req_header(struct pl_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn_, MHD_HEADER_KIND, name);
+}
+
+void pl_req_add_header(struct pl_req *r, const char *name, const char *value)
+{
+    if (r->n_hdr >= PL_REQ_MAX_HEADERS)
+        return;
+    char *n = strdup(name);
+    char *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return;
+    }
+    r->hdr_name[r->n_hdr] = n;
+    r->hdr_value[r->n_hdr] = v;
+    r->n_hdr++;
+}
+
+int pl_req_defer(struct pl_req *r, void (*fn)(void *), void *arg)
+{
+    if (r->n_defer >= PL_REQ_MAX_DEFER) {
+        pl_log_error("defer table full on %s", r->path);
+        fn(arg);
+        return -1;
+    }
+    r->defer_fn[r->n_defer] = fn;
+    r->defer_arg[r->n_defer] = arg;
+    r->n_defer++;
+    return 0;
+}
+
+void pl_req_defer_free(struct pl_req *r, void *p)
+{
+    if (p)
+        pl_req_defer(r, free, p);
+}
+
+static void decref_cb(void *j)
+{
+    json_decref((json_t *)j);
+}
+
+void pl_req_defer_decref(struct pl_req *r, json_t *j)
+{
+    if (j)
+        pl_req_defer(r, decref_cb, j);
+}
+
+void pl_reply_raw(struct pl_req *r, int status, const char *type, char *body, size_t len)
+{
+    free(r->resp_body);
+    r->status = status;
+    r->resp_type = type;
+    r->resp_body = body;
+    r->resp_len = len;
+}
+
+void pl_reply_empty(struct pl_req *r, int status)
+{
+    pl_reply_raw(r, status, NULL, NULL, 0);
+}
+
+void pl_reply_json(struct pl_req *r, int status, const char *type, const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) {
+        pl_reply_error(r, PL_ENOMEM, "cannot serialize the response");
+        return;
+    }
+    pl_reply_raw(r, status, type, s, strlen(s));
+}
+
+int pl_reply_problem(struct pl_req *r, const struct pl_err *e)
+{
+    char *s = pl_err_problem_json(e);
+    int status = pl_err_http_status(e ? e->code : PL_EINTERNAL);
+    /* Errors drop any header a handler prepared (no Link on errors: clause 6.3.6). */
+    for (int i = 0; i < r->n_hdr; i++) {
+        free(r->hdr_name[i]);
+        free(r->hdr_value[i]);
+    }
+    r->n_hdr = 0;
+    if (!s) {
+        pl_reply_empty(r, status);
+        return PL_HANDLER_DONE;
+    }
+    pl_reply_raw(r, status, "application/json", s, strlen(s));
+    return PL_HANDLER_DONE;
+}
+
+int pl_reply_error(struct pl_req *r, int code, const char *fmt, ...)
+{
+    struct pl_err e;
+    va_list ap;
+    e.code = code;
+    va_start(ap, fmt);
+    vsnprintf(e.detail, sizeof e.detail, fmt, ap);
+    va_end(ap);
+    return pl_reply_problem(r, &e);
+}
+
+void pl_req_resume(struct pl_req *r)
+{
+    struct req_impl *ri = (struct req_impl *)r;
+    int old = atomic_exchange(&ri->susp, SUSP_RESUME_ASKED);
+    if (old == SUSP_SUSPENDED)
+        MHD_resume_connection(r->conn_);
+}
+
+/* Called by the access handler right after a handler returned PL_HANDLER_SUSPENDED. */
+static void suspend_or_resume(struct req_impl *ri)
+{
+    MHD_suspend_connection(ri->pub.conn_);
+    int expected = SUSP_NONE;
+    if (!atomic_compare_exchange_strong(&ri->susp, &expected, SUSP_SUSPENDED)) {
+        /* The operation finished before we suspended: resume at once. */
+        MHD_resume_connection(ri->pub.conn_);
+    }
+}
+
+static void req_free(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    free((void *)r->body);
+    free(r->resp_body);
+    for (int i = 0; i < r->n_hdr; i++) {
+        free(r->hdr_name[i]);
+        free(r->hdr_value[i]);
+    }
+    for (int i = r->n_defer - 1; i >= 0; i--)
+        r->defer_fn[i](r->defer_arg[i]);
+    free(ri);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Routing
+ * ------------------------------------------------------------------------------------------ */
+static enum pl_method method_of(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum pl_method m;
+    } t[] = {{"GET", PL_M_GET},       {"POST", PL_M_POST},     {"PUT", PL_M_PUT},
+             {"PATCH", PL_M_PATCH},   {"DELETE", PL_M_DELETE}, {"HEAD", PL_M_HEAD},
+             {"OPTIONS", PL_M_OPTIONS}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (strcmp(m, t[i].name) == 0)
+            return t[i].m;
+    }
+    return PL_M_OTHER;
+}
+
+/* Matches `path` against `pattern`; fills params (pointers into `scratch`, a writable copy of
+ * path whose '/' separators are overwritten with NULs). Returns 1 on match. */
+static int match(const char *pattern, char *scratch, const char **params, int *n_params)
+{
+    const char *p = pattern;
+    char *s = scratch;
+    int n = 0;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++;
+        s++;
+        const char *pend = strchr(p, '/');
+        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+        char *send = strchr(s, '/');
+        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        if (plen == 1 && *p == '*') {
+            if (slen == 0 || n >= PL_REQ_MAX_PARAMS)
+                return 0;
+            params[n++] = s;
+        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || (*s && strcmp(s, "/") != 0))
+        return 0;
+    /* Terminate the captured segments. */
+    for (int i = 0; i < n; i++) {
+        char *slash = strchr((char *)params[i], '/');
+        if (slash)
+            *slash = '\0';
+    }
+    *n_params = n;
+    return 1;
+}
+
+/* Finds the route for (method, path). Returns the route, or NULL with *allowed set to the
+ * methods the path accepts (0 when the path is unknown). */
+static const struct pl_route *route_find(struct pl_http *h, struct pl_req *r, unsigned *allowed)
+{
+    *allowed = 0;
+    size_t len = strlen(r->path);
+    for (size_t i = 0; i < h->cfg.n_routes; i++) {
+        const struct pl_route *rt = &h->cfg.routes[i];
+        char *scratch = malloc(len + 1);
+        if (!scratch)
+            return NULL;
+        memcpy(scratch, r->path, len + 1);
+        const char *params[PL_REQ_MAX_PARAMS];
+        int n = 0;
+        if (!match(rt->pattern, scratch, params, &n)) {
+            free(scratch);
+            continue;
+        }
+        if (rt->method == r->method || (r->method == PL_M_HEAD && rt->method == PL_M_GET)) {
+            pl_req_defer_free(r, scratch);
+            for (int k = 0; k < n; k++)
+                r->params[k] = params[k];
+            r->n_params = n;
+            return rt;
+        }
+        *allowed |= rt->method;
+        free(scratch);
+    }
+    return NULL;
+}
+
+static void allow_header(struct pl_req *r, unsigned allowed)
+{
+    static const struct {
+        unsigned m;
+        const char *name;
+    } t[] = {{PL_M_GET, "GET"},     {PL_M_POST, "POST"},     {PL_M_PUT, "PUT"},
+             {PL_M_PATCH, "PATCH"}, {PL_M_DELETE, "DELETE"}};
+    char buf[64] = "";
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (allowed & t[i].m) {
+            if (buf[0])
+                strcat(buf, ", "); /* bounded: at most 5 short names */
+            strcat(buf, t[i].name);
+        }
+    }
+    pl_req_add_header(r, "Allow", buf);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Pre-handler phases (clause 6.3.4, 6.3.5). Each returns 0 to continue, or 1 when it answered.
+ * ------------------------------------------------------------------------------------------ */
+static int phase_route(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    unsigned allowed;
+    r->route = route_find(ri->h, r, &allowed);
+    if (r->route)
+        return 0;
+    if (allowed) {
+        pl_reply_error(r, PL_EMETHODNOTALLOWED, "method not allowed on %s", r->path);
+        allow_header(r, allowed);
+        return 1;
+    }
+    pl_reply_error(r, PL_ENOTFOUND, "no resource at %s", r->path);
+    return 1;
+}
+
+static int phase_body(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    if (r->too_large_) {
+        pl_reply_error(r, PL_ETOOLARGE, "request body exceeds %zu bytes", ri->h->cfg.max_body);
+        return 1;
+    }
+    if (!(r->route->flags & PL_ROUTE_BODY))
+        return 0;
+    r->content_type = pl_negotiate_content_type(pl_req_header(r, "Content-Type"));
+    int ok = r->content_type == PL_MIME_JSON || r->content_type == PL_MIME_LDJSON ||
+             (r->content_type == PL_MIME_MERGE_PATCH && r->method == PL_M_PATCH);
+    if (!ok) {
+        /* 6.3.4: just a 415, without a body. */
+        pl_reply_empty(r, 415);
+        return 1;
+    }
+    if (r->content_type == PL_MIME_MERGE_PATCH)
+        r->content_type = PL_MIME_JSON; /* 6.3.4: equivalent to application/json */
+    if (!r->body || r->body_len == 0) {
+        pl_reply_error(r, PL_EINVALIDREQUEST, "a JSON request body is required");
+        return 1;
+    }
+    return 0;
+}
+
+static int phase_accept(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    if (r->route->flags & PL_ROUTE_NO_ACCEPT) {
+        r->accept = PL_MIME_JSON;
+        return 0;
+    }
+    r->accept = pl_negotiate_accept(pl_req_header(r, "Accept"), r->route->flags & PL_ROUTE_GEO);
+    if (r->accept == PL_MIME_NONE) {
+        pl_reply_error(r, PL_ENOTACCEPTABLE,
+                       (r->route->flags & PL_ROUTE_GEO)
+                           ? "available representations: application/json, "
+                             "application/ld+json, application/geo+json"
+                           : "available representations: application/json, application/ld+json");
+        return 1;
+    }
+    return 0;
+}
+
+static int phase_link(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    const char *link = pl_req_header(r, "Link");
+    if (!link)
+        return 0;
+    char *buf = malloc(2048);
+    if (!buf) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return 1;
+    }
+    pl_req_defer_free(r, buf);
+    int rc = pl_negotiate_context_link(link, buf, 2048);
+    if (rc < 0) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "malformed Link header");
+        return 1;
+    }
+    if (rc == 0)
+        return 0;
+    if ((r->route->flags & PL_ROUTE_BODY) && r->content_type == PL_MIME_LDJSON) {
+        /* 6.3.5: no mixes. */
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "a JSON-LD context Link header is not allowed with "
+                       "Content-Type application/ld+json: put @context in the body");
+        return 1;
+    }
+    r->link_context = buf;
+    return 0;
+}
+
+static int phase_tenant(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    const char *t = pl_req_header(r, "NGSILD-Tenant");
+    if (!t) {
+        r->tenant = "";
+        return 0;
+    }
+    size_t n = strlen(t);
+    int ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = t[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-';
+    }
+    if (!ok) {
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "NGSILD-Tenant must be 1 to 64 characters of [A-Za-z0-9_-]");
+        return 1;
+    }
+    r->tenant = t;
+    return 0;
+}
+
+typedef int (*phase_fn)(struct req_impl *ri);
+static const phase_fn phases[] = {phase_route, phase_body, phase_accept, phase_link,
+                                  phase_tenant};
+
+/* ---------------------------------------------------------------------------------------------
+ * MHD callbacks
+ * ------------------------------------------------------------------------------------------ */
+static enum MHD_Result send_response(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    struct MHD_Response *resp;
+    if (r->resp_body) {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            r->resp_body = NULL; /* now owned by MHD */
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    if (r->resp_type)
+        MHD_add_response_header(resp, "Content-Type", r->resp_type);
+    for (int i = 0; i < r->n_hdr; i++)
+        MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    enum MHD_Result ret = MHD_queue_response(r->conn_, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    if (ri->counted) {
+        ri->counted = 0;
+        atomic_fetch_sub(&ri->h->inflight, 1);
+    }
+    ri->pub.state_ = ST_RESPONDED;
+    return ret;
+}
+
+static enum MHD_Result dispatch(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    atomic_fetch_add(&ri->h->inflight, 1);
+    ri->counted = 1;
+    if (atomic_load(&ri->h->stopping)) {
+        pl_reply_error(r, PL_EINTERNAL, "the server is shutting down");
+        r->status = 503;
+        return send_response(ri);
+    }
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
+        if (phases[i](ri))
+            return send_response(ri);
+    }
+    int rc = r->route->handler(r);
+    if (rc == PL_HANDLER_SUSPENDED) {
+        r->state_ = ST_SUSPENDED;
+        suspend_or_resume(ri);
+        return MHD_YES;
+    }
+    return send_response(ri);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct pl_http *h = cls;
+    struct req_impl *ri = *con_cls;
+
+    if (!ri) {
+        ri = calloc(1, sizeof *ri);
+        if (!ri)
+            return MHD_NO;
+        *con_cls = ri;
+        ri->h = h;
+        atomic_init(&ri->susp, SUSP_NONE);
+        struct pl_req *r = &ri->pub;
+        r->app = h->app;
+        r->conn_ = conn;
+        r->method = method_of(method);
+        r->path = url;
+        r->tenant = "";
+        r->status = 500;
+        r->state_ = ST_READING;
+        if (r->method == PL_M_POST || r->method == PL_M_PUT || r->method == PL_M_PATCH) {
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+            const char *te =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+            if (!cl && !te) {
+                /* 6.3.4: just a 411, without a body. */
+                pl_reply_empty(r, 411);
+                return send_response(ri);
+            }
+            if (cl) {
+                char *end;
+                unsigned long long n = strtoull(cl, &end, 10);
+                if (*end == '\0' && n > h->cfg.max_body)
+                    r->too_large_ = 1;
+            }
+        }
+        return MHD_YES;
+    }
+
+    struct pl_req *r = &ri->pub;
+    if (r->state_ == ST_READING && *upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_large_ || r->body_len + n > h->cfg.max_body) {
+            r->too_large_ = 1;
+            return MHD_YES; /* keep reading and discarding; answer 413 at the end */
+        }
+        if (r->body_len + n + 1 > r->body_cap_) {
+            size_t cap = r->body_cap_ ? r->body_cap_ : 4096;
+            while (cap < r->body_len + n + 1)
+                cap *= 2;
+            char *b = realloc((void *)r->body, cap);
+            if (!b)
+                return MHD_NO;
+            r->body = b;
+            r->body_cap_ = cap;
+        }
+        memcpy((char *)r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        ((char *)r->body)[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (r->state_ == ST_READING)
+        return dispatch(ri);
+    if (r->state_ == ST_SUSPENDED) {
+        /* Resumed: run the continuation. */
+        atomic_store(&ri->susp, SUSP_NONE);
+        r->state_ = ST_READING;
+        int rc = r->cont ? r->cont(r) : pl_reply_error(r, PL_EINTERNAL, "no continuation");
+        if (rc == PL_HANDLER_SUSPENDED) {
+            r->state_ = ST_SUSPENDED;
+            suspend_or_resume(ri);
+            return MHD_YES;
+        }
+        return send_response(ri);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req_impl *ri = *con_cls;
+    if (ri && ri->counted)
+        atomic_fetch_sub(&ri->h->inflight, 1);
+    if (ri)
+        req_free(ri);
+    *con_cls = NULL;
+}
+
+/* libmicrohttpd hands us its own format strings; they are not ours to check. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    pl_log_debug("http: %s", buf);
+}
+#pragma GCC diagnostic pop
+
+int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct pl_http **out,
+                  struct pl_err *err)
+{
+    struct pl_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    h->cfg = *cfg;
+    h->app = app;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1) {
+        free(h);
+        return pl_err_set(err, PL_EINTERNAL, "invalid listen address '%s'", cfg->host);
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    h->d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 2),
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 60u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!h->d) {
+        free(h);
+        return pl_err_set(err, PL_EINTERNAL, "cannot listen on %s:%d", cfg->host, cfg->port);
+    }
+    *out = h;
+    return 0;
+}
+
+int pl_http_port(const struct pl_http *h)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : -1;
+}
+
+void pl_http_stop(struct pl_http *h)
+{
+    if (!h)
+        return;
+    /* Stop accepting, refuse new requests, then wait (bounded) for requests whose store write
+     * is in flight: MHD must not be stopped while a connection is suspended. */
+    atomic_store(&h->stopping, 1);
+    MHD_quiesce_daemon(h->d);
+    for (int i = 0; i < 1000 && atomic_load(&h->inflight) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(h->d);
+    free(h);
+}

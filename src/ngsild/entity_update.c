@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * entity_update.c — update semantics on the internal form (5.6.2-5.6.5, 5.6.17-5.6.19).
+ *
+ * The api layer reads the stored entity, parses the request into a fragment (entity_parse.c),
+ * calls one function here to change the stored form in place, and writes the result back. The
+ * functions only touch JSON: no I/O, no validation of payloads (the parser did that), no
+ * rendering. createdAt is kept for instances that already existed and set for new ones;
+ * modifiedAt is set on the entity and on every touched instance.
+ */
+#include <string.h>
+
+#include "ngsild/entity.h"
+#include "ngsild/entity_int.h"
+
+/* Removes, recursively, sub-attributes whose payload is NGSI-LD Null (5.4): in a new instance
+ * they delete nothing and must not be stored. */
+static void strip_nulls(json_t *inst)
+{
+    json_t *sub = json_object_get(inst, "sub");
+    const char *k;
+    json_t *s;
+    void *tmp;
+    json_object_foreach_safe (sub, tmp, k, s) {
+        if (pl_entity__is_null_marker(s))
+            json_object_del(sub, k);
+        else
+            strip_nulls(s);
+    }
+    if (sub && json_object_size(sub) == 0)
+        json_object_del(inst, "sub");
+}
+
+static void stamp(json_t *inst, const char *created, const char *now)
+{
+    json_object_set_new(inst, "createdAt", json_string(created ? created : now));
+    json_object_set_new(inst, "modifiedAt", json_string(now));
+    const char *k;
+    json_t *s;
+    json_object_foreach (json_object_get(inst, "sub"), k, s) {
+        if (!json_object_get(s, "createdAt"))
+            stamp(s, NULL, now);
+    }
+}
+
+/* A new stored instance from a parsed one: copied, Null sub-attributes removed, stamped.
+ * `created` (may be NULL) is the createdAt of the instance it replaces. Returns a new ref. */
+static json_t *fresh(const json_t *src, const char *created, const char *now)
+{
+    json_t *n = json_deep_copy(src);
+    json_object_del(n, "createdAt");
+    json_object_del(n, "modifiedAt");
+    strip_nulls(n);
+    const char *k;
+    json_t *s;
+    json_object_foreach (json_object_get(n, "sub"), k, s) {
+        json_object_del(s, "createdAt");
+        stamp(s, NULL, now);
+    }
+    stamp(n, created, now);
+    return n;
+}
+
+/* Merges the members of `src` into the stored instance `dst` (5.6.17, 5.6.4): payload and
+ * other members replaced, sub-attributes merged recursively, Null sub-attributes deleted. */
+static void merge_instance(json_t *dst, const json_t *src, const char *now)
+{
+    const char *k;
+    json_t *v;
+    int sk = pl_entity__instance_kind(src);
+    int dk = pl_entity__instance_kind(dst);
+    if (sk != PL_KIND_NONE && sk != dk) {
+        /* The kind changes: the old payload and kind-specific members go. */
+        const char *op = pl_entity__kind_payload(dk);
+        if (op)
+            json_object_del(dst, op);
+        if (sk != PL_KIND_RELATIONSHIP && sk != PL_KIND_LISTRELATIONSHIP)
+            json_object_del(dst, "objectType");
+    }
+    json_object_foreach ((json_t *)src, k, v) {
+        if (!strcmp(k, "createdAt") || !strcmp(k, "modifiedAt"))
+            continue;
+        if (strcmp(k, "sub") != 0) {
+            json_object_set_new(dst, k, json_deep_copy(v));
+            continue;
+        }
+        json_t *dsub = json_object_get(dst, "sub");
+        const char *sn;
+        json_t *si;
+        json_object_foreach (v, sn, si) {
+            json_t *old = dsub ? json_object_get(dsub, sn) : NULL;
+            if (pl_entity__is_null_marker(si)) {
+                if (old)
+                    json_object_del(dsub, sn);
+            } else if (old) {
+                merge_instance(old, si, now);
+            } else {
+                if (!dsub) {
+                    dsub = json_object();
+                    json_object_set_new(dst, "sub", dsub);
+                }
+                json_object_set_new(dsub, sn, fresh(si, NULL, now));
+            }
+        }
+        if (dsub && json_object_size(dsub) == 0)
+            json_object_del(dst, "sub");
+    }
+    json_object_set_new(dst, "modifiedAt", json_string(now));
+}
+
+static void note(json_t *not_updated, const char *iri, const char *reason)
+{
+    if (not_updated)
+        json_array_append_new(not_updated,
+                              json_pack("{s:s, s:s}", "attributeName", iri, "reason", reason));
+}
+
+static void touch_entity(json_t *e, const char *now)
+{
+    if (!json_object_get(e, "createdAt"))
+        json_object_set_new(e, "createdAt", json_string(now));
+    json_object_set_new(e, "modifiedAt", json_string(now));
+}
+
+static json_t *attrs_of(json_t *e)
+{
+    json_t *a = json_object_get(e, "attrs");
+    if (!json_is_object(a)) {
+        a = json_object();
+        json_object_set_new(e, "attrs", a);
+    }
+    return a;
+}
+
+/* Replaces instance `idx` of `insts` by `src`, keeping its createdAt. */
+static void replace_at(json_t *insts, long idx, const json_t *src, const char *now)
+{
+    json_t *old = json_array_get(insts, (size_t)idx);
+    json_t *n = fresh(src, json_string_value(json_object_get(old, "createdAt")), now);
+    json_array_set_new(insts, (size_t)idx, n);
+}
+
+static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enum pl_update_op op,
+                       const char *now, json_t *not_updated)
+{
+    json_t *insts = json_object_get(attrs, iri);
+    size_t i;
+    json_t *src;
+    json_array_foreach (finsts, i, src) {
+        const char *dsid = pl_entity__dataset_id(src);
+        long idx = insts ? pl_entity__find_instance(insts, dsid) : -1;
+        if (pl_entity__is_null_marker(src)) { /* NGSI-LD 5.4: Null deletes */
+            if (idx >= 0 && op != PL_UPDATE_APPEND_NOOVER)
+                json_array_remove(insts, (size_t)idx);
+            else if (idx < 0 && op == PL_UPDATE_UPDATE)
+                note(not_updated, iri, "attribute not found");
+            continue;
+        }
+        if (idx >= 0) {
+            switch (op) {
+            case PL_UPDATE_APPEND_NOOVER: /* NGSI-LD 5.6.3: noOverwrite keeps it */
+                note(not_updated, iri, "attribute exists and noOverwrite was requested");
+                break;
+            case PL_UPDATE_MERGE: /* NGSI-LD 5.6.17 */
+                merge_instance(json_array_get(insts, (size_t)idx), src, now);
+                break;
+            default: /* APPEND, UPDATE (5.6.2, 5.6.3): the instance is replaced */
+                replace_at(insts, idx, src, now);
+                break;
+            }
+            continue;
+        }
+        if (op == PL_UPDATE_UPDATE) { /* NGSI-LD 5.6.2: only existing attributes */
+            note(not_updated, iri,
+                 insts ? "no instance with this datasetId" : "attribute not found");
+            continue;
+        }
+        if (!insts) {
+            insts = json_array();
+            json_object_set_new(attrs, iri, insts);
+        }
+        json_array_append_new(insts, fresh(src, NULL, now));
+    }
+    if (insts && json_array_size(insts) == 0)
+        json_object_del(attrs, iri);
+}
+
+int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const char *now,
+                    json_t *not_updated, struct pl_err *err)
+{
+    const char *fid = json_string_value(json_object_get(frag, "id"));
+    const char *eid = json_string_value(json_object_get(e, "id"));
+    if (fid && eid && strcmp(fid, eid) != 0)
+        return pl_err_set(err, PL_EBADREQUESTDATA, "fragment id '%s' differs from entity id",
+                          fid);
+    const json_t *ft = json_object_get(frag, "type");
+    if (ft) {
+        if (!json_is_array(ft) || json_array_size(ft) == 0)
+            return pl_err_set(err, PL_EBADREQUESTDATA, "an entity needs at least one type");
+        if (op == PL_UPDATE_REPLACE) {
+            json_object_set_new(e, "type", json_deep_copy(ft));
+        } else {
+            json_t *et = json_object_get(e, "type");
+            if (!json_is_array(et)) {
+                et = json_array();
+                json_object_set_new(e, "type", et);
+            }
+            size_t i;
+            json_t *t;
+            json_array_foreach (ft, i, t) {
+                int dup = 0;
+                for (size_t j = 0; j < json_array_size(et); j++)
+                    dup |= json_equal(json_array_get(et, j), t);
+                if (!dup)
+                    json_array_append(et, t);
+            }
+        }
+    }
+    const json_t *fs = json_object_get(frag, "scope");
+    if (fs) {
+        if (json_is_string(fs)) /* only the Null marker is a string here (5.4) */
+            json_object_del(e, "scope");
+        else
+            json_object_set_new(e, "scope", json_deep_copy(fs));
+    } else if (op == PL_UPDATE_REPLACE) {
+        json_object_del(e, "scope");
+    }
+    const json_t *fa = json_object_get(frag, "attrs");
+    const char *iri;
+    json_t *finsts;
+    if (op == PL_UPDATE_REPLACE) { /* NGSI-LD 5.6.18: every attribute replaced */
+        json_t *na = json_object();
+        json_object_foreach ((json_t *)fa, iri, finsts) {
+            json_t *insts = json_array();
+            size_t i;
+            json_t *src;
+            json_array_foreach (finsts, i, src) {
+                if (!pl_entity__is_null_marker(src))
+                    json_array_append_new(insts, fresh(src, NULL, now));
+            }
+            if (json_array_size(insts))
+                json_object_set_new(na, iri, insts);
+            else
+                json_decref(insts);
+        }
+        json_object_set_new(e, "attrs", na);
+    } else {
+        json_t *attrs = attrs_of(e);
+        json_object_foreach ((json_t *)fa, iri, finsts)
+            apply_attr(attrs, iri, finsts, op, now, not_updated);
+    }
+    touch_entity(e, now);
+    return 0;
+}
+
+int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, const char *now,
+                         struct pl_err *err)
+{
+    json_t *insts = json_object_get(attrs_of(e), attr_iri);
+    const json_t *src_insts = json_object_get(attr, "instances");
+    if (!insts)
+        return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' not found", attr_iri);
+    size_t i;
+    json_t *src;
+    /* NGSI-LD 5.6.4: every targeted instance must exist; check all before changing any. */
+    json_array_foreach (src_insts, i, src) {
+        const char *d = pl_entity__dataset_id(src);
+        if (pl_entity__find_instance(insts, d) < 0)
+            return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' has no instance with %s%s%s",
+                              attr_iri, d ? "datasetId '" : "the default datasetId",
+                              d ? d : "", d ? "'" : "");
+    }
+    json_array_foreach (src_insts, i, src) {
+        long idx = pl_entity__find_instance(insts, pl_entity__dataset_id(src));
+        if (pl_entity__is_null_marker(src))
+            json_array_remove(insts, (size_t)idx);
+        else
+            merge_instance(json_array_get(insts, (size_t)idx), src, now);
+    }
+    if (json_array_size(insts) == 0)
+        json_object_del(attrs_of(e), attr_iri);
+    touch_entity(e, now);
+    return 0;
+}
+
+int pl_entity_attr_replace(json_t *e, const char *attr_iri, const json_t *attr, const char *now,
+                           struct pl_err *err)
+{
+    json_t *insts = json_object_get(attrs_of(e), attr_iri);
+    if (!insts)
+        return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' not found", attr_iri);
+    size_t i;
+    json_t *src;
+    json_array_foreach (json_object_get(attr, "instances"), i, src) {
+        long idx = pl_entity__find_instance(insts, pl_entity__dataset_id(src));
+        if (idx >= 0) /* NGSI-LD 5.6.19 */
+            replace_at(insts, idx, src, now);
+        else
+            json_array_append_new(insts, fresh(src, NULL, now));
+    }
+    touch_entity(e, now);
+    return 0;
+}
+
+int pl_entity_attr_delete(json_t *e, const char *attr_iri, const char *dataset_id, int delete_all,
+                          const char *now, struct pl_err *err)
+{
+    json_t *attrs = attrs_of(e);
+    json_t *insts = json_object_get(attrs, attr_iri);
+    if (!insts)
+        return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' not found", attr_iri);
+    if (delete_all) { /* NGSI-LD 5.6.5: deleteAll=true */
+        json_object_del(attrs, attr_iri);
+    } else {
+        long idx = pl_entity__find_instance(insts, dataset_id);
+        if (idx < 0)
+            return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' has no instance with %s%s%s",
+                              attr_iri, dataset_id ? "datasetId '" : "the default datasetId",
+                              dataset_id ? dataset_id : "", dataset_id ? "'" : "");
+        json_array_remove(insts, (size_t)idx);
+        if (json_array_size(insts) == 0)
+            json_object_del(attrs, attr_iri);
+    }
+    touch_entity(e, now);
+    return 0;
+}

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.c — the pl_store_* API over a backend table: URL dispatch, the checks common to every
+ * backend, and the WRITER THREAD with group commit.
+ *
+ * Callers queue writes (struct pl_store_write, caller-owned, linked through next_). The writer
+ * takes everything queued (up to max_batch, never splitting a write_many_sync group), runs it in
+ * ONE transaction with one savepoint per write, commits, then reports each write: it calls
+ * `done` (async) or flags the write and wakes the waiters (sync). A write whose commit failed is
+ * reported with the commit's error. Nothing is reported before the commit, so an acknowledged
+ * write is durable.
+ *
+ * @context records go through the same queue as writes with an internal flag (ctx_put/delete),
+ * so the writer stays the only user of the write connection.
+ *
+ * This file knows nothing of SQL, HTTP or JSON-LD.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+#define DEFAULT_MAX_BATCH 1024
+
+/* Internal write kinds, in the high bits of pl_store_write.flags (never set by callers). */
+#define WF_CTX_PUT    0x40000000u /* ud: the record (const json_t *) */
+#define WF_CTX_DELETE 0x80000000u /* id: the record id */
+#define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST)
+
+/* Bits of pl_store_write.sync_done_. */
+#define SD_DONE       0x1 /* the result is set (sync waiters may return) */
+#define SD_GROUP_MORE 0x2 /* the next queued write belongs to the same atomic group */
+
+struct pl_store {
+    const struct pl_store_ops *ops; /* the backend table */
+    void *be;                       /* the backend's state */
+    unsigned caps;                  /* PL_STORE_CAP_* of this open store */
+    size_t max_batch;               /* most writes per transaction (groups may exceed it) */
+
+    pthread_mutex_t mu;                /* protects the queue, `closing` and SD_DONE flags */
+    pthread_cond_t work;               /* the writer waits here for writes */
+    pthread_cond_t done;               /* sync callers wait here for SD_DONE */
+    struct pl_store_write *head, *tail; /* the queue, linked through next_ */
+    int closing;                       /* 1: no new writes; the writer drains and exits */
+    pthread_t writer;                  /* the writer thread */
+
+    atomic_uint_least64_t n_writes;    /* see struct pl_store_stats */
+    atomic_uint_least64_t n_commits;
+    atomic_uint_least64_t n_groups;
+    atomic_uint_least64_t n_max_group;
+};
+
+static const char *tn(const char *tenant)
+{
+    return tenant ? tenant : "";
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The writer
+ * ---------------------------------------------------------------------------------------- */
+
+/* Runs one write inside the open transaction; sets rc/err/result/existed. */
+static void run_one(struct pl_store *s, struct pl_store_write *w)
+{
+    const struct pl_store_ops *ops = s->ops;
+    json_t *cur = NULL, *next = NULL;
+    int rc;
+
+    w->rc = 0;
+    w->result = NULL;
+    w->existed = 0;
+    pl_err_clear(&w->err);
+
+    if ((rc = ops->sp_begin(s->be, &w->err)) != 0) {
+        w->rc = rc;
+        return;
+    }
+    if (w->flags & WF_CTX_PUT) {
+        rc = ops->w_ctx_put(s->be, w->ud, &w->err);
+        goto finish;
+    }
+    if (w->flags & WF_CTX_DELETE) {
+        rc = ops->w_ctx_delete(s->be, w->id, &w->err);
+        goto finish;
+    }
+
+    rc = ops->w_entity_get(s->be, tn(w->tenant), w->id, &cur, &w->err);
+    if (rc == PL_ENOTFOUND) {
+        pl_err_clear(&w->err);
+        cur = NULL;
+        rc = 0;
+    } else if (rc != 0) {
+        goto finish;
+    }
+    w->existed = cur != NULL;
+    if ((w->flags & PL_WRITE_MUST_EXIST) && !cur) {
+        rc = pl_err_set(&w->err, PL_ENOTFOUND, "Entity not found");
+        goto finish;
+    }
+    if ((w->flags & PL_WRITE_MUST_NOT_EXIST) && cur) {
+        rc = pl_err_set(&w->err, PL_EALREADYEXISTS, "Entity already exists");
+        goto finish;
+    }
+    rc = w->apply(w->ud, cur, &next, &w->err);
+    if (rc != 0) {
+        if (w->err.code == PL_OK)
+            pl_err_set(&w->err, rc, "write failed");
+        goto finish;
+    }
+    if (next) {
+        if (!json_is_object(next)) {
+            rc = pl_err_set(&w->err, PL_EINTERNAL, "apply produced a non-object entity");
+            goto finish;
+        }
+        rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, next, cur != NULL, &w->err);
+    } else if (cur) {
+        rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, &w->err);
+    }
+
+finish:
+    if (rc == 0)
+        rc = ops->sp_release(s->be, &w->err);
+    if (rc != 0) {
+        ops->sp_rollback(s->be);
+        json_decref(next);
+        next = NULL;
+        if (w->err.code == PL_OK)
+            pl_err_set(&w->err, rc, "write failed");
+    }
+    w->rc = rc;
+    w->result = next;
+    json_decref(cur);
+}
+
+static void fail_all(struct pl_store_write *first, const struct pl_err *e)
+{
+    for (struct pl_store_write *w = first; w; w = w->next_) {
+        json_decref(w->result);
+        w->result = NULL;
+        w->rc = e->code;
+        w->err = *e;
+    }
+}
+
+/* Runs a group of writes (a NULL-terminated list) in one transaction. */
+static void run_group(struct pl_store *s, struct pl_store_write *first, size_t n)
+{
+    struct pl_err e;
+    pl_err_clear(&e);
+    for (struct pl_store_write *w = first; w; w = w->next_)
+        w->result = NULL;
+    int rc = s->ops->tx_begin(s->be, &e);
+    if (rc != 0) {
+        if (e.code == PL_OK)
+            pl_err_set(&e, rc, "cannot begin a transaction");
+        pl_log_error("store: begin failed: %s", e.detail);
+        fail_all(first, &e);
+    } else {
+        for (struct pl_store_write *w = first; w; w = w->next_)
+            run_one(s, w);
+        rc = s->ops->tx_commit(s->be, &e);
+        if (rc != 0) {
+            if (e.code == PL_OK)
+                pl_err_set(&e, rc, "commit failed");
+            pl_log_error("store: commit of %zu writes failed: %s", n, e.detail);
+            s->ops->tx_rollback(s->be);
+            fail_all(first, &e);
+        } else {
+            atomic_fetch_add(&s->n_commits, 1);
+        }
+    }
+    atomic_fetch_add(&s->n_groups, 1);
+    atomic_fetch_add(&s->n_writes, n);
+    uint_least64_t m = atomic_load(&s->n_max_group);
+    while (n > m && !atomic_compare_exchange_weak(&s->n_max_group, &m, n))
+        ;
+}
+
+/* Reports every write of a finished group: first the async ones, in queue order, get their
+ * `done` (outside the lock: they may queue new writes), then the sync ones are flagged and their
+ * waiters woken with one broadcast. So when write_sync returns, every write queued before it
+ * has been reported. A write is not touched after it has been reported: its owner may free it
+ * at once. */
+static void report(struct pl_store *s, struct pl_store_write *first)
+{
+    struct pl_store_write *sync_head = NULL, **sync_tail = &sync_head;
+    for (struct pl_store_write *w = first, *nx; w; w = nx) {
+        nx = w->next_;
+        w->next_ = NULL;
+        if (w->done) {
+            w->sync_done_ = SD_DONE;
+            w->done(w);
+        } else {
+            *sync_tail = w;
+            sync_tail = &w->next_;
+        }
+    }
+    if (sync_head) {
+        pthread_mutex_lock(&s->mu);
+        for (struct pl_store_write *w = sync_head, *nx; w; w = nx) {
+            nx = w->next_;
+            w->next_ = NULL;
+            w->sync_done_ = SD_DONE;
+        }
+        pthread_cond_broadcast(&s->done);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct pl_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->closing)
+            pthread_cond_wait(&s->work, &s->mu);
+        if (!s->head)
+            break; /* closing and drained */
+        /* Take up to max_batch writes, but never split an atomic group. */
+        struct pl_store_write *first = s->head, *last = first;
+        size_t n = 1;
+        while (last->next_ && (n < s->max_batch || (last->sync_done_ & SD_GROUP_MORE))) {
+            last = last->next_;
+            n++;
+        }
+        s->head = last->next_;
+        if (!s->head)
+            s->tail = NULL;
+        last->next_ = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_group(s, first, n);
+        report(s, first);
+
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Queueing
+ * ---------------------------------------------------------------------------------------- */
+
+static int check_write(const struct pl_store_write *w, int internal, int want_done)
+{
+    if (!w || !w->id || (!internal && (!w->apply || !*w->id)))
+        return -1;
+    if (!internal && (w->flags & ~WF_PUBLIC))
+        return -1;
+    if ((w->flags & WF_PUBLIC) == WF_PUBLIC)
+        return -1;
+    if (want_done != (w->done != NULL))
+        return -1;
+    return 0;
+}
+
+static void reject(struct pl_store_write *w, int code, const char *detail)
+{
+    w->rc = pl_err_set(&w->err, code, "%s", detail);
+    w->result = NULL;
+    w->existed = 0;
+}
+
+/* Appends ws[0..n) to the queue as one atomic group. Returns 0 or PL_EINTERNAL when closing. */
+static int enqueue(struct pl_store *s, struct pl_store_write **ws, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ws[i]->next_ = i + 1 < n ? ws[i + 1] : NULL;
+        ws[i]->sync_done_ = i + 1 < n ? SD_GROUP_MORE : 0;
+        ws[i]->result = NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        for (size_t i = 0; i < n; i++)
+            reject(ws[i], PL_EINTERNAL, "store is closing");
+        return PL_EINTERNAL;
+    }
+    if (s->tail)
+        s->tail->next_ = ws[0];
+    else
+        s->head = ws[0];
+    s->tail = ws[n - 1];
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static void wait_all(struct pl_store *s, struct pl_store_write **ws, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < n; i++) {
+        while (!(ws[i]->sync_done_ & SD_DONE))
+            pthread_cond_wait(&s->done, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int write_sync(struct pl_store *s, struct pl_store_write *w)
+{
+    int rc = enqueue(s, &w, 1);
+    if (rc)
+        return rc;
+    wait_all(s, &w, 1);
+    return w->rc;
+}
+
+int pl_store_write_async(struct pl_store *s, struct pl_store_write *w)
+{
+    if (!s || check_write(w, 0, 1) != 0) {
+        if (w)
+            reject(w, PL_EINTERNAL, "invalid write");
+        return PL_EINTERNAL;
+    }
+    return enqueue(s, &w, 1);
+}
+
+int pl_store_write_sync(struct pl_store *s, struct pl_store_write *w)
+{
+    if (!s || check_write(w, 0, 0) != 0) {
+        if (w)
+            reject(w, PL_EINTERNAL, "invalid write");
+        return PL_EINTERNAL;
+    }
+    return write_sync(s, w);
+}
+
+int pl_store_write_many_sync(struct pl_store *s, struct pl_store_write **ws, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int bad = !s || !ws;
+    for (size_t i = 0; !bad && i < n; i++)
+        bad = check_write(ws[i], 0, 0) != 0;
+    if (bad) {
+        for (size_t i = 0; ws && i < n; i++) {
+            if (ws[i])
+                reject(ws[i], PL_EINTERNAL, "invalid write in batch");
+        }
+        return PL_EINTERNAL;
+    }
+    int rc = enqueue(s, ws, n);
+    if (rc)
+        return rc;
+    wait_all(s, ws, n);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Open / close / reads
+ * ---------------------------------------------------------------------------------------- */
+
+int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, struct pl_err *err)
+{
+    if (!cfg || !cfg->url || !*cfg->url || !out)
+        return pl_err_set(err, PL_EINTERNAL, "store: no URL configured");
+    const char *url = cfg->url, *loc;
+    const struct pl_store_ops *ops;
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return pl_err_set(err, PL_EINTERNAL, "PostgreSQL backend not built yet");
+    if (strncmp(url, "sqlite://", 9) == 0) {
+        ops = &pl_store_sqlite_ops;
+        loc = url + 9;
+    } else if (strncmp(url, "sqlite:", 7) == 0) {
+        ops = &pl_store_sqlite_ops;
+        loc = url + 7;
+    } else if (strstr(url, "://")) {
+        return pl_err_set(err, PL_EINTERNAL, "store: unknown URL scheme in '%s'", url);
+    } else {
+        ops = &pl_store_sqlite_ops;
+        loc = url;
+    }
+    if (!*loc)
+        return pl_err_set(err, PL_EINTERNAL, "store: no data directory in '%s'", url);
+    if (ops->version < 1)
+        return pl_err_set(err, PL_EINTERNAL, "store: backend '%s' table too old", ops->name);
+
+    struct pl_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    s->ops = ops;
+    s->max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : DEFAULT_MAX_BATCH;
+    int rc = ops->open(cfg, loc, &s->be, err);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->caps = ops->caps_of ? ops->caps_of(s->be) : ops->caps;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->done, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        ops->close(s->be);
+        pthread_cond_destroy(&s->done);
+        pthread_cond_destroy(&s->work);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return pl_err_set(err, PL_EINTERNAL, "store: cannot start the writer thread");
+    }
+    *out = s;
+    return 0;
+}
+
+void pl_store_close(struct pl_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->closing = 1;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    s->ops->close(s->be);
+    pthread_cond_destroy(&s->done);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const char *pl_store_backend_name(const struct pl_store *s)
+{
+    return s->ops->name;
+}
+
+unsigned pl_store_caps(const struct pl_store *s)
+{
+    return s->caps;
+}
+
+void pl_store_stats(const struct pl_store *s, struct pl_store_stats *out)
+{
+    /* The counters are atomics; reading them through a const store is fine. */
+    struct pl_store *m = (struct pl_store *)s;
+    out->writes = atomic_load(&m->n_writes);
+    out->commits = atomic_load(&m->n_commits);
+    out->groups = atomic_load(&m->n_groups);
+    out->max_group = atomic_load(&m->n_max_group);
+}
+
+int pl_store_entity_get(struct pl_store *s, const char *tenant, const char *id, json_t **out,
+                        struct pl_err *err)
+{
+    if (!s || !id || !*id || !out)
+        return pl_err_set(err, PL_EINTERNAL, "entity_get: bad arguments");
+    *out = NULL;
+    return s->ops->entity_get(s->be, tn(tenant), id, out, err);
+}
+
+int pl_store_entity_count(struct pl_store *s, const char *tenant, int64_t *n, struct pl_err *err)
+{
+    if (!s || !n)
+        return pl_err_set(err, PL_EINTERNAL, "entity_count: bad arguments");
+    *n = 0;
+    return s->ops->entity_count(s->be, tn(tenant), n, err);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * @context records
+ * ---------------------------------------------------------------------------------------- */
+
+static int no_apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
+    (void)ud;
+    (void)cur;
+    (void)next;
+    return pl_err_set(err, PL_EINTERNAL, "internal write has no apply");
+}
+
+static int ctx_write(struct pl_store *s, unsigned kind, const char *id, const json_t *rec,
+                     struct pl_err *err)
+{
+    struct pl_store_write w;
+    memset(&w, 0, sizeof w);
+    w.tenant = "";
+    w.id = id;
+    w.flags = kind;
+    w.apply = no_apply;
+    w.ud = (void *)(uintptr_t)rec; /* read-only use by the backend's w_ctx_put */
+    int rc = write_sync(s, &w);
+    if (rc && err)
+        *err = w.err;
+    return rc;
+}
+
+int pl_store_ctx_put(struct pl_store *s, const json_t *rec, struct pl_err *err)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    if (!s || !json_is_object(rec) || !id || !*id)
+        return pl_err_set(err, PL_EINTERNAL, "ctx_put: record without an id");
+    return ctx_write(s, WF_CTX_PUT, id, rec, err);
+}
+
+int pl_store_ctx_delete(struct pl_store *s, const char *id, struct pl_err *err)
+{
+    if (!s || !id || !*id)
+        return pl_err_set(err, PL_EINTERNAL, "ctx_delete: no id");
+    return ctx_write(s, WF_CTX_DELETE, id, NULL, err);
+}
+
+int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err)
+{
+    if (!s || !out)
+        return pl_err_set(err, PL_EINTERNAL, "ctx_load: bad arguments");
+    *out = NULL;
+    return s->ops->ctx_load(s->be, out, err);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h — THE storage interface. Everything above this line (api/, main.c) talks to storage
+ * only through the pl_store_* functions below; every backend (sqlite/ now, pg/ later) is one
+ * const struct pl_store_ops table behind them (SQLite's sqlite3_vfs pattern: the table carries a
+ * version; members are only ever appended, and each addition raises the version).
+ *
+ * Backends see only expanded, validated data: entities in the internal form documented in
+ * ngsild/entity.h and docs/store-schema.md. They never see HTTP, JSON-LD contexts or
+ * ProblemDetails.
+ *
+ * Writes: one writer thread per store owns the write connection. Callers submit writes
+ * (pl_store_write_async / _sync); the writer takes everything queued, runs it in ONE transaction
+ * with a savepoint per write (so one failing write does not fail its neighbours), commits, then
+ * reports each write's own result (group commit). A write is a read-modify-write callback run
+ * inside the transaction, so concurrent updates to one entity are serialised and never lost.
+ * A write reported successful is committed (WAL, synchronous=NORMAL: survives a process crash;
+ * synchronous=FULL (sync_full) also survives power loss).
+ *
+ * Reads run on per-thread read connections beside the writer (WAL) and see committed data.
+ */
+#ifndef PL_STORE_STORE_H
+#define PL_STORE_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct pl_store; /* opaque */
+
+struct pl_store_config {
+    const char *url;  /* backend URL: "sqlite:<dir>" or a bare directory path (SQLite);
+                         "postgresql://..." is reserved for the PostgreSQL backend */
+    int sync_full;    /* 1: synchronous=FULL (power-loss safe), 0: NORMAL (crash safe) */
+    int max_batch;    /* most writes per group commit (0: default 1024) */
+};
+
+/* Capability bits a backend advertises (curl SSLSUPP_* style). */
+#define PL_STORE_CAP_GEO_NATIVE 0x1u /* geometry indexed natively (SpatiaLite / PostGIS) */
+#define PL_STORE_CAP_TEMPORAL   0x2u /* keeps attribute history */
+
+/* ------------------------------------------------------------------------------------------
+ * The backend table. Version 1.
+ * ---------------------------------------------------------------------------------------- */
+#define PL_STORE_OPS_VERSION 1
+
+struct pl_store_ops {
+    int version;      /* PL_STORE_OPS_VERSION this table was written against */
+    const char *name; /* "sqlite", "postgresql" */
+    unsigned caps;    /* PL_STORE_CAP_* */
+
+    /* Open/close. `location` is the URL with any scheme prefix removed. *be is the backend's
+     * own state, passed back to every call. */
+    int (*open)(const struct pl_store_config *cfg, const char *location, void **be,
+                struct pl_err *err);
+    void (*close)(void *be);
+
+    /* Reader side: callable from any thread, concurrently. */
+    int (*entity_get)(void *be, const char *tenant, const char *id, json_t **out,
+                      struct pl_err *err); /* NEW ref; PL_ENOTFOUND when absent */
+    int (*entity_count)(void *be, const char *tenant, int64_t *n, struct pl_err *err);
+    int (*ctx_load)(void *be, json_t **out, struct pl_err *err); /* NEW ref: array of records */
+
+    /* Writer side: called only from the store's writer thread, inside tx_begin/tx_commit. */
+    int (*tx_begin)(void *be, struct pl_err *err);
+    int (*tx_commit)(void *be, struct pl_err *err);
+    void (*tx_rollback)(void *be);
+    int (*sp_begin)(void *be, struct pl_err *err);
+    int (*sp_release)(void *be, struct pl_err *err);
+    void (*sp_rollback)(void *be);
+    int (*w_entity_get)(void *be, const char *tenant, const char *id, json_t **out,
+                        struct pl_err *err); /* NEW ref; PL_ENOTFOUND when absent */
+    int (*w_entity_put)(void *be, const char *tenant, const char *id, const json_t *entity,
+                        int exists, struct pl_err *err); /* exists: 1 update, 0 insert */
+    int (*w_entity_delete)(void *be, const char *tenant, const char *id, struct pl_err *err);
+    int (*w_ctx_put)(void *be, const json_t *rec, struct pl_err *err);
+    int (*w_ctx_delete)(void *be, const char *id, struct pl_err *err);
+
+    /* Appended members (the table stays version 1 until it is first released). */
+    unsigned (*caps_of)(void *be); /* caps of this open store (e.g. SpatiaLite failed to load:
+                                      no GEO_NATIVE); NULL: `caps` */
+};
+
+/* The SQLite backend's table (store/sqlite/backend.c). */
+extern const struct pl_store_ops pl_store_sqlite_ops;
+
+/* ------------------------------------------------------------------------------------------
+ * The public API.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Opens the backend named by cfg->url and starts the writer thread. Returns 0 and *out (free
+ * with pl_store_close), or an error (PL_EINTERNAL with words: cannot open, unknown scheme). */
+int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, struct pl_err *err);
+
+/* Finishes every queued write (each reported as usual), stops the writer, closes the backend.
+ * After return every acknowledged write is on disk. NULL is a no-op. */
+void pl_store_close(struct pl_store *s);
+
+/* Name and capabilities of the backend in use. */
+const char *pl_store_backend_name(const struct pl_store *s);
+unsigned pl_store_caps(const struct pl_store *s);
+
+/* Reads. Thread-safe. *out is a NEW reference to the internal form. */
+int pl_store_entity_get(struct pl_store *s, const char *tenant, const char *id, json_t **out,
+                        struct pl_err *err);
+int pl_store_entity_count(struct pl_store *s, const char *tenant, int64_t *n, struct pl_err *err);
+
+/*
+ * A write: a read-modify-write of one entity, run by the writer thread inside a transaction.
+ * `apply` receives the current internal form (`cur`, NULL when the entity does not exist;
+ * borrowed, may be modified) and sets *next to the new internal form (a NEW reference; it may
+ * be `cur` after json_incref) or to NULL to delete the entity. Returning non-zero (a PL_E* code
+ * with *err filled) aborts this write only. `apply` must not block and must not call the store.
+ */
+typedef int (*pl_store_apply_fn)(void *ud, json_t *cur, json_t **next, struct pl_err *err);
+
+#define PL_WRITE_MUST_EXIST     0x1u /* PL_ENOTFOUND when the entity is absent */
+#define PL_WRITE_MUST_NOT_EXIST 0x2u /* PL_EALREADYEXISTS when it is present */
+
+struct pl_store_write {
+    /* IN, set by the caller; strings are borrowed until `done` runs / write_sync returns */
+    const char *tenant;      /* "" for the default tenant */
+    const char *id;          /* entity id */
+    unsigned flags;          /* PL_WRITE_* */
+    pl_store_apply_fn apply; /* the modification */
+    void *ud;                /* passed to apply and done */
+    void (*done)(struct pl_store_write *w); /* async: called once on the writer thread after
+                                               the commit (or failure); must not block */
+    /* OUT, set by the store before `done` / before write_sync returns */
+    int rc;            /* 0 or PL_E* */
+    struct pl_err err; /* words when rc != 0 */
+    json_t *result;    /* NEW ref to the entity as committed (NULL when deleted or failed);
+                          the caller releases it */
+    int existed;       /* 1 when the entity existed before the write */
+    /* private to the store */
+    struct pl_store_write *next_;
+    int sync_done_;
+};
+
+/*
+ * Queues `w`. Returns 0 and `w->done` runs exactly once later, on the writer thread; or returns
+ * an error (store closing: PL_EINTERNAL) and `done` never runs (libuv's callback contract).
+ */
+int pl_store_write_async(struct pl_store *s, struct pl_store_write *w);
+
+/* Queues `w` and waits for its result. Returns w->rc. `w->done` must be NULL. */
+int pl_store_write_sync(struct pl_store *s, struct pl_store_write *w);
+
+/*
+ * Queues `n` writes that must commit in the SAME transaction (each still with its own savepoint
+ * and result) and waits for all of them. Returns 0 when the batch ran (see each w->rc).
+ */
+int pl_store_write_many_sync(struct pl_store *s, struct pl_store_write **ws, size_t n);
+
+/*
+ * @context registry records (the /jsonldContexts API persists hosted and cached contexts).
+ * A record is an object {"id","url","kind","createdAt","body"} (body: the document text).
+ * put = insert or replace by id. Synchronous; thread-safe.
+ */
+int pl_store_ctx_put(struct pl_store *s, const json_t *rec, struct pl_err *err);
+int pl_store_ctx_delete(struct pl_store *s, const char *id, struct pl_err *err);
+int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err); /* NEW ref array */
+
+/*
+ * Writer counters, for tests and /metrics. A snapshot; any thread.
+ */
+struct pl_store_stats {
+    uint64_t writes;    /* writes reported (successful or not), ctx writes included */
+    uint64_t commits;   /* transactions committed */
+    uint64_t groups;    /* transactions attempted (commits + failed ones) */
+    uint64_t max_group; /* most writes seen in one transaction */
+};
+
+void pl_store_stats(const struct pl_store *s, struct pl_store_stats *out);
+
+#endif
