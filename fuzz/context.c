@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pl_err err;
     pl_err_clear(&err);
     if (pl_ctx_build(v, NULL, NULL, &c, &err) == 0) {
-        static const char *const fixed[] = {"location", "temperature", "type", "id",
-                                            "ngsi-ld:foo", "ex:bar",     "a/b",  "http://x.org/y"};
+        static const char *const fixed[] = {"location",    "temperature", "type", "id",
+                                            "ngsi-ld:foo", "ex:bar",      "a/b",  "http://x.org/y"};
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             probe(c, fixed[i]);
         json_t *objs[2] = {v, json_is_array(v) ? json_array_get(v, 0) : NULL};
@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int n = 0;
             if (!json_is_object(objs[i]))
                 continue;
-            json_object_foreach(objs[i], k, x) {
+            json_object_foreach(objs[i], k, x)
+            {
                 if (n++ >= 64)
                     break;
                 probe(c, k);

@@ -12,7 +12,7 @@ struct pl_config {
     char listen_host[64];     /* --listen HOST:PORT (POLIS_LISTEN) */
     int listen_port;
     char data_dir[1024];      /* --data DIR (POLIS_DATA) */
-    char store_url[1024];     /* --store URL (POLIS_STORE); default sqlite:<data_dir> */
+    char store_url[1100];     /* --store URL (POLIS_STORE); default sqlite:<data_dir> */
     char log_level[16];       /* --log-level (POLIS_LOG_LEVEL) */
     char contexts_dir[1024];  /* --contexts DIR (POLIS_CONTEXTS): preload.map directory */
     char demo_dir[1024];      /* --demo DIR (POLIS_DEMO): demo entities loaded into an empty store */

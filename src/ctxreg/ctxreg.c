@@ -28,7 +28,7 @@
 #include "base/hmap.h"
 #include "base/timeutil.h"
 
-#define HOSTED_PATH "/ngsi-ld/v1/jsonldContexts/"
+#define HOSTED_PATH   "/ngsi-ld/v1/jsonldContexts/"
 #define CORE_LOCAL_ID "ngsi-ld-core-context-v1.9"
 
 enum kind { KIND_HOSTED, KIND_CACHED, KIND_IMPLICIT };
@@ -36,15 +36,15 @@ enum kind { KIND_HOSTED, KIND_CACHED, KIND_IMPLICIT };
 static const char *const kind_names[] = {"Hosted", "Cached", "ImplicitlyCreated"};
 
 struct entry {
-    char *id;                         /* localId (owned) */
-    char *url;                        /* URL: original one (Cached) or ours (owned) */
-    enum kind kind;                   /* Hosted, Cached or ImplicitlyCreated */
-    char created[PL_TIME_ISO_LEN];    /* createdAt */
-    int64_t last_usage;               /* ms since the epoch of the last use, 0 = never */
-    long hits;                        /* numberOfHits */
-    json_t *doc;                      /* the document {"@context": ...} (owned reference) */
-    char *file;                       /* preloaded: the file it came from (owned), else NULL */
-    int builtin;                      /* 1 for the built-in core context (never deleted) */
+    char *id;                      /* localId (owned) */
+    char *url;                     /* URL: original one (Cached) or ours (owned) */
+    enum kind kind;                /* Hosted, Cached or ImplicitlyCreated */
+    char created[PL_TIME_ISO_LEN]; /* createdAt */
+    int64_t last_usage;            /* ms since the epoch of the last use, 0 = never */
+    long hits;                     /* numberOfHits */
+    json_t *doc;                   /* the document {"@context": ...} (owned reference) */
+    char *file;                    /* preloaded: the file it came from (owned), else NULL */
+    int builtin;                   /* 1 for the built-in core context (never deleted) */
 };
 
 struct compiled {
@@ -53,18 +53,18 @@ struct compiled {
 };
 
 struct pl_ctxreg {
-    pthread_mutex_t mu;          /* guards everything below */
-    char *hosted_prefix;         /* "<self_url>/ngsi-ld/v1/jsonldContexts/" (owned) */
-    long fetch_timeout_ms;       /* whole-download timeout */
-    long connect_timeout_ms;     /* connect timeout */
-    size_t max_doc_bytes;        /* document size cap */
-    long max_redirects;          /* redirects followed */
-    int max_cached;              /* compiled contexts kept (and implicit entries kept) */
-    struct pl_store *store;      /* persistence (borrowed, may be NULL) */
-    struct pl_hmap *by_url;      /* URL -> struct entry * (owned) */
-    struct pl_hmap *by_id;       /* localId -> struct entry * (borrowed from by_url) */
-    struct pl_hmap *compiled;    /* canonical @context text -> struct compiled * (owned) */
-    uint64_t tick;               /* use counter for the compiled cache */
+    pthread_mutex_t mu;       /* guards everything below */
+    char *hosted_prefix;      /* "<self_url>/ngsi-ld/v1/jsonldContexts/" (owned) */
+    long fetch_timeout_ms;    /* whole-download timeout */
+    long connect_timeout_ms;  /* connect timeout */
+    size_t max_doc_bytes;     /* document size cap */
+    long max_redirects;       /* redirects followed */
+    int max_cached;           /* compiled contexts kept (and implicit entries kept) */
+    struct pl_store *store;   /* persistence (borrowed, may be NULL) */
+    struct pl_hmap *by_url;   /* URL -> struct entry * (owned) */
+    struct pl_hmap *by_id;    /* localId -> struct entry * (borrowed from by_url) */
+    struct pl_hmap *compiled; /* canonical @context text -> struct compiled * (owned) */
+    uint64_t tick;            /* use counter for the compiled cache */
 };
 
 static void entry_free(void *p)
@@ -211,12 +211,12 @@ static void curl_init_once(void)
 }
 
 struct buf {
-    char *data;   /* received bytes (owned) */
-    size_t len;   /* bytes used */
-    size_t cap;   /* bytes allocated */
-    size_t max;   /* size cap */
-    int too_big;  /* the cap was hit */
-    int nomem;    /* an allocation failed */
+    char *data;  /* received bytes (owned) */
+    size_t len;  /* bytes used */
+    size_t cap;  /* bytes allocated */
+    size_t max;  /* size cap */
+    int too_big; /* the cap was hit */
+    int nomem;   /* an allocation failed */
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
@@ -283,16 +283,16 @@ static int fetch(struct pl_ctxreg *r, const char *url, json_t **doc, struct pl_e
 
     int rc = 0;
     if (b.too_big) {
-        rc = pl_err_set(err, PL_EBADREQUESTDATA,
-                        "JSON-LD @context %.300s is larger than %zu bytes", url, r->max_doc_bytes);
+        rc = pl_err_set(err, PL_EBADREQUESTDATA, "JSON-LD @context %.300s is larger than %zu bytes",
+                        url, r->max_doc_bytes);
     } else if (b.nomem) {
         rc = pl_err_set(err, PL_ENOMEM, "Out of memory downloading %.300s", url);
     } else if (cc != CURLE_OK) {
         rc = pl_err_set(err, PL_ELDCONTEXT, "JSON-LD @context %.300s not available: %s", url,
                         curl_easy_strerror(cc));
     } else if (status >= 400) {
-        rc = pl_err_set(err, PL_ELDCONTEXT, "JSON-LD @context %.300s not available: HTTP %ld",
-                        url, status);
+        rc = pl_err_set(err, PL_ELDCONTEXT, "JSON-LD @context %.300s not available: HTTP %ld", url,
+                        status);
     } else {
         json_error_t je;
         json_t *d = json_loadb(b.data ? b.data : "", b.len, 0, &je);
@@ -360,7 +360,8 @@ static void commit_fetched(struct pl_ctxreg *r, json_t *fetched, json_t *recs)
 {
     const char *url;
     json_t *d;
-    json_object_foreach(fetched, url, d) {
+    json_object_foreach(fetched, url, d)
+    {
         if (pl_hmap_get(r->by_url, url, NULL))
             continue;
         char *id = hash_id(url);
@@ -503,7 +504,8 @@ static int resolve(struct pl_ctxreg *r, json_t *value, int implicit, struct pl_c
     pthread_mutex_unlock(&r->mu);
     size_t i;
     json_t *rec;
-    json_array_foreach(recs, i, rec) {
+    json_array_foreach(recs, i, rec)
+    {
         persist_put(r, json_incref(rec));
     }
     json_decref(recs);
@@ -524,8 +526,8 @@ static int load_preload(struct pl_ctxreg *r, const char *dir, struct pl_err *err
         return pl_err_set(err, PL_ENOMEM, "Out of memory");
     FILE *f = fopen(path, "r");
     if (!f) {
-        int rc = pl_err_set(err, PL_EINTERNAL, "Cannot read preload map %s: %s", path,
-                            strerror(errno));
+        int rc =
+            pl_err_set(err, PL_EINTERNAL, "Cannot read preload map %s: %s", path, strerror(errno));
         free(path);
         return rc;
     }
@@ -554,8 +556,8 @@ static int load_preload(struct pl_ctxreg *r, const char *dir, struct pl_err *err
         json_error_t je;
         json_t *doc = file ? json_load_file(file, 0, &je) : NULL;
         if (!doc || !json_is_object(doc) || !json_object_get(doc, "@context")) {
-            rc = pl_err_set(err, PL_EINTERNAL, "%s:%d: %s is not a JSON-LD context document",
-                            path, lineno, file ? file : sp);
+            rc = pl_err_set(err, PL_EINTERNAL, "%s:%d: %s is not a JSON-LD context document", path,
+                            lineno, file ? file : sp);
             json_decref(doc);
             free(file);
             break;
@@ -587,7 +589,8 @@ static void load_store(struct pl_ctxreg *r)
     }
     size_t i;
     json_t *rec;
-    json_array_foreach(recs, i, rec) {
+    json_array_foreach(recs, i, rec)
+    {
         const char *id = json_string_value(json_object_get(rec, "id"));
         const char *url = json_string_value(json_object_get(rec, "url"));
         const char *kind = json_string_value(json_object_get(rec, "kind"));
@@ -682,8 +685,7 @@ void pl_ctxreg_free(struct pl_ctxreg *r)
  * Public operations.
  * ---------------------------------------------------------------------------------------- */
 
-int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out,
-                      struct pl_err *err)
+int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out, struct pl_err *err)
 {
     return resolve(r, value, 1, out, err);
 }
@@ -770,9 +772,9 @@ int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **
         if (!details) {
             item = json_string(e->url);
         } else {
-            item = json_pack("{s:s, s:s, s:s, s:s, s:I}", "URL", e->url, "localId", e->id,
-                             "kind", kind_names[e->kind], "createdAt", e->created,
-                             "numberOfHits", (json_int_t)e->hits);
+            item = json_pack("{s:s, s:s, s:s, s:s, s:I}", "URL", e->url, "localId", e->id, "kind",
+                             kind_names[e->kind], "createdAt", e->created, "numberOfHits",
+                             (json_int_t)e->hits);
             if (item && e->last_usage > 0) {
                 char ts[PL_TIME_ISO_LEN];
                 pl_time_format(e->last_usage, ts);
@@ -832,8 +834,7 @@ static int reload(struct pl_ctxreg *r, const char *id, struct pl_err *err)
     if (file) {
         doc = json_load_file(file, 0, NULL);
         if (!json_is_object(doc))
-            rc = pl_err_set(err, PL_ELDCONTEXT, "Preloaded @context file %.300s unreadable",
-                            file);
+            rc = pl_err_set(err, PL_ELDCONTEXT, "Preloaded @context file %.300s unreadable", file);
     } else {
         rc = fetch(r, url, &doc, err);
     }

@@ -62,13 +62,13 @@ struct tdef {
 };
 
 struct pl_ctx {
-    atomic_int refs;          /* reference count; the core singleton never drops to 0 */
-    struct pl_hmap *terms;    /* term -> struct tdef * (owned) */
-    struct pl_hmap *inverse;  /* IRI -> struct tdef * of the best term (borrowed from terms) */
-    struct tdef **prefixes;   /* terms usable as prefixes (borrowed), for compaction */
-    size_t nprefixes;         /* entries in prefixes */
-    char *vocab;              /* @vocab (owned), NULL when none */
-    json_t *source;           /* the @context value built from (own deep copy); JSON null */
+    atomic_int refs;         /* reference count; the core singleton never drops to 0 */
+    struct pl_hmap *terms;   /* term -> struct tdef * (owned) */
+    struct pl_hmap *inverse; /* IRI -> struct tdef * of the best term (borrowed from terms) */
+    struct tdef **prefixes;  /* terms usable as prefixes (borrowed), for compaction */
+    size_t nprefixes;        /* entries in prefixes */
+    char *vocab;             /* @vocab (owned), NULL when none */
+    json_t *source;          /* the @context value built from (own deep copy); JSON null */
 };
 
 static void tdef_free(void *p)
@@ -115,10 +115,10 @@ static char *concat(const char *a, const char *b)
 }
 
 static const char *const keywords[] = {
-    "@base",    "@container", "@context", "@direction", "@graph",    "@id",       "@import",
-    "@included", "@index",    "@json",    "@language",  "@list",     "@nest",     "@none",
-    "@prefix",  "@propagate", "@protected", "@reverse", "@set",      "@type",     "@value",
-    "@version", "@vocab",
+    "@base",   "@container", "@context", "@direction", "@graph",     "@id",
+    "@import", "@included",  "@index",   "@json",      "@language",  "@list",
+    "@nest",   "@none",      "@prefix",  "@propagate", "@protected", "@reverse",
+    "@set",    "@type",      "@value",   "@version",   "@vocab",
 };
 
 static int is_keyword(const char *s)
@@ -162,23 +162,23 @@ static int gen_delim_end(const char *s)
  * ---------------------------------------------------------------------------------------- */
 
 struct build {
-    struct pl_hmap *terms;             /* the active context being built: term -> tdef (owned) */
-    char *vocab;                       /* current @vocab (owned) or NULL */
-    pl_ctx_load_fn load;               /* loader for non-built-in URLs, may be NULL */
-    void *ud;                          /* loader argument */
-    struct pl_err *err;                /* where words go (may be NULL) */
-    const char *stack[MAX_URL_DEPTH];  /* URLs being processed (borrowed), for cycle checks */
-    int nstack;                        /* entries in stack */
-    int nloads;                        /* remote documents loaded so far */
-    int depth;                         /* current recursion depth */
-    int core;                          /* 1 while processing the core context itself */
+    struct pl_hmap *terms;            /* the active context being built: term -> tdef (owned) */
+    char *vocab;                      /* current @vocab (owned) or NULL */
+    pl_ctx_load_fn load;              /* loader for non-built-in URLs, may be NULL */
+    void *ud;                         /* loader argument */
+    struct pl_err *err;               /* where words go (may be NULL) */
+    const char *stack[MAX_URL_DEPTH]; /* URLs being processed (borrowed), for cycle checks */
+    int nstack;                       /* entries in stack */
+    int nloads;                       /* remote documents loaded so far */
+    int depth;                        /* current recursion depth */
+    int core;                         /* 1 while processing the core context itself */
 };
 
 /* State of one local context (an object) being processed. */
 struct local {
-    json_t *obj;            /* the local context (borrowed) */
+    json_t *obj;             /* the local context (borrowed) */
     struct pl_hmap *defined; /* term -> (void *)1 in progress, (void *)2 done */
-    int protect;            /* the object's @protected default */
+    int protect;             /* the object's @protected default */
 };
 
 #define IN_PROGRESS ((void *)1)
@@ -253,7 +253,7 @@ static int parse_container(struct build *b, const char *term, json_t *c, unsigne
     static const struct {
         const char *name;
         unsigned flag;
-    } names[] = {{"@list", CONT_LIST},   {"@set", CONT_SET},     {"@index", CONT_INDEX},
+    } names[] = {{"@list", CONT_LIST},         {"@set", CONT_SET},     {"@index", CONT_INDEX},
                  {"@language", CONT_LANGUAGE}, {"@graph", CONT_GRAPH}, {"@id", CONT_ID},
                  {"@type", CONT_TYPE}};
     *out = 0;
@@ -297,7 +297,8 @@ static int create_term(struct build *b, struct local *l, const char *term)
         json_t *v;
         if (!json_is_object(value))
             return bad(b, "keyword redefinition", term);
-        json_object_foreach(value, k, v) {
+        json_object_foreach(value, k, v)
+        {
             if (strcmp(k, "@container") == 0) {
                 if (!json_is_string(v) || strcmp(json_string_value(v), "@set") != 0)
                     return bad(b, "keyword redefinition", term);
@@ -322,12 +323,13 @@ static int create_term(struct build *b, struct local *l, const char *term)
         has_id = 1;
         id = value;
     } else if (json_is_object(value)) {
-        static const char *const allowed[] = {"@id",     "@reverse",   "@container", "@context",
-                                              "@language", "@nest",    "@prefix",    "@type",
-                                              "@protected", "@index",  "@direction"};
+        static const char *const allowed[] = {"@id",        "@reverse", "@container", "@context",
+                                              "@language",  "@nest",    "@prefix",    "@type",
+                                              "@protected", "@index",   "@direction"};
         const char *k;
         json_t *v;
-        json_object_foreach(value, k, v) {
+        json_object_foreach(value, k, v)
+        {
             size_t i = 0;
             for (; i < sizeof allowed / sizeof allowed[0]; i++) {
                 if (strcmp(k, allowed[i]) == 0)
@@ -417,8 +419,7 @@ static int create_term(struct build *b, struct local *l, const char *term)
             if (rc)
                 goto out;
             if (!def.iri || (!is_keyword(def.iri) && !is_iri(def.iri))) {
-                rc = bad(b, "invalid IRI mapping: @id is not an IRI, compact IRI or keyword",
-                         term);
+                rc = bad(b, "invalid IRI mapping: @id is not an IRI, compact IRI or keyword", term);
                 goto out;
             }
             if (strcmp(def.iri, "@context") == 0) {
@@ -433,8 +434,9 @@ static int create_term(struct build *b, struct local *l, const char *term)
                 if (!rc)
                     rc = expand_build(b, l, term, &self);
                 if (!rc && !str_eq(self, def.iri))
-                    rc = bad(b, "invalid IRI mapping: a term in the form of an IRI must expand "
-                                "to the same IRI",
+                    rc = bad(b,
+                             "invalid IRI mapping: a term in the form of an IRI must expand "
+                             "to the same IRI",
                              term);
                 free(self);
                 if (rc)
@@ -555,8 +557,8 @@ static int process_object(struct build *b, json_t *obj)
     if ((v = json_object_get(obj, "@language")) != NULL && !json_is_string(v) && !json_is_null(v))
         return bad(b, "invalid default language", "@language");
     if ((v = json_object_get(obj, "@direction")) != NULL && !json_is_null(v) &&
-        !(json_is_string(v) && (strcmp(json_string_value(v), "ltr") == 0 ||
-                                strcmp(json_string_value(v), "rtl") == 0)))
+        !(json_is_string(v) &&
+          (strcmp(json_string_value(v), "ltr") == 0 || strcmp(json_string_value(v), "rtl") == 0)))
         return bad(b, "invalid base direction", "@direction");
     if ((v = json_object_get(obj, "@propagate")) != NULL && !json_is_boolean(v))
         return bad(b, "invalid @propagate value", "@propagate");
@@ -590,11 +592,11 @@ static int process_object(struct build *b, json_t *obj)
         return PL_ENOMEM;
     int rc = 0;
     const char *k;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (strcmp(k, "@base") == 0 || strcmp(k, "@direction") == 0 ||
             strcmp(k, "@language") == 0 || strcmp(k, "@propagate") == 0 ||
-            strcmp(k, "@protected") == 0 || strcmp(k, "@version") == 0 ||
-            strcmp(k, "@vocab") == 0)
+            strcmp(k, "@protected") == 0 || strcmp(k, "@version") == 0 || strcmp(k, "@vocab") == 0)
             continue;
         if ((rc = create_term(b, &l, k)) != 0)
             break;
@@ -619,8 +621,7 @@ static int process_url(struct build *b, const char *url)
     if (text) {
         doc = json_loads(text, 0, NULL);
         if (!doc)
-            return pl_err_set(b->err, PL_EINTERNAL, "Built-in context %.300s does not parse",
-                              url);
+            return pl_err_set(b->err, PL_EINTERNAL, "Built-in context %.300s does not parse", url);
     } else if (!b->load) {
         return pl_err_set(b->err, PL_ELDCONTEXT, "JSON-LD @context not available: %.300s", url);
     } else {
@@ -628,8 +629,7 @@ static int process_url(struct build *b, const char *url)
         if (rc)
             return rc;
         if (!doc)
-            return pl_err_set(b->err, PL_ELDCONTEXT, "JSON-LD @context not available: %.300s",
-                              url);
+            return pl_err_set(b->err, PL_ELDCONTEXT, "JSON-LD @context not available: %.300s", url);
     }
     json_t *c = json_is_object(doc) ? json_object_get(doc, "@context") : NULL;
     int rc;
@@ -668,9 +668,9 @@ static int process(struct build *b, json_t *value)
     } else if (json_is_object(value)) {
         rc = process_object(b, value);
     } else {
-        rc = pl_err_set(b->err, PL_EBADREQUESTDATA,
-                        "Invalid @context: invalid local context (a %s)",
-                        json_is_number(value) ? "number" : "boolean");
+        rc =
+            pl_err_set(b->err, PL_EBADREQUESTDATA, "Invalid @context: invalid local context (a %s)",
+                       json_is_number(value) ? "number" : "boolean");
     }
     b->depth--;
     return rc;

@@ -41,14 +41,14 @@ struct pl_store {
     unsigned caps;                  /* PL_STORE_CAP_* of this open store */
     size_t max_batch;               /* most writes per transaction (groups may exceed it) */
 
-    pthread_mutex_t mu;                /* protects the queue, `closing` and SD_DONE flags */
-    pthread_cond_t work;               /* the writer waits here for writes */
-    pthread_cond_t done;               /* sync callers wait here for SD_DONE */
+    pthread_mutex_t mu;                 /* protects the queue, `closing` and SD_DONE flags */
+    pthread_cond_t work;                /* the writer waits here for writes */
+    pthread_cond_t done;                /* sync callers wait here for SD_DONE */
     struct pl_store_write *head, *tail; /* the queue, linked through next_ */
-    int closing;                       /* 1: no new writes; the writer drains and exits */
-    pthread_t writer;                  /* the writer thread */
+    int closing;                        /* 1: no new writes; the writer drains and exits */
+    pthread_t writer;                   /* the writer thread */
 
-    atomic_uint_least64_t n_writes;    /* see struct pl_store_stats */
+    atomic_uint_least64_t n_writes; /* see struct pl_store_stats */
     atomic_uint_least64_t n_commits;
     atomic_uint_least64_t n_groups;
     atomic_uint_least64_t n_max_group;
@@ -214,6 +214,7 @@ static void report(struct pl_store *s, struct pl_store_write *first)
 static void *writer_main(void *arg)
 {
     struct pl_store *s = arg;
+    pthread_setname_np(pthread_self(), "pl-store-writer"); /* for top/perf/gdb */
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->closing)

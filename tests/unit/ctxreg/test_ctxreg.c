@@ -17,11 +17,13 @@
 
 #include "ctxreg/ctxreg.h"
 
-#define SELF     "http://127.0.0.1:19999"
-#define WEATHER  "https://raw.githubusercontent.com/smart-data-models/dataModel.Weather/master/" \
-                 "context.jsonld"
-#define ISSUES   "https://raw.githubusercontent.com/smart-data-models/dataModel.IssueTracking/" \
-                 "master/context.jsonld"
+#define SELF "http://127.0.0.1:19999"
+#define WEATHER                                                                                    \
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.Weather/master/"                \
+    "context.jsonld"
+#define ISSUES                                                                                     \
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.IssueTracking/"                 \
+    "master/context.jsonld"
 #define UNREACHABLE "http://127.0.0.1:1/x.jsonld"
 
 static char preload_dir[4096];
@@ -80,7 +82,8 @@ static int listed(struct pl_ctxreg *r, const char *url)
     size_t i;
     int found = 0;
     assert_int_equal(pl_ctxreg_list(r, 0, NULL, &l, NULL), 0);
-    json_array_foreach(l, i, v) {
+    json_array_foreach(l, i, v)
+    {
         if (strcmp(json_string_value(v), url) == 0)
             found = 1;
     }
@@ -99,10 +102,10 @@ static void ctxreg_without_store_resolves_core(void **state)
     assert_expands(c, "location", "https://uri.etsi.org/ngsi-ld/location");
     pl_ctx_unref(c);
     /* Any core version URL resolves without network. */
-    assert_int_equal(
-        resolve_str(r, "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld", &c,
-                    NULL),
-        0);
+    assert_int_equal(resolve_str(r,
+                                 "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld",
+                                 &c, NULL),
+                     0);
     pl_ctx_unref(c);
     /* The core context is listed and served, and cannot be deleted. */
     assert_true(listed(r, PL_CORE_CONTEXT_URL));

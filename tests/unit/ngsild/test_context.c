@@ -180,8 +180,7 @@ static void ctx_compact_iri_with_defined_prefix(void **state)
 static void ctx_prefix_flag_explicit(void **state)
 {
     (void)state;
-    struct pl_ctx *c =
-        build_ok("{\"ex\": {\"@id\": \"http://example.org/a\", \"@prefix\": true}}");
+    struct pl_ctx *c = build_ok("{\"ex\": {\"@id\": \"http://example.org/a\", \"@prefix\": true}}");
     assert_expand(c, "ex:b", "http://example.org/ab");
     pl_ctx_unref(c);
     assert_build_fails("{\"ex:y\": {\"@id\": \"http://e.org/\", \"@prefix\": true}}",
@@ -454,7 +453,8 @@ static void ctx_roundtrip_smart_data_models_terms(void **state)
         assert_int_equal(rc, 0);
         const char *t;
         json_t *v;
-        json_object_foreach(cv, t, v) {
+        json_object_foreach(cv, t, v)
+        {
             if (t[0] == '@')
                 continue;
             char *e = pl_ctx_expand(c, t);

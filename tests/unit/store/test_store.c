@@ -95,10 +95,10 @@ static int teardown(void **state)
 
 static json_t *make_entity(const char *id, json_int_t count)
 {
-    json_t *e = json_pack("{s:s, s:[s], s:s, s:s, s:{s:[{s:s, s:I}]}}", "id", id, "type", T_TYPE,
-                          "createdAt", "2024-01-01T00:00:00.000Z", "modifiedAt",
-                          "2024-01-01T00:00:00.000Z", "attrs", T_COUNT, "type", "Property",
-                          "value", count);
+    json_t *e =
+        json_pack("{s:s, s:[s], s:s, s:s, s:{s:[{s:s, s:I}]}}", "id", id, "type", T_TYPE,
+                  "createdAt", "2024-01-01T00:00:00.000Z", "modifiedAt", "2024-01-01T00:00:00.000Z",
+                  "attrs", T_COUNT, "type", "Property", "value", count);
     assert_non_null(e);
     return e;
 }
@@ -221,8 +221,8 @@ static void store_create_then_get_returns_entity(void **state)
 {
     struct fx *f = *state;
     json_t *e = make_entity("urn:ngsi-ld:Counter:1", 7);
-    struct pl_store_write w = mkw("", "urn:ngsi-ld:Counter:1", PL_WRITE_MUST_NOT_EXIST, apply_set,
-                                  e);
+    struct pl_store_write w =
+        mkw("", "urn:ngsi-ld:Counter:1", PL_WRITE_MUST_NOT_EXIST, apply_set, e);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     assert_int_equal(w.existed, 0);
     assert_non_null(w.result);
@@ -243,8 +243,7 @@ static void store_get_missing_gives_not_found(void **state)
     json_t *got = NULL;
     struct pl_err err;
     pl_err_clear(&err);
-    assert_int_equal(pl_store_entity_get(f->s, "", "urn:ngsi-ld:Nope:1", &got, &err),
-                     PL_ENOTFOUND);
+    assert_int_equal(pl_store_entity_get(f->s, "", "urn:ngsi-ld:Nope:1", &got, &err), PL_ENOTFOUND);
     assert_null(got);
 }
 
@@ -415,9 +414,9 @@ static void store_data_survives_close_and_reopen(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(put_entity(f->s, "t1", "urn:x:keep", 11, 0), 0);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "c1", "url", "http://h/c1.jsonld",
-                            "kind", "Hosted", "createdAt", "2024-01-01T00:00:00.000Z", "body",
-                            "{\"@context\":{}}");
+    json_t *rec =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "c1", "url", "http://h/c1.jsonld", "kind",
+                  "Hosted", "createdAt", "2024-01-01T00:00:00.000Z", "body", "{\"@context\":{}}");
     struct pl_err err;
     assert_int_equal(pl_store_ctx_put(f->s, rec, &err), 0);
     pl_store_close(f->s);
@@ -452,7 +451,7 @@ static void store_tenants_are_separate(void **state)
 enum { INCR_THREADS = 8, INCR_EACH = 200 };
 
 struct incr_arg {
-    struct pl_store *s; /* the store */
+    struct pl_store *s;  /* the store */
     atomic_int failures; /* writes that did not return 0 */
 };
 
@@ -590,12 +589,11 @@ static void store_ctx_put_load_delete(void **state)
 {
     struct fx *f = *state;
     struct pl_err err;
-    json_t *r1 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "a", "url", "http://h/a",
-                           "kind", "Hosted", "createdAt", "2024-01-01T00:00:00.000Z", "body",
+    json_t *r1 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "a", "url", "http://h/a", "kind",
+                           "Hosted", "createdAt", "2024-01-01T00:00:00.000Z", "body",
                            "{\"@context\":{\"x\":\"http://x/\"}}");
-    json_t *r2 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "b", "url", "http://h/b",
-                           "kind", "Cached", "createdAt", "2024-01-02T00:00:00.000Z", "body",
-                           "{}");
+    json_t *r2 = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "b", "url", "http://h/b", "kind",
+                           "Cached", "createdAt", "2024-01-02T00:00:00.000Z", "body", "{}");
     assert_int_equal(pl_store_ctx_put(f->s, r1, &err), 0);
     assert_int_equal(pl_store_ctx_put(f->s, r2, &err), 0);
     /* put replaces by id */
@@ -632,8 +630,8 @@ static sqlite3 *raw_db(struct fx *f, int writable)
     char path[256];
     snprintf(path, sizeof path, "%s/data/db/polis.db", f->dir);
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY,
-                             NULL);
+    int rc =
+        sqlite3_open_v2(path, &db, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, NULL);
     assert_int_equal(rc, SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     return db;
@@ -663,8 +661,8 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
                                   "value", "type", "Point", "coordinates", 2.35, 48.85, 35.0));
     /* Not a geometry SpatiaLite can read: skipped, the write still succeeds. */
     json_object_set_new(attrs, "https://example.org/ns/bad",
-                        json_pack("[{s:s, s:{s:s, s:s}}]", "type", "GeoProperty", "value",
-                                  "type", "Blob", "coordinates", "nope"));
+                        json_pack("[{s:s, s:{s:s, s:s}}]", "type", "GeoProperty", "value", "type",
+                                  "Blob", "coordinates", "nope"));
     struct pl_store_write w = mkw("", "urn:x:geo", 0, apply_set, e);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
@@ -674,8 +672,7 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE dataset='urn:ds:1' AND "
                                    "attr='" T_LOC "'"),
                      1);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE type='" T_TYPE "'"),
-                     1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE type='" T_TYPE "'"), 1);
 
     /* Replace without geometry: the rows go. */
     json_object_del(attrs, T_LOC);
@@ -746,8 +743,7 @@ int main(void)
         cmocka_unit_test(store_open_postgres_url_is_not_built),
         cmocka_unit_test_setup_teardown(store_create_then_get_returns_entity, setup, teardown),
         cmocka_unit_test_setup_teardown(store_get_missing_gives_not_found, setup, teardown),
-        cmocka_unit_test_setup_teardown(store_replace_reports_existed_and_updates, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(store_replace_reports_existed_and_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(store_delete_removes_entity, setup, teardown),
         cmocka_unit_test_setup_teardown(store_write_must_exist_gives_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(store_write_must_not_exist_gives_already_exists, setup,
@@ -766,8 +762,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_max_batch_bounds_a_group, setup, teardown),
         cmocka_unit_test_setup_teardown(store_ctx_put_load_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_geoproperty_writes_geo_row, setup, teardown),
-        cmocka_unit_test_setup_teardown(sqlite_corrupt_body_gives_internal_error, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(sqlite_corrupt_body_gives_internal_error, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_open_plain_directory_path, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
