@@ -24,6 +24,11 @@ run_suite() {
 }
 
 if [ "$mode" != "--asan-only" ]; then
+    echo "== lint (banned functions)"
+    make -s lint
+    echo "== clang build (warnings are errors on both compilers)"
+    CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-clang -j"$jobs" >/dev/null
     run_suite build "normal build"
 fi
 if [ "$mode" != "--no-asan" ]; then

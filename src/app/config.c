@@ -124,10 +124,10 @@ static int set(struct pl_config *cfg, const struct opt *o, const char *v)
 enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **argv)
 {
     memset(cfg, 0, sizeof *cfg);
-    strcpy(cfg->listen_host, "127.0.0.1"); /* fits: fixed literal */
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
     cfg->listen_port = 1026;
-    strcpy(cfg->data_dir, "var");
-    strcpy(cfg->log_level, "info");
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "var");
+    snprintf(cfg->log_level, sizeof cfg->log_level, "info");
     cfg->threads = 2;
     cfg->max_body = PL_LIMITS_DEFAULT_BODY;
     cfg->max_depth = PL_LIMITS_DEFAULT_DEPTH;

@@ -279,12 +279,10 @@ static void allow_header(struct pl_req *r, unsigned allowed)
     } t[] = {{PL_M_GET, "GET"},     {PL_M_POST, "POST"},     {PL_M_PUT, "PUT"},
              {PL_M_PATCH, "PATCH"}, {PL_M_DELETE, "DELETE"}};
     char buf[64] = "";
+    size_t n = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (allowed & t[i].m) {
-            if (buf[0])
-                strcat(buf, ", "); /* bounded: at most 5 short names */
-            strcat(buf, t[i].name);
-        }
+        if (allowed & t[i].m)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? ", " : "", t[i].name);
     }
     pl_req_add_header(r, "Allow", buf);
 }
