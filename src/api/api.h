@@ -58,6 +58,12 @@ int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out)
  */
 void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc);
 
+/* The two halves of pl_api_reply_with_context, for handlers that write their own body text:
+ * the Link header of an application/json answer, and the "@context" member value of an
+ * application/ld+json one as JSON text (a NEW malloc'd string, free() it; NULL: out of memory). */
+void pl_api_add_context_link(struct pl_req *r);
+char *pl_api_context_member_text(struct pl_req *r);
+
 /* Validates an entity id taken from the path; answers BadRequestData when it is not a URI. */
 int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
 

@@ -103,14 +103,29 @@ static json_t *context_member(struct pl_req *r)
     return json_string(PL_CORE_CONTEXT_URL);
 }
 
+void pl_api_add_context_link(struct pl_req *r)
+{
+    char *link = context_header_value(r);
+    if (link) {
+        pl_req_add_header(r, "Link", link);
+        free(link);
+    }
+}
+
+char *pl_api_context_member_text(struct pl_req *r)
+{
+    if (!r->link_context)
+        return strdup("\"" PL_CORE_CONTEXT_URL "\"");
+    json_t *ctx = context_member(r);
+    char *z = ctx ? json_dumps(ctx, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(ctx);
+    return z;
+}
+
 void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc)
 {
     if (r->accept == PL_MIME_JSON) {
-        char *link = context_header_value(r);
-        if (link) {
-            pl_req_add_header(r, "Link", link);
-            free(link);
-        }
+        pl_api_add_context_link(r);
         pl_reply_json(r, status, "application/json", doc);
         return;
     }

@@ -3,13 +3,20 @@
  * retrieve.c — GET /entities/{id} (NGSI-LD 5.7.1, 6.5.3.1): representation options (format,
  * options=keyValues|concise|sysAttrs), attrs, pick/omit (4.21), lang (4.15), and GeoJSON
  * (4.5.17.1, geometryProperty).
+ *
+ * Two paths: the common representations (normalized, keyValues, concise; sysAttrs; attrs) as
+ * application/json or application/ld+json go from the stored TEXT straight to response text
+ * (ngsild/entity_stream.h: no JSON tree, a few mallocs); everything else, and whatever the fast
+ * path declines, parses the stored entity and renders a tree (pl_entity_render).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "app/app.h"
+#include "base/strbuf.h"
 #include "ngsild/entity.h"
+#include "ngsild/entity_stream.h"
 #include "store/store.h"
 
 /* Reads format= and options= into *o (clause 6.3.7). Returns 0 or -1 after answering. */
@@ -89,6 +96,63 @@ static int expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
     return 0;
 }
 
+/*
+ * The fast path. Returns 0 when it answered (the entity, or a store error), 1 when the caller
+ * must take the tree path (options it does not cover, or an entity it declines).
+ */
+static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *id,
+                        const struct pl_render_opts *o)
+{
+    if (o->pick || o->omit || o->lang ||
+        (r->accept != PL_MIME_JSON && r->accept != PL_MIME_LDJSON))
+        return 1;
+    struct pl_err err;
+    pl_err_clear(&err);
+    char *body;
+    size_t len;
+    if (pl_store_entity_get_raw(r->app->store, r->tenant, id, &body, &len, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return 0;
+    }
+    struct pl_strbuf b;
+    pl_strbuf_init(&b);
+    pl_strbuf_reserve(&b, len + 128); /* compacted output is about the stored size */
+    int rc = pl_entity_stream_render(ctx, body, len, o, &b, &err);
+    free(body);
+    if (rc != 0) {
+        pl_strbuf_dispose(&b);
+        return 1; /* declined, corrupt or out of memory: the tree path decides what to say */
+    }
+    const char *type = "application/json";
+    if (r->accept == PL_MIME_LDJSON) {
+        /* As pl_api_reply_with_context: "@context" added as the last member. */
+        char *cm = pl_api_context_member_text(r);
+        if (!cm) {
+            pl_strbuf_dispose(&b);
+            pl_reply_error(r, PL_ENOMEM, "out of memory");
+            return 0;
+        }
+        b.len--; /* reopen the object: drop its '}' */
+        if (b.p[b.len - 1] != '{')
+            pl_strbuf_putc(&b, ',');
+        pl_strbuf_puts(&b, "\"@context\":");
+        pl_strbuf_puts(&b, cm);
+        pl_strbuf_putc(&b, '}');
+        free(cm);
+        type = "application/ld+json";
+    }
+    size_t n;
+    char *text = pl_strbuf_take(&b, &n);
+    if (!text) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return 0;
+    }
+    if (r->accept == PL_MIME_JSON)
+        pl_api_add_context_link(r);
+    pl_reply_raw(r, 200, type, text, n);
+    return 0;
+}
+
 int pl_api_entity_get(struct pl_req *r)
 {
     const char *id = r->params[0];
@@ -110,6 +174,9 @@ int pl_api_entity_get(struct pl_req *r)
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
+
+    if (stream_reply(r, ctx, id, &o) == 0)
+        return PL_HANDLER_DONE;
 
     struct pl_err err;
     pl_err_clear(&err);

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/jsonfmt.h"
 #include "base/log.h"
 
 struct pl_http {
@@ -119,7 +120,7 @@ void pl_reply_json(struct pl_req *r, int status, const char *type, const json_t 
         pl_reply_error(r, PL_ENOMEM, "cannot serialize the response");
         return;
     }
-    pl_reply_raw(r, status, type, s, strlen(s));
+    pl_reply_raw(r, status, type, s, pl_json_shorten_reals(s));
 }
 
 int pl_reply_problem(struct pl_req *r, const struct pl_err *e)

@@ -61,6 +61,8 @@ struct tdef {
     unsigned char protect;     /* @protected */
 };
 
+struct memo; /* see pl_ctx_compact_borrowed, at the end of this file */
+
 struct pl_ctx {
     atomic_int refs;         /* reference count; the core singleton never drops to 0 */
     struct pl_hmap *terms;   /* term -> struct tdef * (owned) */
@@ -69,7 +71,11 @@ struct pl_ctx {
     size_t nprefixes;        /* entries in prefixes */
     char *vocab;             /* @vocab (owned), NULL when none */
     json_t *source;          /* the @context value built from (own deep copy); JSON null */
+    _Atomic(struct memo *) memo; /* compaction memo of pl_ctx_compact_borrowed (owned; NULL
+                                    until first used; zero from calloc) */
 };
+
+static void memo_free(struct memo *m);
 
 static void tdef_free(void *p)
 {
@@ -714,6 +720,7 @@ static int finish(struct pl_ctx *c)
 
 static void ctx_free(struct pl_ctx *c)
 {
+    memo_free(atomic_load(&c->memo));
     pl_hmap_free(c->inverse);
     pl_hmap_free(c->terms);
     free(c->prefixes);
@@ -938,4 +945,122 @@ const json_t *pl_ctx_source(const struct pl_ctx *c)
 size_t pl_ctx_term_count(const struct pl_ctx *c)
 {
     return c ? pl_hmap_count(c->terms) : 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Memoized compaction (for the streaming renderer: no malloc per key on the read path).
+ *
+ * The memo is an insert-only open-addressing table of immutable entries, published with
+ * atomic compare-and-swap: readers never lock and never see a half-built entry; writers race
+ * only for empty slots. Entries live until the context is freed (refcount 0: no reader left).
+ * It stops growing at MEMO_FILL entries; IRIs beyond that (e.g. endless distinct vocab values)
+ * are compacted afresh each time and handed to the caller to free.
+ * ---------------------------------------------------------------------------------------- */
+
+#define MEMO_SLOTS 2048u /* power of two */
+#define MEMO_FILL  1536u /* most entries (75 % load) */
+
+struct memo_ent {
+    uint64_t hash;   /* FNV-1a of iri */
+    char *iri;       /* owned */
+    char *compact;   /* owned: pl_ctx_compact(iri) */
+};
+
+struct memo {
+    atomic_uint n;                               /* entries inserted (approximate bound) */
+    _Atomic(struct memo_ent *) slot[MEMO_SLOTS]; /* NULL = empty */
+};
+
+static void memo_free(struct memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        struct memo_ent *e = atomic_load(&m->slot[i]);
+        if (e) {
+            free(e->iri);
+            free(e->compact);
+            free(e);
+        }
+    }
+    free(m);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static struct memo *memo_of(const struct pl_ctx *c)
+{
+    struct pl_ctx *m = (struct pl_ctx *)c; /* the memo is a cache: logically const */
+    struct memo *t = atomic_load_explicit(&m->memo, memory_order_acquire);
+    if (t)
+        return t;
+    struct memo *fresh = calloc(1, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    struct memo *expected = NULL;
+    if (atomic_compare_exchange_strong(&m->memo, &expected, fresh))
+        return fresh;
+    free(fresh); /* another thread won */
+    return expected;
+}
+
+const char *pl_ctx_compact_borrowed(const struct pl_ctx *c, const char *iri, char **owned)
+{
+    *owned = NULL;
+    if (!c || !iri)
+        return NULL;
+    /* A defined term: the inverse table already holds the answer, nothing to allocate. */
+    const struct tdef *t = pl_hmap_get(c->inverse, iri, NULL);
+    if (t)
+        return t->name;
+    struct memo *m = memo_of(c);
+    uint64_t h = fnv1a(iri);
+    size_t i = (size_t)h & (MEMO_SLOTS - 1);
+    if (m) {
+        for (size_t probe = 0; probe < MEMO_SLOTS; probe++, i = (i + 1) & (MEMO_SLOTS - 1)) {
+            struct memo_ent *e = atomic_load_explicit(&m->slot[i], memory_order_acquire);
+            if (!e)
+                break;
+            if (e->hash == h && strcmp(e->iri, iri) == 0)
+                return e->compact;
+        }
+    }
+    char *z = pl_ctx_compact(c, iri);
+    if (!z)
+        return NULL;
+    if (!m || atomic_load(&m->n) >= MEMO_FILL) {
+        *owned = z;
+        return z;
+    }
+    struct memo_ent *ne = malloc(sizeof *ne);
+    char *ki = strdup(iri);
+    if (!ne || !ki) {
+        free(ne);
+        free(ki);
+        *owned = z;
+        return z;
+    }
+    ne->hash = h;
+    ne->iri = ki;
+    ne->compact = z;
+    for (size_t probe = 0; probe < MEMO_SLOTS; probe++, i = (i + 1) & (MEMO_SLOTS - 1)) {
+        struct memo_ent *expected = NULL;
+        if (atomic_compare_exchange_strong(&m->slot[i], &expected, ne)) {
+            atomic_fetch_add(&m->n, 1);
+            return z;
+        }
+        if (expected->hash == h && strcmp(expected->iri, iri) == 0)
+            break; /* another thread inserted the same IRI meanwhile */
+    }
+    /* Lost the race (or full): keep the caller's copy. */
+    free(ne);
+    free(ki);
+    *owned = z;
+    return z;
 }

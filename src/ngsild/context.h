@@ -107,4 +107,13 @@ const json_t *pl_ctx_source(const struct pl_ctx *c);
 /* Number of terms in the table (for tests and the /jsonldContexts details). */
 size_t pl_ctx_term_count(const struct pl_ctx *c);
 
+/*
+ * pl_ctx_compact without the malloc, for hot read paths: returns the compacted form of `iri`
+ * (same result as pl_ctx_compact), BORROWED from `c` (valid while the caller holds its reference
+ * to `c`), unless *owned is set: then the result is *owned, a malloc'd copy the caller must
+ * free(). Results are memoized per context (bounded; lock-free; any thread). Returns NULL only
+ * when out of memory.
+ */
+const char *pl_ctx_compact_borrowed(const struct pl_ctx *c, const char *iri, char **owned);
+
 #endif

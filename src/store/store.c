@@ -510,3 +510,26 @@ int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err)
     *out = NULL;
     return s->ops->ctx_load(s->be, out, err);
 }
+
+int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *id, char **body,
+                            size_t *len, struct pl_err *err)
+{
+    if (!s || !id || !*id || !body || !len)
+        return pl_err_set(err, PL_EINTERNAL, "entity_get_raw: bad arguments");
+    *body = NULL;
+    *len = 0;
+    if (s->ops->entity_get_raw)
+        return s->ops->entity_get_raw(s->be, tn(tenant), id, body, len, err);
+    /* A backend without the raw read: parse, then print again. */
+    json_t *e;
+    int rc = s->ops->entity_get(s->be, tn(tenant), id, &e, err);
+    if (rc)
+        return rc;
+    char *z = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    if (!z)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    *body = z;
+    *len = strlen(z);
+    return 0;
+}

@@ -81,6 +81,9 @@ struct pl_store_ops {
     /* Appended members (the table stays version 1 until it is first released). */
     unsigned (*caps_of)(void *be); /* caps of this open store (e.g. SpatiaLite failed to load:
                                       no GEO_NATIVE); NULL: `caps` */
+    int (*entity_get_raw)(void *be, const char *tenant, const char *id, char **body,
+                          size_t *len, struct pl_err *err); /* reader side: a NEW malloc'd copy
+                          of the stored body text; NULL: entity_get + json_dumps */
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -174,5 +177,15 @@ struct pl_store_stats {
 };
 
 void pl_store_stats(const struct pl_store *s, struct pl_store_stats *out);
+
+/*
+ * Reads the stored internal form of one entity as TEXT (compact JSON, as the backend keeps it),
+ * for the streaming renderer (ngsild/entity_stream.h). On success returns 0, *body (a NEW
+ * malloc'd NUL-terminated copy; free() it) and *len (bytes, without the NUL). PL_ENOTFOUND when
+ * absent. Thread-safe (reader side). Backends without entity_get_raw are served through
+ * entity_get + json_dumps.
+ */
+int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *id, char **body,
+                            size_t *len, struct pl_err *err);
 
 #endif

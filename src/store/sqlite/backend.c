@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "base/jsonfmt.h"
 #include "base/log.h"
 
 #define SCHEMA_VERSION   1
@@ -140,7 +141,29 @@ struct sqlite_be {
     pthread_mutex_t rmu;        /* protects the reader pool */
     struct rconn *idle;         /* idle read connections */
     int n_idle;                 /* length of `idle` */
+
+    /* What the writer last read with w_entity_get, so that a put of the same entity rewrites
+     * the entity_type and geo rows only when the types or geometries changed (most updates
+     * touch neither; rewriting the R*Tree entry was a tenth of the writer's time). */
+    char *prev_key;             /* tenant "\x1f" id of that read (owned), NULL = none */
+    char *prev_types;           /* its "type" array, compact JSON (owned) */
+    char *prev_geo;             /* its geometry fingerprint (owned; see geo_fingerprint) */
+
+    /* Checkpoints run on their own thread and connection, never inside the writer's commit. */
+    pthread_t ckpt_thread;      /* the checkpointer */
+    int ckpt_started;           /* 1 when ckpt_thread runs */
+    pthread_mutex_t ckpt_mu;    /* protects the two fields below */
+    pthread_cond_t ckpt_cv;     /* signalled when the WAL grew past CKPT_PAGES or on close */
+    int ckpt_wanted;            /* a checkpoint was asked for */
+    int ckpt_stop;              /* the checkpointer must exit */
 };
+
+/* WAL pages after which the checkpointer is woken (SQLite's own default is 1000). */
+#define CKPT_PAGES 1000
+/* Page caches: the writer's is large (random updates over a big table would otherwise re-read
+ * pages from the OS at every write); each reader's is moderate. Negative = KiB. */
+#define WRITER_CACHE_SQL "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864"
+#define READER_CACHE_SQL "PRAGMA cache_size=-8192"
 
 /* ------------------------------------------------------------------------------------------
  * Helpers
@@ -396,10 +419,22 @@ fail:
     return rc;
 }
 
+static void ckpt_stop(struct sqlite_be *be);
+
+static void prev_clear(struct sqlite_be *be)
+{
+    free(be->prev_key);
+    free(be->prev_types);
+    free(be->prev_geo);
+    be->prev_key = be->prev_types = be->prev_geo = NULL;
+}
+
 static void be_free(struct sqlite_be *be)
 {
     if (!be)
         return;
+    ckpt_stop(be);
+    prev_clear(be);
     for (int i = 0; i < W__COUNT; i++)
         sqlite3_finalize(be->st[i]);
     while (be->idle) {
@@ -410,11 +445,103 @@ static void be_free(struct sqlite_be *be)
         sqlite3_close(c->db);
         free(c);
     }
-    if (be->db)
+    if (be->db) {
+        /* Leave a small database behind: fold the WAL back in. */
+        sqlite3_wal_checkpoint_v2(be->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(be->db);
+    }
     pthread_mutex_destroy(&be->rmu);
+    pthread_mutex_destroy(&be->ckpt_mu);
+    pthread_cond_destroy(&be->ckpt_cv);
     free(be->path);
     free(be);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Checkpointer: the writer connection's automatic checkpoint is off; a WAL hook wakes this
+ * thread, which runs PASSIVE checkpoints on its own connection (never blocking the writer or
+ * the readers). It also runs one every second while idle, so the WAL stays small.
+ * ---------------------------------------------------------------------------------------- */
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    (void)name;
+    struct sqlite_be *be = ud;
+    if (pages >= 8 * CKPT_PAGES) {
+        /* The checkpointer cannot keep up with a continuous write load (a PASSIVE checkpoint
+         * racing the writer never backfills the newest frames, so the WAL is never reset and
+         * grows without bound). Checkpoint here, between two groups, where nothing writes. */
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&be->ckpt_mu);
+        be->ckpt_wanted = 1;
+        pthread_cond_signal(&be->ckpt_cv);
+        pthread_mutex_unlock(&be->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct sqlite_be *be = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(be->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        pl_log_warn("store/sqlite: checkpointer cannot open %s", be->path);
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 100);
+    pthread_mutex_lock(&be->ckpt_mu);
+    while (!be->ckpt_stop) {
+        if (!be->ckpt_wanted) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&be->ckpt_cv, &be->ckpt_mu, &ts);
+            if (be->ckpt_stop)
+                break;
+        }
+        be->ckpt_wanted = 0;
+        pthread_mutex_unlock(&be->ckpt_mu);
+        int log_pages = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            pl_log_debug("store/sqlite: checkpoint: %s", sqlite3_errmsg(db));
+        pthread_mutex_lock(&be->ckpt_mu);
+    }
+    pthread_mutex_unlock(&be->ckpt_mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static int ckpt_start(struct sqlite_be *be, struct pl_err *err)
+{
+    sqlite3_wal_autocheckpoint(be->db, 0);
+    sqlite3_wal_hook(be->db, wal_hook, be);
+    if (pthread_create(&be->ckpt_thread, NULL, ckpt_main, be) != 0) {
+        /* Fall back to SQLite's automatic checkpoints in the writer. */
+        sqlite3_wal_hook(be->db, NULL, NULL);
+        sqlite3_wal_autocheckpoint(be->db, CKPT_PAGES);
+        pl_log_warn("store/sqlite: no checkpointer thread; checkpoints run in the writer");
+        (void)err;
+        return 0;
+    }
+    be->ckpt_started = 1;
+    return 0;
+}
+
+static void ckpt_stop(struct sqlite_be *be)
+{
+    if (!be->ckpt_started)
+        return;
+    pthread_mutex_lock(&be->ckpt_mu);
+    be->ckpt_stop = 1;
+    pthread_cond_signal(&be->ckpt_cv);
+    pthread_mutex_unlock(&be->ckpt_mu);
+    pthread_join(be->ckpt_thread, NULL);
+    be->ckpt_started = 0;
 }
 
 static int sq_open(const struct pl_store_config *cfg, const char *location, void **out,
@@ -429,6 +556,8 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     if (!be)
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     pthread_mutex_init(&be->rmu, NULL);
+    pthread_mutex_init(&be->ckpt_mu, NULL);
+    pthread_cond_init(&be->ckpt_cv, NULL);
     size_t n = strlen(location) + sizeof "/polis.db";
     be->path = malloc(n);
     if (!be->path) {
@@ -464,6 +593,9 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
         goto fail;
     be->geo = load_spatialite(be->db, 1);
     if ((rc = create_schema(be, err)) != 0)
+        goto fail;
+    exec_sql(be->db, WRITER_CACHE_SQL, NULL);
+    if ((rc = ckpt_start(be, err)) != 0)
         goto fail;
     pl_log_info("store/sqlite: opened %s (SpatiaLite %s, synchronous=%s)", be->path,
                 be->geo ? "on" : "off", cfg && cfg->sync_full ? "FULL" : "NORMAL");
@@ -507,6 +639,7 @@ static struct rconn *reader_get(struct sqlite_be *be, struct pl_err *err)
         return NULL;
     }
     set_pragmas(c->db);
+    sqlite3_exec(c->db, READER_CACHE_SQL, NULL, NULL, NULL);
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);
@@ -569,6 +702,49 @@ static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **o
         out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
     else
         out_rc = dberr(err, c->db, rc, "entity_get");
+done:
+    reader_put(be, c);
+    return out_rc;
+}
+
+/* entity_get without the parse: a malloc'd copy of the stored body text (the fast read path). */
+static int sq_entity_get_raw(void *p, const char *tenant, const char *id, char **body,
+                             size_t *len, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = reader_get(be, err);
+    if (!c)
+        return err ? err->code : PL_EINTERNAL;
+    int out_rc;
+    sqlite3_stmt *st = rstmt(c, R_GET, err);
+    if (!st) {
+        out_rc = err ? err->code : PL_EINTERNAL;
+        goto done;
+    }
+    bind_text(st, 1, tenant);
+    bind_text(st, 2, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *z = (const char *)sqlite3_column_text(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        char *copy = z ? malloc((size_t)n + 1) : NULL;
+        if (!z) {
+            out_rc = pl_err_set(err, PL_EINTERNAL, "entity '%s' (tenant '%s') has no stored body",
+                                id, tenant);
+        } else if (!copy) {
+            out_rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+        } else {
+            memcpy(copy, z, (size_t)n);
+            copy[n] = '\0';
+            *body = copy;
+            *len = (size_t)n;
+            out_rc = 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    } else {
+        out_rc = dberr(err, c->db, rc, "entity_get_raw");
+    }
 done:
     reader_put(be, c);
     return out_rc;
@@ -706,6 +882,61 @@ static void sq_sp_rollback(void *p)
         wrun(be, W_SP_RELEASE, NULL);
 }
 
+/* Geometry fingerprint of an entity: every GeoProperty instance's attribute, datasetId and
+ * value, in document order, as compact JSON. NEW malloc'd string or NULL (no memory). */
+static char *geo_fingerprint(const json_t *entity)
+{
+    json_t *fp = json_array();
+    const char *name;
+    json_t *insts;
+    json_object_foreach((json_t *)json_object_get(entity, "attrs"), name, insts)
+    {
+        size_t i;
+        json_t *inst;
+        json_array_foreach(insts, i, inst)
+        {
+            const char *kind = json_string_value(json_object_get(inst, "type"));
+            if (kind && strcmp(kind, "GeoProperty") == 0)
+                json_array_append_new(fp, json_pack("[s,O?,O?]", name,
+                                                    json_object_get(inst, "datasetId"),
+                                                    json_object_get(inst, "value")));
+        }
+    }
+    char *z = json_dumps(fp, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(fp);
+    return z;
+}
+
+static char *types_text(const json_t *entity)
+{
+    const json_t *t = json_object_get(entity, "type");
+    return json_is_array(t) ? json_dumps(t, JSON_COMPACT) : strdup("[]");
+}
+
+static char *tid_key(const char *tenant, const char *id)
+{
+    size_t a = strlen(tenant), b = strlen(id);
+    char *k = malloc(a + b + 2);
+    if (k) {
+        memcpy(k, tenant, a);
+        k[a] = '\x1f';
+        memcpy(k + a + 1, id, b + 1);
+    }
+    return k;
+}
+
+/* Remembers the types and geometries of the entity just read (see struct sqlite_be). */
+static void prev_remember(struct sqlite_be *be, const char *tenant, const char *id,
+                          const json_t *entity)
+{
+    prev_clear(be);
+    be->prev_key = tid_key(tenant, id);
+    be->prev_types = types_text(entity);
+    be->prev_geo = be->geo ? geo_fingerprint(entity) : NULL;
+    if (!be->prev_key || !be->prev_types || (be->geo && !be->prev_geo))
+        prev_clear(be); /* no memory: simply rewrite everything */
+}
+
 static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t **out,
                            struct pl_err *err)
 {
@@ -716,6 +947,7 @@ static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t *
     bind_text(st, 1, tenant);
     bind_text(st, 2, id);
     int rc = sqlite3_step(st), out_rc;
+    prev_clear(be);
     if (rc == SQLITE_ROW)
         out_rc = parse_body(st, 0, tenant, id, out, err);
     else if (rc == SQLITE_DONE)
@@ -723,6 +955,8 @@ static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t *
     else
         out_rc = dberr(err, be->db, rc, "w_entity_get");
     done_stmt(st);
+    if (out_rc == 0)
+        prev_remember(be, tenant, id, *out);
     return out_rc;
 }
 
@@ -825,8 +1059,23 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
     struct sqlite_be *be = p;
     const json_t *types = json_object_get(entity, "type");
     char *body = json_dumps(entity, JSON_COMPACT);
-    char *ztypes = json_is_array(types) ? json_dumps(types, JSON_COMPACT) : strdup("[]");
+    size_t body_len = body ? pl_json_shorten_reals(body) : 0;
+    char *ztypes = types_text(entity);
+    char *zgeo = NULL;
     int rc = 0;
+    /* Side rows need rewriting unless this updates the entity just read and they match. */
+    int same_entity = 0;
+    if (exists && be->prev_key) {
+        char *k = tid_key(tenant, id);
+        same_entity = k && strcmp(k, be->prev_key) == 0;
+        free(k);
+    }
+    int types_changed = !same_entity || !ztypes || strcmp(ztypes, be->prev_types) != 0;
+    int geo_changed = 1;
+    if (be->geo && same_entity) {
+        zgeo = geo_fingerprint(entity);
+        geo_changed = !zgeo || !be->prev_geo || strcmp(zgeo, be->prev_geo) != 0;
+    }
     if (!body || !ztypes) {
         rc = pl_err_set(err, PL_ENOMEM, "out of memory");
         goto out;
@@ -842,7 +1091,7 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
     bind_text(st, 3, ztypes);
     bind_text(st, 4, json_string_value(json_object_get(entity, "createdAt")));
     bind_text(st, 5, json_string_value(json_object_get(entity, "modifiedAt")));
-    bind_text(st, 6, body);
+    sqlite3_bind_text(st, 6, body, (int)body_len, SQLITE_STATIC);
     int src = sqlite3_step(st);
     if (src == SQLITE_DONE) {
         if (exists && sqlite3_changes(be->db) == 0)
@@ -855,24 +1104,30 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
     done_stmt(st);
     if (rc)
         goto out;
-    if (exists && (rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
-        goto out;
-    if (json_is_array(types) && (rc = put_types(be, tenant, id, types, err)) != 0)
-        goto out;
-    if (be->geo) {
+    if (types_changed) {
+        if (exists && (rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
+            goto out;
+        if (json_is_array(types) && (rc = put_types(be, tenant, id, types, err)) != 0)
+            goto out;
+    }
+    if (be->geo && geo_changed) {
         if (exists && (rc = run_tid(be, W_GEO_DEL, tenant, id, err)) != 0)
             goto out;
         rc = put_geo(be, tenant, id, entity, err);
     }
 out:
+    /* The rows now match `entity`, or the savepoint is rolled back: forget either way. */
+    prev_clear(be);
     free(body);
     free(ztypes);
+    free(zgeo);
     return rc;
 }
 
 static int sq_w_entity_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
 {
     struct sqlite_be *be = p;
+    prev_clear(be);
     int rc = run_tid(be, W_DELETE, tenant, id, err);
     if (rc)
         return rc;
@@ -962,4 +1217,5 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .w_ctx_put = sq_w_ctx_put,
     .w_ctx_delete = sq_w_ctx_delete,
     .caps_of = sq_caps_of,
+    .entity_get_raw = sq_entity_get_raw,
 };

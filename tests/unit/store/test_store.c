@@ -697,6 +697,57 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     json_decref(e);
 }
 
+/* The backend rewrites entity_type / geo rows only when the types or geometries changed
+ * (an optimisation of the common update): moving a point, adding a type and updating another
+ * attribute must each leave exactly the right side rows. */
+static void sqlite_side_rows_follow_every_change(void **state)
+{
+    struct fx *f = *state;
+    if (!f->dir[0])
+        skip();
+    json_t *e = make_entity("urn:x:move", 1);
+    json_t *attrs = json_object_get(e, "attrs");
+    json_object_set_new(attrs, T_LOC,
+                        json_pack("[{s:s, s:{s:s, s:[f,f]}}]", "type", "GeoProperty", "value",
+                                  "type", "Point", "coordinates", 10.0, 20.0));
+    struct pl_store_write w = mkw("", "urn:x:move", 0, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+
+    sqlite3 *db = raw_db(f, 0);
+    sqlite3_enable_load_extension(db, 1);
+    assert_int_equal(sqlite3_load_extension(db, "mod_spatialite", NULL, NULL), SQLITE_OK);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=10.0"), 1);
+
+    /* Move the point: the old row goes, the new one is there. */
+    json_t *v = json_object_get(json_array_get(json_object_get(attrs, T_LOC), 0), "value");
+    json_object_set_new(v, "coordinates", json_pack("[f,f]", 11.0, 21.0));
+    w = mkw("", "urn:x:move", 0, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=11.0"), 1);
+
+    /* Another attribute changes: side rows unchanged. */
+    json_t *cnt = json_array_get(json_object_get(attrs, T_COUNT), 0);
+    json_object_set_new(cnt, "value", json_integer(99));
+    w = mkw("", "urn:x:move", 0, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=11.0"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE id='urn:x:move'"), 1);
+
+    /* A type is added: two type rows. */
+    json_array_append_new(json_object_get(e, "type"), json_string("https://example.org/ns/T2"));
+    w = mkw("", "urn:x:move", 0, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE id='urn:x:move'"), 2);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
+    sqlite3_close(db);
+    json_decref(e);
+}
+
 static void sqlite_corrupt_body_gives_internal_error(void **state)
 {
     struct fx *f = *state;
@@ -762,6 +813,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_max_batch_bounds_a_group, setup, teardown),
         cmocka_unit_test_setup_teardown(store_ctx_put_load_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_geoproperty_writes_geo_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(sqlite_side_rows_follow_every_change, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_corrupt_body_gives_internal_error, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_open_plain_directory_path, setup, teardown),
     };
