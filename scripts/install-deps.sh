@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config ca-certificates libmicrohttpd-dev libjansson-dev
-            libsqlite3-dev libsqlite3-mod-spatialite libcurl4-openssl-dev)
+            libsqlite3-dev libsqlite3-mod-spatialite libcurl4-openssl-dev libjemalloc-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
 bench_pkgs=(wrk python3 python3-requests)
 fuzz_pkgs=(clang libclang-rt-14-dev)

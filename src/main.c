@@ -5,7 +5,6 @@
  * SIGTERM/SIGINT stops the server cleanly: in-flight writes finish, the store closes, and every
  * acknowledged write is on disk.
  */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,13 +20,6 @@
 
 int main(int argc, char **argv)
 {
-    /* glibc trims and re-creates the heaps of per-thread arenas as their top grows and shrinks
-     * (SQLite page caches, JSON documents): under write load that showed up as mmap/munmap and
-     * TLB flushes in the writer thread. Fixed thresholds keep freed memory for reuse. */
-    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-    mallopt(M_ARENA_MAX, 4);
-
     struct pl_app app;
     memset(&app, 0, sizeof app);
     enum pl_config_result cr = pl_config_load(&app.cfg, argc, argv);

@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes the shortest "%.Ng" form of `d` that reads back as `d` into buf (>= 32 bytes). */
+/* Writes the shortest "%.Ng" form of `d` that reads back as `d` into buf (>= 32 bytes).
+ * %.15g already is the shortest form whenever that form has at most 15 significant digits
+ * (%g drops trailing zeros), which covers nearly every measured value; 16 and 17 are the only
+ * other candidates. So at most three tries, not seventeen. */
 static size_t shortest(double d, char *buf)
 {
-    for (int prec = 1; prec <= 17; prec++) {
+    for (int prec = 15; prec <= 17; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, d);
         if (n > 0 && n < 32 && strtod(buf, NULL) == d)
             return (size_t)n;

@@ -84,6 +84,7 @@ enum wst {
     W_TYPES_INS,
     W_GEO_DEL,
     W_GEO_INS,
+    W_GEO_INS_POINT,
     W_CTX_PUT,
     W_CTX_DEL,
     W__COUNT
@@ -110,6 +111,10 @@ static const char *const wsql[W__COUNT] = {
      * group transaction. CastToXY and SetSRID make every parsed geometry conform. */
     [W_GEO_INS] = "INSERT INTO geo(tenant,id,attr,dataset,geom) SELECT ?1,?2,?3,?4,g FROM "
                   "(SELECT SetSRID(CastToXY(GeomFromGeoJSON(?5)),4326) AS g) WHERE g IS NOT NULL",
+    /* Points (most city sensors) skip SpatiaLite's GeoJSON parser, which allocates and clears
+     * a large parser state per call (a tenth of the writer's time when loading entities). */
+    [W_GEO_INS_POINT] = "INSERT INTO geo(tenant,id,attr,dataset,geom) "
+                        "VALUES(?1,?2,?3,?4,MakePoint(?5,?6,4326))",
     [W_CTX_PUT] = "INSERT INTO context(id,url,kind,created_at,body) VALUES(?1,?2,?3,?4,?5) "
                   "ON CONFLICT(id) DO UPDATE SET url=excluded.url,kind=excluded.kind,"
                   "created_at=excluded.created_at,body=excluded.body",
@@ -148,22 +153,11 @@ struct sqlite_be {
     char *prev_key;             /* tenant "\x1f" id of that read (owned), NULL = none */
     char *prev_types;           /* its "type" array, compact JSON (owned) */
     char *prev_geo;             /* its geometry fingerprint (owned; see geo_fingerprint) */
-
-    /* Checkpoints run on their own thread and connection, never inside the writer's commit. */
-    pthread_t ckpt_thread;      /* the checkpointer */
-    int ckpt_started;           /* 1 when ckpt_thread runs */
-    pthread_mutex_t ckpt_mu;    /* protects the two fields below */
-    pthread_cond_t ckpt_cv;     /* signalled when the WAL grew past CKPT_PAGES or on close */
-    int ckpt_wanted;            /* a checkpoint was asked for */
-    int ckpt_stop;              /* the checkpointer must exit */
 };
 
-/* WAL pages after which the checkpointer is woken (SQLite's own default is 1000). */
-#define CKPT_PAGES 1000
-/* Page caches: the writer's is large (random updates over a big table would otherwise re-read
- * pages from the OS at every write); each reader's is moderate. Negative = KiB. */
-#define WRITER_CACHE_SQL "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864"
-#define READER_CACHE_SQL "PRAGMA cache_size=-8192"
+/* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
+ * pages. The WAL file is truncated back to 64 MiB after a checkpoint resets it. */
+#define WRITER_CACHE_SQL "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864"
 
 /* ------------------------------------------------------------------------------------------
  * Helpers
@@ -419,8 +413,6 @@ fail:
     return rc;
 }
 
-static void ckpt_stop(struct sqlite_be *be);
-
 static void prev_clear(struct sqlite_be *be)
 {
     free(be->prev_key);
@@ -433,7 +425,6 @@ static void be_free(struct sqlite_be *be)
 {
     if (!be)
         return;
-    ckpt_stop(be);
     prev_clear(be);
     for (int i = 0; i < W__COUNT; i++)
         sqlite3_finalize(be->st[i]);
@@ -451,97 +442,8 @@ static void be_free(struct sqlite_be *be)
         sqlite3_close(be->db);
     }
     pthread_mutex_destroy(&be->rmu);
-    pthread_mutex_destroy(&be->ckpt_mu);
-    pthread_cond_destroy(&be->ckpt_cv);
     free(be->path);
     free(be);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Checkpointer: the writer connection's automatic checkpoint is off; a WAL hook wakes this
- * thread, which runs PASSIVE checkpoints on its own connection (never blocking the writer or
- * the readers). It also runs one every second while idle, so the WAL stays small.
- * ---------------------------------------------------------------------------------------- */
-static int wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
-{
-    (void)name;
-    struct sqlite_be *be = ud;
-    if (pages >= 8 * CKPT_PAGES) {
-        /* The checkpointer cannot keep up with a continuous write load (a PASSIVE checkpoint
-         * racing the writer never backfills the newest frames, so the WAL is never reset and
-         * grows without bound). Checkpoint here, between two groups, where nothing writes. */
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
-    }
-    if (pages >= CKPT_PAGES) {
-        pthread_mutex_lock(&be->ckpt_mu);
-        be->ckpt_wanted = 1;
-        pthread_cond_signal(&be->ckpt_cv);
-        pthread_mutex_unlock(&be->ckpt_mu);
-    }
-    return SQLITE_OK;
-}
-
-static void *ckpt_main(void *arg)
-{
-    struct sqlite_be *be = arg;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(be->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        pl_log_warn("store/sqlite: checkpointer cannot open %s", be->path);
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 100);
-    pthread_mutex_lock(&be->ckpt_mu);
-    while (!be->ckpt_stop) {
-        if (!be->ckpt_wanted) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&be->ckpt_cv, &be->ckpt_mu, &ts);
-            if (be->ckpt_stop)
-                break;
-        }
-        be->ckpt_wanted = 0;
-        pthread_mutex_unlock(&be->ckpt_mu);
-        int log_pages = 0, done = 0;
-        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            pl_log_debug("store/sqlite: checkpoint: %s", sqlite3_errmsg(db));
-        pthread_mutex_lock(&be->ckpt_mu);
-    }
-    pthread_mutex_unlock(&be->ckpt_mu);
-    sqlite3_close(db);
-    return NULL;
-}
-
-static int ckpt_start(struct sqlite_be *be, struct pl_err *err)
-{
-    sqlite3_wal_autocheckpoint(be->db, 0);
-    sqlite3_wal_hook(be->db, wal_hook, be);
-    if (pthread_create(&be->ckpt_thread, NULL, ckpt_main, be) != 0) {
-        /* Fall back to SQLite's automatic checkpoints in the writer. */
-        sqlite3_wal_hook(be->db, NULL, NULL);
-        sqlite3_wal_autocheckpoint(be->db, CKPT_PAGES);
-        pl_log_warn("store/sqlite: no checkpointer thread; checkpoints run in the writer");
-        (void)err;
-        return 0;
-    }
-    be->ckpt_started = 1;
-    return 0;
-}
-
-static void ckpt_stop(struct sqlite_be *be)
-{
-    if (!be->ckpt_started)
-        return;
-    pthread_mutex_lock(&be->ckpt_mu);
-    be->ckpt_stop = 1;
-    pthread_cond_signal(&be->ckpt_cv);
-    pthread_mutex_unlock(&be->ckpt_mu);
-    pthread_join(be->ckpt_thread, NULL);
-    be->ckpt_started = 0;
 }
 
 static int sq_open(const struct pl_store_config *cfg, const char *location, void **out,
@@ -556,8 +458,6 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     if (!be)
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     pthread_mutex_init(&be->rmu, NULL);
-    pthread_mutex_init(&be->ckpt_mu, NULL);
-    pthread_cond_init(&be->ckpt_cv, NULL);
     size_t n = strlen(location) + sizeof "/polis.db";
     be->path = malloc(n);
     if (!be->path) {
@@ -595,8 +495,6 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     if ((rc = create_schema(be, err)) != 0)
         goto fail;
     exec_sql(be->db, WRITER_CACHE_SQL, NULL);
-    if ((rc = ckpt_start(be, err)) != 0)
-        goto fail;
     pl_log_info("store/sqlite: opened %s (SpatiaLite %s, synchronous=%s)", be->path,
                 be->geo ? "on" : "off", cfg && cfg->sync_full ? "FULL" : "NORMAL");
     *out = be;
@@ -639,7 +537,6 @@ static struct rconn *reader_get(struct sqlite_be *be, struct pl_err *err)
         return NULL;
     }
     set_pragmas(c->db);
-    sqlite3_exec(c->db, READER_CACHE_SQL, NULL, NULL, NULL);
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);
@@ -996,17 +893,46 @@ static int put_types(struct sqlite_be *be, const char *tenant, const char *id, c
 
 /* Inserts one geo row. A geometry SpatiaLite rejects is skipped; only errors that endanger the
  * transaction (no memory, I/O, disk full) fail the write. */
-static int put_geo_one(struct sqlite_be *be, sqlite3_stmt *st, const char *tenant, const char *id,
+/* The x, y of a GeoJSON Point value, when it is one. Returns 1 and sets them, else 0. */
+static int point_xy(const json_t *v, double *x, double *y)
+{
+    const char *t = json_string_value(json_object_get(v, "type"));
+    const json_t *c = json_object_get(v, "coordinates");
+    if (!t || strcmp(t, "Point") != 0 || !json_is_array(c) || json_array_size(c) < 2 ||
+        !json_is_number(json_array_get(c, 0)) || !json_is_number(json_array_get(c, 1)))
+        return 0;
+    *x = json_number_value(json_array_get(c, 0));
+    *y = json_number_value(json_array_get(c, 1));
+    return 1;
+}
+
+/* Inserts one geo row. A geometry SpatiaLite rejects is skipped; only errors that endanger the
+ * transaction (no memory, I/O, disk full) fail the write. */
+static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
                        const char *attr, const json_t *inst, struct pl_err *err)
 {
-    char *gj = json_dumps(json_object_get(inst, "value"), JSON_COMPACT);
-    if (!gj)
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    const json_t *value = json_object_get(inst, "value");
+    double x, y;
+    int is_point = point_xy(value, &x, &y);
+    sqlite3_stmt *st = wstmt(be, is_point ? W_GEO_INS_POINT : W_GEO_INS, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    char *gj = NULL;
     bind_text(st, 1, tenant);
     bind_text(st, 2, id);
     bind_text(st, 3, attr);
     bind_text(st, 4, json_string_value(json_object_get(inst, "datasetId")));
-    bind_text(st, 5, gj);
+    if (is_point) {
+        sqlite3_bind_double(st, 5, x);
+        sqlite3_bind_double(st, 6, y);
+    } else {
+        gj = json_dumps(value, JSON_COMPACT);
+        if (!gj) {
+            done_stmt(st);
+            return pl_err_set(err, PL_ENOMEM, "out of memory");
+        }
+        bind_text(st, 5, gj);
+    }
     int rc = sqlite3_step(st), out = 0;
     if (rc == SQLITE_DONE && sqlite3_changes(be->db) == 0) {
         pl_log_debug("store/sqlite: entity '%s' attribute '%s': geometry not indexed", id, attr);
@@ -1030,7 +956,6 @@ static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, con
     const json_t *attrs = json_object_get(entity, "attrs");
     if (!json_is_object(attrs))
         return 0;
-    sqlite3_stmt *st = NULL;
     const char *name;
     json_t *insts;
     json_object_foreach((json_t *)attrs, name, insts)
@@ -1043,9 +968,7 @@ static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, con
             if (!kind || strcmp(kind, "GeoProperty") != 0 ||
                 !json_is_object(json_object_get(inst, "value")))
                 continue;
-            if (!st && !(st = wstmt(be, W_GEO_INS, err)))
-                return err ? err->code : PL_EINTERNAL;
-            int rc = put_geo_one(be, st, tenant, id, name, inst, err);
+            int rc = put_geo_one(be, tenant, id, name, inst, err);
             if (rc)
                 return rc;
         }
