@@ -39,32 +39,37 @@ struct job {
     const char *dataset_id;   /* JOB_ATTR_DELETE: datasetId or NULL */
     int delete_all;           /* JOB_ATTR_DELETE: deleteAll=true */
     json_t *not_updated;      /* JOB_APPLY: attributes not applied (owned) */
+    json_t *work;             /* optimistic updates: the entity as modified here (owned) */
+    int tries;                /* optimistic attempts so far */
+    int (*final_cont)(struct pl_req *r); /* serializes the answer once the write is final */
 };
+
+/* Optimistic attempts before an update falls back to an apply write run by the writer thread
+ * (which cannot be stale): bounds the work under heavy contention on one entity. */
+#define OPTIMISTIC_TRIES 4
 
 static void job_release(void *p)
 {
     struct job *j = p;
     json_decref(j->not_updated);
     json_decref(j->w.result);
+    pl_store_prep_release(&j->w);
+    json_decref(j->work);
     free(j);
 }
 
-static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+/* Applies an update job (JOB_APPLY, JOB_ATTR_*) to `e` in place. Pure: runs on the writer
+ * thread (apply writes) or on a network thread (optimistic writes). */
+static int apply_change(struct job *j, json_t *e, struct pl_err *err)
 {
-    struct job *j = ud;
     char now[PL_TIME_ISO_LEN];
     pl_time_format(pl_time_now_ms(), now);
+    json_t *cur = e;
     int rc = 0;
     switch (j->kind) {
     case JOB_CREATE:
-        *next = json_deep_copy(j->frag);
-        if (!*next)
-            return pl_err_set(err, PL_ENOMEM, "out of memory");
-        pl_entity_stamp(*next, now);
-        return 0;
     case JOB_DELETE:
-        *next = NULL;
-        return 0;
+        return pl_err_set(err, PL_EINTERNAL, "not an update");
     case JOB_APPLY:
         rc = pl_entity_apply(cur, j->frag, j->op, now, j->not_updated, err);
         break;
@@ -78,6 +83,26 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
         rc = pl_entity_attr_delete(cur, j->attr_iri, j->dataset_id, j->delete_all, now, err);
         break;
     }
+    return rc;
+}
+
+static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
+    struct job *j = ud;
+    if (j->kind == JOB_CREATE) {
+        char now[PL_TIME_ISO_LEN];
+        pl_time_format(pl_time_now_ms(), now);
+        *next = json_deep_copy(j->frag);
+        if (!*next)
+            return pl_err_set(err, PL_ENOMEM, "out of memory");
+        pl_entity_stamp(*next, now);
+        return 0;
+    }
+    if (j->kind == JOB_DELETE) {
+        *next = NULL;
+        return 0;
+    }
+    int rc = apply_change(j, cur, err);
     if (rc != 0)
         return rc;
     *next = json_incref(cur);
@@ -126,6 +151,61 @@ static int submit(struct pl_req *r, struct job *j, int (*cont)(struct pl_req *))
         return pl_reply_problem(r, &err);
     }
     return PL_HANDLER_SUSPENDED;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Optimistic updates: read the entity and its revision, apply the change and serialize here, on
+ * the network thread; the writer only checks the revision (store.h). A stale write is retried;
+ * after OPTIMISTIC_TRIES the update runs as an apply write on the writer thread instead.
+ * ------------------------------------------------------------------------------------------ */
+static int cont_optimistic(struct pl_req *r);
+
+static int submit_update(struct pl_req *r, struct job *j)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    json_decref(j->w.result);
+    j->w.result = NULL;
+    if (j->not_updated)
+        json_array_clear(j->not_updated);
+    if (++j->tries > OPTIMISTIC_TRIES) {
+        pl_store_prep_release(&j->w);
+        j->w.flags = PL_WRITE_MUST_EXIST;
+        return submit(r, j, j->final_cont);
+    }
+    json_t *cur = NULL;
+    int64_t rev = 0;
+    int rc = pl_store_entity_get_rev(r->app->store, r->tenant, j->w.id, &cur, &rev, &err);
+    if (rc == PL_EOPNOTSUPPORTED) {
+        j->tries = OPTIMISTIC_TRIES;
+        return submit_update(r, j);
+    }
+    if (rc != 0)
+        return pl_reply_problem(r, &err);
+    struct pl_store_prep prep;
+    pl_store_prep_begin(&prep, cur);
+    rc = apply_change(j, cur, &err);
+    if (rc == 0)
+        rc = pl_store_prep_end(&prep, cur, rev, &j->w);
+    if (rc != 0) {
+        free(prep.types);
+        free(prep.geo);
+        json_decref(cur);
+        if (err.code == PL_OK)
+            pl_err_set(&err, rc, "out of memory");
+        return pl_reply_problem(r, &err);
+    }
+    json_decref(j->work);
+    j->work = cur; /* must outlive the write: the store borrows it */
+    return submit(r, j, cont_optimistic);
+}
+
+static int cont_optimistic(struct pl_req *r)
+{
+    struct job *j = r->job;
+    if (j->w.rc == PL_ESTALE)
+        return submit_update(r, j);
+    return j->final_cont(r);
 }
 
 /* Continuation of writes answered 204 on success. */
@@ -281,7 +361,8 @@ static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
         return PL_HANDLER_DONE;
     j->op = op;
     j->not_updated = json_array();
-    return submit(r, j, cont);
+    j->final_cont = cont;
+    return submit_update(r, j);
 }
 
 int pl_api_entity_replace(struct pl_req *r)
@@ -349,7 +430,8 @@ static int attr_write(struct pl_req *r, enum job_kind kind)
     if (!j)
         return PL_HANDLER_DONE;
     j->attr_iri = iri;
-    return submit(r, j, cont_no_content);
+    j->final_cont = cont_no_content;
+    return submit_update(r, j);
 }
 
 int pl_api_attr_patch(struct pl_req *r)
@@ -385,5 +467,6 @@ int pl_api_attr_delete(struct pl_req *r)
     j->attr_iri = iri;
     j->dataset_id = ds;
     j->delete_all = all && strcmp(all, "true") == 0;
-    return submit(r, j, cont_no_content);
+    j->final_cont = cont_no_content;
+    return submit_update(r, j);
 }

@@ -32,6 +32,7 @@
     XX(LENGTHREQUIRED, "LengthRequired", 411, "Length required")                                   \
     XX(METHODNOTALLOWED, "MethodNotAllowed", 405, "Method not allowed")                            \
     XX(NOMEM, "InternalError", 503, "Out of memory")                                               \
+    XX(STALE, "InternalError", 500, "Concurrent modification")                                     \
     XX(INTERNAL, "InternalError", 500, "Internal error")
 
 enum pl_err_code {

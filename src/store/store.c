@@ -22,14 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonfmt.h"
 #include "base/log.h"
+#include "store/store_int.h"
 
 #define DEFAULT_MAX_BATCH 1024
 
 /* Internal write kinds, in the high bits of pl_store_write.flags (never set by callers). */
 #define WF_CTX_PUT    0x40000000u /* ud: the record (const json_t *) */
 #define WF_CTX_DELETE 0x80000000u /* id: the record id */
-#define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST)
+#define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST | PL_WRITE_PREPARED)
 
 /* Bits of pl_store_write.sync_done_. */
 #define SD_DONE       0x1 /* the result is set (sync waiters may return) */
@@ -88,6 +90,23 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         goto finish;
     }
 
+    if (w->flags & PL_WRITE_PREPARED) {
+        /* Optimistic: the caller did the JSON work; only the revision is checked here. */
+        int64_t rev = 0;
+        rc = ops->w_entity_rev(s->be, tn(w->tenant), w->id, &rev, &w->err);
+        if (rc != 0)
+            goto finish;
+        w->existed = 1;
+        if (rev != w->expect_rev) {
+            rc = pl_err_set(&w->err, PL_ESTALE, "entity modified concurrently");
+            goto finish;
+        }
+        rc = ops->w_entity_put_prepared(s->be, tn(w->tenant), w->id, w->prepared,
+                                        w->prepared_text, w->prepared_len, w->changed, &w->err);
+        if (rc == 0)
+            next = json_incref((json_t *)w->prepared);
+        goto finish;
+    }
     rc = ops->w_entity_get(s->be, tn(w->tenant), w->id, &cur, &w->err);
     if (rc == PL_ENOTFOUND) {
         pl_err_clear(&w->err);
@@ -249,11 +268,14 @@ static void *writer_main(void *arg)
 
 static int check_write(const struct pl_store_write *w, int internal, int want_done)
 {
-    if (!w || !w->id || (!internal && (!w->apply || !*w->id)))
+    int prepared = w && (w->flags & PL_WRITE_PREPARED);
+    if (!w || !w->id || (!internal && ((!w->apply && !prepared) || !*w->id)))
+        return -1;
+    if (prepared && (!w->prepared || !w->prepared_text))
         return -1;
     if (!internal && (w->flags & ~WF_PUBLIC))
         return -1;
-    if ((w->flags & WF_PUBLIC) == WF_PUBLIC)
+    if ((w->flags & PL_WRITE_MUST_EXIST) && (w->flags & PL_WRITE_MUST_NOT_EXIST))
         return -1;
     if (want_done != (w->done != NULL))
         return -1;
@@ -532,4 +554,92 @@ int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *
     *body = z;
     *len = strlen(z);
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Optimistic updates and the shared serialization
+ * ---------------------------------------------------------------------------------------- */
+char *pl_store__types_text(const json_t *entity)
+{
+    const json_t *t = json_object_get(entity, "type");
+    return json_is_array(t) ? json_dumps(t, JSON_COMPACT) : strdup("[]");
+}
+
+char *pl_store__geo_fingerprint(const json_t *entity)
+{
+    json_t *fp = json_array();
+    if (!fp)
+        return NULL;
+    const char *name;
+    json_t *insts;
+    json_object_foreach((json_t *)json_object_get(entity, "attrs"), name, insts)
+    {
+        size_t i;
+        json_t *inst;
+        json_array_foreach(insts, i, inst)
+        {
+            const char *kind = json_string_value(json_object_get(inst, "type"));
+            if (kind && strcmp(kind, "GeoProperty") == 0)
+                json_array_append_new(fp, json_pack("[s,O?,O?]", name,
+                                                    json_object_get(inst, "datasetId"),
+                                                    json_object_get(inst, "value")));
+        }
+    }
+    char *z = json_dumps(fp, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(fp);
+    return z;
+}
+
+char *pl_store__serialize(const json_t *entity, size_t *len)
+{
+    char *z = json_dumps(entity, JSON_COMPACT);
+    if (z)
+        *len = pl_json_shorten_reals(z);
+    return z;
+}
+
+int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *id, json_t **out,
+                            int64_t *rev, struct pl_err *err)
+{
+    if (!s->ops->entity_get_rev)
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "backend has no revisions");
+    return s->ops->entity_get_rev(s->be, tn(tenant), id, out, rev, err);
+}
+
+void pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur)
+{
+    p->types = pl_store__types_text(cur);
+    p->geo = pl_store__geo_fingerprint(cur);
+}
+
+int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
+                      struct pl_store_write *w)
+{
+    char *types = pl_store__types_text(next);
+    char *geo = pl_store__geo_fingerprint(next);
+    w->changed = 0;
+    if (!types || !p->types || strcmp(types, p->types) != 0)
+        w->changed |= PL_STORE_CHANGED_TYPES;
+    if (!geo || !p->geo || strcmp(geo, p->geo) != 0)
+        w->changed |= PL_STORE_CHANGED_GEO;
+    free(types);
+    free(geo);
+    free(p->types);
+    free(p->geo);
+    p->types = p->geo = NULL;
+    free(w->prepared_text);
+    w->prepared_text = pl_store__serialize(next, &w->prepared_len);
+    if (!w->prepared_text)
+        return PL_ENOMEM;
+    w->prepared = next;
+    w->expect_rev = rev;
+    w->flags |= PL_WRITE_PREPARED;
+    return 0;
+}
+
+void pl_store_prep_release(struct pl_store_write *w)
+{
+    free(w->prepared_text);
+    w->prepared_text = NULL;
+    w->prepared = NULL;
 }

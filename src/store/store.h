@@ -84,6 +84,15 @@ struct pl_store_ops {
     int (*entity_get_raw)(void *be, const char *tenant, const char *id, char **body,
                           size_t *len, struct pl_err *err); /* reader side: a NEW malloc'd copy
                           of the stored body text; NULL: entity_get + json_dumps */
+    /* Revision-checked writes (see PL_WRITE_PREPARED). Every put raises an entity's revision. */
+    int (*entity_get_rev)(void *be, const char *tenant, const char *id, json_t **out,
+                          int64_t *rev, struct pl_err *err); /* reader: NEW ref + revision */
+    int (*w_entity_rev)(void *be, const char *tenant, const char *id, int64_t *rev,
+                        struct pl_err *err); /* writer: PL_ENOTFOUND when absent */
+    int (*w_entity_put_prepared)(void *be, const char *tenant, const char *id,
+                                 const json_t *entity, const char *text, size_t len,
+                                 unsigned changed, struct pl_err *err); /* writer: update with
+                                 the caller's serialization; side data only where `changed` */
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -121,6 +130,11 @@ typedef int (*pl_store_apply_fn)(void *ud, json_t *cur, json_t **next, struct pl
 
 #define PL_WRITE_MUST_EXIST     0x1u /* PL_ENOTFOUND when the entity is absent */
 #define PL_WRITE_MUST_NOT_EXIST 0x2u /* PL_EALREADYEXISTS when it is present */
+#define PL_WRITE_PREPARED       0x4u /* optimistic: see pl_store_prep_end (apply is not called) */
+
+/* What changed between the read and the prepared entity (for the backend's side data). */
+#define PL_STORE_CHANGED_TYPES 0x1u
+#define PL_STORE_CHANGED_GEO   0x2u
 
 struct pl_store_write {
     /* IN, set by the caller; strings are borrowed until `done` runs / write_sync returns */
@@ -137,6 +151,12 @@ struct pl_store_write {
     json_t *result;    /* NEW ref to the entity as committed (NULL when deleted or failed);
                           the caller releases it */
     int existed;       /* 1 when the entity existed before the write */
+    /* IN with PL_WRITE_PREPARED, filled by pl_store_prep_end */
+    const json_t *prepared; /* the new internal form (borrowed until reported) */
+    char *prepared_text;    /* its serialization (owned: pl_store_prep_release) */
+    size_t prepared_len;    /* length of prepared_text */
+    int64_t expect_rev;     /* the revision it was computed from */
+    unsigned changed;       /* PL_STORE_CHANGED_* */
     /* private to the store */
     struct pl_store_write *next_;
     int sync_done_;
@@ -187,5 +207,40 @@ void pl_store_stats(const struct pl_store *s, struct pl_store_stats *out);
  */
 int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *id, char **body,
                             size_t *len, struct pl_err *err);
+
+
+/* ------------------------------------------------------------------------------------------
+ * Optimistic (revision-checked) updates. The JSON work of a read-modify-write — parse the stored
+ * entity, apply the change, serialize — is the writer thread's main cost; done by the caller on
+ * its own thread, the writer only checks the revision and writes the prepared text:
+ *
+ *   pl_store_entity_get_rev(s, t, id, &cur, &rev)   read the committed entity and revision
+ *   pl_store_prep_begin(&p, cur)                    remember what the store indexes of it
+ *   ... modify cur (or build next) ...
+ *   pl_store_prep_end(&p, next, rev, &w)            serialize; w.flags |= PL_WRITE_PREPARED
+ *   pl_store_write_async(s, &w)                     rc PL_ESTALE: someone wrote in between;
+ *                                                   read again and retry (or fall back to an
+ *                                                   apply write, which cannot be stale)
+ *   pl_store_prep_release(&w)                       once reported
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *id, json_t **out,
+                            int64_t *rev, struct pl_err *err);
+
+struct pl_store_prep {
+    char *types; /* the read entity's type array, compact JSON (owned) */
+    char *geo;   /* its geometry fingerprint (owned) */
+};
+
+/* Remembers the indexed parts of `cur` (borrowed). On out of memory the fields stay NULL, which
+ * later counts as "changed": never wrong, only slower. */
+void pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur);
+
+/* Serializes `next` (borrowed; must stay alive until the write is reported) into `w`, sets
+ * PL_WRITE_PREPARED, expect_rev and changed, and frees p's members. Returns 0 or PL_ENOMEM. */
+int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
+                      struct pl_store_write *w);
+
+/* Frees what pl_store_prep_end allocated in `w` (safe to call on any write, and twice). */
+void pl_store_prep_release(struct pl_store_write *w);
 
 #endif

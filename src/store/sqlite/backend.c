@@ -43,6 +43,7 @@
  *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '1'
  */
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,6 +80,7 @@ enum wst {
     W_GET,
     W_INSERT,
     W_UPDATE,
+    W_REV,
     W_DELETE,
     W_TYPES_DEL,
     W_TYPES_INS,
@@ -100,8 +102,9 @@ static const char *const wsql[W__COUNT] = {
     [W_GET] = "SELECT body FROM entity WHERE tenant=?1 AND id=?2",
     [W_INSERT] = "INSERT INTO entity(tenant,id,types,created_at,modified_at,body) "
                  "VALUES(?1,?2,?3,?4,?5,?6)",
-    [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6 "
+    [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=rev+1 "
                  "WHERE tenant=?1 AND id=?2",
+    [W_REV] = "SELECT rev FROM entity WHERE tenant=?1 AND id=?2",
     [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2",
     [W_TYPES_DEL] = "DELETE FROM entity_type WHERE tenant=?1 AND id=?2",
     [W_TYPES_INS] = "INSERT OR IGNORE INTO entity_type(tenant,id,type) VALUES(?1,?2,?3)",
@@ -122,12 +125,13 @@ static const char *const wsql[W__COUNT] = {
 };
 
 /* Statements cached on each read connection. */
-enum rst { R_GET, R_COUNT, R_CTX_LOAD, R__COUNT };
+enum rst { R_GET, R_COUNT, R_CTX_LOAD, R_GET_REV, R__COUNT };
 
 static const char *const rsql[R__COUNT] = {
     [R_GET] = "SELECT body FROM entity WHERE tenant=?1 AND id=?2",
     [R_COUNT] = "SELECT count(*) FROM entity WHERE tenant=?1",
     [R_CTX_LOAD] = "SELECT id,url,kind,created_at,body FROM context ORDER BY created_at,id",
+    [R_GET_REV] = "SELECT body, rev FROM entity WHERE tenant=?1 AND id=?2",
 };
 
 /* One pooled read-only connection. */
@@ -327,7 +331,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS entity("
     " pk INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, types TEXT NOT NULL,"
-    " created_at TEXT, modified_at TEXT, body TEXT NOT NULL, UNIQUE(tenant, id));"
+    " created_at TEXT, modified_at TEXT, body TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1,"
+    " UNIQUE(tenant, id));"
     "CREATE TABLE IF NOT EXISTS entity_type(tenant TEXT NOT NULL, id TEXT NOT NULL,"
     " type TEXT NOT NULL, PRIMARY KEY(tenant, id, type)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS entity_type_by_type ON entity_type(tenant, type, id);"
@@ -779,37 +784,6 @@ static void sq_sp_rollback(void *p)
         wrun(be, W_SP_RELEASE, NULL);
 }
 
-/* Geometry fingerprint of an entity: every GeoProperty instance's attribute, datasetId and
- * value, in document order, as compact JSON. NEW malloc'd string or NULL (no memory). */
-static char *geo_fingerprint(const json_t *entity)
-{
-    json_t *fp = json_array();
-    const char *name;
-    json_t *insts;
-    json_object_foreach((json_t *)json_object_get(entity, "attrs"), name, insts)
-    {
-        size_t i;
-        json_t *inst;
-        json_array_foreach(insts, i, inst)
-        {
-            const char *kind = json_string_value(json_object_get(inst, "type"));
-            if (kind && strcmp(kind, "GeoProperty") == 0)
-                json_array_append_new(fp, json_pack("[s,O?,O?]", name,
-                                                    json_object_get(inst, "datasetId"),
-                                                    json_object_get(inst, "value")));
-        }
-    }
-    char *z = json_dumps(fp, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(fp);
-    return z;
-}
-
-static char *types_text(const json_t *entity)
-{
-    const json_t *t = json_object_get(entity, "type");
-    return json_is_array(t) ? json_dumps(t, JSON_COMPACT) : strdup("[]");
-}
-
 static char *tid_key(const char *tenant, const char *id)
 {
     size_t a = strlen(tenant), b = strlen(id);
@@ -828,8 +802,8 @@ static void prev_remember(struct sqlite_be *be, const char *tenant, const char *
 {
     prev_clear(be);
     be->prev_key = tid_key(tenant, id);
-    be->prev_types = types_text(entity);
-    be->prev_geo = be->geo ? geo_fingerprint(entity) : NULL;
+    be->prev_types = pl_store__types_text(entity);
+    be->prev_geo = be->geo ? pl_store__geo_fingerprint(entity) : NULL;
     if (!be->prev_key || !be->prev_types || (be->geo && !be->prev_geo))
         prev_clear(be); /* no memory: simply rewrite everything */
 }
@@ -976,39 +950,17 @@ static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, con
     return 0;
 }
 
-static int sq_w_entity_put(void *p, const char *tenant, const char *id, const json_t *entity,
-                           int exists, struct pl_err *err)
+/* Writes the entity row (insert or update, raising the revision) and the side rows that
+ * changed. `body` is the serialized entity. */
+static int write_row(struct sqlite_be *be, const char *tenant, const char *id,
+                     const json_t *entity, const char *body, size_t body_len, const char *ztypes,
+                     int exists, int types_changed, int geo_changed, struct pl_err *err)
 {
-    struct sqlite_be *be = p;
-    const json_t *types = json_object_get(entity, "type");
-    char *body = json_dumps(entity, JSON_COMPACT);
-    size_t body_len = body ? pl_json_shorten_reals(body) : 0;
-    char *ztypes = types_text(entity);
-    char *zgeo = NULL;
     int rc = 0;
-    /* Side rows need rewriting unless this updates the entity just read and they match. */
-    int same_entity = 0;
-    if (exists && be->prev_key) {
-        char *k = tid_key(tenant, id);
-        same_entity = k && strcmp(k, be->prev_key) == 0;
-        free(k);
-    }
-    int types_changed = !same_entity || !ztypes || strcmp(ztypes, be->prev_types) != 0;
-    int geo_changed = 1;
-    if (be->geo && same_entity) {
-        zgeo = geo_fingerprint(entity);
-        geo_changed = !zgeo || !be->prev_geo || strcmp(zgeo, be->prev_geo) != 0;
-    }
-    if (!body || !ztypes) {
-        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
-        goto out;
-    }
     enum wst k = exists ? W_UPDATE : W_INSERT;
     sqlite3_stmt *st = wstmt(be, k, err);
-    if (!st) {
-        rc = err ? err->code : PL_EINTERNAL;
-        goto out;
-    }
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
     bind_text(st, 1, tenant);
     bind_text(st, 2, id);
     bind_text(st, 3, ztypes);
@@ -1026,25 +978,122 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
     }
     done_stmt(st);
     if (rc)
-        goto out;
+        return rc;
+    const json_t *types = json_object_get(entity, "type");
     if (types_changed) {
         if (exists && (rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
-            goto out;
+            return rc;
         if (json_is_array(types) && (rc = put_types(be, tenant, id, types, err)) != 0)
-            goto out;
+            return rc;
     }
     if (be->geo && geo_changed) {
         if (exists && (rc = run_tid(be, W_GEO_DEL, tenant, id, err)) != 0)
-            goto out;
+            return rc;
         rc = put_geo(be, tenant, id, entity, err);
     }
-out:
+    return rc;
+}
+
+static int sq_w_entity_put(void *p, const char *tenant, const char *id, const json_t *entity,
+                           int exists, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    size_t body_len = 0;
+    char *body = pl_store__serialize(entity, &body_len);
+    char *ztypes = pl_store__types_text(entity);
+    char *zgeo = NULL;
+    int rc = 0;
+    /* Side rows need rewriting unless this updates the entity just read and they match. */
+    int same_entity = 0;
+    if (exists && be->prev_key) {
+        char *k = tid_key(tenant, id);
+        same_entity = k && strcmp(k, be->prev_key) == 0;
+        free(k);
+    }
+    int types_changed = !same_entity || !ztypes || strcmp(ztypes, be->prev_types) != 0;
+    int geo_changed = 1;
+    if (be->geo && same_entity) {
+        zgeo = pl_store__geo_fingerprint(entity);
+        geo_changed = !zgeo || !be->prev_geo || strcmp(zgeo, be->prev_geo) != 0;
+    }
+    if (!body || !ztypes)
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    else
+        rc = write_row(be, tenant, id, entity, body, body_len, ztypes, exists, types_changed,
+                       geo_changed, err);
     /* The rows now match `entity`, or the savepoint is rolled back: forget either way. */
     prev_clear(be);
     free(body);
     free(ztypes);
     free(zgeo);
     return rc;
+}
+
+static int sq_w_entity_put_prepared(void *p, const char *tenant, const char *id,
+                                    const json_t *entity, const char *text, size_t len,
+                                    unsigned changed, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    prev_clear(be);
+    char *ztypes = pl_store__types_text(entity);
+    if (!ztypes)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int rc = write_row(be, tenant, id, entity, text, len, ztypes, 1,
+                       (changed & PL_STORE_CHANGED_TYPES) != 0,
+                       (changed & PL_STORE_CHANGED_GEO) != 0, err);
+    free(ztypes);
+    return rc;
+}
+
+static int sq_w_entity_rev(void *p, const char *tenant, const char *id, int64_t *rev,
+                           struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    sqlite3_stmt *st = wstmt(be, W_REV, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    bind_text(st, 1, tenant);
+    bind_text(st, 2, id);
+    int rc = sqlite3_step(st), out;
+    if (rc == SQLITE_ROW) {
+        *rev = sqlite3_column_int64(st, 0);
+        out = 0;
+    } else if (rc == SQLITE_DONE) {
+        out = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    } else {
+        out = dberr(err, be->db, rc, "w_entity_rev");
+    }
+    done_stmt(st);
+    return out;
+}
+
+static int sq_entity_get_rev(void *p, const char *tenant, const char *id, json_t **out,
+                             int64_t *rev, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = reader_get(be, err);
+    if (!c)
+        return err ? err->code : PL_EINTERNAL;
+    int out_rc;
+    sqlite3_stmt *st = rstmt(c, R_GET_REV, err);
+    if (!st) {
+        out_rc = err ? err->code : PL_EINTERNAL;
+        goto done;
+    }
+    bind_text(st, 1, tenant);
+    bind_text(st, 2, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *rev = sqlite3_column_int64(st, 1);
+        out_rc = parse_body(st, 0, tenant, id, out, err);
+    } else if (rc == SQLITE_DONE) {
+        out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    } else {
+        out_rc = dberr(err, c->db, rc, "entity_get_rev");
+    }
+done:
+    reader_put(be, c);
+    return out_rc;
 }
 
 static int sq_w_entity_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
@@ -1141,4 +1190,7 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .w_ctx_delete = sq_w_ctx_delete,
     .caps_of = sq_caps_of,
     .entity_get_raw = sq_entity_get_raw,
+    .entity_get_rev = sq_entity_get_rev,
+    .w_entity_rev = sq_w_entity_rev,
+    .w_entity_put_prepared = sq_w_entity_put_prepared,
 };

@@ -748,6 +748,69 @@ static void sqlite_side_rows_follow_every_change(void **state)
     json_decref(e);
 }
 
+/* Optimistic writes (store.h): a prepared write commits only on the revision it was computed
+ * from; a concurrent write in between makes it PL_ESTALE and leaves the winner in place. */
+static int prepared_write(struct fx *f, const char *id, json_t *next, int64_t rev,
+                          json_t *before)
+{
+    struct pl_store_prep p;
+    pl_store_prep_begin(&p, before);
+    struct pl_store_write w;
+    memset(&w, 0, sizeof w);
+    w.tenant = "";
+    w.id = id;
+    assert_int_equal(pl_store_prep_end(&p, next, rev, &w), 0);
+    int rc = pl_store_write_sync(f->s, &w);
+    json_decref(w.result);
+    pl_store_prep_release(&w);
+    return rc;
+}
+
+static void store_prepared_write_checks_the_revision(void **state)
+{
+    struct fx *f = *state;
+    struct pl_err err;
+    json_t *e = make_entity("urn:x:rev", 1);
+    struct pl_store_write w = mkw("", "urn:x:rev", PL_WRITE_MUST_NOT_EXIST, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+
+    json_t *a = NULL, *b = NULL;
+    int64_t rev_a = 0, rev_b = 0;
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &a, &rev_a, &err), 0);
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &b, &rev_b, &err), 0);
+    assert_true(rev_a == rev_b);
+    json_t *next_a = make_entity("urn:x:rev", 10);
+    json_t *next_b = make_entity("urn:x:rev", 20);
+    assert_int_equal(prepared_write(f, "urn:x:rev", next_a, rev_a, a), 0);
+    /* b was computed from the same revision: stale now. */
+    assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev_b, b), PL_ESTALE);
+    json_t *got = NULL;
+    int64_t rev = 0;
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &got, &rev, &err), 0);
+    assert_int_equal(count_of(got), 10);
+    assert_true(rev == rev_a + 1);
+    json_decref(got);
+
+    /* An apply write raises the revision too: a prepared write from before it is stale. */
+    w = mkw("", "urn:x:rev", PL_WRITE_MUST_EXIST, apply_set, e);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev, a), PL_ESTALE);
+
+    /* Deleted meanwhile: not found, nothing re-created. */
+    w = mkw("", "urn:x:rev", 0, apply_delete, NULL);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev + 1, a), PL_ENOTFOUND);
+    assert_int_equal(pl_store_entity_get(f->s, "", "urn:x:rev", &got, &err), PL_ENOTFOUND);
+
+    json_decref(a);
+    json_decref(b);
+    json_decref(next_a);
+    json_decref(next_b);
+    json_decref(e);
+}
+
 static void sqlite_corrupt_body_gives_internal_error(void **state)
 {
     struct fx *f = *state;
@@ -814,6 +877,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_ctx_put_load_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_geoproperty_writes_geo_row, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_side_rows_follow_every_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_prepared_write_checks_the_revision, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_corrupt_body_gives_internal_error, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_open_plain_directory_path, setup, teardown),
     };
