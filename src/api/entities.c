@@ -90,13 +90,8 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 {
     struct job *j = ud;
     if (j->kind == JOB_CREATE) {
-        char now[PL_TIME_ISO_LEN];
-        pl_time_format(pl_time_now_ms(), now);
-        *next = json_deep_copy(j->frag);
-        if (!*next)
-            return pl_err_set(err, PL_ENOMEM, "out of memory");
-        pl_entity_stamp(*next, now);
-        return 0;
+        *next = pl_entity_instantiate(j->frag);
+        return *next ? 0 : pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     if (j->kind == JOB_DELETE) {
         *next = NULL;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/timeutil.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
 #include "store/store.h"
@@ -15,14 +14,8 @@
 static int apply_create(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 {
     (void)cur;
-    (void)err;
-    char now[PL_TIME_ISO_LEN];
-    pl_time_format(pl_time_now_ms(), now);
-    *next = json_deep_copy(ud);
-    if (!*next)
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
-    pl_entity_stamp(*next, now);
-    return 0;
+    *next = pl_entity_instantiate(ud);
+    return *next ? 0 : pl_err_set(err, PL_ENOMEM, "out of memory");
 }
 
 /* Creates one entity given with its @context. Returns 0 or an error with words. */

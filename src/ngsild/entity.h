@@ -78,6 +78,10 @@ int pl_geojson_validate(const json_t *geom, struct pl_err *err);
 /* Sets createdAt and modifiedAt = `now` on the entity and on every instance (recursively). */
 void pl_entity_stamp(json_t *entity, const char *now);
 
+/* A new entity to store from a parsed PL_PARSE_ENTITY payload (borrowed): a deep copy stamped
+ * with the current time. Returns a NEW reference, or NULL when out of memory. */
+json_t *pl_entity_instantiate(const json_t *parsed);
+
 /* ---------------------------------------------------------------------------------------------
  * Updates. Each works in place on a stored internal-form entity `e` (owned by the caller) with
  * an already parsed fragment, and maintains modifiedAt (entity and touched instances) and

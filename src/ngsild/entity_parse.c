@@ -773,3 +773,13 @@ void pl_entity_stamp(json_t *entity, const char *now)
             stamp_instance(inst, now);
     }
 }
+
+json_t *pl_entity_instantiate(const json_t *parsed)
+{
+    char now[PL_TIME_ISO_LEN];
+    pl_time_format(pl_time_now_ms(), now);
+    json_t *e = json_deep_copy(parsed);
+    if (e)
+        pl_entity_stamp(e, now);
+    return e;
+}

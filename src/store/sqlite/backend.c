@@ -125,10 +125,9 @@ static const char *const wsql[W__COUNT] = {
 };
 
 /* Statements cached on each read connection. */
-enum rst { R_GET, R_COUNT, R_CTX_LOAD, R_GET_REV, R__COUNT };
+enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R__COUNT };
 
 static const char *const rsql[R__COUNT] = {
-    [R_GET] = "SELECT body FROM entity WHERE tenant=?1 AND id=?2",
     [R_COUNT] = "SELECT count(*) FROM entity WHERE tenant=?1",
     [R_CTX_LOAD] = "SELECT id,url,kind,created_at,body FROM context ORDER BY created_at,id",
     [R_GET_REV] = "SELECT body, rev FROM entity WHERE tenant=?1 AND id=?2",
@@ -582,15 +581,16 @@ static sqlite3_stmt *rstmt(struct rconn *c, enum rst k, struct pl_err *err)
     return c->st[k];
 }
 
-static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **out,
-                         struct pl_err *err)
+/* The one entity read of the reader side: the row of (tenant, id) gives, as asked, the parsed
+ * body (*out, NEW ref), a malloc'd copy of its text (*text, *len) and its revision (*rev). */
+static int read_entity(struct sqlite_be *be, const char *tenant, const char *id, json_t **out,
+                       char **text, size_t *len, int64_t *rev, struct pl_err *err)
 {
-    struct sqlite_be *be = p;
     struct rconn *c = reader_get(be, err);
     if (!c)
         return err ? err->code : PL_EINTERNAL;
     int out_rc;
-    sqlite3_stmt *st = rstmt(c, R_GET, err);
+    sqlite3_stmt *st = rstmt(c, R_GET_REV, err);
     if (!st) {
         out_rc = err ? err->code : PL_EINTERNAL;
         goto done;
@@ -598,58 +598,55 @@ static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **o
     bind_text(st, 1, tenant);
     bind_text(st, 2, id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        out_rc = parse_body(st, 0, tenant, id, out, err);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
         out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
-    else
-        out_rc = dberr(err, c->db, rc, "entity_get");
+    } else if (rc != SQLITE_ROW) {
+        out_rc = dberr(err, c->db, rc, "entity read");
+    } else {
+        out_rc = 0;
+        if (rev)
+            *rev = sqlite3_column_int64(st, 1);
+        if (out)
+            out_rc = parse_body(st, 0, tenant, id, out, err);
+        if (text && out_rc == 0) {
+            const char *z = (const char *)sqlite3_column_text(st, 0);
+            int n = sqlite3_column_bytes(st, 0);
+            char *copy = z ? malloc((size_t)n + 1) : NULL;
+            if (!z) {
+                out_rc = pl_err_set(err, PL_EINTERNAL,
+                                    "entity '%s' (tenant '%s') has no stored body", id, tenant);
+            } else if (!copy) {
+                out_rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+            } else {
+                memcpy(copy, z, (size_t)n);
+                copy[n] = '\0';
+                *text = copy;
+                *len = (size_t)n;
+            }
+        }
+    }
 done:
     reader_put(be, c);
     return out_rc;
+}
+
+static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **out,
+                         struct pl_err *err)
+{
+    return read_entity(p, tenant, id, out, NULL, NULL, NULL, err);
 }
 
 /* entity_get without the parse: a malloc'd copy of the stored body text (the fast read path). */
 static int sq_entity_get_raw(void *p, const char *tenant, const char *id, char **body,
                              size_t *len, struct pl_err *err)
 {
-    struct sqlite_be *be = p;
-    struct rconn *c = reader_get(be, err);
-    if (!c)
-        return err ? err->code : PL_EINTERNAL;
-    int out_rc;
-    sqlite3_stmt *st = rstmt(c, R_GET, err);
-    if (!st) {
-        out_rc = err ? err->code : PL_EINTERNAL;
-        goto done;
-    }
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *z = (const char *)sqlite3_column_text(st, 0);
-        int n = sqlite3_column_bytes(st, 0);
-        char *copy = z ? malloc((size_t)n + 1) : NULL;
-        if (!z) {
-            out_rc = pl_err_set(err, PL_EINTERNAL, "entity '%s' (tenant '%s') has no stored body",
-                                id, tenant);
-        } else if (!copy) {
-            out_rc = pl_err_set(err, PL_ENOMEM, "out of memory");
-        } else {
-            memcpy(copy, z, (size_t)n);
-            copy[n] = '\0';
-            *body = copy;
-            *len = (size_t)n;
-            out_rc = 0;
-        }
-    } else if (rc == SQLITE_DONE) {
-        out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
-    } else {
-        out_rc = dberr(err, c->db, rc, "entity_get_raw");
-    }
-done:
-    reader_put(be, c);
-    return out_rc;
+    return read_entity(p, tenant, id, NULL, body, len, NULL, err);
+}
+
+static int sq_entity_get_rev(void *p, const char *tenant, const char *id, json_t **out,
+                             int64_t *rev, struct pl_err *err)
+{
+    return read_entity(p, tenant, id, out, NULL, NULL, rev, err);
 }
 
 static int sq_entity_count(void *p, const char *tenant, int64_t *n, struct pl_err *err)
@@ -1067,34 +1064,6 @@ static int sq_w_entity_rev(void *p, const char *tenant, const char *id, int64_t 
     return out;
 }
 
-static int sq_entity_get_rev(void *p, const char *tenant, const char *id, json_t **out,
-                             int64_t *rev, struct pl_err *err)
-{
-    struct sqlite_be *be = p;
-    struct rconn *c = reader_get(be, err);
-    if (!c)
-        return err ? err->code : PL_EINTERNAL;
-    int out_rc;
-    sqlite3_stmt *st = rstmt(c, R_GET_REV, err);
-    if (!st) {
-        out_rc = err ? err->code : PL_EINTERNAL;
-        goto done;
-    }
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *rev = sqlite3_column_int64(st, 1);
-        out_rc = parse_body(st, 0, tenant, id, out, err);
-    } else if (rc == SQLITE_DONE) {
-        out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
-    } else {
-        out_rc = dberr(err, c->db, rc, "entity_get_rev");
-    }
-done:
-    reader_put(be, c);
-    return out_rc;
-}
 
 static int sq_w_entity_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
 {
