@@ -54,16 +54,22 @@ int pl_api_contexts_list(struct pl_req *r)
     return PL_HANDLER_DONE;
 }
 
+/* NGSI-LD 5.13.4, 6.30.3.1: the document, or with details=true its metadata. */
 int pl_api_contexts_get(struct pl_req *r)
 {
+    int details;
+    if (bool_arg_or_reply(r, "details", &details) != 0)
+        return PL_HANDLER_DONE;
     struct pl_err err;
     pl_err_clear(&err);
     json_t *doc;
-    if (pl_ctxreg_get(r->app->ctxreg, r->params[0], &doc, &err) != 0)
+    if (pl_ctxreg_get(r->app->ctxreg, r->params[0], details, &doc, &err) != 0)
         return pl_reply_problem(r, &err);
-    /* The document is itself a JSON-LD context: served as-is in either media type. */
-    pl_reply_json(r, 200, r->accept == PL_MIME_LDJSON ? "application/ld+json" : "application/json",
-                  doc);
+    /* The document is itself a JSON-LD context: served as-is in either media type. The
+     * metadata is plain JSON, as in the list with details. */
+    const char *type =
+        !details && r->accept == PL_MIME_LDJSON ? "application/ld+json" : "application/json";
+    pl_reply_json(r, 200, type, doc);
     json_decref(doc);
     return PL_HANDLER_DONE;
 }

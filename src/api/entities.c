@@ -83,6 +83,10 @@ static int apply_change(struct job *j, json_t *e, struct pl_err *err)
         rc = pl_entity_attr_delete(cur, j->attr_iri, j->dataset_id, j->delete_all, now, err);
         break;
     }
+    /* The stored entity must stay within the limits a create must meet (an append can add
+     * types and attributes; a delete cannot grow anything). */
+    if (rc == 0 && j->kind != JOB_ATTR_DELETE)
+        rc = pl_entity_check_limits(cur, &j->req->app->limits, err);
     return rc;
 }
 
@@ -119,7 +123,8 @@ static struct job *job_new(struct pl_req *r, enum job_kind kind, const char *id,
         return NULL;
     }
     if (pl_req_defer(r, job_release, j) != 0) {
-        pl_reply_error(r, PL_EINTERNAL, "request state table full");
+        free(j);
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
         return NULL;
     }
     j->req = r;
@@ -253,13 +258,15 @@ static int cont_created(struct pl_req *r)
     struct job *j = r->job;
     if (j->w.rc != 0)
         return pl_reply_problem(r, &j->w.err);
-    size_t n = strlen(j->w.id) + 32;
-    char *loc = malloc(n);
+    char *seg = pl_http_encode_segment(j->w.id);
+    size_t n = seg ? strlen(seg) + 32 : 0;
+    char *loc = seg ? malloc(n) : NULL;
     if (loc) {
-        snprintf(loc, n, "/ngsi-ld/v1/entities/%s", j->w.id);
+        snprintf(loc, n, "/ngsi-ld/v1/entities/%s", seg);
         pl_req_add_header(r, "Location", loc);
-        free(loc);
     }
+    free(loc);
+    free(seg);
     pl_reply_empty(r, 201);
     return PL_HANDLER_DONE;
 }

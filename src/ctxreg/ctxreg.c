@@ -12,6 +12,9 @@
  * A download is committed to the registry (and to the store) only after the @context that needed
  * it compiled, so a failed or invalid download is never cached and the next request tries again.
  * Any change to the documents (delete, reload) drops every compiled context: they may depend on it.
+ * Because compilation runs unlocked, such a change also bumps a generation counter; a context
+ * whose compilation overlapped a change is returned to its caller but not cached, since it may
+ * have been compiled from a document that is gone.
  */
 #include "ctxreg/ctxreg.h"
 
@@ -65,6 +68,7 @@ struct pl_ctxreg {
     struct pl_hmap *by_id;    /* localId -> struct entry * (borrowed from by_url) */
     struct pl_hmap *compiled; /* canonical @context text -> struct compiled * (owned) */
     uint64_t tick;            /* use counter for the compiled cache */
+    uint64_t gen;             /* bumped by add, delete and reload (see resolve) */
 };
 
 static void entry_free(void *p)
@@ -171,10 +175,35 @@ static void remove_entry(struct pl_ctxreg *r, struct entry *e)
     pl_hmap_del(r->by_url, e->url); /* frees e */
 }
 
+/* Finds an entry by localId or by URL (NGSI-LD 5.13.4.3, 5.13.5.3: a Cached context may be named
+ * by its original URL; we accept any entry's URL). A core context URL of any version names the
+ * built-in core entry. Lock held. */
 static struct entry *find_entry(struct pl_ctxreg *r, const char *id)
 {
     struct entry *e = pl_hmap_get(r->by_id, id, NULL);
-    return e ? e : pl_hmap_get(r->by_url, id, NULL);
+    if (!e)
+        e = pl_hmap_get(r->by_url, id, NULL);
+    if (!e && pl_ctx_builtin_doc(id))
+        e = pl_hmap_get(r->by_id, CORE_LOCAL_ID, NULL);
+    return e;
+}
+
+/* The metadata of an entry, as listed with details (NGSI-LD 5.13.3.5). NEW reference, or NULL
+ * when out of memory. Lock held. */
+static json_t *entry_details(const struct entry *e)
+{
+    json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:I}", "URL", e->url, "localId", e->id, "kind",
+                             kind_names[e->kind], "createdAt", e->created, "numberOfHits",
+                             (json_int_t)e->hits);
+    if (item && e->last_usage > 0) {
+        char ts[PL_TIME_ISO_LEN];
+        pl_time_format(e->last_usage, ts);
+        if (json_object_set_new(item, "lastUsage", json_string(ts)) != 0) {
+            json_decref(item);
+            item = NULL;
+        }
+    }
+    return item;
 }
 
 /* The store record of an entry: {"id","url","kind","createdAt","body"}. NEW reference. */
@@ -378,10 +407,11 @@ static void commit_fetched(struct pl_ctxreg *r, json_t *fetched, json_t *recs)
     }
 }
 
-/* Drops every compiled context. Lock held. */
+/* Drops every compiled context and starts a new generation (the documents changed). Lock held. */
 static void flush_compiled(struct pl_ctxreg *r)
 {
     pl_hmap_clear(r->compiled);
+    r->gen++;
 }
 
 /* Keeps the compiled cache and the implicit entries within max_cached. Lock held. */
@@ -473,6 +503,7 @@ static int resolve(struct pl_ctxreg *r, json_t *value, int implicit, struct pl_c
         free(canon);
         return 0;
     }
+    uint64_t gen = r->gen; /* the documents this compilation may read */
     pthread_mutex_unlock(&r->mu);
 
     struct load l = {r, json_object()};
@@ -493,7 +524,9 @@ static int resolve(struct pl_ctxreg *r, json_t *value, int implicit, struct pl_c
         commit_fetched(r, l.fetched, recs);
     if (implicit)
         note_implicit(r, value, canon);
-    struct compiled *cc = calloc(1, sizeof *cc);
+    /* A delete, reload or add since the cache miss may have removed or replaced a document this
+     * compilation read: the result is still returned, but caching it could outlive the change. */
+    struct compiled *cc = r->gen == gen ? calloc(1, sizeof *cc) : NULL;
     if (cc) {
         cc->ctx = pl_ctx_ref(c);
         cc->tick = ++r->tick;
@@ -717,6 +750,7 @@ int pl_ctxreg_add(struct pl_ctxreg *r, json_t *body, char **url_out, struct pl_e
     json_t *rec = entry_record(e);
     pthread_mutex_lock(&r->mu);
     rc = insert_entry(r, e);
+    r->gen++; /* no compiled context can depend on a new id, but keep the rule simple */
     pthread_mutex_unlock(&r->mu);
     if (rc) {
         json_decref(rec);
@@ -769,18 +803,7 @@ int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **
     for (size_t i = 0; i < m && !rc; i++) {
         struct entry *e = es[i];
         json_t *item;
-        if (!details) {
-            item = json_string(e->url);
-        } else {
-            item = json_pack("{s:s, s:s, s:s, s:s, s:I}", "URL", e->url, "localId", e->id, "kind",
-                             kind_names[e->kind], "createdAt", e->created, "numberOfHits",
-                             (json_int_t)e->hits);
-            if (item && e->last_usage > 0) {
-                char ts[PL_TIME_ISO_LEN];
-                pl_time_format(e->last_usage, ts);
-                json_object_set_new(item, "lastUsage", json_string(ts));
-            }
-        }
+        item = details ? entry_details(e) : json_string(e->url);
         if (!item || json_array_append_new(arr, item) != 0)
             rc = PL_ENOMEM;
     }
@@ -794,41 +817,42 @@ int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **
     return 0;
 }
 
-int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, json_t **out, struct pl_err *err)
+int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, int details, json_t **out,
+                  struct pl_err *err)
 {
     *out = NULL;
     if (!id || !*id)
         return pl_err_set(err, PL_EBADREQUESTDATA, "No @context identifier given");
     pthread_mutex_lock(&r->mu);
     struct entry *e = find_entry(r, id);
-    if (e) {
+    int rc = 0;
+    if (!e) {
+        rc = pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
+    } else if (details) {
+        *out = entry_details(e);
+    } else if (e->kind == KIND_CACHED) {
+        /* NGSI-LD 5.13.4.4: only Hosted and implicitly created contexts are served. */
+        rc = pl_err_set(err, PL_EOPNOTSUPPORTED,
+                        "@context %.300s is of kind Cached: only its details are served (use "
+                        "details=true, or fetch it from its original URL)",
+                        e->url);
+    } else {
         e->hits++;
         e->last_usage = pl_time_now_ms();
         *out = json_deep_copy(e->doc);
     }
     pthread_mutex_unlock(&r->mu);
-    if (e)
-        return *out ? 0 : pl_err_set(err, PL_ENOMEM, "Out of memory");
-    const char *text = pl_ctx_builtin_doc(id);
-    if (text) {
-        *out = json_loads(text, 0, NULL);
-        return *out ? 0 : pl_err_set(err, PL_ENOMEM, "Out of memory");
-    }
-    return pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
+    if (!rc && !*out)
+        rc = pl_err_set(err, PL_ENOMEM, "Out of memory");
+    return rc;
 }
 
-/* NGSI-LD 5.13.5: re-downloads a Cached entry (a preloaded one is re-read from its file). */
-static int reload(struct pl_ctxreg *r, const char *id, struct pl_err *err)
+/* NGSI-LD 5.13.5.4: re-downloads the Cached entry at `url` (a preloaded one, `file` non-NULL, is
+ * re-read from its file) and replaces its document. Takes ownership of `url` and `file`. The
+ * registry lock is not held: the entry may be deleted meanwhile, which is PL_ENOTFOUND. Any
+ * failure keeps the old document. */
+static int reload(struct pl_ctxreg *r, const char *id, char *url, char *file, struct pl_err *err)
 {
-    pthread_mutex_lock(&r->mu);
-    struct entry *e = find_entry(r, id);
-    char *url = e ? strdup(e->url) : NULL;
-    char *file = e && e->file ? strdup(e->file) : NULL;
-    pthread_mutex_unlock(&r->mu);
-    if (!url) {
-        free(file);
-        return pl_err_set(err, PL_ENOMEM, "Out of memory");
-    }
     json_t *doc = NULL;
     int rc = 0;
     if (file) {
@@ -838,25 +862,37 @@ static int reload(struct pl_ctxreg *r, const char *id, struct pl_err *err)
     } else {
         rc = fetch(r, url, &doc, err);
     }
-    struct pl_ctx *c = NULL;
+    /* The document must be a JSON-LD context document (an object with an @context member) whose
+     * context compiles: the same checks as when it was first loaded (context.c). Without the
+     * member, pl_ctx_build(NULL) would build the core context and accept anything. */
+    json_t *cv = rc ? NULL : json_object_get(doc, "@context");
+    if (!rc && !cv)
+        rc = pl_err_set(err, PL_ELDCONTEXT,
+                        "JSON-LD @context %.300s not available: the downloaded document has no "
+                        "@context member",
+                        url);
     if (!rc) {
         struct load l = {r, json_object()};
-        rc = pl_ctx_build(json_object_get(doc, "@context"), loader, &l, &c, err);
+        struct pl_ctx *c = NULL;
+        rc = l.fetched ? pl_ctx_build(cv, loader, &l, &c, err)
+                       : pl_err_set(err, PL_ENOMEM, "Out of memory");
         json_decref(l.fetched);
         pl_ctx_unref(c);
     }
     if (rc) {
-        /* Any failure leaves the old entry in place; the error type is LdContextNotAvailable. */
+        /* Anything but memory exhaustion is LdContextNotAvailable; the detail says why. */
         json_decref(doc);
         free(url);
         free(file);
+        if (rc == PL_ENOMEM)
+            return rc;
         if (err)
             err->code = PL_ELDCONTEXT;
         return PL_ELDCONTEXT;
     }
     json_t *rec = NULL;
     pthread_mutex_lock(&r->mu);
-    e = pl_hmap_get(r->by_url, url, NULL);
+    struct entry *e = pl_hmap_get(r->by_url, url, NULL);
     if (e) {
         json_decref(e->doc);
         e->doc = doc;
@@ -880,17 +916,29 @@ int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload_flag, struc
     pthread_mutex_lock(&r->mu);
     struct entry *e = find_entry(r, id);
     int rc = 0;
-    if (!e && pl_ctx_builtin_doc(id))
-        rc = pl_err_set(err, PL_EBADREQUESTDATA, "The core @context cannot be deleted");
-    else if (!e)
+    if (!e)
         rc = pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
     else if (e->builtin)
         rc = pl_err_set(err, PL_EBADREQUESTDATA, "The core @context cannot be deleted");
     else if (reload_flag && e->kind != KIND_CACHED)
         rc = pl_err_set(err, PL_EBADREQUESTDATA, "Only a Cached @context can be reloaded");
-    if (rc || reload_flag) {
+    if (rc) {
         pthread_mutex_unlock(&r->mu);
-        return rc ? rc : reload(r, id, err);
+        return rc;
+    }
+    if (reload_flag) {
+        /* Copied while the entry is known to exist: after the unlock it may vanish, which
+         * reload() reports as not found. A failed copy here is only memory exhaustion. */
+        char *url = strdup(e->url);
+        char *file = e->file ? strdup(e->file) : NULL;
+        int nomem = !url || (e->file && !file);
+        pthread_mutex_unlock(&r->mu);
+        if (nomem) {
+            free(url);
+            free(file);
+            return pl_err_set(err, PL_ENOMEM, "Out of memory");
+        }
+        return reload(r, id, url, file, err);
     }
     char *sid = (e->kind != KIND_IMPLICIT && !e->file) ? strdup(e->id) : NULL;
     remove_entry(r, e);

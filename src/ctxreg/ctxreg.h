@@ -79,17 +79,25 @@ int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **
                    struct pl_err *err);
 
 /*
- * GET /jsonldContexts/{contextId} (5.13.4): `id` is the localId or the URL. Returns 0 and a NEW
- * reference to the document ({"@context": ...}) in *out, or PL_ENOTFOUND. The core context is
- * served too (by its URL).
+ * GET /jsonldContexts/{contextId} (5.13.4). `id` (IN) is the localId or the URL of an entry (the
+ * full, decoded URL: 5.13.4.3); a core context URL of any version names the built-in core entry.
+ * `details` (IN): 1 = the entry's metadata, the same object pl_ctxreg_list gives with details;
+ * 0 = the document ({"@context": ...}), only for Hosted and ImplicitlyCreated entries: a Cached
+ * one (the core context included) is PL_EOPNOTSUPPORTED (5.13.4.4).
+ * Returns 0 and a NEW reference in *out (OUT), or PL_EBADREQUESTDATA (empty id), PL_ENOTFOUND,
+ * PL_EOPNOTSUPPORTED, PL_ENOMEM; *out is NULL on error.
  */
-int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, json_t **out, struct pl_err *err);
+int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, int details, json_t **out,
+                  struct pl_err *err);
 
 /*
- * DELETE /jsonldContexts/{contextId} (5.13.5): reload=0 removes the entry (and its compiled
- * forms); reload=1 re-downloads a Cached entry (a Hosted one cannot be reloaded:
- * PL_EBADREQUESTDATA) and, when the download fails, keeps the old one and returns the error.
- * The core context cannot be deleted (PL_EBADREQUESTDATA). PL_ENOTFOUND when unknown.
+ * DELETE /jsonldContexts/{contextId} (5.13.5). `id` as for pl_ctxreg_get. reload=0 removes the
+ * entry (and its compiled forms); reload=1 re-downloads a Cached entry (a Hosted one cannot be
+ * reloaded: PL_EBADREQUESTDATA) and replaces its document. A download that fails, or a document
+ * that is not a valid @context document (no "@context" member, or one that does not compile), is
+ * PL_ELDCONTEXT and keeps the old document (5.13.5.4). The core context cannot be deleted
+ * (PL_EBADREQUESTDATA). PL_ENOTFOUND when unknown, including an entry deleted while its reload
+ * was downloading; PL_ENOMEM only when memory runs out.
  */
 int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload, struct pl_err *err);
 

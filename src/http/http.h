@@ -57,7 +57,12 @@ struct pl_route {
 
 #define PL_REQ_MAX_PARAMS  4
 #define PL_REQ_MAX_HEADERS 8
-#define PL_REQ_MAX_DEFER   32
+
+/* One release attached to a request (see pl_req_defer). */
+struct pl_req_defer {
+    void (*fn)(void *); /* the release */
+    void *arg;          /* its argument */
+};
 
 struct pl_req {
     struct pl_app *app;            /* the application (borrowed) */
@@ -87,9 +92,9 @@ struct pl_req {
     char *hdr_value[PL_REQ_MAX_HEADERS];
     int n_hdr;
 
-    void (*defer_fn[PL_REQ_MAX_DEFER])(void *); /* run at the end, last first */
-    void *defer_arg[PL_REQ_MAX_DEFER];
-    int n_defer;
+    struct pl_req_defer *defers;   /* releases run at the end, last first (grows) */
+    int n_defer;                   /* used entries */
+    int cap_defer;                 /* allocated entries */
 
     int state_;                    /* private to server.c */
     int too_large_;                /* private: the body exceeded the limit */
@@ -105,8 +110,8 @@ const char *pl_req_header(struct pl_req *r, const char *name);
 void pl_req_add_header(struct pl_req *r, const char *name, const char *value);
 
 /* Attach a release to the request: fn(arg) runs when the response is done (last in, first
- * out). If the table is full, fn(arg) runs at once and -1 is returned: the caller must then
- * answer an error (never happens with the handlers' fixed use; tested). */
+ * out). The table grows as needed. If it cannot grow (out of memory) the object is leaked, not
+ * released early (callers keep using it), a warning is logged and -1 returned. */
 int pl_req_defer(struct pl_req *r, void (*fn)(void *), void *arg);
 /* Shorthands: free(p) / json_decref(j) at the end. NULL is ignored. */
 void pl_req_defer_free(struct pl_req *r, void *p);
@@ -127,6 +132,10 @@ int pl_reply_problem(struct pl_req *r, const struct pl_err *e);
 /* Same, from a code and a printf-style detail. */
 int pl_reply_error(struct pl_req *r, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Percent-encodes `s` for use as ONE path segment (RFC 3986: unreserved, sub-delims, ':' and
+ * '@' kept; '/', '?', '#', '%' and the rest encoded). Returns a NEW malloc'd string or NULL. */
+char *pl_http_encode_segment(const char *s);
 
 /* Resumes a suspended request; callable from any thread, exactly once per suspension. */
 void pl_req_resume(struct pl_req *r);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "http/http.h"
 #include "http/negotiate.h"
 
 #include <ctype.h>
@@ -120,6 +121,7 @@ int pl_negotiate_context_link(const char *link, char *buf, size_t n)
 {
     if (!link)
         return 0;
+    int found = 0;
     const char *p = link;
     while (*p) {
         p = skip_ws(p);
@@ -147,18 +149,32 @@ int pl_negotiate_context_link(const char *link, char *buf, size_t n)
         const char *rel = q;
         while ((rel = strstr(rel, "rel")) && rel < pend) {
             const char *v = skip_ws(rel + 3);
-            if (*v == '=') {
-                v = skip_ws(v + 1);
-                if (*v == '"')
-                    v++;
-                const char *want = "http://www.w3.org/ns/json-ld#context";
-                if (strncmp(v, want, strlen(want)) == 0)
-                    is_ctx = 1;
-            }
             rel += 3;
+            if (*v != '=')
+                continue;
+            v = skip_ws(v + 1);
+            /* The value: a quoted list of relation types separated by spaces, or one token. */
+            int quoted = *v == '"';
+            if (quoted)
+                v++;
+            const char *vend = v;
+            while (vend < pend && (quoted ? *vend != '"' : (*vend != ';' && *vend != ',' &&
+                                                            *vend != ' ' && *vend != '\t')))
+                vend++;
+            static const char want[] = "http://www.w3.org/ns/json-ld#context";
+            const char *t = v;
+            while (t < vend) {
+                const char *tend = t;
+                while (tend < vend && *tend != ' ')
+                    tend++;
+                if ((size_t)(tend - t) == sizeof want - 1 && memcmp(t, want, sizeof want - 1) == 0)
+                    is_ctx = 1;
+                t = tend < vend ? tend + 1 : tend;
+            }
         }
         if (is_ctx) {
-            if (ulen == 0 || ulen >= n)
+            /* JSON-LD 1.1 (and so NGSI-LD 6.3.5): more than one context link is an error. */
+            if (found || ulen == 0 || ulen >= n)
                 return -1;
             for (size_t i = 0; i < ulen; i++) {
                 if (isspace((unsigned char)url[i]))
@@ -166,9 +182,30 @@ int pl_negotiate_context_link(const char *link, char *buf, size_t n)
             }
             memcpy(buf, url, ulen);
             buf[ulen] = '\0';
-            return 1;
+            found = 1;
         }
         p = pend;
     }
-    return 0;
+    return found;
+}
+
+char *pl_http_encode_segment(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = malloc(3 * n + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~!$&'()*+,;=:@", *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }

@@ -34,8 +34,9 @@ enum pl_mime pl_negotiate_content_type(const char *content_type);
 /*
  * Finds the JSON-LD context link (rel="http://www.w3.org/ns/json-ld#context") in a Link header
  * value, which may hold several comma-separated links. Copies its URL into buf (size n).
- * Returns 1 when found, 0 when there is no such link, -1 when the header is malformed or the URL
- * does not fit.
+ * Returns 1 when found, 0 when there is no such link, -1 when the header is malformed, the URL
+ * does not fit, or there are two context links (JSON-LD 1.1: "multiple context link headers").
+ * The relation must be exactly the JSON-LD context IRI (one of a quoted, space-separated list).
  */
 int pl_negotiate_context_link(const char *link, char *buf, size_t n);
 

@@ -43,9 +43,22 @@ struct req_impl {
 /* ---------------------------------------------------------------------------------------------
  * Request helpers
  * ------------------------------------------------------------------------------------------ */
+/* libmicrohttpd is told not to decode the URL (unescape_none below): a %2F inside an entity id
+ * must not split a path segment. So query values are decoded here, on first use, exactly as
+ * libmicrohttpd would have. */
 const char *pl_req_arg(struct pl_req *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn_, MHD_GET_ARGUMENT_KIND, name);
+    const char *raw = MHD_lookup_connection_value(r->conn_, MHD_GET_ARGUMENT_KIND, name);
+    if (!raw)
+        return NULL;
+    char *v = strdup(raw);
+    if (!v)
+        return NULL;
+    pl_req_defer_free(r, v);
+    size_t n = MHD_http_unescape(v);
+    if (n != strlen(v))
+        return ""; /* %00 inside a value: treated as empty (then rejected by its parser) */
+    return v;
 }
 
 const char *pl_req_header(struct pl_req *r, const char *name)
@@ -71,13 +84,18 @@ void pl_req_add_header(struct pl_req *r, const char *name, const char *value)
 
 int pl_req_defer(struct pl_req *r, void (*fn)(void *), void *arg)
 {
-    if (r->n_defer >= PL_REQ_MAX_DEFER) {
-        pl_log_error("defer table full on %s", r->path);
-        fn(arg);
-        return -1;
+    if (r->n_defer == r->cap_defer) {
+        int cap = r->cap_defer ? r->cap_defer * 2 : 16;
+        struct pl_req_defer *d = realloc(r->defers, (size_t)cap * sizeof *d);
+        if (!d) {
+            pl_log_warn("out of memory: leaking a request object on %s", r->path);
+            return -1;
+        }
+        r->defers = d;
+        r->cap_defer = cap;
     }
-    r->defer_fn[r->n_defer] = fn;
-    r->defer_arg[r->n_defer] = arg;
+    r->defers[r->n_defer].fn = fn;
+    r->defers[r->n_defer].arg = arg;
     r->n_defer++;
     return 0;
 }
@@ -181,7 +199,8 @@ static void req_free(struct req_impl *ri)
         free(r->hdr_value[i]);
     }
     for (int i = r->n_defer - 1; i >= 0; i--)
-        r->defer_fn[i](r->defer_arg[i]);
+        r->defers[i].fn(r->defers[i].arg);
+    free(r->defers);
     free(ri);
 }
 
@@ -261,8 +280,15 @@ static const struct pl_route *route_find(struct pl_http *h, struct pl_req *r, un
         }
         if (rt->method == r->method || (r->method == PL_M_HEAD && rt->method == PL_M_GET)) {
             pl_req_defer_free(r, scratch);
-            for (int k = 0; k < n; k++)
-                r->params[k] = params[k];
+            /* Segments arrive percent-encoded (see pl_req_arg): decode each on its own. A
+             * segment that decodes to a NUL byte matches nothing. */
+            for (int k = 0; k < n; k++) {
+                char *seg = (char *)params[k];
+                size_t decoded = MHD_http_unescape(seg);
+                if (decoded != strlen(seg))
+                    return NULL;
+                r->params[k] = seg;
+            }
             r->n_params = n;
             return rt;
         }
@@ -352,19 +378,57 @@ static int phase_accept(struct req_impl *ri)
     return 0;
 }
 
+/* Collects every Link header value (a client may send several) into one comma list. */
+struct link_acc {
+    char *buf;  /* joined values (malloc'd) */
+    size_t len; /* used bytes */
+    int oom;    /* an allocation failed */
+};
+
+static enum MHD_Result collect_link(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    struct link_acc *a = cls;
+    if (strcasecmp(key, "Link") != 0 || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    char *b = realloc(a->buf, a->len + n + 3);
+    if (!b) {
+        a->oom = 1;
+        return MHD_NO;
+    }
+    a->buf = b;
+    if (a->len) {
+        memcpy(a->buf + a->len, ", ", 2);
+        a->len += 2;
+    }
+    memcpy(a->buf + a->len, value, n + 1);
+    a->len += n;
+    return MHD_YES;
+}
+
 static int phase_link(struct req_impl *ri)
 {
     struct pl_req *r = &ri->pub;
-    const char *link = pl_req_header(r, "Link");
-    if (!link)
-        return 0;
-    char *buf = malloc(2048);
-    if (!buf) {
+    struct link_acc acc = {NULL, 0, 0};
+    MHD_get_connection_values(r->conn_, MHD_HEADER_KIND, collect_link, &acc);
+    if (acc.oom) {
+        free(acc.buf);
         pl_reply_error(r, PL_ENOMEM, "out of memory");
         return 1;
     }
-    pl_req_defer_free(r, buf);
-    int rc = pl_negotiate_context_link(link, buf, 2048);
+    if (!acc.buf)
+        return 0;
+    pl_req_defer_free(r, acc.buf);
+    size_t cap = acc.len + 1;
+    char *url = malloc(cap);
+    if (!url) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return 1;
+    }
+    pl_req_defer_free(r, url);
+    int rc = pl_negotiate_context_link(acc.buf, url, cap);
     if (rc < 0) {
         pl_reply_error(r, PL_EBADREQUESTDATA, "malformed Link header");
         return 1;
@@ -378,7 +442,7 @@ static int phase_link(struct req_impl *ri)
                        "Content-Type application/ld+json: put @context in the body");
         return 1;
     }
-    r->link_context = buf;
+    r->link_context = url;
     return 0;
 }
 
@@ -562,6 +626,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* libmicrohttpd hands us its own format strings; they are not ours to check. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* Keeps the URL as received: routing splits on '/' first and decodes each segment itself. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -597,7 +669,8 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 2),
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 60u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none,
+        NULL, MHD_OPTION_END);
     if (!h->d) {
         free(h);
         return pl_err_set(err, PL_EINTERNAL, "cannot listen on %s:%d", cfg->host, cfg->port);

@@ -166,4 +166,14 @@ int pl_entity_render_geojson(const struct pl_ctx *ctx, const json_t *e,
 int pl_is_uri(const char *s);
 int pl_is_valid_name(const char *s);
 
+/*
+ * Checks a whole internal-form entity (borrowed) against `lim` (NULL: the defaults): at most
+ * lim->max_attrs entity types, and at most lim->max_attrs attribute instances counted at every
+ * nesting level (top-level instances plus their sub-attributes, recursively), as
+ * pl_entity_parse counts a payload. For the api layer after pl_entity_apply and the
+ * pl_entity_attr_* updates, which do not know the limits: an update may not make the stored
+ * entity exceed them. Returns 0 or PL_EBADREQUESTDATA with a detail "too many ... (N > max)".
+ */
+int pl_entity_check_limits(const json_t *entity, const struct pl_limits *lim, struct pl_err *err);
+
 #endif

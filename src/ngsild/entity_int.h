@@ -61,4 +61,12 @@ const char *pl_entity__dataset_id(const json_t *inst);
 /* Index of the instance of array `insts` whose datasetId equals `dsid` (NULL = default), or -1. */
 long pl_entity__find_instance(const json_t *insts, const char *dsid);
 
+/*
+ * Appends to the array `dst` each string of the array `src` that `dst` does not hold yet, in
+ * src order (first-seen order kept; duplicates inside `src` collapse too). O(n) expected: a hash
+ * set past a handful of names. Non-string members of `src` are ignored. No cap: callers bound
+ * the sizes. Returns 0 or PL_ENOMEM (dst may then hold part of the new names).
+ */
+int pl_entity__union_strings(json_t *dst, const json_t *src);
+
 #endif

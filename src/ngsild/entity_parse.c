@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hmap.h"
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "ngsild/entity_int.h"
@@ -128,7 +129,7 @@ struct pstate {
     unsigned flags;               /* PL_PARSE_* */
     const struct pl_limits *lim;  /* borrowed */
     struct pl_err *err;           /* OUT */
-    int n_attrs;                  /* instances counted so far (top level) */
+    int n_attrs;                  /* instances counted so far, sub-attributes included */
 };
 
 static int bad(struct pstate *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -142,6 +143,16 @@ static int bad(struct pstate *ps, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     return pl_err_set(ps->err, PL_EBADREQUESTDATA, "%s", buf);
+}
+
+/* Counts one more attribute instance (top-level or sub-attribute, at any nesting level) against
+ * lim->max_attrs; called BEFORE the instance is parsed, so a huge payload fails at once. */
+static int count_instance(struct pstate *ps)
+{
+    if (++ps->n_attrs > ps->lim->max_attrs)
+        return bad(ps, "too many attributes: more than %d attribute instances, sub-attributes "
+                   "included (limit max_attrs)", ps->lim->max_attrs);
+    return 0;
 }
 
 /* Depth of the JSON tree; stops counting past `limit`. */
@@ -200,28 +211,83 @@ static int expand_name(struct pstate *ps, const char *name, const char *what, ch
     return 0;
 }
 
-/* Expands a type name (or an array of them) into the array `dst`, skipping duplicates. */
-static int expand_types(struct pstate *ps, const json_t *t, const char *what, json_t *dst)
+int pl_entity__union_strings(json_t *dst, const json_t *src)
+{
+    size_t nd = json_array_size(dst), ns = json_array_size(src);
+    if (nd + ns <= 16) { /* a few names: a linear search beats building a table */
+        for (size_t i = 0; i < ns; i++) {
+            json_t *t = json_array_get(src, i);
+            const char *z = json_string_value(t);
+            int dup = !z;
+            for (size_t j = 0; !dup && j < json_array_size(dst); j++) {
+                const char *y = json_string_value(json_array_get(dst, j));
+                dup = y && strcmp(y, z) == 0;
+            }
+            if (!dup && json_array_append(dst, t) != 0)
+                return PL_ENOMEM;
+        }
+        return 0;
+    }
+    struct pl_hmap *h = pl_hmap_new(NULL);
+    if (!h)
+        return PL_ENOMEM;
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < nd; j++) {
+        const char *y = json_string_value(json_array_get(dst, j));
+        if (y)
+            rc = pl_hmap_put(h, y, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < ns; i++) {
+        json_t *t = json_array_get(src, i);
+        const char *z = json_string_value(t);
+        int found = 0;
+        if (!z)
+            continue;
+        pl_hmap_get(h, z, &found);
+        if (found)
+            continue;
+        rc = pl_hmap_put(h, z, NULL);
+        if (rc == 0 && json_array_append(dst, t) != 0)
+            rc = PL_ENOMEM;
+    }
+    pl_hmap_free(h);
+    return rc;
+}
+
+/*
+ * Expands a type name (or an array of them) and appends them to the array `dst`, skipping
+ * duplicates (first-seen order kept, O(n) expected). `cap` > 0 bounds the number of names given
+ * (checked before any work, so a huge array is refused at once); 0 means no cap.
+ */
+static int expand_types(struct pstate *ps, const json_t *t, const char *what, int cap,
+                        json_t *dst)
 {
     if (json_is_array(t) && json_array_size(t) == 0)
         return bad(ps, "%s must not be an empty array", what);
     size_t n = json_is_array(t) ? json_array_size(t) : 1;
-    for (size_t i = 0; i < n; i++) {
+    if (cap > 0 && n > (size_t)cap)
+        return bad(ps, "too many types (%zu > %d)", n, cap);
+    json_t *all = json_array();
+    if (!all)
+        return pl_err_set(ps->err, PL_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const json_t *e = json_is_array(t) ? json_array_get(t, i) : t;
-        if (!json_is_string(e))
-            return bad(ps, "%s must be a string or an array of strings", what);
+        if (!json_is_string(e)) {
+            rc = bad(ps, "%s must be a string or an array of strings", what);
+            break;
+        }
         char *iri;
-        int rc = expand_name(ps, json_string_value(e), what, &iri);
-        if (rc)
-            return rc;
-        int dup = 0;
-        for (size_t j = 0; j < json_array_size(dst); j++)
-            dup |= strcmp(json_string_value(json_array_get(dst, j)), iri) == 0;
-        if (!dup)
-            json_array_append_new(dst, json_string(iri));
+        if ((rc = expand_name(ps, json_string_value(e), what, &iri)) != 0)
+            break;
+        if (json_array_append_new(all, json_string(iri)) != 0)
+            rc = pl_err_set(ps->err, PL_ENOMEM, "out of memory");
         free(iri);
     }
-    return 0;
+    if (rc == 0 && pl_entity__union_strings(dst, all) != 0)
+        rc = pl_err_set(ps->err, PL_ENOMEM, "out of memory");
+    json_decref(all);
+    return rc;
 }
 
 static int check_uri(struct pstate *ps, const json_t *v, const char *what)
@@ -364,7 +430,7 @@ static int parse_payload(struct pstate *ps, const char *aname, const char *airi,
     }
     case PL_KIND_VOCABPROPERTY: { /* NGSI-LD 4.5.20: vocab values are expanded like types */
         json_t *a = json_array();
-        if ((rc = expand_types(ps, v, "vocab", a)) != 0) {
+        if ((rc = expand_types(ps, v, "vocab", 0, a)) != 0) {
             json_decref(a);
             return rc;
         }
@@ -468,7 +534,7 @@ static int parse_members(struct pstate *ps, const char *aname, int kind, const j
                 goto fail;
             }
             json_t *a = json_array();
-            if ((rc = expand_types(ps, m, "objectType", a)) != 0) {
+            if ((rc = expand_types(ps, m, "objectType", 0, a)) != 0) {
                 json_decref(a);
                 goto fail;
             }
@@ -484,6 +550,8 @@ static int parse_members(struct pstate *ps, const char *aname, int kind, const j
         } else { /* a sub-attribute (property of a property), NGSI-LD 4.5.2 */
             char *iri;
             json_t *si;
+            if ((rc = count_instance(ps)) != 0)
+                goto fail;
             if ((rc = expand_name(ps, k, "sub-attribute", &iri)) != 0)
                 goto fail;
             if (!sub)
@@ -618,7 +686,10 @@ static int parse_attr_value(struct pstate *ps, const char *aname, const char *ai
     size_t n = multi ? json_array_size(v) : 1;
     for (size_t i = 0; i < n; i++) {
         json_t *inst;
-        int rc = parse_instance(ps, aname, airi, multi ? json_array_get(v, i) : v, &inst);
+        int rc = count_instance(ps);
+        if (rc)
+            return rc;
+        rc = parse_instance(ps, aname, airi, multi ? json_array_get(v, i) : v, &inst);
         if (rc)
             return rc;
         /* NGSI-LD 4.5.5: datasetIds distinct, at most one default instance. */
@@ -629,8 +700,6 @@ static int parse_attr_value(struct pstate *ps, const char *aname, const char *ai
                      : bad(ps, "attribute '%s': more than one default instance (4.5.5)", aname);
         }
         json_array_append_new(insts, inst);
-        if (++ps->n_attrs > ps->lim->max_attrs)
-            return bad(ps, "too many attributes (limit exceeded)");
     }
     return 0;
 }
@@ -683,7 +752,7 @@ static int parse_entity(struct pstate *ps, const json_t *in, enum pl_parse_kind 
         } else if (!strcmp(k, "type")) {
             json_t *a = json_array();
             json_object_set_new(o, "type", a);
-            if ((rc = expand_types(ps, v, "entity type", a)) != 0)
+            if ((rc = expand_types(ps, v, "entity type", ps->lim->max_attrs, a)) != 0)
                 return rc;
         } else if (!strcmp(k, "scope")) { /* NGSI-LD 4.18 */
             if ((rc = parse_scope(ps, v, o)) != 0)
@@ -743,6 +812,45 @@ int pl_entity_parse(const struct pl_ctx *ctx, const json_t *in, enum pl_parse_ki
         return rc;
     }
     *out = o;
+    return 0;
+}
+
+/* ============================================================================================
+ * Limits of a stored entity (after an update)
+ * ========================================================================================== */
+
+/* Counts `inst` and its sub-attributes, recursively, into *n. */
+static void count_tree(const json_t *inst, long *n)
+{
+    const char *k;
+    json_t *s;
+    ++*n;
+    json_object_foreach (json_object_get(inst, "sub"), k, s)
+        count_tree(s, n);
+}
+
+int pl_entity_check_limits(const json_t *entity, const struct pl_limits *lim, struct pl_err *err)
+{
+    struct pl_limits dl = pl_limits_default();
+    if (!lim)
+        lim = &dl;
+    const json_t *t = json_object_get(entity, "type");
+    if (json_is_array(t) && json_array_size(t) > (size_t)lim->max_attrs)
+        return pl_err_set(err, PL_EBADREQUESTDATA, "too many types (%zu > %d)",
+                          json_array_size(t), lim->max_attrs);
+    long n = 0;
+    const char *k;
+    json_t *insts;
+    json_object_foreach (json_object_get(entity, "attrs"), k, insts) {
+        size_t i;
+        json_t *inst;
+        json_array_foreach (insts, i, inst)
+            count_tree(inst, &n);
+    }
+    if (n > lim->max_attrs)
+        return pl_err_set(err, PL_EBADREQUESTDATA,
+                          "too many attributes: %ld attribute instances, sub-attributes "
+                          "included (%ld > %d)", n, n, lim->max_attrs);
     return 0;
 }
 

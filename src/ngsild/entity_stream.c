@@ -485,9 +485,17 @@ static void put_slice(struct pl_strbuf *b, struct slice v)
  * Names already written in one output object (duplicates are left to the tree path)
  * ========================================================================================== */
 
+/*
+ * A set of 64-bit name hashes: a linear search while the names fit in `small` (the usual
+ * case: a handful of members), then an open-addressing table (linear probing, load <= 1/2), so
+ * an object with n members costs O(n) expected, not O(n^2) (an entity stored with very many
+ * attributes or sub-attributes must not stall a network thread).
+ */
+#define SEEN_SMALL 16
+
 struct seen {
-    uint64_t small[16]; /* hashes, while they fit */
-    uint64_t *a;        /* `small` or a heap array (owned when != small) */
+    uint64_t small[SEEN_SMALL]; /* hashes, while they fit */
+    uint64_t *a;                /* `small`, or a heap table of `cap` slots (0 = empty; owned) */
     size_t n, cap;
 };
 
@@ -495,7 +503,7 @@ static void seen_init(struct seen *s)
 {
     s->a = s->small;
     s->n = 0;
-    s->cap = sizeof s->small / sizeof s->small[0];
+    s->cap = SEEN_SMALL;
 }
 
 static void seen_dispose(struct seen *s)
@@ -510,29 +518,64 @@ static uint64_t hash_bytes(const char *p, size_t n)
     uint64_t h = 1469598103934665603u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-    return h ^ n;
+    h ^= n;
+    return h ? h : 1; /* 0 marks an empty table slot (1 colliding with it: a harmless fallback) */
+}
+
+/* Inserts `h` into the table `a` of `cap` slots (a power of two); 1 when already present. */
+static int table_put(uint64_t *a, size_t cap, uint64_t h)
+{
+    size_t i = (size_t)(h ^ (h >> 29) ^ (h >> 47)) & (cap - 1);
+    while (a[i]) {
+        if (a[i] == h)
+            return 1;
+        i = (i + 1) & (cap - 1);
+    }
+    a[i] = h;
+    return 0;
+}
+
+/* Moves to a table of `cap` slots, re-inserting every hash. */
+static int seen_grow(struct seen *s, size_t cap)
+{
+    uint64_t *a = calloc(cap, sizeof *a);
+    if (!a)
+        return R_NOMEM;
+    if (s->a == s->small) {
+        for (size_t i = 0; i < s->n; i++)
+            table_put(a, cap, s->a[i]);
+    } else {
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->a[i])
+                table_put(a, cap, s->a[i]);
+        }
+        free(s->a);
+    }
+    s->a = a;
+    s->cap = cap;
+    return R_OK;
 }
 
 /* R_OK, or R_FALLBACK when `z` (n bytes) was seen (or a hash collides: harmless). */
 static int seen_add(struct seen *s, const char *z, size_t n)
 {
     uint64_t h = hash_bytes(z, n);
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->a[i] == h)
-            return R_FALLBACK;
+    if (s->a == s->small) {
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->a[i] == h)
+                return R_FALLBACK;
+        }
+        if (s->n < SEEN_SMALL) {
+            s->a[s->n++] = h;
+            return R_OK;
+        }
+        TRY(seen_grow(s, 4 * SEEN_SMALL));
+    } else if (2 * (s->n + 1) > s->cap) {
+        TRY(seen_grow(s, 2 * s->cap));
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap * 2;
-        uint64_t *a = malloc(cap * sizeof *a);
-        if (!a)
-            return R_NOMEM;
-        memcpy(a, s->a, s->n * sizeof *a);
-        if (s->a != s->small)
-            free(s->a);
-        s->a = a;
-        s->cap = cap;
-    }
-    s->a[s->n++] = h;
+    if (table_put(s->a, s->cap, h))
+        return R_FALLBACK;
+    s->n++;
     return R_OK;
 }
 

@@ -205,15 +205,10 @@ int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const c
                 et = json_array();
                 json_object_set_new(e, "type", et);
             }
-            size_t i;
-            json_t *t;
-            json_array_foreach (ft, i, t) {
-                int dup = 0;
-                for (size_t j = 0; j < json_array_size(et); j++)
-                    dup |= json_equal(json_array_get(et, j), t);
-                if (!dup)
-                    json_array_append(et, t);
-            }
+            /* O(n) union keeping first-seen order; the cap on the merged list is checked by
+             * pl_entity_check_limits (this function does not get the limits). */
+            if (pl_entity__union_strings(et, ft) != 0)
+                return pl_err_set(err, PL_ENOMEM, "out of memory");
         }
     }
     const json_t *fs = json_object_get(frag, "scope");

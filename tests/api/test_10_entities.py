@@ -345,3 +345,47 @@ def test_health_and_version(polis):
     assert requests.get(polis.url + "/health").status_code == 200
     v = requests.get(polis.url + "/version").json()
     assert v["store"] == "sqlite"
+
+
+def test_ids_with_slashes_are_reachable_percent_encoded(api):
+    """An http(s) URI is a valid entity id; its '/' travel as %2F in the path (review
+    2026-11-23: they were created but unreachable)."""
+    import urllib.parse
+    eid = "https://city.example.org/sensors/" + uuid.uuid4().hex[:8] + "?x=1#f"
+    r = requests.post(api + "/entities", json={"id": eid, "type": "T"})
+    assert r.status_code == 201, r.text
+    enc = urllib.parse.quote(eid, safe="")
+    loc = r.headers["Location"]
+    assert loc.startswith("/ngsi-ld/v1/entities/")
+    seg = loc[len("/ngsi-ld/v1/entities/"):]
+    assert "/" not in seg and "?" not in seg and "#" not in seg
+    assert urllib.parse.unquote(seg) == eid
+    got = requests.get(api + "/entities/" + enc)
+    assert got.status_code == 200 and got.json()["id"] == eid
+    assert requests.post(api + f"/entities/{enc}/attrs",
+                         json={"a": {"type": "Property", "value": 1}}).status_code == 204
+    assert requests.delete(api + f"/entities/{enc}/attrs/a").status_code == 204
+    assert requests.delete(api + "/entities/" + enc).status_code == 204
+
+
+def test_every_link_header_is_read_6_3_5(polis, ctx_server):
+    """A context Link in a second Link header is honoured (review 2026-11-23: only the first
+    header was read), and two context links are an error."""
+    import http.client
+    import json as _json
+    url = ctx_server.url("/never-served.jsonld")
+    conn = http.client.HTTPConnection("127.0.0.1", polis.port, timeout=10)
+    body = _json.dumps({"id": new_id(), "type": "T"})
+    conn.putrequest("POST", "/ngsi-ld/v1/entities")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.putheader("Link", '<http://example.org/x>; rel="alternate"')
+    conn.putheader("Link", link(url))
+    conn.endheaders(body.encode())
+    resp = conn.getresponse()
+    problem = _json.loads(resp.read())
+    assert resp.status == 504 and problem["type"].endswith("/LdContextNotAvailable")
+    conn.close()
+    two = link(CORE) + ", " + link(ENV_CTX)
+    assert_problem(requests.get(polis.api + "/entities/urn:a:b", headers={"Link": two}), 400,
+                   "BadRequestData")

@@ -233,3 +233,96 @@ def test_expansion_matches_pyld(api, path):
     t = got["type"] if isinstance(got["type"], list) else [got["type"]]
     assert ours == attrs
     assert {core_iri(x) for x in t} == types
+
+
+# --------------------------------------------------------------------------------------------
+# Serve @context (5.13.4) and Delete and Reload @context (5.13.5): review fixes.
+# --------------------------------------------------------------------------------------------
+def cache_remote_context(api, ctx_server, path, ctx):
+    """Serves {"@context": ctx} at `path`, makes the broker download it (kind Cached) and returns
+    (url, localId)."""
+    ctx_server.docs[path] = {"@context": ctx}
+    url = ctx_server.url(path)
+    r = requests.post(api + "/entities", headers={"Link": link(url)},
+                      json={"id": uid(), "type": "T", "p": {"type": "Property", "value": 1}})
+    assert r.status_code == 201, r.text
+    details = requests.get(api + "/jsonldContexts",
+                           params={"details": "true", "kind": "Cached"}).json()
+    return url, [d for d in details if d["URL"] == url][0]["localId"]
+
+
+def test_reload_without_context_member_is_504_and_keeps_old_5_13_5_4(api, ctx_server):
+    path = f"/noctx-{uuid.uuid4().hex[:8]}.jsonld"
+    url, local_id = cache_remote_context(api, ctx_server, path,
+                                         {"p": "https://example.org/old#p"})
+    ctx_server.docs[path] = {}  # downloadable, but not a JSON-LD context document
+    r = requests.delete(api + "/jsonldContexts/" + local_id, params={"reload": "true"})
+    assert_problem(r, 504, "LdContextNotAvailable")
+    # The old document was kept: a new @context that includes the URL still uses it.
+    eid = uid()
+    r = requests.post(api + "/entities",
+                      headers={"Content-Type": "application/ld+json"},
+                      json={"id": eid, "type": "T", "p": {"type": "Property", "value": 2},
+                            "@context": [url, {"unrelated": "https://example.org/u"}]})
+    assert r.status_code == 201, r.text
+    assert "https://example.org/old#p" in requests.get(api + "/entities/" + eid).json()
+    got = requests.get(api + "/jsonldContexts/" + local_id, params={"details": "true"})
+    assert got.status_code == 200 and got.json()["URL"] == url
+
+
+def test_reload_with_invalid_context_is_504_and_keeps_old_5_13_5_4(api, ctx_server):
+    path = f"/badctx-{uuid.uuid4().hex[:8]}.jsonld"
+    url, local_id = cache_remote_context(api, ctx_server, path,
+                                         {"p": "https://example.org/old#p"})
+    ctx_server.docs[path] = {"@context": 5}
+    r = requests.delete(api + "/jsonldContexts/" + local_id, params={"reload": "true"})
+    assert_problem(r, 504, "LdContextNotAvailable")
+    assert url in requests.get(api + "/jsonldContexts", params={"kind": "Cached"}).json()
+
+
+def test_serve_hosted_context_details_5_13_4(api):
+    body = {"@context": {"d": "https://example.org/details#d"}}
+    r = requests.post(api + "/jsonldContexts", json=body)
+    assert r.status_code == 201, r.text
+    url = r.headers["Location"]
+    local_id = url.rsplit("/", 1)[1]
+    got = requests.get(api + "/jsonldContexts/" + local_id, params={"details": "true"})
+    assert got.status_code == 200, got.text
+    d = got.json()
+    assert "@context" not in d
+    assert d["URL"] == url and d["localId"] == local_id and d["kind"] == "Hosted"
+    assert "createdAt" in d and "numberOfHits" in d
+    # Same shape as the list with details.
+    listed = [x for x in requests.get(api + "/jsonldContexts", params={"details": "true"}).json()
+              if x["URL"] == url][0]
+    assert set(listed) - {"lastUsage"} == set(d) - {"lastUsage"}
+    # details=false (or absent) serves the document itself.
+    got = requests.get(api + "/jsonldContexts/" + local_id, params={"details": "false"})
+    assert got.status_code == 200 and got.json() == body
+    assert_problem(requests.get(api + "/jsonldContexts/" + local_id, params={"details": "maybe"}),
+                   400, "BadRequestData")
+    assert_problem(requests.get(api + "/jsonldContexts/nope-" + local_id,
+                                params={"details": "true"}), 404, "ResourceNotFound")
+
+
+def test_serve_cached_context_is_422_unless_details_5_13_4_4(api, ctx_server):
+    url, local_id = cache_remote_context(api, ctx_server,
+                                         f"/served-{uuid.uuid4().hex[:8]}.jsonld",
+                                         {"s": "https://example.org/served#s"})
+    assert_problem(requests.get(api + "/jsonldContexts/" + local_id), 422,
+                   "OperationNotSupported")
+    assert_problem(requests.get(api + "/jsonldContexts/" + local_id, params={"details": "false"}),
+                   422, "OperationNotSupported")
+    got = requests.get(api + "/jsonldContexts/" + local_id, params={"details": "true"})
+    assert got.status_code == 200, got.text
+    assert got.json()["kind"] == "Cached" and got.json()["URL"] == url
+
+
+def test_context_id_may_be_its_url_percent_encoded_5_13_4(api):
+    """contextId may be the context's URL (5.13.4.3): it arrives percent-encoded in the path."""
+    import urllib.parse
+    url = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.9.jsonld"
+    r = requests.get(api + "/jsonldContexts/" + urllib.parse.quote(url, safe=""),
+                     params={"details": "true"})
+    assert r.status_code == 200, r.text
+    assert r.json()["URL"] == url

@@ -64,3 +64,38 @@ def test_malformed_json_names_the_position(small):
                       headers={"Content-Type": "application/json"})
     body = assert_problem(r, 400, "InvalidRequest")
     assert "line 2" in body["detail"] and "column" in body["detail"]
+
+
+def test_type_count_limit(small):
+    # --max-attrs also caps the number of entity types (duplicates count as given).
+    body = assert_problem(post(small, {"id": "urn:a:6", "type": ["A", "B", "C", "D"]}), 400,
+                          "BadRequestData")
+    assert "too many types (4 > 3)" in body["detail"]
+    assert post(small, {"id": "urn:a:6", "type": ["A", "B", "C"]}).status_code == 201
+
+
+def test_sub_attributes_count_against_attribute_limit(small):
+    # 2 top-level attributes + 2 sub-attributes = 4 instances > 3.
+    ent = {"id": "urn:a:7", "type": "T",
+           "a": {"type": "Property", "value": 1, "s1": {"type": "Property", "value": 2}},
+           "b": {"type": "Property", "value": 3, "s2": {"type": "Property", "value": 4}}}
+    body = assert_problem(post(small, ent), 400, "BadRequestData")
+    assert "attribute" in body["detail"] and "sub-attributes" in body["detail"]
+    del ent["b"]["s2"]
+    assert post(small, ent).status_code == 201
+
+
+def test_appends_cannot_grow_an_entity_past_the_limits(small):
+    """The limits hold for the stored entity, not only for one payload (review 2026-11-23)."""
+    eid = "urn:ngsi-ld:Grow:1"
+    assert post(small, {"id": eid, "type": "T", "a": {"type": "Property", "value": 1}}).status_code == 201
+    r = requests.post(small.api + f"/entities/{eid}/attrs",
+                      json={"b": {"type": "Property", "value": 2}, "c": {"type": "Property", "value": 3},
+                            "d": {"type": "Property", "value": 4}})
+    body = assert_problem(r, 400, "BadRequestData")
+    assert "attribute" in body["detail"]
+    got = requests.get(small.api + f"/entities/{eid}").json()
+    assert "b" not in got and "c" not in got
+    r = requests.patch(small.api + f"/entities/{eid}",
+                       json={"type": ["T", "U", "V", "W"]})
+    assert_problem(r, 400, "BadRequestData")

@@ -100,9 +100,9 @@ static const char *const wsql[W__COUNT] = {
     [W_SP_RELEASE] = "RELEASE w",
     [W_SP_ROLLBACK_TO] = "ROLLBACK TO w",
     [W_GET] = "SELECT body FROM entity WHERE tenant=?1 AND id=?2",
-    [W_INSERT] = "INSERT INTO entity(tenant,id,types,created_at,modified_at,body) "
-                 "VALUES(?1,?2,?3,?4,?5,?6)",
-    [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=rev+1 "
+    [W_INSERT] = "INSERT INTO entity(tenant,id,types,created_at,modified_at,body,rev) "
+                 "VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=?7 "
                  "WHERE tenant=?1 AND id=?2",
     [W_REV] = "SELECT rev FROM entity WHERE tenant=?1 AND id=?2",
     [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2",
@@ -156,6 +156,11 @@ struct sqlite_be {
     char *prev_key;             /* tenant "\x1f" id of that read (owned), NULL = none */
     char *prev_types;           /* its "type" array, compact JSON (owned) */
     char *prev_geo;             /* its geometry fingerprint (owned; see geo_fingerprint) */
+
+    /* Revisions come from one counter for the whole store, never per entity: a DELETE then a
+     * POST of the same id must not give the new entity a revision an optimistic update read
+     * from the old one (it would then overwrite the new entity with the old one's data). */
+    int64_t last_rev;           /* highest revision handed out (writer thread only) */
 };
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
@@ -450,6 +455,19 @@ static void be_free(struct sqlite_be *be)
     free(be);
 }
 
+/* The revision counter resumes above every revision on disk. */
+static int load_last_rev(struct sqlite_be *be, struct pl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(be->db, "SELECT coalesce(max(rev), 0) FROM entity", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        be->last_rev = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : dberr(err, be->db, rc, "load revision counter");
+}
+
 static int sq_open(const struct pl_store_config *cfg, const char *location, void **out,
                    struct pl_err *err)
 {
@@ -499,6 +517,8 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     if ((rc = create_schema(be, err)) != 0)
         goto fail;
     exec_sql(be->db, WRITER_CACHE_SQL, NULL);
+    if ((rc = load_last_rev(be, err)) != 0)
+        goto fail;
     pl_log_info("store/sqlite: opened %s (SpatiaLite %s, synchronous=%s)", be->path,
                 be->geo ? "on" : "off", cfg && cfg->sync_full ? "FULL" : "NORMAL");
     *out = be;
@@ -964,6 +984,7 @@ static int write_row(struct sqlite_be *be, const char *tenant, const char *id,
     bind_text(st, 4, json_string_value(json_object_get(entity, "createdAt")));
     bind_text(st, 5, json_string_value(json_object_get(entity, "modifiedAt")));
     sqlite3_bind_text(st, 6, body, (int)body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, ++be->last_rev);
     int src = sqlite3_step(st);
     if (src == SQLITE_DONE) {
         if (exists && sqlite3_changes(be->db) == 0)

@@ -7,6 +7,9 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "http/http.h"
 #include "http/negotiate.h"
 
 static void accept_absent_means_json_6_3_4(void **state)
@@ -94,6 +97,35 @@ static void link_rejects_malformed_headers(void **state)
                      -1);
 }
 
+static void link_rejects_two_context_links_and_near_misses(void **state)
+{
+    (void)state;
+    char buf[256];
+    const char *two = "<https://a/1>; rel=\"http://www.w3.org/ns/json-ld#context\", "
+                      "<https://a/2>; rel=\"http://www.w3.org/ns/json-ld#context\"";
+    assert_int_equal(pl_negotiate_context_link(two, buf, sizeof buf), -1);
+    /* A relation that merely starts with the context IRI is another relation (review
+     * 2026-11-23). */
+    assert_int_equal(pl_negotiate_context_link(
+                         "<https://a/1>; rel=\"http://www.w3.org/ns/json-ld#contextX\"", buf,
+                         sizeof buf),
+                     0);
+    /* One of several space-separated relation types. */
+    assert_int_equal(pl_negotiate_context_link(
+                         "<https://a/3>; rel=\"alternate http://www.w3.org/ns/json-ld#context\"",
+                         buf, sizeof buf),
+                     1);
+    assert_string_equal(buf, "https://a/3");
+}
+
+static void encode_segment_escapes_slashes_and_percent(void **state)
+{
+    (void)state;
+    char *e = pl_http_encode_segment("urn:ngsi-ld:A/B?c#d%e f");
+    assert_string_equal(e, "urn:ngsi-ld:A%2FB%3Fc%23d%25e%20f");
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +138,8 @@ int main(void)
         cmocka_unit_test(link_finds_the_context_link),
         cmocka_unit_test(link_skips_other_relations),
         cmocka_unit_test(link_rejects_malformed_headers),
+        cmocka_unit_test(link_rejects_two_context_links_and_near_misses),
+        cmocka_unit_test(encode_segment_escapes_slashes_and_percent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

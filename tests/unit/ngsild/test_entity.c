@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test_helpers_entity.h"
 
@@ -409,6 +410,176 @@ static void parse_accepts_smart_data_models_normalized_examples(void **st)
     assert_true(n >= 5);
 }
 
+/* ---- Caps on types and on instances at every nesting level (review fixes) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parse_lim(json_t *in, int max_attrs, json_t **o, struct pl_err *err)
+{
+    struct pl_limits lim = pl_limits_default();
+    lim.max_attrs = max_attrs;
+    pl_err_clear(err);
+    *o = NULL;
+    return pl_entity_parse(pl_ctx_core(), in, PL_PARSE_ENTITY, 0, &lim, o, err);
+}
+
+static void parse_caps_entity_types_at_max_attrs(void **st)
+{
+    (void)st;
+    struct pl_err err;
+    json_t *o;
+    json_t *in = tj("{\"id\":\"urn:a:1\",\"type\":[\"A\",\"B\",\"C\"]}");
+    assert_int_equal(parse_lim(in, 3, &o, &err), 0); /* exactly at the cap */
+    assert_int_equal(json_array_size(json_object_get(o, "type")), 3);
+    json_decref(o);
+    json_decref(in);
+    in = tj("{\"id\":\"urn:a:1\",\"type\":[\"A\",\"B\",\"C\",\"D\"]}");
+    assert_int_equal(parse_lim(in, 3, &o, &err), PL_EBADREQUESTDATA);
+    assert_null(o);
+    assert_non_null(strstr(err.detail, "too many types (4 > 3)"));
+    json_decref(in);
+    /* The cap counts the names given, duplicates included. */
+    in = tj("{\"id\":\"urn:a:1\",\"type\":[\"A\",\"A\",\"A\",\"A\"]}");
+    assert_int_equal(parse_lim(in, 3, &o, &err), PL_EBADREQUESTDATA);
+    json_decref(in);
+}
+
+static void parse_type_dedup_keeps_first_seen_order(void **st)
+{
+    (void)st;
+    /* A few names (linear path). */
+    json_t *o = tparse_ok("{\"id\":\"urn:a:1\",\"type\":[\"C\",\"A\",\"C\",\"B\",\"A\"]}",
+                          PL_PARSE_ENTITY, 0);
+    tassert_json(json_object_get(o, "type"), "[\"" DV "C\",\"" DV "A\",\"" DV "B\"]");
+    json_decref(o);
+    /* Many names (hash path): T19..T0, then T0..T19 again, then T25..T20. */
+    json_t *in = json_pack("{s:s}", "id", "urn:a:1");
+    json_t *t = json_array();
+    char b[96];
+    for (int i = 19; i >= 0; i--) {
+        snprintf(b, sizeof b, "T%d", i);
+        json_array_append_new(t, json_string(b));
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(b, sizeof b, "T%d", i);
+        json_array_append_new(t, json_string(b));
+    }
+    for (int i = 25; i >= 20; i--) {
+        snprintf(b, sizeof b, "T%d", i);
+        json_array_append_new(t, json_string(b));
+    }
+    json_object_set_new(in, "type", t);
+    struct pl_err err;
+    assert_int_equal(parse_lim(in, 1024, &o, &err), 0);
+    const json_t *ot = json_object_get(o, "type");
+    assert_int_equal(json_array_size(ot), 26);
+    for (int i = 0; i < 26; i++) {
+        snprintf(b, sizeof b, DV "T%d", i < 20 ? 19 - i : 25 - (i - 20));
+        assert_string_equal(json_string_value(json_array_get(ot, (size_t)i)), b);
+    }
+    json_decref(o);
+    json_decref(in);
+}
+
+static void parse_rejects_100k_duplicate_types_fast(void **st)
+{
+    (void)st;
+    json_t *in = json_pack("{s:s}", "id", "urn:a:1");
+    json_t *t = json_array();
+    for (int i = 0; i < 100000; i++)
+        json_array_append_new(t, json_string("T"));
+    json_object_set_new(in, "type", t);
+    struct pl_err err;
+    json_t *o;
+    double t0 = now_s();
+    assert_int_equal(parse_lim(in, PL_LIMITS_DEFAULT_ATTRS, &o, &err), PL_EBADREQUESTDATA);
+    assert_non_null(strstr(err.detail, "too many types (100000 > 1024)"));
+    /* With a cap that lets them in, de-duplication is linear: one type left, quickly. */
+    assert_int_equal(parse_lim(in, 200000, &o, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(o, "type")), 1);
+    double dt = now_s() - t0;
+    if (dt > 2.0)
+        fail_msg("100k duplicate types took %.2f s", dt);
+    json_decref(o);
+    json_decref(in);
+}
+
+static void parse_counts_sub_attributes_against_max_attrs(void **st)
+{
+    (void)st;
+    struct pl_err err;
+    json_t *o;
+    /* 2 attributes + 2 sub-attributes = 4 instances. */
+    json_t *in = tj(E(",\"a\":{\"type\":\"Property\",\"value\":1,\"s1\":{\"type\":\"Property\","
+                      "\"value\":2}},\"b\":{\"value\":3,\"s2\":4}"));
+    assert_int_equal(parse_lim(in, 4, &o, &err), 0); /* exactly at the cap */
+    json_decref(o);
+    assert_int_equal(parse_lim(in, 3, &o, &err), PL_EBADREQUESTDATA);
+    assert_null(o);
+    assert_non_null(strstr(err.detail, "too many attributes"));
+    assert_non_null(strstr(err.detail, "sub-attributes"));
+    json_decref(in);
+    /* Nested sub-attributes count too: a -> s1 -> s2 -> s3 is 4 instances. */
+    in = tj(E(",\"a\":{\"value\":1,\"s1\":{\"value\":2,\"s2\":{\"value\":3,\"s3\":4}}}"));
+    assert_int_equal(parse_lim(in, 4, &o, &err), 0);
+    json_decref(o);
+    assert_int_equal(parse_lim(in, 3, &o, &err), PL_EBADREQUESTDATA);
+    json_decref(in);
+    /* Fragments and attribute bodies are counted the same way. */
+    in = tj("{\"value\":1,\"s1\":2,\"s2\":3}");
+    struct pl_limits lim = pl_limits_default();
+    lim.max_attrs = 2;
+    assert_int_equal(pl_entity_parse(pl_ctx_core(), in, PL_PARSE_ATTR, 0, &lim, &o, &err),
+                     PL_EBADREQUESTDATA);
+    json_decref(in);
+}
+
+static void parse_rejects_160k_sub_attributes_fast(void **st)
+{
+    (void)st;
+    json_t *a = json_pack("{s:s, s:i}", "type", "Property", "value", 1);
+    char b[96];
+    for (int i = 0; i < 160000; i++) {
+        snprintf(b, sizeof b, "s%d", i);
+        json_object_set_new(a, b, json_integer(i));
+    }
+    json_t *in = json_pack("{s:s, s:s, s:o}", "id", "urn:a:1", "type", "T", "a", a);
+    struct pl_err err;
+    json_t *o;
+    double t0 = now_s();
+    assert_int_equal(parse_lim(in, PL_LIMITS_DEFAULT_ATTRS, &o, &err), PL_EBADREQUESTDATA);
+    double dt = now_s() - t0;
+    if (dt > 1.0)
+        fail_msg("160k sub-attributes took %.2f s to refuse", dt);
+    json_decref(in);
+}
+
+static void check_limits_counts_types_and_every_instance(void **st)
+{
+    (void)st;
+    json_t *e = tparse_ok(E(",\"a\":[{\"value\":1,\"s1\":{\"value\":2,\"s2\":3}},"
+                            "{\"value\":4,\"datasetId\":\"urn:d:1\"}],\"b\":5"),
+                          PL_PARSE_ENTITY, 0); /* 5 instances */
+    struct pl_limits lim = pl_limits_default();
+    struct pl_err err;
+    lim.max_attrs = 5;
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), 0);
+    lim.max_attrs = 4;
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), PL_EBADREQUESTDATA);
+    assert_non_null(strstr(err.detail, "(5 > 4)"));
+    assert_int_equal(pl_entity_check_limits(e, NULL, &err), 0);
+    json_object_set_new(e, "type", json_pack("[s,s,s,s,s,s]", "a", "b", "c", "d", "e", "f"));
+    lim.max_attrs = 5;
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), PL_EBADREQUESTDATA);
+    assert_non_null(strstr(err.detail, "too many types (6 > 5)"));
+    json_decref(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +607,12 @@ int main(void)
         cmocka_unit_test(parse_fragment_allow_null_keeps_null_marker_5_4),
         cmocka_unit_test(parse_attr_body_partial_without_type_5_6_4),
         cmocka_unit_test(parse_accepts_smart_data_models_normalized_examples),
+        cmocka_unit_test(parse_caps_entity_types_at_max_attrs),
+        cmocka_unit_test(parse_type_dedup_keeps_first_seen_order),
+        cmocka_unit_test(parse_rejects_100k_duplicate_types_fast),
+        cmocka_unit_test(parse_counts_sub_attributes_against_max_attrs),
+        cmocka_unit_test(parse_rejects_160k_sub_attributes_fast),
+        cmocka_unit_test(check_limits_counts_types_and_every_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 /* test_entity_update.c — pl_entity_apply and the attribute operations (5.6.2-5.6.5,
  * 5.6.17-5.6.19) on the internal form. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "test_helpers_entity.h"
 
@@ -211,6 +212,79 @@ static void attr_delete_default_datasetid_and_all_5_6_5(void **st)
     json_decref(e);
 }
 
+/* ---- Caps after an update (pl_entity_check_limits) and the O(n) type union ---- */
+
+static void append_types_keep_first_seen_order_and_respect_cap(void **st)
+{
+    (void)st;
+    json_t *e = stored(); /* type [T]; 5 instances: temp x2, its acc and src, rel */
+    apply(e, "{\"type\":[\"A\",\"T\",\"B\",\"A\"]}", 0, PL_UPDATE_APPEND, NULL);
+    tassert_json(json_object_get(e, "type"), "[" A("T") "," A("A") "," A("B") "]");
+    struct pl_limits lim = pl_limits_default();
+    struct pl_err err;
+    lim.max_attrs = 5;
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), 0); /* 3 types, 5 instances */
+    apply(e, "{\"type\":[\"C\",\"D\"]}", 0, PL_UPDATE_MERGE, NULL);
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), 0); /* 5 types: at the cap */
+    apply(e, "{\"type\":[\"D\",\"E\"]}", 0, PL_UPDATE_APPEND, NULL);
+    tassert_json(json_object_get(e, "type"),
+                 "[" A("T") "," A("A") "," A("B") "," A("C") "," A("D") "," A("E") "]");
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), PL_EBADREQUESTDATA);
+    assert_non_null(strstr(err.detail, "too many types (6 > 5)"));
+    json_decref(e);
+}
+
+static void append_many_types_is_linear_and_ordered(void **st)
+{
+    (void)st;
+    json_t *e = stored();
+    json_t *f = json_pack("{s:[], s:{}}", "type", "attrs");
+    json_t *ft = json_object_get(f, "type");
+    char b[64];
+    for (int r = 0; r < 2; r++) {
+        for (int i = 0; i < 50000; i++) {
+            snprintf(b, sizeof b, DV "X%d", r ? 49999 - i : i);
+            json_array_append_new(ft, json_string(b));
+        }
+    }
+    struct pl_err err;
+    assert_int_equal(pl_entity_apply(e, f, PL_UPDATE_APPEND, LATER, NULL, &err), 0);
+    const json_t *et = json_object_get(e, "type");
+    assert_int_equal(json_array_size(et), 50001);
+    assert_string_equal(json_string_value(json_array_get(et, 0)), DV "T");
+    assert_string_equal(json_string_value(json_array_get(et, 1)), DV "X0");
+    assert_string_equal(json_string_value(json_array_get(et, 50000)), DV "X49999");
+    assert_int_equal(pl_entity_check_limits(e, NULL, &err), PL_EBADREQUESTDATA);
+    json_decref(f);
+    json_decref(e);
+}
+
+static void updates_adding_instances_beyond_cap_are_caught(void **st)
+{
+    (void)st;
+    struct pl_limits lim = pl_limits_default();
+    struct pl_err err;
+    lim.max_attrs = 6;
+    json_t *e = stored(); /* 5 instances */
+    apply(e, "{\"hum\":{\"value\":50}}", 0, PL_UPDATE_APPEND, NULL);
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), 0); /* 6: exactly at the cap */
+    /* A merge adding a sub-attribute to an existing instance: 7 > 6. */
+    apply(e, "{\"hum\":{\"value\":51,\"acc\":1}}", 0, PL_UPDATE_MERGE, NULL);
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), PL_EBADREQUESTDATA);
+    assert_non_null(strstr(err.detail, "(7 > 6)"));
+    json_decref(e);
+    /* Partial attribute update adding a sub-attribute. */
+    e = stored();
+    lim.max_attrs = 5;
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), 0);
+    json_t *a = tparse_ok("{\"datasetId\":\"urn:ds:1\",\"q\":1}", PL_PARSE_ATTR,
+                          PL_PARSE_PARTIAL);
+    assert_int_equal(pl_entity_attr_patch(e, DV "temp", a, LATER, &err), 0);
+    assert_int_equal(pl_entity_check_limits(e, &lim, &err), PL_EBADREQUESTDATA);
+    json_decref(a);
+    json_decref(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +298,9 @@ int main(void)
         cmocka_unit_test(attr_patch_merges_by_datasetid_5_6_4),
         cmocka_unit_test(attr_replace_replaces_instance_5_6_19),
         cmocka_unit_test(attr_delete_default_datasetid_and_all_5_6_5),
+        cmocka_unit_test(append_types_keep_first_seen_order_and_respect_cap),
+        cmocka_unit_test(append_many_types_is_linear_and_ordered),
+        cmocka_unit_test(updates_adding_instances_beyond_cap_are_caught),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -799,10 +799,38 @@ static void store_prepared_write_checks_the_revision(void **state)
     assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev, a), PL_ESTALE);
 
     /* Deleted meanwhile: not found, nothing re-created. */
+    int64_t rev_before_delete = 0;
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &got, &rev_before_delete,
+                                             &err), 0);
+    json_decref(got);
     w = mkw("", "urn:x:rev", 0, apply_delete, NULL);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
-    assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev + 1, a), PL_ENOTFOUND);
+    assert_int_equal(prepared_write(f, "urn:x:rev", next_b, rev_before_delete, a), PL_ENOTFOUND);
     assert_int_equal(pl_store_entity_get(f->s, "", "urn:x:rev", &got, &err), PL_ENOTFOUND);
+
+    /* Deleted and created again (review 2026-11-23): the new entity never gets a revision the
+     * old one had, so an update computed from the old one is stale, not applied. */
+    json_t *fresh = make_entity("urn:x:aba", 1);
+    w = mkw("", "urn:x:aba", PL_WRITE_MUST_NOT_EXIST, apply_set, fresh);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    json_t *old_copy = NULL;
+    int64_t old_rev = 0;
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:aba", &old_copy, &old_rev, &err),
+                     0);
+    w = mkw("", "urn:x:aba", 0, apply_delete, NULL);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    w = mkw("", "urn:x:aba", PL_WRITE_MUST_NOT_EXIST, apply_set, fresh);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    json_t *stale_next = make_entity("urn:x:aba", 99);
+    assert_int_equal(prepared_write(f, "urn:x:aba", stale_next, old_rev, old_copy), PL_ESTALE);
+    assert_int_equal(pl_store_entity_get(f->s, "", "urn:x:aba", &got, &err), 0);
+    assert_int_equal(count_of(got), 1);
+    json_decref(got);
+    json_decref(stale_next);
+    json_decref(old_copy);
+    json_decref(fresh);
 
     json_decref(a);
     json_decref(b);
