@@ -64,6 +64,12 @@ void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc);
 void pl_api_add_context_link(struct pl_req *r);
 char *pl_api_context_member_text(struct pl_req *r);
 
+/*
+ * Answers the ProblemDetails of `e`, except that ResourceNotFound in a tenant that does not
+ * exist becomes NonexistentTenant (NGSI-LD 5.5.10). Returns PL_HANDLER_DONE.
+ */
+int pl_api_problem(struct pl_req *r, const struct pl_err *e);
+
 /* Validates an entity id taken from the path; answers BadRequestData when it is not a URI. */
 int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
 

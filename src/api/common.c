@@ -8,6 +8,7 @@
 #include "app/app.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
+#include "store/store.h"
 
 int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
 {
@@ -197,4 +198,12 @@ int pl_api_split_or_reply(struct pl_req *r, const char *param, const char *value
     }
     *items = arr;
     return n;
+}
+
+int pl_api_problem(struct pl_req *r, const struct pl_err *e)
+{
+    if (e && e->code == PL_ENOTFOUND && r->tenant[0] &&
+        !pl_store_tenant_exists(r->app->store, r->tenant))
+        return pl_reply_error(r, PL_ENOTENANT, "tenant '%s' does not exist", r->tenant);
+    return pl_reply_problem(r, e);
 }

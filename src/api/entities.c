@@ -181,7 +181,7 @@ static int submit_update(struct pl_req *r, struct job *j)
         return submit_update(r, j);
     }
     if (rc != 0)
-        return pl_reply_problem(r, &err);
+        return pl_api_problem(r, &err);
     struct pl_store_prep prep;
     pl_store_prep_begin(&prep, cur);
     rc = apply_change(j, cur, &err);
@@ -193,7 +193,7 @@ static int submit_update(struct pl_req *r, struct job *j)
         json_decref(cur);
         if (err.code == PL_OK)
             pl_err_set(&err, rc, "out of memory");
-        return pl_reply_problem(r, &err);
+        return pl_api_problem(r, &err);
     }
     json_decref(j->work);
     j->work = cur; /* must outlive the write: the store borrows it */
@@ -213,7 +213,7 @@ static int cont_no_content(struct pl_req *r)
 {
     struct job *j = r->job;
     if (j->w.rc != 0)
-        return pl_reply_problem(r, &j->w.err);
+        return pl_api_problem(r, &j->w.err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
 }
@@ -224,7 +224,7 @@ static int cont_update_result(struct pl_req *r)
 {
     struct job *j = r->job;
     if (j->w.rc != 0)
-        return pl_reply_problem(r, &j->w.err);
+        return pl_api_problem(r, &j->w.err);
     if (json_array_size(j->not_updated) == 0) {
         pl_reply_empty(r, 204);
         return PL_HANDLER_DONE;
@@ -257,7 +257,7 @@ static int cont_created(struct pl_req *r)
 {
     struct job *j = r->job;
     if (j->w.rc != 0)
-        return pl_reply_problem(r, &j->w.err);
+        return pl_api_problem(r, &j->w.err);
     char *seg = pl_http_encode_segment(j->w.id);
     size_t n = seg ? strlen(seg) + 32 : 0;
     char *loc = seg ? malloc(n) : NULL;

@@ -111,7 +111,7 @@ static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *
     char *body;
     size_t len;
     if (pl_store_entity_get_raw(r->app->store, r->tenant, id, &body, &len, &err) != 0) {
-        pl_reply_problem(r, &err);
+        pl_api_problem(r, &err);
         return 0;
     }
     struct pl_strbuf b;
@@ -182,7 +182,7 @@ int pl_api_entity_get(struct pl_req *r)
     pl_err_clear(&err);
     json_t *stored;
     if (pl_store_entity_get(r->app->store, r->tenant, id, &stored, &err) != 0)
-        return pl_reply_problem(r, &err);
+        return pl_api_problem(r, &err);
     pl_req_defer_decref(r, stored);
 
     json_t *out = NULL;

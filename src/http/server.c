@@ -494,6 +494,9 @@ static enum MHD_Result send_response(struct req_impl *ri)
         MHD_add_response_header(resp, "Content-Type", r->resp_type);
     for (int i = 0; i < r->n_hdr; i++)
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    /* NGSI-LD 5.5.10: the tenant an operation applied to is given in its response too. */
+    if (r->tenant && r->tenant[0])
+        MHD_add_response_header(resp, "NGSILD-Tenant", r->tenant);
     enum MHD_Result ret = MHD_queue_response(r->conn_, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     if (ri->counted) {

@@ -643,3 +643,15 @@ void pl_store_prep_release(struct pl_store_write *w)
     w->prepared_text = NULL;
     w->prepared = NULL;
 }
+
+int pl_store_tenant_exists(struct pl_store *s, const char *tenant)
+{
+    if (!tenant || !*tenant)
+        return 1;
+    int exists = 0;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (!s->ops->tenant_exists || s->ops->tenant_exists(s->be, tenant, &exists, &err) != 0)
+        return 0;
+    return exists;
+}

@@ -93,6 +93,8 @@ struct pl_store_ops {
                                  const json_t *entity, const char *text, size_t len,
                                  unsigned changed, struct pl_err *err); /* writer: update with
                                  the caller's serialization; side data only where `changed` */
+    int (*tenant_exists)(void *be, const char *tenant, int *exists,
+                         struct pl_err *err); /* reader: created by its first entity */
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -223,6 +225,10 @@ int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *
  *                                                   apply write, which cannot be stale)
  *   pl_store_prep_release(&w)                       once reported
  * ---------------------------------------------------------------------------------------- */
+/* NGSI-LD 5.5.10: 1 when `tenant` exists (the default tenant "" always does; another one from
+ * its first created entity on), 0 when not or when it cannot be told. Thread-safe. */
+int pl_store_tenant_exists(struct pl_store *s, const char *tenant);
+
 int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *id, json_t **out,
                             int64_t *rev, struct pl_err *err);
 

@@ -389,3 +389,22 @@ def test_every_link_header_is_read_6_3_5(polis, ctx_server):
     two = link(CORE) + ", " + link(ENV_CTX)
     assert_problem(requests.get(polis.api + "/entities/urn:a:b", headers={"Link": two}), 400,
                    "BadRequestData")
+
+
+def test_nonexistent_tenant_5_5_10(api):
+    """Reading, updating or deleting in a tenant nothing was ever created in is
+    NonexistentTenant; creating creates the tenant; the tenant is echoed in responses."""
+    t = {"NGSILD-Tenant": "t" + uuid.uuid4().hex[:8]}
+    eid = new_id()
+    assert_problem(requests.get(api + "/entities/" + eid, headers=t), 404, "NonexistentTenant")
+    assert_problem(requests.delete(api + "/entities/" + eid, headers=t), 404, "NonexistentTenant")
+    assert_problem(requests.patch(api + f"/entities/{eid}/attrs",
+                                  json={"a": {"type": "Property", "value": 1}}, headers=t),
+                   404, "NonexistentTenant")
+    r = requests.post(api + "/entities", json={"id": eid, "type": "T"}, headers=t)
+    assert r.status_code == 201 and r.headers["NGSILD-Tenant"] == t["NGSILD-Tenant"]
+    r = requests.get(api + "/entities/" + new_id(), headers=t)
+    assert_problem(r, 404, "ResourceNotFound")
+    assert requests.delete(api + "/entities/" + eid, headers=t).status_code == 204
+    # The tenant stays once created.
+    assert_problem(requests.get(api + "/entities/" + eid, headers=t), 404, "ResourceNotFound")

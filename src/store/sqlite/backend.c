@@ -81,6 +81,7 @@ enum wst {
     W_INSERT,
     W_UPDATE,
     W_REV,
+    W_TENANT_INS,
     W_DELETE,
     W_TYPES_DEL,
     W_TYPES_INS,
@@ -105,6 +106,8 @@ static const char *const wsql[W__COUNT] = {
     [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=?7 "
                  "WHERE tenant=?1 AND id=?2",
     [W_REV] = "SELECT rev FROM entity WHERE tenant=?1 AND id=?2",
+    /* NGSI-LD 5.5.10: a tenant is created implicitly by the first entity created in it. */
+    [W_TENANT_INS] = "INSERT OR IGNORE INTO tenant(name) VALUES(?1)",
     [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2",
     [W_TYPES_DEL] = "DELETE FROM entity_type WHERE tenant=?1 AND id=?2",
     [W_TYPES_INS] = "INSERT OR IGNORE INTO entity_type(tenant,id,type) VALUES(?1,?2,?3)",
@@ -125,12 +128,13 @@ static const char *const wsql[W__COUNT] = {
 };
 
 /* Statements cached on each read connection. */
-enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R__COUNT };
+enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
 
 static const char *const rsql[R__COUNT] = {
     [R_COUNT] = "SELECT count(*) FROM entity WHERE tenant=?1",
     [R_CTX_LOAD] = "SELECT id,url,kind,created_at,body FROM context ORDER BY created_at,id",
     [R_GET_REV] = "SELECT body, rev FROM entity WHERE tenant=?1 AND id=?2",
+    [R_TENANT] = "SELECT 1 FROM tenant WHERE name=?1",
 };
 
 /* One pooled read-only connection. */
@@ -340,6 +344,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS entity_type(tenant TEXT NOT NULL, id TEXT NOT NULL,"
     " type TEXT NOT NULL, PRIMARY KEY(tenant, id, type)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS entity_type_by_type ON entity_type(tenant, type, id);"
+    "CREATE TABLE IF NOT EXISTS tenant(name TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
@@ -517,6 +522,12 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     if ((rc = create_schema(be, err)) != 0)
         goto fail;
     exec_sql(be->db, WRITER_CACHE_SQL, NULL);
+    /* Tenants of a database written before the tenant table existed. */
+    if ((rc = exec_sql(be->db,
+                       "INSERT OR IGNORE INTO tenant(name) "
+                       "SELECT DISTINCT tenant FROM entity WHERE tenant <> ''",
+                       err)) != 0)
+        goto fail;
     if ((rc = load_last_rev(be, err)) != 0)
         goto fail;
     pl_log_info("store/sqlite: opened %s (SpatiaLite %s, synchronous=%s)", be->path,
@@ -646,6 +657,28 @@ static int read_entity(struct sqlite_be *be, const char *tenant, const char *id,
         }
     }
 done:
+    reader_put(be, c);
+    return out_rc;
+}
+
+static int sq_tenant_exists(void *p, const char *tenant, int *exists, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = reader_get(be, err);
+    if (!c)
+        return err ? err->code : PL_EINTERNAL;
+    int out_rc = 0;
+    sqlite3_stmt *st = rstmt(c, R_TENANT, err);
+    if (!st) {
+        out_rc = err ? err->code : PL_EINTERNAL;
+    } else {
+        bind_text(st, 1, tenant);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            *exists = rc == SQLITE_ROW;
+        else
+            out_rc = dberr(err, c->db, rc, "tenant lookup");
+    }
     reader_put(be, c);
     return out_rc;
 }
@@ -997,6 +1030,14 @@ static int write_row(struct sqlite_be *be, const char *tenant, const char *id,
     done_stmt(st);
     if (rc)
         return rc;
+    if (!exists && *tenant) {
+        sqlite3_stmt *ts = wstmt(be, W_TENANT_INS, err);
+        if (!ts)
+            return err ? err->code : PL_EINTERNAL;
+        bind_text(ts, 1, tenant);
+        if ((rc = step_done(be, ts, wsql[W_TENANT_INS], err)) != 0)
+            return rc;
+    }
     const json_t *types = json_object_get(entity, "type");
     if (types_changed) {
         if (exists && (rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
@@ -1183,4 +1224,5 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .entity_get_rev = sq_entity_get_rev,
     .w_entity_rev = sq_w_entity_rev,
     .w_entity_put_prepared = sq_w_entity_put_prepared,
+    .tenant_exists = sq_tenant_exists,
 };
