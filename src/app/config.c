@@ -37,7 +37,7 @@ static const struct opt opts[] = {
     {"no-demo", "POLIS_NO_DEMO", K_FLAG, F(no_demo), NULL, "start with an empty store"},
     {"self-url", "POLIS_SELF_URL", K_STR, F(self_url), "URL",
      "base URL clients use to reach this server (for hosted @context URLs)"},
-    {"threads", "POLIS_THREADS", K_INT, F(threads), "N", "network threads (default 2)"},
+    {"threads", "POLIS_THREADS", K_INT, F(threads), "N", "network threads (default 4)"},
     {"sync-full", "POLIS_SYNC_FULL", K_FLAG, F(sync_full), NULL,
      "fsync every commit (survives power loss; default survives process crashes)"},
     {"max-body", "POLIS_MAX_BODY", K_SIZE, F(max_body), "BYTES",
@@ -128,7 +128,7 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->listen_port = 1026;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "var");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
-    cfg->threads = 2;
+    cfg->threads = 4;
     cfg->max_body = PL_LIMITS_DEFAULT_BODY;
     cfg->max_depth = PL_LIMITS_DEFAULT_DEPTH;
     cfg->max_attrs = PL_LIMITS_DEFAULT_ATTRS;
