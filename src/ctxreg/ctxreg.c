@@ -720,6 +720,14 @@ void pl_ctxreg_free(struct pl_ctxreg *r)
 
 int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out, struct pl_err *err)
 {
+    if (!value || json_is_null(value)) {
+        /* Core only (most reads): the shared core context, without the registry's lock. */
+        const struct pl_ctx *core = pl_ctx_core();
+        if (!core)
+            return pl_err_set(err, PL_ENOMEM, "Out of memory");
+        *out = pl_ctx_ref((struct pl_ctx *)core);
+        return 0;
+    }
     return resolve(r, value, 1, out, err);
 }
 
