@@ -408,3 +408,26 @@ def test_nonexistent_tenant_5_5_10(api):
     assert requests.delete(api + "/entities/" + eid, headers=t).status_code == 204
     # The tenant stays once created.
     assert_problem(requests.get(api + "/entities/" + eid, headers=t), 404, "ResourceNotFound")
+
+
+def test_fragment_example_2_of_clause_5_4(api):
+    """NGSI-LD 5.4 EXAMPLE 2: a merge fragment changes an attribute, adds observedAt, removes a
+    sub-attribute and removes an attribute, both with the NGSI-LD Null."""
+    eid = "urn:ngsi-ld:TemperatureSensor:" + uuid.uuid4().hex[:8]
+    create(api, {"id": eid, "type": "TemperatureSensor",
+                 "batteryLevel": {"type": "Property", "value": 5,
+                                  "providedBy": {"type": "Relationship", "object": "urn:x:1"}},
+                 "uncharged": {"type": "Property", "value": True}})
+    r = requests.patch(api + "/entities/" + eid,
+                       headers={"Content-Type": "application/merge-patch+json"},
+                       json={"id": eid, "type": "TemperatureSensor",
+                             "batteryLevel": {"type": "Property", "value": 7,
+                                              "observedAt": "2022-03-14T12:51:02.000Z",
+                                              "providedBy": "urn:ngsi-ld:null"},
+                             "uncharged": {"type": "Property", "value": "urn:ngsi-ld:null"}})
+    assert r.status_code == 204, r.text
+    got = get(api, eid)
+    assert "uncharged" not in got
+    assert got["batteryLevel"]["value"] == 7
+    assert got["batteryLevel"]["observedAt"].startswith("2022-03-14T12:51:02")
+    assert "providedBy" not in got["batteryLevel"]
