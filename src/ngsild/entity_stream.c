@@ -199,10 +199,12 @@ static int obj_open(struct cur *c)
     return R_OK;
 }
 
-static int obj_next(struct cur *c, int *first, struct str *key)
+/* Steps past the separator before the next member or element of a list closed by `close`:
+ * 1 with the cursor at that member/element, 0 after the closing bracket, R_BAD otherwise. */
+static int list_next(struct cur *c, int *first, char close)
 {
     ws(c);
-    if (at(c, '}')) {
+    if (at(c, close)) {
         c->p++;
         return 0;
     }
@@ -213,6 +215,14 @@ static int obj_next(struct cur *c, int *first, struct str *key)
         ws(c);
     }
     *first = 0;
+    return 1;
+}
+
+static int obj_next(struct cur *c, int *first, struct str *key)
+{
+    int rc = list_next(c, first, '}');
+    if (rc != 1)
+        return rc;
     if (scan_string(c, key) != R_OK)
         return R_BAD;
     ws(c);
@@ -236,19 +246,7 @@ static int arr_open(struct cur *c)
 
 static int arr_next(struct cur *c, int *first)
 {
-    ws(c);
-    if (at(c, ']')) {
-        c->p++;
-        return 0;
-    }
-    if (!*first) {
-        if (!at(c, ','))
-            return R_BAD;
-        c->p++;
-        ws(c);
-    }
-    *first = 0;
-    return 1;
+    return list_next(c, first, ']');
 }
 
 static int skip_value(struct cur *c, int depth)
