@@ -65,11 +65,31 @@ static const char *tn(const char *tenant)
  * The writer
  * ---------------------------------------------------------------------------------------- */
 
+static char *prep_finish(struct pl_store_prep *p, const json_t *next, size_t *len,
+                         unsigned *changed);
+
+/* Writes `next` over the existing entity that `prep` remembered: the backend rewrites only the
+ * side data (type and geometry indexes) that changed. */
+static int put_update(struct pl_store *s, struct pl_store_write *w, const json_t *next,
+                      struct pl_store_prep *prep)
+{
+    size_t len = 0;
+    unsigned changed = 0;
+    char *text = prep_finish(prep, next, &len, &changed);
+    if (!text)
+        return pl_err_set(&w->err, PL_ENOMEM, "out of memory");
+    int rc = s->ops->w_entity_put_prepared(s->be, tn(w->tenant), w->id, next, text, len,
+                                           changed, &w->err);
+    free(text);
+    return rc;
+}
+
 /* Runs one write inside the open transaction; sets rc/err/result/existed. */
 static void run_one(struct pl_store *s, struct pl_store_write *w)
 {
     const struct pl_store_ops *ops = s->ops;
     json_t *cur = NULL, *next = NULL;
+    struct pl_store_prep prep = {NULL, NULL};
     int rc;
 
     w->rc = 0;
@@ -124,6 +144,8 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         rc = pl_err_set(&w->err, PL_EALREADYEXISTS, "Entity already exists");
         goto finish;
     }
+    if (cur)
+        pl_store_prep_begin(&prep, cur); /* before apply, which may modify cur in place */
     rc = w->apply(w->ud, cur, &next, &w->err);
     if (rc != 0) {
         if (w->err.code == PL_OK)
@@ -135,7 +157,8 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             rc = pl_err_set(&w->err, PL_EINTERNAL, "apply produced a non-object entity");
             goto finish;
         }
-        rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, next, cur != NULL, &w->err);
+        rc = cur ? put_update(s, w, next, &prep)
+                 : ops->w_entity_put(s->be, tn(w->tenant), w->id, next, 0, &w->err);
     } else if (cur) {
         rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, &w->err);
     }
@@ -153,6 +176,8 @@ finish:
     w->rc = rc;
     w->result = next;
     json_decref(cur);
+    free(prep.types);
+    free(prep.geo);
 }
 
 static void fail_all(struct pl_store_write *first, const struct pl_err *e)
@@ -612,23 +637,31 @@ void pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur)
     p->geo = pl_store__geo_fingerprint(cur);
 }
 
-int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
-                      struct pl_store_write *w)
+/* Compares `next` with what `p` remembered (freeing p's members) and serializes it. Returns
+ * the NEW malloc'd text (length in *len, PL_STORE_CHANGED_* in *changed) or NULL (OOM). */
+static char *prep_finish(struct pl_store_prep *p, const json_t *next, size_t *len,
+                         unsigned *changed)
 {
     char *types = pl_store__types_text(next);
     char *geo = pl_store__geo_fingerprint(next);
-    w->changed = 0;
+    *changed = 0;
     if (!types || !p->types || strcmp(types, p->types) != 0)
-        w->changed |= PL_STORE_CHANGED_TYPES;
+        *changed |= PL_STORE_CHANGED_TYPES;
     if (!geo || !p->geo || strcmp(geo, p->geo) != 0)
-        w->changed |= PL_STORE_CHANGED_GEO;
+        *changed |= PL_STORE_CHANGED_GEO;
     free(types);
     free(geo);
     free(p->types);
     free(p->geo);
     p->types = p->geo = NULL;
+    return pl_store__serialize(next, len);
+}
+
+int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
+                      struct pl_store_write *w)
+{
     free(w->prepared_text);
-    w->prepared_text = pl_store__serialize(next, &w->prepared_len);
+    w->prepared_text = prep_finish(p, next, &w->prepared_len, &w->changed);
     if (!w->prepared_text)
         return PL_ENOMEM;
     w->prepared = next;

@@ -154,13 +154,6 @@ struct sqlite_be {
     struct rconn *idle;         /* idle read connections */
     int n_idle;                 /* length of `idle` */
 
-    /* What the writer last read with w_entity_get, so that a put of the same entity rewrites
-     * the entity_type and geo rows only when the types or geometries changed (most updates
-     * touch neither; rewriting the R*Tree entry was a tenth of the writer's time). */
-    char *prev_key;             /* tenant "\x1f" id of that read (owned), NULL = none */
-    char *prev_types;           /* its "type" array, compact JSON (owned) */
-    char *prev_geo;             /* its geometry fingerprint (owned; see geo_fingerprint) */
-
     /* Revisions come from one counter for the whole store, never per entity: a DELETE then a
      * POST of the same id must not give the new entity a revision an optimistic update read
      * from the old one (it would then overwrite the new entity with the old one's data). */
@@ -427,19 +420,10 @@ fail:
     return rc;
 }
 
-static void prev_clear(struct sqlite_be *be)
-{
-    free(be->prev_key);
-    free(be->prev_types);
-    free(be->prev_geo);
-    be->prev_key = be->prev_types = be->prev_geo = NULL;
-}
-
 static void be_free(struct sqlite_be *be)
 {
     if (!be)
         return;
-    prev_clear(be);
     for (int i = 0; i < W__COUNT; i++)
         sqlite3_finalize(be->st[i]);
     while (be->idle) {
@@ -661,26 +645,35 @@ done:
     return out_rc;
 }
 
-static int sq_tenant_exists(void *p, const char *tenant, int *exists, struct pl_err *err)
+/* Runs reader statement `k` bound to `tenant`; *has_row says whether it gave a row and *val is
+ * that row's first column. */
+static int read_int(struct sqlite_be *be, enum rst k, const char *tenant, int *has_row,
+                    int64_t *val, const char *what, struct pl_err *err)
 {
-    struct sqlite_be *be = p;
     struct rconn *c = reader_get(be, err);
     if (!c)
         return err ? err->code : PL_EINTERNAL;
     int out_rc = 0;
-    sqlite3_stmt *st = rstmt(c, R_TENANT, err);
+    sqlite3_stmt *st = rstmt(c, k, err);
     if (!st) {
         out_rc = err ? err->code : PL_EINTERNAL;
     } else {
         bind_text(st, 1, tenant);
         int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-            *exists = rc == SQLITE_ROW;
-        else
-            out_rc = dberr(err, c->db, rc, "tenant lookup");
+        *has_row = rc == SQLITE_ROW;
+        if (rc == SQLITE_ROW)
+            *val = sqlite3_column_int64(st, 0);
+        else if (rc != SQLITE_DONE)
+            out_rc = dberr(err, c->db, rc, what);
     }
     reader_put(be, c);
     return out_rc;
+}
+
+static int sq_tenant_exists(void *p, const char *tenant, int *exists, struct pl_err *err)
+{
+    int64_t one;
+    return read_int(p, R_TENANT, tenant, exists, &one, "tenant lookup", err);
 }
 
 static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **out,
@@ -704,25 +697,11 @@ static int sq_entity_get_rev(void *p, const char *tenant, const char *id, json_t
 
 static int sq_entity_count(void *p, const char *tenant, int64_t *n, struct pl_err *err)
 {
-    struct sqlite_be *be = p;
-    struct rconn *c = reader_get(be, err);
-    if (!c)
-        return err ? err->code : PL_EINTERNAL;
-    int out_rc = 0;
-    sqlite3_stmt *st = rstmt(c, R_COUNT, err);
-    if (!st) {
-        out_rc = err ? err->code : PL_EINTERNAL;
-        goto done;
-    }
-    bind_text(st, 1, tenant);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(st, 0);
-    else
-        out_rc = dberr(err, c->db, rc, "entity_count");
-done:
-    reader_put(be, c);
-    return out_rc;
+    int has_row = 0;
+    int rc = read_int(p, R_COUNT, tenant, &has_row, n, "entity_count", err);
+    if (rc == 0 && !has_row)
+        rc = pl_err_set(err, PL_EINTERNAL, "entity_count: no row");
+    return rc;
 }
 
 /* Adds column `col` of the current row as string member `key` (skipped when NULL). */
@@ -834,30 +813,6 @@ static void sq_sp_rollback(void *p)
         wrun(be, W_SP_RELEASE, NULL);
 }
 
-static char *tid_key(const char *tenant, const char *id)
-{
-    size_t a = strlen(tenant), b = strlen(id);
-    char *k = malloc(a + b + 2);
-    if (k) {
-        memcpy(k, tenant, a);
-        k[a] = '\x1f';
-        memcpy(k + a + 1, id, b + 1);
-    }
-    return k;
-}
-
-/* Remembers the types and geometries of the entity just read (see struct sqlite_be). */
-static void prev_remember(struct sqlite_be *be, const char *tenant, const char *id,
-                          const json_t *entity)
-{
-    prev_clear(be);
-    be->prev_key = tid_key(tenant, id);
-    be->prev_types = pl_store__types_text(entity);
-    be->prev_geo = be->geo ? pl_store__geo_fingerprint(entity) : NULL;
-    if (!be->prev_key || !be->prev_types || (be->geo && !be->prev_geo))
-        prev_clear(be); /* no memory: simply rewrite everything */
-}
-
 static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t **out,
                            struct pl_err *err)
 {
@@ -868,7 +823,6 @@ static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t *
     bind_text(st, 1, tenant);
     bind_text(st, 2, id);
     int rc = sqlite3_step(st), out_rc;
-    prev_clear(be);
     if (rc == SQLITE_ROW)
         out_rc = parse_body(st, 0, tenant, id, out, err);
     else if (rc == SQLITE_DONE)
@@ -876,8 +830,6 @@ static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t *
     else
         out_rc = dberr(err, be->db, rc, "w_entity_get");
     done_stmt(st);
-    if (out_rc == 0)
-        prev_remember(be, tenant, id, *out);
     return out_rc;
 }
 
@@ -1053,6 +1005,8 @@ static int write_row(struct sqlite_be *be, const char *tenant, const char *id,
     return rc;
 }
 
+/* A put that knows nothing of what changed: every side row is (re)written. The store uses it to
+ * insert; updates go through sq_w_entity_put_prepared, which skips unchanged side rows. */
 static int sq_w_entity_put(void *p, const char *tenant, const char *id, const json_t *entity,
                            int exists, struct pl_err *err)
 {
@@ -1060,31 +1014,13 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
     size_t body_len = 0;
     char *body = pl_store__serialize(entity, &body_len);
     char *ztypes = pl_store__types_text(entity);
-    char *zgeo = NULL;
-    int rc = 0;
-    /* Side rows need rewriting unless this updates the entity just read and they match. */
-    int same_entity = 0;
-    if (exists && be->prev_key) {
-        char *k = tid_key(tenant, id);
-        same_entity = k && strcmp(k, be->prev_key) == 0;
-        free(k);
-    }
-    int types_changed = !same_entity || !ztypes || strcmp(ztypes, be->prev_types) != 0;
-    int geo_changed = 1;
-    if (be->geo && same_entity) {
-        zgeo = pl_store__geo_fingerprint(entity);
-        geo_changed = !zgeo || !be->prev_geo || strcmp(zgeo, be->prev_geo) != 0;
-    }
+    int rc;
     if (!body || !ztypes)
         rc = pl_err_set(err, PL_ENOMEM, "out of memory");
     else
-        rc = write_row(be, tenant, id, entity, body, body_len, ztypes, exists, types_changed,
-                       geo_changed, err);
-    /* The rows now match `entity`, or the savepoint is rolled back: forget either way. */
-    prev_clear(be);
+        rc = write_row(be, tenant, id, entity, body, body_len, ztypes, exists, 1, 1, err);
     free(body);
     free(ztypes);
-    free(zgeo);
     return rc;
 }
 
@@ -1093,7 +1029,6 @@ static int sq_w_entity_put_prepared(void *p, const char *tenant, const char *id,
                                     unsigned changed, struct pl_err *err)
 {
     struct sqlite_be *be = p;
-    prev_clear(be);
     char *ztypes = pl_store__types_text(entity);
     if (!ztypes)
         return pl_err_set(err, PL_ENOMEM, "out of memory");
@@ -1130,7 +1065,6 @@ static int sq_w_entity_rev(void *p, const char *tenant, const char *id, int64_t 
 static int sq_w_entity_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
 {
     struct sqlite_be *be = p;
-    prev_clear(be);
     int rc = run_tid(be, W_DELETE, tenant, id, err);
     if (rc)
         return rc;
