@@ -35,6 +35,11 @@ int pl_api_contexts_add(struct pl_req *r);
 int pl_api_contexts_list(struct pl_req *r);
 int pl_api_contexts_get(struct pl_req *r);
 int pl_api_contexts_delete(struct pl_req *r);
+int pl_api_batch_create(struct pl_req *r);
+int pl_api_batch_upsert(struct pl_req *r);
+int pl_api_batch_update(struct pl_req *r);
+int pl_api_batch_delete(struct pl_req *r);
+int pl_api_batch_merge(struct pl_req *r);
 
 /*
  * Parses the request body as JSON. On success returns 0 and *out (borrowed: released with the
@@ -50,6 +55,10 @@ int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out);
  * header; otherwise the core context. Returns 0 and *out (borrowed: released with the request).
  */
 int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out);
+
+/* The same without answering, for the elements of a batch (each validated on its own): returns
+ * 0 and *out (a NEW reference: pl_ctx_unref), or a PL_E* code with *err filled. */
+int pl_api_context_resolve(struct pl_req *r, json_t *body, struct pl_ctx **out, struct pl_err *err);
 
 /*
  * Answers 200 with `doc` (borrowed) in the negotiated representation: application/json with a
@@ -77,5 +86,23 @@ int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
  * request). Returns the count (0 when absent), -1 when an item is empty (answered). */
 int pl_api_split_or_reply(struct pl_req *r, const char *param, const char *value,
                           const char ***items);
+
+/* Query handlers (api/query.c): GET /entities, POST /entityOperations/query, purge, and the
+ * /types and /attributes discovery resources. */
+int pl_api_entities_query(struct pl_req *r);
+int pl_api_entities_query_post(struct pl_req *r);
+int pl_api_entities_purge(struct pl_req *r);
+int pl_api_types_list(struct pl_req *r);
+int pl_api_type_get(struct pl_req *r);
+int pl_api_attributes_list(struct pl_req *r);
+int pl_api_attribute_get(struct pl_req *r);
+
+/* Shared by the readers (api/retrieve.c): format= and options= into *o (6.3.7); a
+ * comma-separated list parameter expanded to IRIs (kept as written: "id" and "type" when
+ * keep_members). Each returns 0, or -1 after answering. */
+struct pl_render_opts;
+int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o);
+int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
+                                int keep_members, const char *const **out, size_t *n_out);
 
 #endif

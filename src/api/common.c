@@ -32,42 +32,43 @@ int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
 
 static void defer_ctx(struct pl_req *r, struct pl_ctx *c);
 
-int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out)
+int pl_api_context_resolve(struct pl_req *r, json_t *body, struct pl_ctx **out, struct pl_err *err)
 {
-    json_t *value = NULL;
-    json_t *url = NULL;
+    json_t *value = NULL; /* a reference we hold until the context is resolved */
+    *out = NULL;
     if (body && r->content_type == PL_MIME_LDJSON) {
         value = json_is_object(body) ? json_object_get(body, "@context") : NULL;
-        if (!value) {
-            pl_reply_error(r, PL_EBADREQUESTDATA,
-                           "Content-Type application/ld+json requires an @context member in "
-                           "the body (clause 6.3.5)");
-            return -1;
-        }
+        if (!value)
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "Content-Type application/ld+json requires an @context member in "
+                              "the body (clause 6.3.5)");
         json_incref(value);
-        pl_req_defer_decref(r, value);
         json_object_del(body, "@context");
     } else {
-        if (body && json_is_object(body) && json_object_get(body, "@context")) {
-            pl_reply_error(r, PL_EBADREQUESTDATA,
-                           "@context in the body needs Content-Type application/ld+json; with "
-                           "application/json use the Link header (clause 6.3.5)");
-            return -1;
-        }
+        if (body && json_is_object(body) && json_object_get(body, "@context"))
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "@context in the body needs Content-Type application/ld+json; with "
+                              "application/json use the Link header (clause 6.3.5)");
         if (r->link_context) {
-            url = json_string(r->link_context);
-            if (!url) {
-                pl_reply_error(r, PL_EBADREQUESTDATA, "the Link header URL is not valid UTF-8");
-                return -1;
-            }
-            pl_req_defer_decref(r, url);
-            value = url;
+            value = json_string(r->link_context);
+            if (!value)
+                return pl_err_set(err, PL_EBADREQUESTDATA,
+                                  "the Link header URL is not valid UTF-8");
         }
     }
+    int rc = pl_ctxreg_resolve(r->app->ctxreg, value, out, err);
+    json_decref(value);
+    if (rc != 0 && err->code == PL_OK)
+        pl_err_set(err, rc, "cannot resolve the @context");
+    return rc;
+}
+
+int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out)
+{
     struct pl_err err;
     pl_err_clear(&err);
     struct pl_ctx *c = NULL;
-    if (pl_ctxreg_resolve(r->app->ctxreg, value, &c, &err) != 0) {
+    if (pl_api_context_resolve(r, body, &c, &err) != 0) {
         pl_reply_problem(r, &err);
         return -1;
     }

@@ -183,13 +183,13 @@ static int submit_update(struct pl_req *r, struct job *j)
     if (rc != 0)
         return pl_api_problem(r, &err);
     struct pl_store_prep prep;
-    pl_store_prep_begin(&prep, cur);
-    rc = apply_change(j, cur, &err);
+    rc = pl_store_prep_begin(&prep, cur);
+    if (rc == 0)
+        rc = apply_change(j, cur, &err);
     if (rc == 0)
         rc = pl_store_prep_end(&prep, cur, rev, &j->w);
     if (rc != 0) {
-        free(prep.types);
-        free(prep.geo);
+        pl_store_prep_abandon(&prep);
         json_decref(cur);
         if (err.code == PL_OK)
             pl_err_set(&err, rc, "out of memory");

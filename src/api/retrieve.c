@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 /* Reads format= and options= into *o (clause 6.3.7). Returns 0 or -1 after answering. */
-static int representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
+int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
 {
     const char **opts;
     int n = pl_api_split_or_reply(r, "options", pl_req_arg(r, "options"), &opts);
@@ -67,7 +67,7 @@ static int representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
 }
 
 /* Expands a list of attribute names (id and type kept as they are when `keep_members`). */
-static int expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
+int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
                                 int keep_members, const char *const **out, size_t *n_out)
 {
     const char **items;
@@ -163,13 +163,13 @@ int pl_api_entity_get(struct pl_req *r)
         return PL_HANDLER_DONE;
     struct pl_render_opts o;
     memset(&o, 0, sizeof o);
-    if (representation_or_reply(r, &o) != 0)
+    if (pl_api_representation_or_reply(r, &o) != 0)
         return PL_HANDLER_DONE;
     if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit"))
         return pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
-    if (expand_list_or_reply(r, ctx, "attrs", 0, &o.attrs, &o.n_attrs) != 0 ||
-        expand_list_or_reply(r, ctx, "pick", 1, &o.pick, &o.n_pick) != 0 ||
-        expand_list_or_reply(r, ctx, "omit", 1, &o.omit, &o.n_omit) != 0)
+    if (pl_api_expand_list_or_reply(r, ctx, "attrs", 0, &o.attrs, &o.n_attrs) != 0 ||
+        pl_api_expand_list_or_reply(r, ctx, "pick", 1, &o.pick, &o.n_pick) != 0 ||
+        pl_api_expand_list_or_reply(r, ctx, "omit", 1, &o.omit, &o.n_omit) != 0)
         return PL_HANDLER_DONE;
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)

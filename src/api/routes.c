@@ -8,11 +8,16 @@
 
 #define E "/ngsi-ld/v1/entities"
 #define C "/ngsi-ld/v1/jsonldContexts"
+#define B "/ngsi-ld/v1/entityOperations"
+#define T "/ngsi-ld/v1/types"
+#define A "/ngsi-ld/v1/attributes"
 
 const struct pl_route pl_api_routes[] = {
     {PL_M_GET, "/health", PL_ROUTE_NO_ACCEPT, pl_api_health},
     {PL_M_GET, "/version", PL_ROUTE_NO_ACCEPT, pl_api_version},
     {PL_M_POST, E, PL_ROUTE_BODY, pl_api_entity_create},
+    {PL_M_GET, E, PL_ROUTE_GEO, pl_api_entities_query},
+    {PL_M_DELETE, E, 0, pl_api_entities_purge},
     {PL_M_GET, E "/*", PL_ROUTE_GEO, pl_api_entity_get},
     {PL_M_DELETE, E "/*", 0, pl_api_entity_delete},
     {PL_M_PUT, E "/*", PL_ROUTE_BODY, pl_api_entity_replace},
@@ -26,6 +31,16 @@ const struct pl_route pl_api_routes[] = {
     {PL_M_GET, C, 0, pl_api_contexts_list},
     {PL_M_GET, C "/*", 0, pl_api_contexts_get},
     {PL_M_DELETE, C "/*", 0, pl_api_contexts_delete},
+    {PL_M_POST, B "/create", PL_ROUTE_BODY, pl_api_batch_create},
+    {PL_M_POST, B "/upsert", PL_ROUTE_BODY, pl_api_batch_upsert},
+    {PL_M_POST, B "/update", PL_ROUTE_BODY, pl_api_batch_update},
+    {PL_M_POST, B "/delete", PL_ROUTE_BODY, pl_api_batch_delete},
+    {PL_M_POST, B "/merge", PL_ROUTE_BODY, pl_api_batch_merge},
+    {PL_M_POST, B "/query", PL_ROUTE_BODY | PL_ROUTE_GEO, pl_api_entities_query_post},
+    {PL_M_GET, T, 0, pl_api_types_list},
+    {PL_M_GET, T "/*", 0, pl_api_type_get},
+    {PL_M_GET, A, 0, pl_api_attributes_list},
+    {PL_M_GET, A "/*", 0, pl_api_attribute_get},
 };
 
 const size_t pl_api_n_routes = sizeof pl_api_routes / sizeof pl_api_routes[0];

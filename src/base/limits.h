@@ -16,6 +16,8 @@ struct pl_limits {
 #define PL_LIMITS_DEFAULT_DEPTH 32
 #define PL_LIMITS_DEFAULT_ATTRS 1024
 #define PL_LIMITS_DEFAULT_IDLEN 1024
+/* Most elements in one batch request (POST /entityOperations/...): above, 413 TooLarge. */
+#define PL_LIMITS_MAX_BATCH 100000u
 
 static inline struct pl_limits pl_limits_default(void)
 {

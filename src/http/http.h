@@ -103,6 +103,9 @@ struct pl_req {
 
 /* Query argument (decoded) or NULL. Borrowed; valid for the request. */
 const char *pl_req_arg(struct pl_req *r, const char *name);
+/* The query string as received (still percent-encoded), without the arguments named skip1 and
+ * skip2 (either may be NULL): "a=1&b=2", "" when none. NEW malloc'd (free()), NULL on OOM. */
+char *pl_req_query_without(struct pl_req *r, const char *skip1, const char *skip2);
 /* Request header or NULL. Borrowed. */
 const char *pl_req_header(struct pl_req *r, const char *name);
 

@@ -19,6 +19,7 @@
 
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 
 struct pl_http {
     struct MHD_Daemon *d;           /* the daemon */
@@ -59,6 +60,39 @@ const char *pl_req_arg(struct pl_req *r, const char *name)
     if (n != strlen(v))
         return ""; /* %00 inside a value: treated as empty (then rejected by its parser) */
     return v;
+}
+
+struct query_acc {
+    struct pl_strbuf b;
+    const char *skip1, *skip2;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    struct query_acc *a = cls;
+    if ((a->skip1 && strcmp(key, a->skip1) == 0) || (a->skip2 && strcmp(key, a->skip2) == 0))
+        return MHD_YES;
+    if (a->b.len)
+        pl_strbuf_putc(&a->b, '&');
+    pl_strbuf_puts(&a->b, key); /* keys and values are still percent-encoded (unescape_none) */
+    if (value) {
+        pl_strbuf_putc(&a->b, '=');
+        pl_strbuf_puts(&a->b, value);
+    }
+    return MHD_YES;
+}
+
+char *pl_req_query_without(struct pl_req *r, const char *skip1, const char *skip2)
+{
+    struct query_acc a = {{NULL, 0, 0, 0}, skip1, skip2};
+    MHD_get_connection_values(r->conn_, MHD_GET_ARGUMENT_KIND, add_arg, &a);
+    if (a.b.nomem) {
+        pl_strbuf_dispose(&a.b);
+        return NULL;
+    }
+    return a.b.p ? a.b.p : strdup("");
 }
 
 const char *pl_req_header(struct pl_req *r, const char *name)

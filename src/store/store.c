@@ -65,22 +65,38 @@ static const char *tn(const char *tenant)
  * The writer
  * ---------------------------------------------------------------------------------------- */
 
-static char *prep_finish(struct pl_store_prep *p, const json_t *next, size_t *len,
-                         unsigned *changed);
+/* Heap-allocated index keys of `e`; NULL when out of memory. */
+static struct pl_store_ix *ix_new(const json_t *e)
+{
+    struct pl_store_ix *ix = malloc(sizeof *ix);
+    if (ix && pl_store__ix_build(e, ix) != 0) {
+        free(ix);
+        ix = NULL;
+    }
+    return ix;
+}
 
-/* Writes `next` over the existing entity that `prep` remembered: the backend rewrites only the
- * side data (type and geometry indexes) that changed. */
-static int put_update(struct pl_store *s, struct pl_store_write *w, const json_t *next,
-                      struct pl_store_prep *prep)
+static void ix_delete(struct pl_store_ix *ix)
+{
+    pl_store__ix_free(ix);
+    free(ix);
+}
+
+/* Serializes `next` and writes it (insert when `old` is NULL) with its index keys. */
+static int put_entity(struct pl_store *s, struct pl_store_write *w, const json_t *next,
+                      const struct pl_store_ix *old)
 {
     size_t len = 0;
-    unsigned changed = 0;
-    char *text = prep_finish(prep, next, &len, &changed);
-    if (!text)
-        return pl_err_set(&w->err, PL_ENOMEM, "out of memory");
-    int rc = s->ops->w_entity_put_prepared(s->be, tn(w->tenant), w->id, next, text, len,
-                                           changed, &w->err);
+    char *text = pl_store__serialize(next, &len);
+    struct pl_store_ix *nix = text ? ix_new(next) : NULL;
+    int rc;
+    if (!nix)
+        rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
+    else
+        rc = s->ops->w_entity_put(s->be, tn(w->tenant), w->id, next, text, len, old, nix,
+                                  &w->err);
     free(text);
+    ix_delete(nix);
     return rc;
 }
 
@@ -89,7 +105,7 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
 {
     const struct pl_store_ops *ops = s->ops;
     json_t *cur = NULL, *next = NULL;
-    struct pl_store_prep prep = {NULL, NULL};
+    struct pl_store_ix *old_ix = NULL;
     int rc;
 
     w->rc = 0;
@@ -121,8 +137,8 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             rc = pl_err_set(&w->err, PL_ESTALE, "entity modified concurrently");
             goto finish;
         }
-        rc = ops->w_entity_put_prepared(s->be, tn(w->tenant), w->id, w->prepared,
-                                        w->prepared_text, w->prepared_len, w->changed, &w->err);
+        rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, w->prepared, w->prepared_text,
+                               w->prepared_len, w->prep_old, w->prep_new, &w->err);
         if (rc == 0)
             next = json_incref((json_t *)w->prepared);
         goto finish;
@@ -144,8 +160,11 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         rc = pl_err_set(&w->err, PL_EALREADYEXISTS, "Entity already exists");
         goto finish;
     }
-    if (cur)
-        pl_store_prep_begin(&prep, cur); /* before apply, which may modify cur in place */
+    /* The index keys of the stored entity, before apply (which may modify cur in place). */
+    if (cur && !(old_ix = ix_new(cur))) {
+        rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
+        goto finish;
+    }
     rc = w->apply(w->ud, cur, &next, &w->err);
     if (rc != 0) {
         if (w->err.code == PL_OK)
@@ -157,10 +176,9 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             rc = pl_err_set(&w->err, PL_EINTERNAL, "apply produced a non-object entity");
             goto finish;
         }
-        rc = cur ? put_update(s, w, next, &prep)
-                 : ops->w_entity_put(s->be, tn(w->tenant), w->id, next, 0, &w->err);
+        rc = put_entity(s, w, next, old_ix);
     } else if (cur) {
-        rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, &w->err);
+        rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, old_ix, &w->err);
     }
 
 finish:
@@ -176,8 +194,7 @@ finish:
     w->rc = rc;
     w->result = next;
     json_decref(cur);
-    free(prep.types);
-    free(prep.geo);
+    ix_delete(old_ix);
 }
 
 static void fail_all(struct pl_store_write *first, const struct pl_err *e)
@@ -631,39 +648,30 @@ int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *
     return s->ops->entity_get_rev(s->be, tn(tenant), id, out, rev, err);
 }
 
-void pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur)
+int pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur)
 {
-    p->types = pl_store__types_text(cur);
-    p->geo = pl_store__geo_fingerprint(cur);
+    p->old = ix_new(cur);
+    return p->old ? 0 : PL_ENOMEM;
 }
 
-/* Compares `next` with what `p` remembered (freeing p's members) and serializes it. Returns
- * the NEW malloc'd text (length in *len, PL_STORE_CHANGED_* in *changed) or NULL (OOM). */
-static char *prep_finish(struct pl_store_prep *p, const json_t *next, size_t *len,
-                         unsigned *changed)
+void pl_store_prep_abandon(struct pl_store_prep *p)
 {
-    char *types = pl_store__types_text(next);
-    char *geo = pl_store__geo_fingerprint(next);
-    *changed = 0;
-    if (!types || !p->types || strcmp(types, p->types) != 0)
-        *changed |= PL_STORE_CHANGED_TYPES;
-    if (!geo || !p->geo || strcmp(geo, p->geo) != 0)
-        *changed |= PL_STORE_CHANGED_GEO;
-    free(types);
-    free(geo);
-    free(p->types);
-    free(p->geo);
-    p->types = p->geo = NULL;
-    return pl_store__serialize(next, len);
+    ix_delete(p->old);
+    p->old = NULL;
 }
 
 int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
                       struct pl_store_write *w)
 {
-    free(w->prepared_text);
-    w->prepared_text = prep_finish(p, next, &w->prepared_len, &w->changed);
-    if (!w->prepared_text)
+    pl_store_prep_release(w);
+    w->prepared_text = pl_store__serialize(next, &w->prepared_len);
+    w->prep_new = ix_new(next);
+    w->prep_old = p->old;
+    p->old = NULL;
+    if (!w->prepared_text || !w->prep_new || !w->prep_old) {
+        pl_store_prep_release(w);
         return PL_ENOMEM;
+    }
     w->prepared = next;
     w->expect_rev = rev;
     w->flags |= PL_WRITE_PREPARED;
@@ -675,6 +683,26 @@ void pl_store_prep_release(struct pl_store_write *w)
     free(w->prepared_text);
     w->prepared_text = NULL;
     w->prepared = NULL;
+    ix_delete(w->prep_old);
+    ix_delete(w->prep_new);
+    w->prep_old = w->prep_new = NULL;
+}
+
+int pl_store_entity_query(struct pl_store *s, const struct pl_store_query *q, pl_store_row_fn row,
+                          void *ud, int64_t *count, struct pl_err *err)
+{
+    if (!s->ops->entity_query)
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store cannot query", s->ops->name);
+    return s->ops->entity_query(s->be, q, row, ud, count, err);
+}
+
+int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_discover what,
+                      const char *iri, json_t **out, struct pl_err *err)
+{
+    if (!s->ops->discover)
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store cannot discover",
+                          s->ops->name);
+    return s->ops->discover(s->be, tn(tenant), what, iri, out, err);
 }
 
 int pl_store_tenant_exists(struct pl_store *s, const char *tenant)

@@ -28,7 +28,8 @@
 
 #include "base/err.h"
 
-struct pl_store; /* opaque */
+struct pl_store;    /* opaque */
+struct pl_store_ix; /* the index keys of an entity (store_int.h) */
 
 struct pl_store_config {
     const char *url;  /* backend URL: "sqlite:<dir>" or a bare directory path (SQLite);
@@ -40,6 +41,54 @@ struct pl_store_config {
 /* Capability bits a backend advertises (curl SSLSUPP_* style). */
 #define PL_STORE_CAP_GEO_NATIVE 0x1u /* geometry indexed natively (SpatiaLite / PostGIS) */
 #define PL_STORE_CAP_TEMPORAL   0x2u /* keeps attribute history */
+
+/* ------------------------------------------------------------------------------------------
+ * Queries (NGSI-LD 5.7.2). Everything is already parsed, validated and expanded by the caller:
+ * the backend translates it (store/sqlite/query.c: into SQL over its indexes). An entity
+ * matches when it meets every condition given (NULL / 0 = no condition).
+ * ---------------------------------------------------------------------------------------- */
+struct pl_q_node;
+struct pl_typesel;
+struct pl_scopeq;
+struct pl_geoq;
+
+/* One EntitySelector (5.2.33) among several: id list, id pattern, type selection. */
+struct pl_store_selector {
+    const char *const *ids;
+    size_t n_ids;
+    const void *id_regex;
+    const struct pl_typesel *types;
+};
+
+struct pl_store_query {
+    const char *tenant;               /* "" default */
+    const struct pl_store_selector *sels; /* several selectors: an entity matches ANY of them */
+    size_t n_sels;                    /* (one selector goes into ids/id_regex/types below) */
+    const char *const *ids;           /* id is one of these */
+    size_t n_ids;
+    const void *id_regex;             /* a compiled regex_t (POSIX ERE) the id must match */
+    const struct pl_typesel *types;   /* type selection (query/typesel.h), names resolved */
+    const struct pl_q_node *q;        /* q (query/q.h), resolved */
+    const struct pl_scopeq *scope;    /* scopeQ (query/scopeq.h) */
+    const struct pl_geoq *geo;        /* geo-query (query/geoq.h) */
+    const char *geo_attr;             /* its expanded geoproperty IRI */
+    const char *const *attrs;         /* 5.7.2: the entity has at least one of these IRIs */
+    size_t n_attrs;
+    int64_t limit, offset;            /* rows wanted; limit 0: none (count only) */
+    int count;                        /* 1: compute the number of matches */
+};
+
+/* Called once per matching entity, in the query's order, with its stored body text (borrowed
+ * for the call). Returning non-zero stops the query (that value is returned). */
+typedef int (*pl_store_row_fn)(void *ud, const char *body, size_t len);
+
+/* What pl_store_discover computes (5.7.5-5.7.10), from counters, never by scanning entities. */
+enum pl_store_discover {
+    PL_DISCOVER_TYPES,      /* [ {"type": IRI, "count": n, "attrs": {IRI: [kinds]}} ... ] */
+    PL_DISCOVER_TYPE,       /* one of the above for `iri` (PL_ENOTFOUND when none) */
+    PL_DISCOVER_ATTRS,      /* [ {"attr": IRI, "count": n, "types": [IRI...], "kinds": [..]} ] */
+    PL_DISCOVER_ATTR        /* one of the above for `iri` (PL_ENOTFOUND when none) */
+};
 
 /* ------------------------------------------------------------------------------------------
  * The backend table. Version 1.
@@ -72,9 +121,14 @@ struct pl_store_ops {
     void (*sp_rollback)(void *be);
     int (*w_entity_get)(void *be, const char *tenant, const char *id, json_t **out,
                         struct pl_err *err); /* NEW ref; PL_ENOTFOUND when absent */
+    /* Writes the entity row (insert when old is NULL, else update, raising the revision) with
+     * `text` (its serialization, len bytes) and brings the backend's indexes from `old` to `new`
+     * (store_int.h: only the difference is written). */
     int (*w_entity_put)(void *be, const char *tenant, const char *id, const json_t *entity,
-                        int exists, struct pl_err *err); /* exists: 1 update, 0 insert */
-    int (*w_entity_delete)(void *be, const char *tenant, const char *id, struct pl_err *err);
+                        const char *text, size_t len, const struct pl_store_ix *old,
+                        const struct pl_store_ix *new_ix, struct pl_err *err);
+    int (*w_entity_delete)(void *be, const char *tenant, const char *id,
+                           const struct pl_store_ix *old, struct pl_err *err);
     int (*w_ctx_put)(void *be, const json_t *rec, struct pl_err *err);
     int (*w_ctx_delete)(void *be, const char *id, struct pl_err *err);
 
@@ -89,12 +143,13 @@ struct pl_store_ops {
                           int64_t *rev, struct pl_err *err); /* reader: NEW ref + revision */
     int (*w_entity_rev)(void *be, const char *tenant, const char *id, int64_t *rev,
                         struct pl_err *err); /* writer: PL_ENOTFOUND when absent */
-    int (*w_entity_put_prepared)(void *be, const char *tenant, const char *id,
-                                 const json_t *entity, const char *text, size_t len,
-                                 unsigned changed, struct pl_err *err); /* writer: update with
-                                 the caller's serialization; side data only where `changed` */
     int (*tenant_exists)(void *be, const char *tenant, int *exists,
                          struct pl_err *err); /* reader: created by its first entity */
+    /* Reader side: queries and discovery (see pl_store_entity_query, pl_store_types...). */
+    int (*entity_query)(void *be, const struct pl_store_query *q, pl_store_row_fn row, void *ud,
+                        int64_t *count, struct pl_err *err);
+    int (*discover)(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
+                    json_t **out, struct pl_err *err);
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -134,9 +189,6 @@ typedef int (*pl_store_apply_fn)(void *ud, json_t *cur, json_t **next, struct pl
 #define PL_WRITE_MUST_NOT_EXIST 0x2u /* PL_EALREADYEXISTS when it is present */
 #define PL_WRITE_PREPARED       0x4u /* optimistic: see pl_store_prep_end (apply is not called) */
 
-/* What changed between the read and the prepared entity (for the backend's side data). */
-#define PL_STORE_CHANGED_TYPES 0x1u
-#define PL_STORE_CHANGED_GEO   0x2u
 
 struct pl_store_write {
     /* IN, set by the caller; strings are borrowed until `done` runs / write_sync returns */
@@ -158,7 +210,7 @@ struct pl_store_write {
     char *prepared_text;    /* its serialization (owned: pl_store_prep_release) */
     size_t prepared_len;    /* length of prepared_text */
     int64_t expect_rev;     /* the revision it was computed from */
-    unsigned changed;       /* PL_STORE_CHANGED_* */
+    struct pl_store_ix *prep_old, *prep_new; /* index keys before/after (owned) */
     /* private to the store */
     struct pl_store_write *next_;
     int sync_done_;
@@ -178,6 +230,19 @@ int pl_store_write_sync(struct pl_store *s, struct pl_store_write *w);
  * and result) and waits for all of them. Returns 0 when the batch ran (see each w->rc).
  */
 int pl_store_write_many_sync(struct pl_store *s, struct pl_store_write **ws, size_t n);
+
+/*
+ * Runs a query. Rows go to `row` in a stable order (the store's unique entity key: paging with
+ * limit/offset returns each entity exactly once while the data does not change); *count (when
+ * q->count) is the number of matches regardless of limit/offset. Thread-safe (reader side).
+ * Returns 0, or PL_E* (PL_EBADREQUESTDATA when the backend cannot run this query).
+ */
+int pl_store_entity_query(struct pl_store *s, const struct pl_store_query *q, pl_store_row_fn row,
+                          void *ud, int64_t *count, struct pl_err *err);
+
+/* Discovery (see enum pl_store_discover). *out is a NEW reference. */
+int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_discover what,
+                      const char *iri, json_t **out, struct pl_err *err);
 
 /*
  * @context registry records (the /jsonldContexts API persists hosted and cached contexts).
@@ -233,16 +298,18 @@ int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *
                             int64_t *rev, struct pl_err *err);
 
 struct pl_store_prep {
-    char *types; /* the read entity's type array, compact JSON (owned) */
-    char *geo;   /* its geometry fingerprint (owned) */
+    struct pl_store_ix *old; /* the index keys of the read entity (owned) */
 };
 
-/* Remembers the indexed parts of `cur` (borrowed). On out of memory the fields stay NULL, which
- * later counts as "changed": never wrong, only slower. */
-void pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur);
+/* Remembers the indexed parts of `cur` (borrowed). Returns 0 or PL_ENOMEM. */
+int pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur);
 
-/* Serializes `next` (borrowed; must stay alive until the write is reported) into `w`, sets
- * PL_WRITE_PREPARED, expect_rev and changed, and frees p's members. Returns 0 or PL_ENOMEM. */
+/* Frees what prep_begin kept, when the write is abandoned before prep_end. */
+void pl_store_prep_abandon(struct pl_store_prep *p);
+
+/* Serializes `next` (borrowed; must stay alive until the write is reported) into `w`, computes
+ * its index keys, sets PL_WRITE_PREPARED and expect_rev, and moves p's keys into `w`.
+ * Returns 0 or PL_ENOMEM. */
 int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
                       struct pl_store_write *w);
 

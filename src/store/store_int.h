@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "base/err.h"
+
 /* The entity's "type" array as compact JSON ("[]" when absent). NEW malloc'd or NULL (OOM). */
 char *pl_store__types_text(const json_t *entity);
 
@@ -20,5 +22,56 @@ char *pl_store__geo_fingerprint(const json_t *entity);
 /* The stored body text of `entity`: compact JSON with shortest round-trip reals.
  * NEW malloc'd (length in *len) or NULL (OOM). */
 char *pl_store__serialize(const json_t *entity, size_t *len);
+
+/* ------------------------------------------------------------------------------------------
+ * Index keys (ix.c): everything a backend indexes of one entity, sorted and without duplicates,
+ * so that a backend updating an entity writes only the difference between the old and the new
+ * keys. Built on the network thread for prepared writes, on the writer for the others.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Pseudo attribute under which the entity's scopes are indexed (never an IRI: no ':'). */
+#define PL_STORE_IX_SCOPE  "@scope"
+/* Pseudo type under which the tenant-wide discovery counters are kept (never an IRI). */
+#define PL_ALL_TYPES "@all"
+/* Value class of the row that says "this attribute exists but has no comparable value" (a
+ * GeoProperty, a JSON object value...). The other classes are enum pl_qv_kind (query/q.h). */
+#define PL_STORE_IX_EXISTS 9
+
+/* One comparable value of one attribute: `k` is a pl_qv_kind (or PL_STORE_IX_EXISTS); `str` is
+ * set for STRING and URI, `num` for NUMBER, DATETIME (epoch ms) and BOOL (0/1). */
+struct pl_store_ixval {
+    const char *attr;
+    int k;
+    double num;
+    const char *str;
+};
+
+/* One (attribute, attribute kind) pair, for the discovery counters (/types, /attributes). */
+struct pl_store_ixak {
+    const char *attr;
+    const char *kind; /* "Property", "Relationship", ... */
+};
+
+struct pl_store_ix {
+    char *types_text;             /* the "type" array, compact JSON */
+    char *geo_fp;                 /* pl_store__geo_fingerprint */
+    const char **types;           /* type IRIs, sorted, unique */
+    size_t n_types;
+    struct pl_store_ixval *vals;  /* sorted by pl_store__ixval_cmp, unique */
+    size_t n_vals;
+    struct pl_store_ixak *aks;    /* sorted by pl_store__ixak_cmp, unique */
+    size_t n_aks;
+    char **strs;                  /* every string above (owned) */
+    size_t n_strs;
+};
+
+/* Fills *ix from `entity` (borrowed; ix copies what it keeps). Returns 0 or PL_ENOMEM (then *ix
+ * is empty). Free with pl_store__ix_free. */
+int pl_store__ix_build(const json_t *entity, struct pl_store_ix *ix);
+void pl_store__ix_free(struct pl_store_ix *ix); /* NULL and an empty ix are fine */
+int pl_store__ixval_cmp(const struct pl_store_ixval *x, const struct pl_store_ixval *y);
+int pl_store__ixak_cmp(const struct pl_store_ixak *x, const struct pl_store_ixak *y);
+int pl_store__ix_same_types(const struct pl_store_ix *a, const struct pl_store_ix *b);
+int pl_store__ix_same_aks(const struct pl_store_ix *a, const struct pl_store_ix *b);
 
 #endif

@@ -44,6 +44,7 @@
  */
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -53,12 +54,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "base/hmap.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 
-#define SCHEMA_VERSION   1
+#define SCHEMA_VERSION   2
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
+#define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
 
 /* temp_store=MEMORY keeps the savepoint sub-journal in memory: with a savepoint per write, a
  * group of 64 writes spilled it to a temp file created, written and unlinked per group (that
@@ -83,8 +87,14 @@ enum wst {
     W_REV,
     W_TENANT_INS,
     W_DELETE,
-    W_TYPES_DEL,
-    W_TYPES_INS,
+    W_NAME_GET,
+    W_NAME_INS,
+    W_ETYPE_INS,
+    W_ETYPE_DEL,
+    W_AVAL_INS,
+    W_AVAL_DEL,
+    W_AVAL_DEL_PK,
+    W_TCOUNT_ADD,
     W_GEO_DEL,
     W_GEO_INS,
     W_GEO_INS_POINT,
@@ -92,6 +102,8 @@ enum wst {
     W_CTX_DEL,
     W__COUNT
 };
+
+_Static_assert(W__COUNT <= SQ_WRITER_STMTS, "raise SQ_WRITER_STMTS");
 
 static const char *const wsql[W__COUNT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -104,23 +116,30 @@ static const char *const wsql[W__COUNT] = {
     [W_INSERT] = "INSERT INTO entity(tenant,id,types,created_at,modified_at,body,rev) "
                  "VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=?7 "
-                 "WHERE tenant=?1 AND id=?2",
+                 "WHERE tenant=?1 AND id=?2 RETURNING pk",
     [W_REV] = "SELECT rev FROM entity WHERE tenant=?1 AND id=?2",
     /* NGSI-LD 5.5.10: a tenant is created implicitly by the first entity created in it. */
     [W_TENANT_INS] = "INSERT OR IGNORE INTO tenant(name) VALUES(?1)",
-    [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2",
-    [W_TYPES_DEL] = "DELETE FROM entity_type WHERE tenant=?1 AND id=?2",
-    [W_TYPES_INS] = "INSERT OR IGNORE INTO entity_type(tenant,id,type) VALUES(?1,?2,?3)",
-    [W_GEO_DEL] = "DELETE FROM geo WHERE tenant=?1 AND id=?2",
+    [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2 RETURNING pk",
+    [W_NAME_GET] = "SELECT nid FROM name WHERE tenant=?1 AND iri=?2",
+    [W_NAME_INS] = "INSERT INTO name(tenant,iri) VALUES(?1,?2)",
+    [W_ETYPE_INS] = "INSERT OR IGNORE INTO etype(nid,pk) VALUES(?1,?2)",
+    [W_ETYPE_DEL] = "DELETE FROM etype WHERE nid=?1 AND pk=?2",
+    [W_AVAL_INS] = "INSERT OR IGNORE INTO aval(aid,k,v,pk) VALUES(?1,?2,?3,?4)",
+    [W_AVAL_DEL] = "DELETE FROM aval WHERE aid=?1 AND k=?2 AND v=?3 AND pk=?4",
+    [W_AVAL_DEL_PK] = "DELETE FROM aval WHERE pk=?1",
+    [W_TCOUNT_ADD] = "INSERT INTO tcount(tnid,anid,kind,n) VALUES(?1,?2,?3,?4) "
+                     "ON CONFLICT DO UPDATE SET n=n+excluded.n",
+    [W_GEO_DEL] = "DELETE FROM geo WHERE pk=?1",
     /* The geometry is computed first and the row only inserted when it is not NULL: the
      * SpatiaLite constraint trigger on geo uses RAISE(ROLLBACK), which would abort the whole
      * group transaction. CastToXY and SetSRID make every parsed geometry conform. */
-    [W_GEO_INS] = "INSERT INTO geo(tenant,id,attr,dataset,geom) SELECT ?1,?2,?3,?4,g FROM "
+    [W_GEO_INS] = "INSERT INTO geo(pk,attr,dataset,geom) SELECT ?1,?3,?4,g FROM "
                   "(SELECT SetSRID(CastToXY(GeomFromGeoJSON(?5)),4326) AS g) WHERE g IS NOT NULL",
     /* Points (most city sensors) skip SpatiaLite's GeoJSON parser, which allocates and clears
      * a large parser state per call (a tenth of the writer's time when loading entities). */
-    [W_GEO_INS_POINT] = "INSERT INTO geo(tenant,id,attr,dataset,geom) "
-                        "VALUES(?1,?2,?3,?4,MakePoint(?5,?6,4326))",
+    [W_GEO_INS_POINT] = "INSERT INTO geo(pk,attr,dataset,geom) "
+                        "VALUES(?1,?3,?4,MakePoint(?5,?6,4326))",
     [W_CTX_PUT] = "INSERT INTO context(id,url,kind,created_at,body) VALUES(?1,?2,?3,?4,?5) "
                   "ON CONFLICT(id) DO UPDATE SET url=excluded.url,kind=excluded.kind,"
                   "created_at=excluded.created_at,body=excluded.body",
@@ -128,7 +147,6 @@ static const char *const wsql[W__COUNT] = {
 };
 
 /* Statements cached on each read connection. */
-enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
 
 static const char *const rsql[R__COUNT] = {
     [R_COUNT] = "SELECT count(*) FROM entity WHERE tenant=?1",
@@ -137,28 +155,7 @@ static const char *const rsql[R__COUNT] = {
     [R_TENANT] = "SELECT 1 FROM tenant WHERE name=?1",
 };
 
-/* One pooled read-only connection. */
-struct rconn {
-    sqlite3 *db;                /* SQLITE_OPEN_READONLY */
-    sqlite3_stmt *st[R__COUNT]; /* prepared on first use */
-    struct rconn *next;         /* free-list link while idle */
-};
 
-struct sqlite_be {
-    sqlite3 *db;                /* the write connection; used only by the writer thread */
-    sqlite3_stmt *st[W__COUNT]; /* cached writer statements, prepared on first use */
-    char *path;                 /* <dir>/polis.db (owned) */
-    int geo;                    /* 1 when SpatiaLite is loaded and table geo exists */
-    int in_tx;                  /* 1 between tx_begin and tx_commit/rollback */
-    pthread_mutex_t rmu;        /* protects the reader pool */
-    struct rconn *idle;         /* idle read connections */
-    int n_idle;                 /* length of `idle` */
-
-    /* Revisions come from one counter for the whole store, never per entity: a DELETE then a
-     * POST of the same id must not give the new entity a revision an optimistic update read
-     * from the old one (it would then overwrite the new entity with the old one's data). */
-    int64_t last_rev;           /* highest revision handed out (writer thread only) */
-};
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
  * pages. The WAL file is truncated back to 64 MiB after a checkpoint resets it. */
@@ -169,7 +166,7 @@ struct sqlite_be {
  * ---------------------------------------------------------------------------------------- */
 
 /* Maps a SQLite failure to a PL_E* code with words. */
-static int dberr(struct pl_err *err, sqlite3 *db, int rc, const char *what)
+int sq_dberr(struct pl_err *err, sqlite3 *db, int rc, const char *what)
 {
     int prim = rc & 0xff;
     if (prim == SQLITE_NOMEM)
@@ -227,9 +224,9 @@ static int has_row(sqlite3 *db, const char *sql, struct pl_err *err)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return dberr(err, db, rc, sql);
+        return sq_dberr(err, db, rc, sql);
     rc = sqlite3_step(st);
-    int out = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : dberr(err, db, rc, sql);
+    int out = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sq_dberr(err, db, rc, sql);
     sqlite3_finalize(st);
     return out;
 }
@@ -264,7 +261,7 @@ static sqlite3_stmt *wstmt(struct sqlite_be *be, enum wst k, struct pl_err *err)
         int rc =
             sqlite3_prepare_v3(be->db, wsql[k], -1, SQLITE_PREPARE_PERSISTENT, &be->st[k], NULL);
         if (rc != SQLITE_OK) {
-            dberr(err, be->db, rc, wsql[k]);
+            sq_dberr(err, be->db, rc, wsql[k]);
             be->st[k] = NULL;
         }
     }
@@ -281,7 +278,7 @@ static void done_stmt(sqlite3_stmt *st)
 static int step_done(struct sqlite_be *be, sqlite3_stmt *st, const char *what, struct pl_err *err)
 {
     int rc = sqlite3_step(st);
-    int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : dberr(err, be->db, rc, what);
+    int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_dberr(err, be->db, rc, what);
     done_stmt(st);
     return out;
 }
@@ -295,7 +292,7 @@ static int wrun(struct sqlite_be *be, enum wst k, struct pl_err *err)
     return step_done(be, st, wsql[k], err);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *z)
+void sq_bind_text(sqlite3_stmt *st, int i, const char *z)
 {
     if (z)
         sqlite3_bind_text(st, i, z, -1, SQLITE_STATIC);
@@ -334,13 +331,19 @@ static const char schema_sql[] =
     " pk INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, types TEXT NOT NULL,"
     " created_at TEXT, modified_at TEXT, body TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1,"
     " UNIQUE(tenant, id));"
-    "CREATE TABLE IF NOT EXISTS entity_type(tenant TEXT NOT NULL, id TEXT NOT NULL,"
-    " type TEXT NOT NULL, PRIMARY KEY(tenant, id, type)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS entity_type_by_type ON entity_type(tenant, type, id);"
+    "CREATE TABLE IF NOT EXISTS name(nid INTEGER PRIMARY KEY, tenant TEXT NOT NULL,"
+    " iri TEXT NOT NULL, UNIQUE(tenant, iri));"
+    "CREATE TABLE IF NOT EXISTS etype(nid INTEGER NOT NULL, pk INTEGER NOT NULL,"
+    " PRIMARY KEY(nid, pk)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS aval(aid INTEGER NOT NULL, k INTEGER NOT NULL, v NOT NULL,"
+    " pk INTEGER NOT NULL, PRIMARY KEY(aid, k, v, pk)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS aval_by_pk ON aval(pk, aid, k, v);"
+    "CREATE TABLE IF NOT EXISTS tcount(tnid INTEGER NOT NULL, anid INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(tnid, anid, kind)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tenant(name TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '2');";
 
 static int check_version(sqlite3 *db, struct pl_err *err)
 {
@@ -348,7 +351,7 @@ static int check_version(sqlite3 *db, struct pl_err *err)
     const char *sql = "SELECT value FROM meta WHERE key='schema_version'";
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return dberr(err, db, rc, sql);
+        return sq_dberr(err, db, rc, sql);
     int out = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -387,9 +390,9 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
-                      "CREATE TABLE IF NOT EXISTS geo(tenant TEXT NOT NULL, id TEXT NOT NULL,"
+                      "CREATE TABLE IF NOT EXISTS geo(pk INTEGER NOT NULL,"
                       " attr TEXT NOT NULL, dataset TEXT);"
-                      "CREATE INDEX IF NOT EXISTS geo_by_entity ON geo(tenant, id);",
+                      "CREATE INDEX IF NOT EXISTS geo_by_pk ON geo(pk);",
                       err);
         if (rc)
             goto fail;
@@ -440,6 +443,10 @@ static void be_free(struct sqlite_be *be)
         sqlite3_close(be->db);
     }
     pthread_mutex_destroy(&be->rmu);
+    pl_hmap_free(be->names);
+    pl_hmap_free(be->sp_counts);
+    pl_hmap_free(be->tx_counts);
+    pl_strbuf_dispose(&be->keybuf);
     free(be->path);
     free(be);
 }
@@ -454,7 +461,7 @@ static int load_last_rev(struct sqlite_be *be, struct pl_err *err)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_OK ? 0 : dberr(err, be->db, rc, "load revision counter");
+    return rc == SQLITE_OK ? 0 : sq_dberr(err, be->db, rc, "load revision counter");
 }
 
 static int sq_open(const struct pl_store_config *cfg, const char *location, void **out,
@@ -471,7 +478,10 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     pthread_mutex_init(&be->rmu, NULL);
     size_t n = strlen(location) + sizeof "/polis.db";
     be->path = malloc(n);
-    if (!be->path) {
+    be->names = pl_hmap_new(NULL);
+    be->sp_counts = pl_hmap_new(NULL);
+    be->tx_counts = pl_hmap_new(NULL);
+    if (!be->path || !be->names || !be->sp_counts || !be->tx_counts) {
         be_free(be);
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
@@ -532,7 +542,7 @@ static void sq_close(void *p)
  * Readers: a pool of read-only connections, borrowed for one call
  * ---------------------------------------------------------------------------------------- */
 
-static struct rconn *reader_get(struct sqlite_be *be, struct pl_err *err)
+struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err)
 {
     pthread_mutex_lock(&be->rmu);
     struct rconn *c = be->idle;
@@ -550,7 +560,7 @@ static struct rconn *reader_get(struct sqlite_be *be, struct pl_err *err)
     }
     int rc = sqlite3_open_v2(be->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        dberr(err, c->db, rc, "open read connection");
+        sq_dberr(err, c->db, rc, "open read connection");
         sqlite3_close(c->db);
         free(c);
         return NULL;
@@ -559,10 +569,16 @@ static struct rconn *reader_get(struct sqlite_be *be, struct pl_err *err)
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);
+    if (sq_register_functions(c->db) != 0) {
+        sq_dberr(err, c->db, SQLITE_NOMEM, "register SQL functions");
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
-static void reader_put(struct sqlite_be *be, struct rconn *c)
+void sq_reader_put(struct sqlite_be *be, struct rconn *c)
 {
     for (int i = 0; i < R__COUNT; i++) {
         if (c->st[i])
@@ -589,7 +605,7 @@ static sqlite3_stmt *rstmt(struct rconn *c, enum rst k, struct pl_err *err)
     if (!c->st[k]) {
         int rc = sqlite3_prepare_v3(c->db, rsql[k], -1, SQLITE_PREPARE_PERSISTENT, &c->st[k], NULL);
         if (rc != SQLITE_OK) {
-            dberr(err, c->db, rc, rsql[k]);
+            sq_dberr(err, c->db, rc, rsql[k]);
             c->st[k] = NULL;
         }
     }
@@ -601,7 +617,7 @@ static sqlite3_stmt *rstmt(struct rconn *c, enum rst k, struct pl_err *err)
 static int read_entity(struct sqlite_be *be, const char *tenant, const char *id, json_t **out,
                        char **text, size_t *len, int64_t *rev, struct pl_err *err)
 {
-    struct rconn *c = reader_get(be, err);
+    struct rconn *c = sq_reader_get(be, err);
     if (!c)
         return err ? err->code : PL_EINTERNAL;
     int out_rc;
@@ -610,13 +626,13 @@ static int read_entity(struct sqlite_be *be, const char *tenant, const char *id,
         out_rc = err ? err->code : PL_EINTERNAL;
         goto done;
     }
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
     } else if (rc != SQLITE_ROW) {
-        out_rc = dberr(err, c->db, rc, "entity read");
+        out_rc = sq_dberr(err, c->db, rc, "entity read");
     } else {
         out_rc = 0;
         if (rev)
@@ -641,7 +657,7 @@ static int read_entity(struct sqlite_be *be, const char *tenant, const char *id,
         }
     }
 done:
-    reader_put(be, c);
+    sq_reader_put(be, c);
     return out_rc;
 }
 
@@ -650,7 +666,7 @@ done:
 static int read_int(struct sqlite_be *be, enum rst k, const char *tenant, int *has_row,
                     int64_t *val, const char *what, struct pl_err *err)
 {
-    struct rconn *c = reader_get(be, err);
+    struct rconn *c = sq_reader_get(be, err);
     if (!c)
         return err ? err->code : PL_EINTERNAL;
     int out_rc = 0;
@@ -658,15 +674,15 @@ static int read_int(struct sqlite_be *be, enum rst k, const char *tenant, int *h
     if (!st) {
         out_rc = err ? err->code : PL_EINTERNAL;
     } else {
-        bind_text(st, 1, tenant);
+        sq_bind_text(st, 1, tenant);
         int rc = sqlite3_step(st);
         *has_row = rc == SQLITE_ROW;
         if (rc == SQLITE_ROW)
             *val = sqlite3_column_int64(st, 0);
         else if (rc != SQLITE_DONE)
-            out_rc = dberr(err, c->db, rc, what);
+            out_rc = sq_dberr(err, c->db, rc, what);
     }
-    reader_put(be, c);
+    sq_reader_put(be, c);
     return out_rc;
 }
 
@@ -716,7 +732,7 @@ static int set_col(json_t *o, const char *key, sqlite3_stmt *st, int col)
 static int sq_ctx_load(void *p, json_t **out, struct pl_err *err)
 {
     struct sqlite_be *be = p;
-    struct rconn *c = reader_get(be, err);
+    struct rconn *c = sq_reader_get(be, err);
     if (!c)
         return err ? err->code : PL_EINTERNAL;
     int out_rc = 0;
@@ -738,9 +754,9 @@ static int sq_ctx_load(void *p, json_t **out, struct pl_err *err)
         }
     }
     if (rc != SQLITE_DONE)
-        out_rc = dberr(err, c->db, rc, "ctx_load");
+        out_rc = sq_dberr(err, c->db, rc, "ctx_load");
 done:
-    reader_put(be, c);
+    sq_reader_put(be, c);
     if (out_rc == 0)
         *out = arr;
     else
@@ -751,6 +767,10 @@ done:
 /* ------------------------------------------------------------------------------------------
  * Writer side (writer thread only)
  * ---------------------------------------------------------------------------------------- */
+
+static void counts_clear(struct sqlite_be *be);
+static int counts_release(struct sqlite_be *be);
+static int counts_flush(struct sqlite_be *be, struct pl_err *err);
 
 /* A statement failure can make SQLite roll back the whole transaction on its own (SQLITE_FULL,
  * IOERR, NOMEM, RAISE(ROLLBACK)). A later SAVEPOINT would then silently start a NEW transaction
@@ -776,6 +796,8 @@ static int sq_tx_commit(void *p, struct pl_err *err)
     struct sqlite_be *be = p;
     int rc = tx_alive(be, err);
     if (rc == 0)
+        rc = counts_flush(be, err);
+    if (rc == 0)
         rc = wrun(be, W_COMMIT, err);
     if (rc == 0)
         be->in_tx = 0;
@@ -788,12 +810,15 @@ static void sq_tx_rollback(void *p)
     if (!sqlite3_get_autocommit(be->db))
         wrun(be, W_ROLLBACK, NULL);
     be->in_tx = 0;
+    pl_hmap_clear(be->names);
+    counts_clear(be);
 }
 
 static int sq_sp_begin(void *p, struct pl_err *err)
 {
     struct sqlite_be *be = p;
     int rc = tx_alive(be, err);
+    pl_hmap_clear(be->sp_counts);
     return rc ? rc : wrun(be, W_SP, err);
 }
 
@@ -801,12 +826,19 @@ static int sq_sp_release(void *p, struct pl_err *err)
 {
     struct sqlite_be *be = p;
     int rc = tx_alive(be, err);
-    return rc ? rc : wrun(be, W_SP_RELEASE, err);
+    if (rc == 0)
+        rc = wrun(be, W_SP_RELEASE, err);
+    if (rc == 0 && counts_release(be) != 0)
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    return rc;
 }
 
 static void sq_sp_rollback(void *p)
 {
     struct sqlite_be *be = p;
+    /* Names interned and counters counted by the rolled-back write are gone. */
+    pl_hmap_clear(be->names);
+    pl_hmap_clear(be->sp_counts);
     if (sqlite3_get_autocommit(be->db))
         return; /* nothing left to roll back; tx_commit will report it */
     if (wrun(be, W_SP_ROLLBACK_TO, NULL) == 0)
@@ -820,55 +852,239 @@ static int sq_w_entity_get(void *p, const char *tenant, const char *id, json_t *
     sqlite3_stmt *st = wstmt(be, W_GET, err);
     if (!st)
         return err ? err->code : PL_EINTERNAL;
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
     int rc = sqlite3_step(st), out_rc;
     if (rc == SQLITE_ROW)
         out_rc = parse_body(st, 0, tenant, id, out, err);
     else if (rc == SQLITE_DONE)
         out_rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
     else
-        out_rc = dberr(err, be->db, rc, "w_entity_get");
+        out_rc = sq_dberr(err, be->db, rc, "w_entity_get");
     done_stmt(st);
     return out_rc;
 }
 
-/* Runs a (tenant, id) statement: the entity_type / geo row deletions. */
-static int run_tid(struct sqlite_be *be, enum wst k, const char *tenant, const char *id,
-                   struct pl_err *err)
+/* ------------------------------------------------------------------------------------------
+ * Index maintenance. Every name (type or attribute IRI) is interned per tenant in `name`; the
+ * writer caches nids. Rows written inside a savepoint that is rolled back disappear, so the
+ * cache is dropped on every rollback (rare: only failing writes).
+ * ---------------------------------------------------------------------------------------- */
+
+static void counts_clear(struct sqlite_be *be)
 {
-    sqlite3_stmt *st = wstmt(be, k, err);
-    if (!st)
-        return err ? err->code : PL_EINTERNAL;
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
-    return step_done(be, st, wsql[k], err);
+    pl_hmap_clear(be->sp_counts);
+    pl_hmap_clear(be->tx_counts);
 }
 
-static int put_types(struct sqlite_be *be, const char *tenant, const char *id, const json_t *types,
-                     struct pl_err *err)
+/* The nid of (tenant, iri), interned when absent. Returns 0 or a PL_E* code. */
+static int nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t *nid,
+                  struct pl_err *err)
 {
-    sqlite3_stmt *st = wstmt(be, W_TYPES_INS, err);
+    struct pl_strbuf *k = &be->keybuf;
+    pl_strbuf_reset(k);
+    pl_strbuf_puts(k, tenant);
+    pl_strbuf_putc(k, '\x1f');
+    pl_strbuf_puts(k, iri);
+    if (k->nomem)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    int found = 0;
+    void *v = pl_hmap_get(be->names, k->p, &found);
+    if (found) {
+        *nid = (int64_t)(intptr_t)v;
+        return 0;
+    }
+    sqlite3_stmt *st = wstmt(be, W_NAME_GET, err);
     if (!st)
         return err ? err->code : PL_EINTERNAL;
-    size_t i;
-    json_t *t;
-    json_array_foreach(types, i, t)
-    {
-        if (!json_is_string(t))
-            continue;
-        bind_text(st, 1, tenant);
-        bind_text(st, 2, id);
-        bind_text(st, 3, json_string_value(t));
-        int rc = step_done(be, st, wsql[W_TYPES_INS], err);
-        if (rc)
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, iri);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *nid = sqlite3_column_int64(st, 0);
+        done_stmt(st);
+    } else {
+        done_stmt(st);
+        if (rc != SQLITE_DONE)
+            return sq_dberr(err, be->db, rc, "name lookup");
+        sqlite3_stmt *ins = wstmt(be, W_NAME_INS, err);
+        if (!ins)
+            return err ? err->code : PL_EINTERNAL;
+        sq_bind_text(ins, 1, tenant);
+        sq_bind_text(ins, 2, iri);
+        if ((rc = step_done(be, ins, wsql[W_NAME_INS], err)) != 0)
             return rc;
+        *nid = sqlite3_last_insert_rowid(be->db);
+    }
+    if (pl_hmap_count(be->names) > NAME_CACHE_MAX)
+        pl_hmap_clear(be->names);
+    if (pl_hmap_put(be->names, k->p, (void *)(intptr_t)*nid) != 0)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Adds `delta` to the discovery counter (tnid, anid, kind) of the current savepoint. */
+static int count_add(struct sqlite_be *be, int64_t tnid, int64_t anid, const char *kind,
+                     int delta, struct pl_err *err)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%lld %lld %.400s", (long long)tnid, (long long)anid, kind);
+    int found = 0;
+    intptr_t n = (intptr_t)pl_hmap_get(be->sp_counts, key, &found);
+    if (pl_hmap_put(be->sp_counts, key, (void *)(n + delta)) != 0)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The counters of one entity's keys, each added `sign` times: per type (and per tenant, under
+ * the pseudo type PL_ALL_TYPES), one for the entity and one per (attribute, kind). */
+static int count_entity(struct sqlite_be *be, const char *tenant, const struct pl_store_ix *ix,
+                        int sign, struct pl_err *err)
+{
+    int rc;
+    for (size_t t = 0; t <= ix->n_types; t++) {
+        int64_t tnid, anid;
+        const char *type = t < ix->n_types ? ix->types[t] : PL_ALL_TYPES;
+        if ((rc = nid_of(be, tenant, type, &tnid, err)) != 0 ||
+            (rc = count_add(be, tnid, 0, "", sign, err)) != 0)
+            return rc;
+        for (size_t a = 0; a < ix->n_aks; a++) {
+            if ((rc = nid_of(be, tenant, ix->aks[a].attr, &anid, err)) != 0 ||
+                (rc = count_add(be, tnid, anid, ix->aks[a].kind, sign, err)) != 0)
+                return rc;
+        }
     }
     return 0;
 }
 
-/* Inserts one geo row. A geometry SpatiaLite rejects is skipped; only errors that endanger the
- * transaction (no memory, I/O, disk full) fail the write. */
+/* Merges the savepoint's counters into the transaction's. */
+static int counts_release(struct sqlite_be *be)
+{
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (pl_hmap_next(be->sp_counts, &pos, &key, &v)) {
+        int found = 0;
+        intptr_t n = (intptr_t)pl_hmap_get(be->tx_counts, key, &found);
+        if (pl_hmap_put(be->tx_counts, key, (void *)(n + (intptr_t)v)) != 0)
+            return PL_ENOMEM;
+    }
+    pl_hmap_clear(be->sp_counts);
+    return 0;
+}
+
+/* Writes the transaction's counters (before COMMIT). */
+static int counts_flush(struct sqlite_be *be, struct pl_err *err)
+{
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    int rc = 0;
+    sqlite3_stmt *st = wstmt(be, W_TCOUNT_ADD, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    while (rc == 0 && pl_hmap_next(be->tx_counts, &pos, &key, &v)) {
+        if ((intptr_t)v == 0)
+            continue;
+        long long tnid = 0, anid = 0;
+        int used = 0;
+        if (sscanf(key, "%lld %lld %n", &tnid, &anid, &used) < 2)
+            continue;
+        sqlite3_bind_int64(st, 1, tnid);
+        sqlite3_bind_int64(st, 2, anid);
+        sq_bind_text(st, 3, key + used);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)(intptr_t)v);
+        rc = step_done(be, st, wsql[W_TCOUNT_ADD], err);
+    }
+    pl_hmap_clear(be->tx_counts);
+    return rc;
+}
+
+/* Binds an index value the same way for insert and delete (integers as integers). */
+static void bind_ixval(sqlite3_stmt *st, int i, const struct pl_store_ixval *v)
+{
+    if (v->str) {
+        sq_bind_text(st, i, v->str);
+    } else if (v->num == (double)(int64_t)v->num && v->num > -9e15 && v->num < 9e15) {
+        sqlite3_bind_int64(st, i, (int64_t)v->num);
+    } else {
+        sqlite3_bind_double(st, i, v->num);
+    }
+}
+
+static int aval_row(struct sqlite_be *be, enum wst k, const char *tenant, int64_t pk,
+                    const struct pl_store_ixval *v, struct pl_err *err)
+{
+    int64_t aid;
+    int rc = nid_of(be, tenant, v->attr, &aid, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = wstmt(be, k, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    sqlite3_bind_int64(st, 1, aid);
+    sqlite3_bind_int(st, 2, v->k);
+    bind_ixval(st, 3, v);
+    sqlite3_bind_int64(st, 4, pk);
+    return step_done(be, st, wsql[k], err);
+}
+
+static int etype_row(struct sqlite_be *be, enum wst k, const char *tenant, int64_t pk,
+                     const char *type, struct pl_err *err)
+{
+    int64_t nid;
+    int rc = nid_of(be, tenant, type, &nid, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = wstmt(be, k, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    sqlite3_bind_int64(st, 1, nid);
+    sqlite3_bind_int64(st, 2, pk);
+    return step_done(be, st, wsql[k], err);
+}
+
+/* Brings the value rows of entity `pk` from `old` (NULL: none) to `nw`: only the difference. */
+static int vals_diff(struct sqlite_be *be, const char *tenant, int64_t pk,
+                     const struct pl_store_ix *old, const struct pl_store_ix *nw,
+                     struct pl_err *err)
+{
+    size_t i = 0, j = 0, no = old ? old->n_vals : 0;
+    int rc = 0;
+    while (rc == 0 && (i < no || j < nw->n_vals)) {
+        int c = i >= no             ? 1
+                : j >= nw->n_vals ? -1
+                                  : pl_store__ixval_cmp(&old->vals[i], &nw->vals[j]);
+        if (c < 0)
+            rc = aval_row(be, W_AVAL_DEL, tenant, pk, &old->vals[i++], err);
+        else if (c > 0)
+            rc = aval_row(be, W_AVAL_INS, tenant, pk, &nw->vals[j++], err);
+        else
+            i++, j++;
+    }
+    return rc;
+}
+
+static int types_diff(struct sqlite_be *be, const char *tenant, int64_t pk,
+                      const struct pl_store_ix *old, const struct pl_store_ix *nw,
+                      struct pl_err *err)
+{
+    size_t i = 0, j = 0, no = old ? old->n_types : 0;
+    int rc = 0;
+    while (rc == 0 && (i < no || j < nw->n_types)) {
+        int c = i >= no              ? 1
+                : j >= nw->n_types ? -1
+                                   : strcmp(old->types[i], nw->types[j]);
+        if (c < 0)
+            rc = etype_row(be, W_ETYPE_DEL, tenant, pk, old->types[i++], err);
+        else if (c > 0)
+            rc = etype_row(be, W_ETYPE_INS, tenant, pk, nw->types[j++], err);
+        else
+            i++, j++;
+    }
+    return rc;
+}
+
 /* The x, y of a GeoJSON Point value, when it is one. Returns 1 and sets them, else 0. */
 static int point_xy(const json_t *v, double *x, double *y)
 {
@@ -884,8 +1100,8 @@ static int point_xy(const json_t *v, double *x, double *y)
 
 /* Inserts one geo row. A geometry SpatiaLite rejects is skipped; only errors that endanger the
  * transaction (no memory, I/O, disk full) fail the write. */
-static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
-                       const char *attr, const json_t *inst, struct pl_err *err)
+static int put_geo_one(struct sqlite_be *be, int64_t pk, const char *id, const char *attr,
+                       const json_t *inst, struct pl_err *err)
 {
     const json_t *value = json_object_get(inst, "value");
     double x, y;
@@ -894,10 +1110,9 @@ static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
     if (!st)
         return err ? err->code : PL_EINTERNAL;
     char *gj = NULL;
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
-    bind_text(st, 3, attr);
-    bind_text(st, 4, json_string_value(json_object_get(inst, "datasetId")));
+    sqlite3_bind_int64(st, 1, pk);
+    sq_bind_text(st, 3, attr);
+    sq_bind_text(st, 4, json_string_value(json_object_get(inst, "datasetId")));
     if (is_point) {
         sqlite3_bind_double(st, 5, x);
         sqlite3_bind_double(st, 6, y);
@@ -907,7 +1122,7 @@ static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
             done_stmt(st);
             return pl_err_set(err, PL_ENOMEM, "out of memory");
         }
-        bind_text(st, 5, gj);
+        sq_bind_text(st, 5, gj);
     }
     int rc = sqlite3_step(st), out = 0;
     if (rc == SQLITE_DONE && sqlite3_changes(be->db) == 0) {
@@ -916,7 +1131,7 @@ static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
         int prim = rc & 0xff;
         if (prim == SQLITE_NOMEM || prim == SQLITE_IOERR || prim == SQLITE_FULL ||
             prim == SQLITE_BUSY || prim == SQLITE_CORRUPT)
-            out = dberr(err, be->db, rc, "geo insert");
+            out = sq_dberr(err, be->db, rc, "geo insert");
         else
             pl_log_debug("store/sqlite: entity '%s' attribute '%s': geometry skipped: %s", id, attr,
                          sqlite3_errmsg(be->db));
@@ -926,7 +1141,7 @@ static int put_geo_one(struct sqlite_be *be, const char *tenant, const char *id,
     return out;
 }
 
-static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, const json_t *entity,
+static int put_geo(struct sqlite_be *be, int64_t pk, const char *id, const json_t *entity,
                    struct pl_err *err)
 {
     const json_t *attrs = json_object_get(entity, "attrs");
@@ -944,7 +1159,7 @@ static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, con
             if (!kind || strcmp(kind, "GeoProperty") != 0 ||
                 !json_is_object(json_object_get(inst, "value")))
                 continue;
-            int rc = put_geo_one(be, tenant, id, name, inst, err);
+            int rc = put_geo_one(be, pk, id, name, inst, err);
             if (rc)
                 return rc;
         }
@@ -952,90 +1167,81 @@ static int put_geo(struct sqlite_be *be, const char *tenant, const char *id, con
     return 0;
 }
 
-/* Writes the entity row (insert or update, raising the revision) and the side rows that
- * changed. `body` is the serialized entity. */
-static int write_row(struct sqlite_be *be, const char *tenant, const char *id,
-                     const json_t *entity, const char *body, size_t body_len, const char *ztypes,
-                     int exists, int types_changed, int geo_changed, struct pl_err *err)
+static int run_pk(struct sqlite_be *be, enum wst k, int64_t pk, struct pl_err *err)
+{
+    sqlite3_stmt *st = wstmt(be, k, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    sqlite3_bind_int64(st, 1, pk);
+    return step_done(be, st, wsql[k], err);
+}
+
+/* Inserts (old == NULL) or updates the entity row, raising the revision; sets *pk. */
+static int write_entity_row(struct sqlite_be *be, const char *tenant, const char *id,
+                            const json_t *entity, const char *body, size_t body_len,
+                            const char *ztypes, int exists, int64_t *pk, struct pl_err *err)
 {
     int rc = 0;
     enum wst k = exists ? W_UPDATE : W_INSERT;
     sqlite3_stmt *st = wstmt(be, k, err);
     if (!st)
         return err ? err->code : PL_EINTERNAL;
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
-    bind_text(st, 3, ztypes);
-    bind_text(st, 4, json_string_value(json_object_get(entity, "createdAt")));
-    bind_text(st, 5, json_string_value(json_object_get(entity, "modifiedAt")));
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
+    sq_bind_text(st, 3, ztypes);
+    sq_bind_text(st, 4, json_string_value(json_object_get(entity, "createdAt")));
+    sq_bind_text(st, 5, json_string_value(json_object_get(entity, "modifiedAt")));
     sqlite3_bind_text(st, 6, body, (int)body_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, ++be->last_rev);
     int src = sqlite3_step(st);
-    if (src == SQLITE_DONE) {
-        if (exists && sqlite3_changes(be->db) == 0)
-            rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
-    } else if ((src & 0xff) == SQLITE_CONSTRAINT && !exists) {
-        rc = pl_err_set(err, PL_EALREADYEXISTS, "Entity already exists");
-    } else {
-        rc = dberr(err, be->db, src, exists ? "entity update" : "entity insert");
+    if (exists && src == SQLITE_ROW) {
+        *pk = sqlite3_column_int64(st, 0);
+        src = sqlite3_step(st);
+    } else if (exists && src == SQLITE_DONE) {
+        rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    } else if (src == SQLITE_DONE) {
+        *pk = sqlite3_last_insert_rowid(be->db);
+    }
+    if (rc == 0 && src != SQLITE_DONE) {
+        if ((src & 0xff) == SQLITE_CONSTRAINT && !exists)
+            rc = pl_err_set(err, PL_EALREADYEXISTS, "Entity already exists");
+        else
+            rc = sq_dberr(err, be->db, src, exists ? "entity update" : "entity insert");
     }
     done_stmt(st);
-    if (rc)
-        return rc;
-    if (!exists && *tenant) {
+    if (rc == 0 && !exists && *tenant) {
         sqlite3_stmt *ts = wstmt(be, W_TENANT_INS, err);
         if (!ts)
             return err ? err->code : PL_EINTERNAL;
-        bind_text(ts, 1, tenant);
-        if ((rc = step_done(be, ts, wsql[W_TENANT_INS], err)) != 0)
-            return rc;
-    }
-    const json_t *types = json_object_get(entity, "type");
-    if (types_changed) {
-        if (exists && (rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
-            return rc;
-        if (json_is_array(types) && (rc = put_types(be, tenant, id, types, err)) != 0)
-            return rc;
-    }
-    if (be->geo && geo_changed) {
-        if (exists && (rc = run_tid(be, W_GEO_DEL, tenant, id, err)) != 0)
-            return rc;
-        rc = put_geo(be, tenant, id, entity, err);
+        sq_bind_text(ts, 1, tenant);
+        rc = step_done(be, ts, wsql[W_TENANT_INS], err);
     }
     return rc;
 }
 
-/* A put that knows nothing of what changed: every side row is (re)written. The store uses it to
- * insert; updates go through sq_w_entity_put_prepared, which skips unchanged side rows. */
 static int sq_w_entity_put(void *p, const char *tenant, const char *id, const json_t *entity,
-                           int exists, struct pl_err *err)
+                           const char *text, size_t len, const struct pl_store_ix *old,
+                           const struct pl_store_ix *nw, struct pl_err *err)
 {
     struct sqlite_be *be = p;
-    size_t body_len = 0;
-    char *body = pl_store__serialize(entity, &body_len);
-    char *ztypes = pl_store__types_text(entity);
-    int rc;
-    if (!body || !ztypes)
-        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
-    else
-        rc = write_row(be, tenant, id, entity, body, body_len, ztypes, exists, 1, 1, err);
-    free(body);
-    free(ztypes);
-    return rc;
-}
-
-static int sq_w_entity_put_prepared(void *p, const char *tenant, const char *id,
-                                    const json_t *entity, const char *text, size_t len,
-                                    unsigned changed, struct pl_err *err)
-{
-    struct sqlite_be *be = p;
-    char *ztypes = pl_store__types_text(entity);
-    if (!ztypes)
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
-    int rc = write_row(be, tenant, id, entity, text, len, ztypes, 1,
-                       (changed & PL_STORE_CHANGED_TYPES) != 0,
-                       (changed & PL_STORE_CHANGED_GEO) != 0, err);
-    free(ztypes);
+    int64_t pk = 0;
+    int rc = write_entity_row(be, tenant, id, entity, text, len, nw->types_text, old != NULL,
+                              &pk, err);
+    if (rc)
+        return rc;
+    if ((rc = types_diff(be, tenant, pk, old, nw, err)) != 0 ||
+        (rc = vals_diff(be, tenant, pk, old, nw, err)) != 0)
+        return rc;
+    if (!old || !pl_store__ix_same_types(old, nw) || !pl_store__ix_same_aks(old, nw)) {
+        if ((old && (rc = count_entity(be, tenant, old, -1, err)) != 0) ||
+            (rc = count_entity(be, tenant, nw, +1, err)) != 0)
+            return rc;
+    }
+    if (be->geo && (!old || strcmp(old->geo_fp, nw->geo_fp) != 0)) {
+        if (old && (rc = run_pk(be, W_GEO_DEL, pk, err)) != 0)
+            return rc;
+        rc = put_geo(be, pk, id, entity, err);
+    }
     return rc;
 }
 
@@ -1046,8 +1252,8 @@ static int sq_w_entity_rev(void *p, const char *tenant, const char *id, int64_t 
     sqlite3_stmt *st = wstmt(be, W_REV, err);
     if (!st)
         return err ? err->code : PL_EINTERNAL;
-    bind_text(st, 1, tenant);
-    bind_text(st, 2, id);
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
     int rc = sqlite3_step(st), out;
     if (rc == SQLITE_ROW) {
         *rev = sqlite3_column_int64(st, 0);
@@ -1055,25 +1261,44 @@ static int sq_w_entity_rev(void *p, const char *tenant, const char *id, int64_t 
     } else if (rc == SQLITE_DONE) {
         out = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
     } else {
-        out = dberr(err, be->db, rc, "w_entity_rev");
+        out = sq_dberr(err, be->db, rc, "w_entity_rev");
     }
     done_stmt(st);
     return out;
 }
 
-
-static int sq_w_entity_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
+static int sq_w_entity_delete(void *p, const char *tenant, const char *id,
+                              const struct pl_store_ix *old, struct pl_err *err)
 {
     struct sqlite_be *be = p;
-    int rc = run_tid(be, W_DELETE, tenant, id, err);
+    sqlite3_stmt *st = wstmt(be, W_DELETE, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
+    int src = sqlite3_step(st), rc = 0;
+    int64_t pk = 0;
+    if (src == SQLITE_ROW) {
+        pk = sqlite3_column_int64(st, 0);
+        src = sqlite3_step(st);
+        if (src != SQLITE_DONE)
+            rc = sq_dberr(err, be->db, src, "entity delete");
+    } else if (src == SQLITE_DONE) {
+        rc = pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    } else {
+        rc = sq_dberr(err, be->db, src, "entity delete");
+    }
+    done_stmt(st);
     if (rc)
         return rc;
-    if (sqlite3_changes(be->db) == 0)
-        return pl_err_set(err, PL_ENOTFOUND, "Entity not found");
-    if ((rc = run_tid(be, W_TYPES_DEL, tenant, id, err)) != 0)
-        return rc;
-    if (be->geo)
-        rc = run_tid(be, W_GEO_DEL, tenant, id, err);
+    for (size_t i = 0; rc == 0 && old && i < old->n_types; i++)
+        rc = etype_row(be, W_ETYPE_DEL, tenant, pk, old->types[i], err);
+    if (rc == 0)
+        rc = run_pk(be, W_AVAL_DEL_PK, pk, err);
+    if (rc == 0 && old)
+        rc = count_entity(be, tenant, old, -1, err);
+    if (rc == 0 && be->geo)
+        rc = run_pk(be, W_GEO_DEL, pk, err);
     return rc;
 }
 
@@ -1093,17 +1318,17 @@ static int sq_w_ctx_put(void *p, const json_t *rec, struct pl_err *err)
         free(dumped);
         return err ? err->code : PL_EINTERNAL;
     }
-    bind_text(st, 1, json_string_value(json_object_get(rec, "id")));
-    bind_text(st, 2, json_string_value(json_object_get(rec, "url")));
-    bind_text(st, 3, json_string_value(json_object_get(rec, "kind")));
-    bind_text(st, 4, json_string_value(json_object_get(rec, "createdAt")));
-    bind_text(st, 5, body);
+    sq_bind_text(st, 1, json_string_value(json_object_get(rec, "id")));
+    sq_bind_text(st, 2, json_string_value(json_object_get(rec, "url")));
+    sq_bind_text(st, 3, json_string_value(json_object_get(rec, "kind")));
+    sq_bind_text(st, 4, json_string_value(json_object_get(rec, "createdAt")));
+    sq_bind_text(st, 5, body);
     int rc = sqlite3_step(st), out = 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         out = pl_err_set(err, PL_EALREADYEXISTS, "another @context record has url '%s'",
                          json_string_value(json_object_get(rec, "url")));
     else if (rc != SQLITE_DONE)
-        out = dberr(err, be->db, rc, "context put");
+        out = sq_dberr(err, be->db, rc, "context put");
     done_stmt(st);
     free(dumped);
     return out;
@@ -1115,7 +1340,7 @@ static int sq_w_ctx_delete(void *p, const char *id, struct pl_err *err)
     sqlite3_stmt *st = wstmt(be, W_CTX_DEL, err);
     if (!st)
         return err ? err->code : PL_EINTERNAL;
-    bind_text(st, 1, id);
+    sq_bind_text(st, 1, id);
     int rc = step_done(be, st, wsql[W_CTX_DEL], err);
     if (rc == 0 && sqlite3_changes(be->db) == 0)
         rc = pl_err_set(err, PL_ENOTFOUND, "@context '%s' not found", id);
@@ -1157,6 +1382,7 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .entity_get_raw = sq_entity_get_raw,
     .entity_get_rev = sq_entity_get_rev,
     .w_entity_rev = sq_w_entity_rev,
-    .w_entity_put_prepared = sq_w_entity_put_prepared,
     .tenant_exists = sq_tenant_exists,
+    .entity_query = sq_entity_query,
+    .discover = sq_discover,
 };

@@ -668,11 +668,11 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     json_decref(w.result);
 
     sqlite3 *db = raw_db(f, 0);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE id='urn:x:geo'"), 2);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:geo')"), 2);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE dataset='urn:ds:1' AND "
                                    "attr='" T_LOC "'"),
                      1);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE type='" T_TYPE "'"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype JOIN name USING(nid) WHERE iri='" T_TYPE "'"), 1);
 
     /* Replace without geometry: the rows go. */
     json_object_del(attrs, T_LOC);
@@ -692,7 +692,7 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     w = mkw("", "urn:x:geo", 0, apply_delete, NULL);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 0);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type"), 0);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype"), 0);
     sqlite3_close(db);
     json_decref(e);
 }
@@ -735,14 +735,14 @@ static void sqlite_side_rows_follow_every_change(void **state)
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=11.0"), 1);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE id='urn:x:move'"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"), 1);
 
     /* A type is added: two type rows. */
     json_array_append_new(json_object_get(e, "type"), json_string("https://example.org/ns/T2"));
     w = mkw("", "urn:x:move", 0, apply_set, e);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM entity_type WHERE id='urn:x:move'"), 2);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"), 2);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
     sqlite3_close(db);
     json_decref(e);

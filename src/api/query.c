@@ -1,0 +1,950 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * query.c — Query Entities (NGSI-LD 5.7.2; GET /entities 6.4.3.2 and POST
+ * /entityOperations/query 6.23), Purge Entities (5.6.21, DELETE /entities), and discovery of
+ * types and attributes (5.7.5-5.7.10, 6.25-6.28).
+ *
+ * parse -> validate -> act -> serialize: the parameters become a struct pl_store_query (names
+ * expanded with the request's @context, q / type / scopeQ / geo parsed into ASTs by query/), the
+ * store answers from its indexes, and each matching entity is rendered as GET /entities/{id}
+ * renders it (the streaming renderer when it can, the tree renderer otherwise).
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "base/strbuf.h"
+#include "ngsild/entity.h"
+#include "ngsild/entity_stream.h"
+#include "query/geoq.h"
+#include "query/q.h"
+#include "query/scopeq.h"
+#include "query/typesel.h"
+#include "store/store.h"
+
+#define DEFAULT_LIMIT 20
+#define MAX_LIMIT     1000 /* 6.3.x: a larger limit is answered with BadRequestData */
+
+/* Everything a query request owns; released with the request. */
+struct qreq {
+    struct pl_store_query sq;
+    struct pl_render_opts o;
+    struct pl_ctx *ctx;
+    const char *geometry_property; /* expanded, GeoJSON output */
+    regex_t id_re;
+    int has_re;
+    struct pl_store_selector *sels;
+    regex_t *sel_res; /* sels[i].id_regex points at sel_res[i] when set */
+    size_t n_sel_res; /* entries of sels and sel_res */
+};
+
+static void qreq_release(void *p)
+{
+    struct qreq *x = p;
+    pl_q_free((struct pl_q_node *)x->sq.q);
+    pl_typesel_free((struct pl_typesel *)x->sq.types);
+    pl_scopeq_free((struct pl_scopeq *)x->sq.scope);
+    pl_geoq_free((struct pl_geoq *)x->sq.geo);
+    if (x->has_re)
+        regfree(&x->id_re);
+    for (size_t i = 0; i < x->n_sel_res; i++) {
+        if (x->sels[i].id_regex)
+            regfree(&x->sel_res[i]);
+        pl_typesel_free((struct pl_typesel *)x->sels[i].types);
+    }
+    free(x->sel_res);
+    free(x->sels);
+    free(x);
+}
+
+static struct qreq *qreq_new(struct pl_req *r)
+{
+    struct qreq *x = calloc(1, sizeof *x);
+    if (!x || pl_req_defer(r, qreq_release, x) != 0) {
+        free(x);
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    x->sq.tenant = r->tenant;
+    x->sq.limit = DEFAULT_LIMIT;
+    return x;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Parameter parsing (shared by GET and POST)
+ * ---------------------------------------------------------------------------------------- */
+static int regex_or_reply(struct pl_req *r, const char *what, const char *pattern, regex_t *re)
+{
+    int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, re, msg, sizeof msg);
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s: invalid regular expression '%.200s': %s",
+                       what, pattern, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int typesel_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *text,
+                            struct pl_typesel **out)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_typesel_parse(text, out, &err) != 0 || pl_typesel_resolve(*out, ctx, &err) != 0) {
+        pl_typesel_free(*out);
+        *out = NULL;
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int q_or_reply(struct pl_req *r, struct qreq *x, const char *text)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_q_node *n = NULL;
+    if (pl_q_parse(text, &n, &err) != 0 || pl_q_resolve(n, x->ctx, &err) != 0) {
+        pl_q_free(n);
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    x->sq.q = n;
+    return 0;
+}
+
+static int scope_or_reply(struct pl_req *r, struct qreq *x, const char *text)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_scopeq *n = NULL;
+    if (pl_scopeq_parse(text, &n, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    x->sq.scope = n;
+    return 0;
+}
+
+/* The geo-query's attribute, expanded (default: location). */
+static int geo_attr_or_reply(struct pl_req *r, struct qreq *x)
+{
+    const char *gp = x->sq.geo->geoproperty;
+    if (!gp || strcmp(gp, "location") == 0) {
+        x->sq.geo_attr = PL_GEOQ_LOCATION_IRI;
+        return 0;
+    }
+    char *iri = pl_ctx_expand(x->ctx, gp);
+    if (!iri) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "geoproperty: cannot expand '%.200s'", gp);
+        return -1;
+    }
+    pl_req_defer_free(r, iri);
+    x->sq.geo_attr = iri;
+    return 0;
+}
+
+/* A non-negative integer parameter. Returns 0 (*v unchanged when absent) or -1 (answered). */
+static int int_arg_or_reply(struct pl_req *r, const char *name, int64_t *v)
+{
+    const char *s = pl_req_arg(r, name);
+    if (!s)
+        return 0;
+    char *end = NULL;
+    long long n = strtoll(s, &end, 10);
+    if (!*s || *end || n < 0 || n > 1000000000000LL) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s must be a non-negative integer, not '%.50s'",
+                       name, s);
+        return -1;
+    }
+    *v = n;
+    return 0;
+}
+
+static int bool_arg_or_reply(struct pl_req *r, const char *name, int *v)
+{
+    const char *s = pl_req_arg(r, name);
+    if (!s)
+        return 0;
+    if (strcmp(s, "true") == 0)
+        *v = 1;
+    else if (strcmp(s, "false") == 0)
+        *v = 0;
+    else {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s must be true or false, not '%.50s'", name, s);
+        return -1;
+    }
+    return 0;
+}
+
+/* The parameters common to GET and POST that live in the URL: paging, count, representation,
+ * pick/omit, lang, local, geometryProperty. */
+static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
+{
+    if (pl_api_representation_or_reply(r, &x->o) != 0)
+        return -1;
+    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit")) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
+        return -1;
+    }
+    if (pl_api_expand_list_or_reply(r, x->ctx, "pick", 1, &x->o.pick, &x->o.n_pick) != 0 ||
+        pl_api_expand_list_or_reply(r, x->ctx, "omit", 1, &x->o.omit, &x->o.n_omit) != 0)
+        return -1;
+    x->o.lang = pl_req_arg(r, "lang");
+    if (x->o.lang && !*x->o.lang) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
+        return -1;
+    }
+    if (int_arg_or_reply(r, "limit", &x->sq.limit) != 0 ||
+        int_arg_or_reply(r, "offset", &x->sq.offset) != 0 ||
+        bool_arg_or_reply(r, "count", &x->sq.count) != 0 ||
+        bool_arg_or_reply(r, "local", local) != 0)
+        return -1;
+    /* options=count is the pre-1.6 spelling of count=true */
+    const char *opts = pl_req_arg(r, "options");
+    if (opts && strstr(opts, "count"))
+        x->sq.count = 1;
+    if (x->sq.limit > MAX_LIMIT) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "limit %lld is above the maximum of %d",
+                       (long long)x->sq.limit, MAX_LIMIT);
+        return -1;
+    }
+    if (x->sq.limit == 0 && !x->sq.count) {
+        /* 6.3.x (pagination): limit=0 only makes sense with count=true */
+        pl_reply_error(r, PL_EBADREQUESTDATA, "limit=0 requires count=true");
+        return -1;
+    }
+    const char *gp = pl_req_arg(r, "geometryProperty");
+    if (gp) {
+        if (r->accept != PL_MIME_GEOJSON) {
+            pl_reply_error(r, PL_EBADREQUESTDATA,
+                           "geometryProperty requires Accept: application/geo+json (5.7.2.4)");
+            return -1;
+        }
+        char *iri = pl_ctx_expand(x->ctx, gp);
+        if (!iri) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "geometryProperty: cannot expand '%.200s'", gp);
+            return -1;
+        }
+        pl_req_defer_free(r, iri);
+        x->geometry_property = iri;
+    }
+    return 0;
+}
+
+/* 5.7.2.4: a query must name types, attributes, a q, a geo-query or be local. */
+static int too_wide_or_reply(struct pl_req *r, const struct qreq *x, int local)
+{
+    int sel_types = 0;
+    for (size_t i = 0; i < x->sq.n_sels; i++)
+        sel_types |= x->sq.sels[i].types != NULL;
+    if (x->sq.types || sel_types || x->sq.n_attrs || x->sq.q || x->sq.geo || local)
+        return 0;
+    pl_reply_error(r, PL_EBADREQUESTDATA,
+                   "too wide query: give type, attrs, q, a geo-query or local=true (5.7.2.4)");
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Answer
+ * ---------------------------------------------------------------------------------------- */
+struct emit {
+    struct pl_req *r;
+    struct qreq *x;
+    struct pl_strbuf b;
+    char *ctx_member; /* ld+json: the "@context" value text */
+    int64_t n;        /* rows rendered */
+    int stream_ok;    /* the streaming renderer covers the options */
+    struct pl_err err;
+};
+
+static int emit_row(void *ud, const char *body, size_t len)
+{
+    struct emit *em = ud;
+    struct qreq *x = em->x;
+    if (em->n >= x->sq.limit) {
+        em->n++; /* the extra row only tells that a next page exists */
+        return 0;
+    }
+    if (em->n++)
+        pl_strbuf_putc(&em->b, ',');
+    size_t mark = em->b.len;
+    int done = 0;
+    if (em->stream_ok) {
+        struct pl_strbuf one;
+        pl_strbuf_init(&one);
+        if (pl_entity_stream_render(x->ctx, body, len, &x->o, &one, &em->err) == 0) {
+            pl_strbuf_append(&em->b, one.p, one.len);
+            done = 1;
+        }
+        pl_strbuf_dispose(&one);
+        pl_err_clear(&em->err);
+    }
+    if (!done) {
+        json_t *e = json_loadb(body, len, 0, NULL);
+        json_t *out = NULL;
+        int rc = e ? 0 : pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
+        if (rc == 0)
+            rc = em->r->accept == PL_MIME_GEOJSON
+                     ? pl_entity_render_geojson(x->ctx, e, &x->o, x->geometry_property, &out,
+                                                &em->err)
+                     : pl_entity_render(x->ctx, e, &x->o, &out, &em->err);
+        json_decref(e);
+        if (rc != 0)
+            return rc;
+        char *z = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        if (!z)
+            return pl_err_set(&em->err, PL_ENOMEM, "out of memory");
+        pl_strbuf_puts(&em->b, z);
+        free(z);
+    }
+    if (em->ctx_member && em->r->accept == PL_MIME_LDJSON && em->b.len > mark &&
+        em->b.p[em->b.len - 1] == '}') {
+        em->b.len--;
+        if (em->b.p[em->b.len - 1] != '{')
+            pl_strbuf_putc(&em->b, ',');
+        pl_strbuf_puts(&em->b, "\"@context\":");
+        pl_strbuf_puts(&em->b, em->ctx_member);
+        pl_strbuf_putc(&em->b, '}');
+    }
+    return em->b.nomem ? pl_err_set(&em->err, PL_ENOMEM, "out of memory") : 0;
+}
+
+/* Link: <path?...&offset=N&limit=L>; rel="next" (6.3.x pagination). */
+static void add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const char *rel)
+{
+    char *qs = pl_req_query_without(r, "offset", "limit");
+    if (!qs)
+        return;
+    size_t n = strlen(r->path) + strlen(qs) + 96;
+    char *v = malloc(n);
+    if (v) {
+        snprintf(v, n, "<%s?%s%soffset=%lld&limit=%lld>; rel=\"%s\"", r->path, qs,
+                 *qs ? "&" : "", (long long)offset, (long long)limit, rel);
+        pl_req_add_header(r, "Link", v);
+    }
+    free(v);
+    free(qs);
+}
+
+static int run_and_reply(struct pl_req *r, struct qreq *x)
+{
+    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
+        struct pl_err e;
+        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
+        return pl_api_problem(r, &e);
+    }
+    struct emit em;
+    memset(&em, 0, sizeof em);
+    em.r = r;
+    em.x = x;
+    pl_strbuf_init(&em.b);
+    em.stream_ok = !x->o.pick && !x->o.omit && !x->o.lang &&
+                   (r->accept == PL_MIME_JSON || r->accept == PL_MIME_LDJSON);
+    if (r->accept != PL_MIME_JSON) {
+        em.ctx_member = pl_api_context_member_text(r);
+        if (!em.ctx_member)
+            return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
+    int geo = r->accept == PL_MIME_GEOJSON;
+    pl_strbuf_puts(&em.b, geo ? "{\"type\":\"FeatureCollection\",\"features\":[" : "[");
+
+    int64_t want = x->sq.limit;
+    int64_t count = 0;
+    x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
+    int rc = pl_store_entity_query(r->app->store, &x->sq, emit_row, &em, &count, &em.err);
+    x->sq.limit = want;
+    if (rc != 0) {
+        pl_strbuf_dispose(&em.b);
+        free(em.ctx_member);
+        if (em.err.code == PL_OK)
+            pl_err_set(&em.err, rc, "query failed");
+        return pl_api_problem(r, &em.err);
+    }
+    pl_strbuf_putc(&em.b, ']');
+    if (geo) {
+        /* 5.7.2.4: a FeatureCollection carries "@context" unless Prefer: body=json */
+        const char *prefer = pl_req_header(r, "Prefer");
+        if (prefer && strstr(prefer, "body=json")) {
+            pl_api_add_context_link(r);
+        } else {
+            pl_strbuf_puts(&em.b, ",\"@context\":");
+            pl_strbuf_puts(&em.b, em.ctx_member);
+        }
+        pl_strbuf_putc(&em.b, '}');
+    }
+    free(em.ctx_member);
+    if (em.b.nomem) {
+        pl_strbuf_dispose(&em.b);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
+    if (x->sq.count) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)count);
+        pl_req_add_header(r, "NGSILD-Results-Count", n);
+    }
+    if (want > 0 && em.n > want)
+        add_page_link(r, x->sq.offset + want, want, "next");
+    if (want > 0 && x->sq.offset > 0)
+        add_page_link(r, x->sq.offset > want ? x->sq.offset - want : 0, want, "prev");
+    if (r->accept == PL_MIME_JSON)
+        pl_api_add_context_link(r);
+    size_t len;
+    char *text = pl_strbuf_take(&em.b, &len);
+    pl_reply_raw(r, 200,
+                 geo                           ? "application/geo+json"
+                 : r->accept == PL_MIME_LDJSON ? "application/ld+json"
+                                               : "application/json",
+                 text, len);
+    return PL_HANDLER_DONE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET /entities
+ * ---------------------------------------------------------------------------------------- */
+static int ids_or_reply(struct pl_req *r, const char *value, const char *const **ids,
+                        size_t *n)
+{
+    const char **items;
+    int k = pl_api_split_or_reply(r, "id", value, &items);
+    if (k < 0)
+        return -1;
+    for (int i = 0; i < k; i++) {
+        if (!pl_is_uri(items[i])) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "id: '%.200s' is not a URI", items[i]);
+            return -1;
+        }
+    }
+    *ids = items;
+    *n = (size_t)k;
+    return 0;
+}
+
+int pl_api_entities_query(struct pl_req *r)
+{
+    struct qreq *x = qreq_new(r);
+    if (!x)
+        return PL_HANDLER_DONE;
+    if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    int local = 0;
+    if (url_params_or_reply(r, x, &local) != 0)
+        return PL_HANDLER_DONE;
+    const char *v;
+    if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
+        return PL_HANDLER_DONE;
+    if ((v = pl_req_arg(r, "idPattern"))) {
+        if (regex_or_reply(r, "idPattern", v, &x->id_re) != 0)
+            return PL_HANDLER_DONE;
+        x->has_re = 1;
+        x->sq.id_regex = &x->id_re;
+    }
+    if ((v = pl_req_arg(r, "type"))) {
+        struct pl_typesel *t = NULL;
+        if (typesel_or_reply(r, x->ctx, v, &t) != 0)
+            return PL_HANDLER_DONE;
+        x->sq.types = t;
+    }
+    if (pl_api_expand_list_or_reply(r, x->ctx, "attrs", 0, &x->o.attrs, &x->o.n_attrs) != 0)
+        return PL_HANDLER_DONE;
+    x->sq.attrs = x->o.attrs;
+    x->sq.n_attrs = x->o.n_attrs;
+    if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
+        return PL_HANDLER_DONE;
+    if ((v = pl_req_arg(r, "scopeQ")) && scope_or_reply(r, x, v) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_geoq *g = NULL;
+    if (pl_geoq_parse(pl_req_arg(r, "georel"), pl_req_arg(r, "geometry"),
+                      pl_req_arg(r, "coordinates"), pl_req_arg(r, "geoproperty"), &g,
+                      &err) != 0)
+        return pl_reply_problem(r, &err);
+    x->sq.geo = g;
+    if (g && geo_attr_or_reply(r, x) != 0)
+        return PL_HANDLER_DONE;
+    if (too_wide_or_reply(r, x, local || x->sq.n_ids || x->sq.id_regex || x->sq.scope) != 0)
+        return PL_HANDLER_DONE;
+    return run_and_reply(r, x);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * POST /entityOperations/query (6.23): a Query (5.2.23) in the body
+ * ---------------------------------------------------------------------------------------- */
+static int strlist_or_reply(struct pl_req *r, const char *member, const json_t *v,
+                            struct qreq *x, const char *const **out, size_t *n)
+{
+    if (!json_is_array(v)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s must be an array of names", member);
+        return -1;
+    }
+    size_t k = json_array_size(v);
+    const char **items = calloc(k ? k : 1, sizeof *items);
+    if (!items) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return -1;
+    }
+    pl_req_defer_free(r, items);
+    for (size_t i = 0; i < k; i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        if (!s || (!pl_is_valid_name(s) && !pl_is_uri(s))) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "%s[%zu] is not an attribute name", member, i);
+            return -1;
+        }
+        char *iri = pl_ctx_expand(x->ctx, s);
+        if (!iri) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "%s: cannot expand '%.200s'", member, s);
+            return -1;
+        }
+        pl_req_defer_free(r, iri);
+        items[i] = iri;
+    }
+    *out = items;
+    *n = k;
+    return 0;
+}
+
+static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *ents)
+{
+    if (!json_is_array(ents) || json_array_size(ents) == 0) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "entities must be a non-empty array of "
+                                              "EntitySelector objects");
+        return -1;
+    }
+    size_t n = json_array_size(ents);
+    x->sels = calloc(n, sizeof *x->sels);
+    x->sel_res = calloc(n, sizeof *x->sel_res);
+    if (!x->sels || !x->sel_res) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return -1;
+    }
+    x->sq.n_sels = n;
+    x->n_sel_res = n;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *s = json_array_get(ents, i);
+        struct pl_store_selector *sel = &x->sels[i];
+        if (!json_is_object(s)) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "entities[%zu] must be an object", i);
+            return -1;
+        }
+        const json_t *id = json_object_get(s, "id"), *pat = json_object_get(s, "idPattern"),
+                     *type = json_object_get(s, "type");
+        if (id) {
+            const char *z = json_string_value(id);
+            if (!z || !pl_is_uri(z)) {
+                pl_reply_error(r, PL_EBADREQUESTDATA, "entities[%zu].id must be a URI", i);
+                return -1;
+            }
+            const char **one = malloc(sizeof *one);
+            if (!one) {
+                pl_reply_error(r, PL_ENOMEM, "out of memory");
+                return -1;
+            }
+            pl_req_defer_free(r, one);
+            one[0] = z;
+            sel->ids = one;
+            sel->n_ids = 1;
+        }
+        if (pat) {
+            if (!json_is_string(pat) ||
+                regex_or_reply(r, "idPattern", json_string_value(pat), &x->sel_res[i]) != 0) {
+                if (!json_is_string(pat))
+                    pl_reply_error(r, PL_EBADREQUESTDATA, "entities[%zu].idPattern must be a "
+                                                          "string", i);
+                return -1;
+            }
+            sel->id_regex = &x->sel_res[i];
+        }
+        if (type) {
+            struct pl_typesel *t = NULL;
+            if (!json_is_string(type)) {
+                pl_reply_error(r, PL_EBADREQUESTDATA, "entities[%zu].type must be a string", i);
+                return -1;
+            }
+            if (typesel_or_reply(r, x->ctx, json_string_value(type), &t) != 0)
+                return -1;
+            sel->types = t;
+        }
+    }
+    if (n == 1) {
+        x->sq.ids = x->sels[0].ids;
+        x->sq.n_ids = x->sels[0].n_ids;
+        x->sq.id_regex = x->sels[0].id_regex;
+        x->sq.types = x->sels[0].types;
+        x->sels[0].types = NULL;
+        x->sq.n_sels = 0;
+    }
+    return 0;
+}
+
+int pl_api_entities_query_post(struct pl_req *r)
+{
+    struct qreq *x = qreq_new(r);
+    if (!x)
+        return PL_HANDLER_DONE;
+    json_t *body;
+    if (pl_api_body_or_reply(r, 1, &body) != 0)
+        return PL_HANDLER_DONE;
+    if (pl_api_context_or_reply(r, body, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    int local = 0;
+    if (url_params_or_reply(r, x, &local) != 0)
+        return PL_HANDLER_DONE;
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!type || strcmp(type, "Query") != 0)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "the body must be a Query: \"type\": "
+                                                     "\"Query\" (5.2.23)");
+    const json_t *v;
+    if ((v = json_object_get(body, "entities")) && selectors_or_reply(r, x, v) != 0)
+        return PL_HANDLER_DONE;
+    if ((v = json_object_get(body, "attrs")) &&
+        strlist_or_reply(r, "attrs", v, x, &x->o.attrs, &x->o.n_attrs) != 0)
+        return PL_HANDLER_DONE;
+    x->sq.attrs = x->o.attrs;
+    x->sq.n_attrs = x->o.n_attrs;
+    if ((v = json_object_get(body, "q"))) {
+        if (!json_is_string(v))
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "q must be a string");
+        if (q_or_reply(r, x, json_string_value(v)) != 0)
+            return PL_HANDLER_DONE;
+    }
+    if ((v = json_object_get(body, "scopeQ"))) {
+        if (!json_is_string(v))
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "scopeQ must be a string");
+        if (scope_or_reply(r, x, json_string_value(v)) != 0)
+            return PL_HANDLER_DONE;
+    }
+    if ((v = json_object_get(body, "geoQ"))) {
+        struct pl_err err;
+        pl_err_clear(&err);
+        struct pl_geoq *g = NULL;
+        if (pl_geoq_from_json(v, &g, &err) != 0)
+            return pl_reply_problem(r, &err);
+        x->sq.geo = g;
+        if (geo_attr_or_reply(r, x) != 0)
+            return PL_HANDLER_DONE;
+    }
+    if ((v = json_object_get(body, "lang"))) {
+        if (!json_is_string(v) || !*json_string_value(v))
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must be a non-empty string");
+        x->o.lang = json_string_value(v);
+    }
+    int has_ids = x->sq.n_ids || x->sq.id_regex;
+    for (size_t i = 0; i < x->sq.n_sels; i++)
+        has_ids |= x->sels[i].n_ids || x->sels[i].id_regex;
+    if (too_wide_or_reply(r, x, local || has_ids || x->sq.scope) != 0)
+        return PL_HANDLER_DONE;
+    return run_and_reply(r, x);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * DELETE /entities (5.6.21 Purge Entities): every entity matching type / id / idPattern / q /
+ * scopeQ is deleted. The matches are collected in pages of ids, each page deleted in one group
+ * commit.
+ * ---------------------------------------------------------------------------------------- */
+struct idlist {
+    char **ids;
+    size_t n, cap;
+    int nomem;
+};
+
+static int collect_id(void *ud, const char *body, size_t len)
+{
+    struct idlist *l = ud;
+    json_t *e = json_loadb(body, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(e, "id"));
+    if (id) {
+        if (l->n == l->cap) {
+            size_t nc = l->cap ? l->cap * 2 : 256;
+            char **np = realloc(l->ids, nc * sizeof *np);
+            if (!np) {
+                l->nomem = 1;
+                json_decref(e);
+                return PL_ENOMEM;
+            }
+            l->ids = np;
+            l->cap = nc;
+        }
+        if (!(l->ids[l->n] = strdup(id))) {
+            l->nomem = 1;
+            json_decref(e);
+            return PL_ENOMEM;
+        }
+        l->n++;
+    }
+    json_decref(e);
+    return 0;
+}
+
+static int apply_delete(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
+    (void)ud;
+    (void)cur;
+    (void)err;
+    *next = NULL;
+    return 0;
+}
+
+int pl_api_entities_purge(struct pl_req *r)
+{
+    struct qreq *x = qreq_new(r);
+    if (!x)
+        return PL_HANDLER_DONE;
+    if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    const char *v;
+    if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
+        return PL_HANDLER_DONE;
+    if ((v = pl_req_arg(r, "idPattern"))) {
+        if (regex_or_reply(r, "idPattern", v, &x->id_re) != 0)
+            return PL_HANDLER_DONE;
+        x->has_re = 1;
+        x->sq.id_regex = &x->id_re;
+    }
+    if ((v = pl_req_arg(r, "type"))) {
+        struct pl_typesel *t = NULL;
+        if (typesel_or_reply(r, x->ctx, v, &t) != 0)
+            return PL_HANDLER_DONE;
+        x->sq.types = t;
+    }
+    if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
+        return PL_HANDLER_DONE;
+    if ((v = pl_req_arg(r, "scopeQ")) && scope_or_reply(r, x, v) != 0)
+        return PL_HANDLER_DONE;
+    /* 5.6.21: at least a type or an id selector; a purge of everything is refused. */
+    if (!x->sq.types && !x->sq.n_ids && !x->sq.id_regex)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "purge needs type, id or idPattern (5.6.21)");
+    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
+        struct pl_err e;
+        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
+        return pl_api_problem(r, &e);
+    }
+    int64_t deleted = 0;
+    for (;;) {
+        struct idlist l = {NULL, 0, 0, 0};
+        struct pl_err err;
+        pl_err_clear(&err);
+        x->sq.limit = 1000;
+        x->sq.offset = 0;
+        int rc = pl_store_entity_query(r->app->store, &x->sq, collect_id, &l, NULL, &err);
+        struct pl_store_write *ws = l.n ? calloc(l.n, sizeof *ws) : NULL;
+        struct pl_store_write **wp = l.n ? calloc(l.n, sizeof *wp) : NULL;
+        if (rc == 0 && l.n && (!ws || !wp))
+            rc = pl_err_set(&err, PL_ENOMEM, "out of memory");
+        if (rc == 0 && l.n) {
+            for (size_t i = 0; i < l.n; i++) {
+                ws[i].tenant = r->tenant;
+                ws[i].id = l.ids[i];
+                ws[i].flags = PL_WRITE_MUST_EXIST;
+                ws[i].apply = apply_delete;
+                wp[i] = &ws[i];
+            }
+            pl_store_write_many_sync(r->app->store, wp, l.n);
+            for (size_t i = 0; i < l.n; i++) {
+                json_decref(ws[i].result);
+                if (ws[i].rc == 0)
+                    deleted++;
+            }
+        }
+        size_t n = l.n;
+        for (size_t i = 0; i < l.n; i++)
+            free(l.ids[i]);
+        free(l.ids);
+        free(ws);
+        free(wp);
+        if (rc != 0) {
+            if (err.code == PL_OK)
+                pl_err_set(&err, rc, "purge failed");
+            return pl_api_problem(r, &err);
+        }
+        if (n < 1000)
+            break;
+    }
+    (void)deleted;
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Discovery: /types, /types/{type}, /attributes, /attributes/{attrId} (5.7.5-5.7.10)
+ * ---------------------------------------------------------------------------------------- */
+static json_t *compact_str(const struct pl_ctx *ctx, const char *iri)
+{
+    char *c = pl_ctx_compact(ctx, iri);
+    json_t *s = json_string(c ? c : iri);
+    free(c);
+    return s;
+}
+
+static int details_or_reply(struct pl_req *r, int *details)
+{
+    *details = 0;
+    return bool_arg_or_reply(r, "details", details);
+}
+
+static int discover_or_reply(struct pl_req *r, enum pl_store_discover what, const char *iri,
+                             json_t **out)
+{
+    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
+        struct pl_err e;
+        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
+        pl_api_problem(r, &e);
+        return -1;
+    }
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_store_discover(r->app->store, r->tenant, what, iri, out, &err) != 0) {
+        pl_api_problem(r, &err);
+        return -1;
+    }
+    pl_req_defer_decref(r, *out);
+    return 0;
+}
+
+/* An id for a list resource (5.2.24/5.2.27 require a URI): derived from the tenant. */
+static json_t *list_id(struct pl_req *r, const char *kind)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "urn:ngsi-ld:%s:%.150s", kind, *r->tenant ? r->tenant : "default");
+    return json_string(buf);
+}
+
+int pl_api_types_list(struct pl_req *r)
+{
+    struct pl_ctx *ctx;
+    int details;
+    json_t *types;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0 || details_or_reply(r, &details) != 0 ||
+        discover_or_reply(r, PL_DISCOVER_TYPES, NULL, &types) != 0)
+        return PL_HANDLER_DONE;
+    json_t *out;
+    size_t i;
+    json_t *t;
+    if (details) {
+        /* 5.2.25 EntityType: id, type "EntityType", typeName, attributeNames */
+        out = json_array();
+        json_array_foreach(types, i, t)
+        {
+            const char *iri = json_string_value(json_object_get(t, "type"));
+            json_t *names = json_array();
+            const char *a;
+            json_t *k;
+            json_object_foreach(json_object_get(t, "attrs"), a, k)
+                json_array_append_new(names, compact_str(ctx, a));
+            json_array_append_new(out, json_pack("{s:s,s:s,s:o,s:o}", "id", iri, "type",
+                                                 "EntityType", "typeName", compact_str(ctx, iri),
+                                                 "attributeNames", names));
+        }
+    } else {
+        /* 5.2.24 EntityTypeList */
+        json_t *list = json_array();
+        json_array_foreach(types, i, t)
+            json_array_append_new(list,
+                                  compact_str(ctx, json_string_value(json_object_get(t, "type"))));
+        out = json_pack("{s:o,s:s,s:o}", "id", list_id(r, "EntityTypeList"), "type",
+                        "EntityTypeList", "typeList", list);
+    }
+    pl_req_defer_decref(r, out);
+    pl_api_reply_with_context(r, 200, out);
+    return PL_HANDLER_DONE;
+}
+
+int pl_api_type_get(struct pl_req *r)
+{
+    struct pl_ctx *ctx;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    char *iri = pl_ctx_expand(ctx, r->params[0]);
+    if (!iri)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand type '%.200s'",
+                              r->params[0]);
+    pl_req_defer_free(r, iri);
+    json_t *t;
+    if (discover_or_reply(r, PL_DISCOVER_TYPE, iri, &t) != 0)
+        return PL_HANDLER_DONE;
+    /* 5.2.26 EntityTypeInfo: id, type, typeName, entityCount, attributeDetails (5.2.28) */
+    json_t *details = json_array();
+    const char *a;
+    json_t *kinds;
+    json_object_foreach(json_object_get(t, "attrs"), a, kinds)
+        json_array_append_new(details,
+                              json_pack("{s:s,s:s,s:o,s:O}", "id", a, "type", "Attribute",
+                                        "attributeName", compact_str(ctx, a), "attributeTypes",
+                                        kinds));
+    json_t *out = json_pack("{s:s,s:s,s:o,s:O,s:o}", "id", iri, "type", "EntityTypeInfo",
+                            "typeName", compact_str(ctx, iri), "entityCount",
+                            json_object_get(t, "count"), "attributeDetails", details);
+    pl_req_defer_decref(r, out);
+    pl_api_reply_with_context(r, 200, out);
+    return PL_HANDLER_DONE;
+}
+
+/* 5.2.29 Attribute: id, type "Attribute", attributeName, attributeCount, attributeTypes,
+ * typeNames. */
+static json_t *attribute_info(const struct pl_ctx *ctx, const json_t *a)
+{
+    const char *iri = json_string_value(json_object_get(a, "attr"));
+    json_t *types = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(a, "types"), i, t)
+        json_array_append_new(types, compact_str(ctx, json_string_value(t)));
+    return json_pack("{s:s,s:s,s:o,s:O,s:O,s:o}", "id", iri, "type", "Attribute",
+                     "attributeName", compact_str(ctx, iri), "attributeCount",
+                     json_object_get(a, "count"), "attributeTypes", json_object_get(a, "kinds"),
+                     "typeNames", types);
+}
+
+int pl_api_attributes_list(struct pl_req *r)
+{
+    struct pl_ctx *ctx;
+    int details;
+    json_t *attrs;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0 || details_or_reply(r, &details) != 0 ||
+        discover_or_reply(r, PL_DISCOVER_ATTRS, NULL, &attrs) != 0)
+        return PL_HANDLER_DONE;
+    json_t *out;
+    size_t i;
+    json_t *a;
+    if (details) {
+        out = json_array();
+        json_array_foreach(attrs, i, a)
+            json_array_append_new(out, attribute_info(ctx, a));
+    } else {
+        /* 5.2.27 AttributeList */
+        json_t *list = json_array();
+        json_array_foreach(attrs, i, a)
+            json_array_append_new(list,
+                                  compact_str(ctx, json_string_value(json_object_get(a, "attr"))));
+        out = json_pack("{s:o,s:s,s:o}", "id", list_id(r, "AttributeList"), "type",
+                        "AttributeList", "attributeList", list);
+    }
+    pl_req_defer_decref(r, out);
+    pl_api_reply_with_context(r, 200, out);
+    return PL_HANDLER_DONE;
+}
+
+int pl_api_attribute_get(struct pl_req *r)
+{
+    struct pl_ctx *ctx;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    char *iri = pl_ctx_expand(ctx, r->params[0]);
+    if (!iri)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand attribute '%.200s'",
+                              r->params[0]);
+    pl_req_defer_free(r, iri);
+    json_t *a;
+    if (discover_or_reply(r, PL_DISCOVER_ATTR, iri, &a) != 0)
+        return PL_HANDLER_DONE;
+    json_t *out = attribute_info(ctx, a);
+    pl_req_defer_decref(r, out);
+    pl_api_reply_with_context(r, 200, out);
+    return PL_HANDLER_DONE;
+}

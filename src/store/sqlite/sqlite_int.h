@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sqlite_int.h — what the files of the SQLite backend share (backend.c: open, schema, writes,
+ * single-entity reads; query.c: queries and discovery). Not for the rest of the program.
+ */
+#ifndef PL_STORE_SQLITE_INT_H
+#define PL_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/hmap.h"
+#include "base/strbuf.h"
+#include "store/store.h"
+
+#define SQ_WRITER_STMTS 40 /* room for the writer's cached statements (enum wst in backend.c) */
+
+/* Statements cached on each read connection. */
+enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
+
+/* One pooled read-only connection. */
+struct rconn {
+    sqlite3 *db;                /* SQLITE_OPEN_READONLY */
+    sqlite3_stmt *st[R__COUNT]; /* prepared on first use */
+    struct rconn *next;         /* free-list link while idle */
+};
+
+struct sqlite_be {
+    sqlite3 *db;                /* the write connection; used only by the writer thread */
+    sqlite3_stmt *st[SQ_WRITER_STMTS]; /* cached writer statements, prepared on first use */
+    char *path;                 /* <dir>/polis.db (owned) */
+    int geo;                    /* 1 when SpatiaLite is loaded and table geo exists */
+    int in_tx;                  /* 1 between tx_begin and tx_commit/rollback */
+    pthread_mutex_t rmu;        /* protects the reader pool */
+    struct rconn *idle;         /* idle read connections */
+    int n_idle;                 /* length of `idle` */
+
+    /* Revisions come from one counter for the whole store, never per entity: a DELETE then a
+     * POST of the same id must not give the new entity a revision an optimistic update read
+     * from the old one (it would then overwrite the new entity with the old one's data). */
+    int64_t last_rev;           /* highest revision handed out (writer thread only) */
+
+    /* Writer thread only: interned names ("tenant\x1fIRI" -> nid), the discovery counter
+     * deltas of the current savepoint and transaction ("tnid anid kind" -> delta). */
+    struct pl_hmap *names, *sp_counts, *tx_counts;
+    struct pl_strbuf keybuf;
+};
+
+/* Maps a SQLite failure to a PL_E* code with words. */
+int sq_dberr(struct pl_err *err, sqlite3 *db, int rc, const char *what);
+/* Borrows a read-only connection from the pool (NULL: error set); give it back with put. */
+struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err);
+void sq_reader_put(struct sqlite_be *be, struct rconn *c);
+/* Binds a NUL-terminated string (NULL binds NULL), SQLITE_STATIC. */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *z);
+/* Queries and discovery (query.c), members of the ops table. */
+int sq_entity_query(void *be, const struct pl_store_query *q, pl_store_row_fn row, void *ud,
+                    int64_t *count, struct pl_err *err);
+int sq_discover(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
+                json_t **out, struct pl_err *err);
+/* Registers Polis's SQL functions on a read connection (query.c). */
+int sq_register_functions(sqlite3 *db);
+
+#endif
