@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "geoq invariant failed: %s (line %d)\n", #c, __LINE__);               \
+            fprintf(stderr, "geoq invariant failed: %s (line %d)\n", #c, __LINE__);                \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -46,9 +46,9 @@ static int eval_as(const struct pl_geoq *q, enum pl_georel rel, const json_t *ta
  * -2 when the target cannot be a query geometry. */
 static int swapped(const struct pl_geoq *q, const char *rel, const json_t *target)
 {
-    json_t *j = json_pack("{s:s, s:O, s:O}", "georel", rel, "geometry",
-                          json_object_get(target, "type"), "coordinates",
-                          json_object_get(target, "coordinates"));
+    json_t *j =
+        json_pack("{s:s, s:O, s:O}", "georel", rel, "geometry", json_object_get(target, "type"),
+                  "coordinates", json_object_get(target, "coordinates"));
     if (!j)
         return -2;
     struct pl_geoq *q2 = NULL;

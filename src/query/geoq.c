@@ -166,8 +166,8 @@ static int parse_georel(const char *pfx, const char *s, struct pl_geoq *q, struc
                               pfx, pos, excerpt(tok, 0, ex));
         }
         if (*slot >= 0)
-            return pl_err_set(err, PL_EBADREQUESTDATA,
-                              "%sgeorel: %s given twice at position %zu", pfx, which, pos);
+            return pl_err_set(err, PL_EBADREQUESTDATA, "%sgeorel: %s given twice at position %zu",
+                              pfx, which, pos);
         pos += 11;
         if (s[pos] != '=' || s[pos + 1] != '=')
             return pl_err_set(err, PL_EBADREQUESTDATA,
@@ -207,10 +207,8 @@ static void bbox_acc(const json_t *c, double bb[4])
         bb[3] = fmax(bb[3], y);
         return;
     }
-    size_t i;
-    const json_t *e;
-    json_array_foreach (c, i, e)
-        bbox_acc(e, bb);
+    for (size_t i = 0; i < json_array_size(c); i++)
+        bbox_acc(json_array_get(c, i), bb);
 }
 
 static void bbox_of(const json_t *coords, double bb[4])
@@ -220,9 +218,14 @@ static void bbox_of(const json_t *coords, double bb[4])
     bbox_acc(coords, bb);
 }
 
+/* An attribute name (4.6.2) or an IRI, in valid UTF-8 (jansson checks that). */
 static int valid_geoproperty(const char *s)
 {
-    return pl_is_valid_name(s) || pl_is_uri(s);
+    if (!pl_is_valid_name(s) && !pl_is_uri(s))
+        return 0;
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
 }
 
 /*
@@ -338,7 +341,9 @@ int pl_geoq_parse(const char *georel, const char *geometry, const char *coordina
         return pl_err_set(err, PL_EBADREQUESTDATA,
                           "georel, geometry and coordinates must be given together: %s is "
                           "missing",
-                          !georel ? "georel" : !geometry ? "geometry" : "coordinates");
+                          !georel     ? "georel"
+                          : !geometry ? "geometry"
+                                      : "coordinates");
     json_t *c = NULL;
     int rc = load_coords("", coordinates, &c, err);
     if (rc)
@@ -358,7 +363,9 @@ int pl_geoq_from_json(const json_t *geoq, struct pl_geoq **out, struct pl_err *e
     const json_t *p = json_object_get(geoq, "geoproperty");
     if (!r || !g || !c)
         return pl_err_set(err, PL_EBADREQUESTDATA, "geoQ.%s is required",
-                          !r ? "georel" : !g ? "geometry" : "coordinates");
+                          !r   ? "georel"
+                          : !g ? "geometry"
+                               : "coordinates");
     if (!json_is_string(r))
         return pl_err_set(err, PL_EBADREQUESTDATA, "geoQ.georel must be a string");
     if (!json_is_string(g))
@@ -378,8 +385,8 @@ int pl_geoq_from_json(const json_t *geoq, struct pl_geoq **out, struct pl_err *e
         return pl_err_set(err, PL_EBADREQUESTDATA,
                           "geoQ.coordinates must be a JSON array or a string holding one");
     }
-    return build(pfx, json_string_value(r), json_string_value(g), coords,
-                 json_string_value(p), out, err);
+    return build(pfx, json_string_value(r), json_string_value(g), coords, json_string_value(p), out,
+                 err);
 }
 
 /* Shortest "%g" text that reads back as the same double. */
@@ -489,20 +496,18 @@ static int vincenty(double lon1, double lat1, double lon2, double lat2, double *
     double u2 = cos2_alpha * (WGS84_A * WGS84_A - WGS84_B * WGS84_B) / (WGS84_B * WGS84_B);
     double A = 1.0 + u2 / 16384.0 * (4096.0 + u2 * (-768.0 + u2 * (320.0 - 175.0 * u2)));
     double B = u2 / 1024.0 * (256.0 + u2 * (-128.0 + u2 * (74.0 - 47.0 * u2)));
-    double d_sigma =
-        B * sin_sigma *
-        (cos_2sm + B / 4.0 *
-                       (cos_sigma * (-1.0 + 2.0 * cos_2sm * cos_2sm) -
-                        B / 6.0 * cos_2sm * (-3.0 + 4.0 * sin_sigma * sin_sigma) *
-                            (-3.0 + 4.0 * cos_2sm * cos_2sm)));
+    double d_sigma = B * sin_sigma *
+                     (cos_2sm + B / 4.0 *
+                                    (cos_sigma * (-1.0 + 2.0 * cos_2sm * cos_2sm) -
+                                     B / 6.0 * cos_2sm * (-3.0 + 4.0 * sin_sigma * sin_sigma) *
+                                         (-3.0 + 4.0 * cos_2sm * cos_2sm)));
     *s = WGS84_B * A * (sigma - d_sigma);
     return 0;
 }
 
 /* The point at angular distance rho (radians) and azimuth az from lon/lat on a sphere (used
  * only to place intermediate points; any placement works). */
-static void sphere_dest(double lon, double lat, double az, double rho, double *olon,
-                        double *olat)
+static void sphere_dest(double lon, double lat, double az, double rho, double *olon, double *olat)
 {
     double p1 = lat * DEG;
     double p2 = asin(fmax(-1.0, fmin(1.0, sin(p1) * cos(rho) + cos(p1) * sin(rho) * cos(az))));
@@ -704,8 +709,7 @@ static int on_segment(double ax, double ay, double bx, double by, double px, dou
 }
 
 /* Closed segments pq and rs share a point. */
-static int seg_intersect(const double p[2], const double q[2], const double r[2],
-                         const double s[2])
+static int seg_intersect(const double p[2], const double q[2], const double r[2], const double s[2])
 {
     int d1 = orient(r[0], r[1], s[0], s[1], p[0], p[1]);
     int d2 = orient(r[0], r[1], s[0], s[1], q[0], q[1]);
@@ -1102,13 +1106,11 @@ int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometr
 
 int pl_geoq_match(const struct pl_geoq *q, const char *geoproperty_iri, const json_t *entity)
 {
-    const json_t *insts =
-        json_object_get(json_object_get(entity, "attrs"),
-                        geoproperty_iri ? geoproperty_iri : PL_GEOQ_LOCATION_IRI);
+    const json_t *insts = json_object_get(json_object_get(entity, "attrs"),
+                                          geoproperty_iri ? geoproperty_iri : PL_GEOQ_LOCATION_IRI);
     int result = 0;
-    size_t i;
-    const json_t *inst;
-    json_array_foreach (insts, i, inst) {
+    for (size_t i = 0; i < json_array_size(insts); i++) {
+        const json_t *inst = json_array_get(insts, i);
         const char *t = json_string_value(json_object_get(inst, "type"));
         if (!t || strcmp(t, "GeoProperty") != 0)
             continue;

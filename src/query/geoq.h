@@ -44,8 +44,8 @@ struct pl_geoq {
     enum pl_georel rel;
     double max_distance, min_distance; /* near only; metres; < 0 when absent (at least one
                                           present for near) */
-    json_t *geometry;  /* the query geometry as a validated GeoJSON object
-                          {"type":..,"coordinates":..} (owned) */
+    json_t *geometry;                  /* the query geometry as a validated GeoJSON object
+                                          {"type":..,"coordinates":..} (owned) */
     char *geoproperty; /* attribute name as given (default "location"); the caller expands it */
     double bbox[4];    /* minx, miny, maxx, maxy of `geometry` */
 };

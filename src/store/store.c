@@ -696,6 +696,14 @@ int pl_store_entity_query(struct pl_store *s, const struct pl_store_query *q, pl
     return s->ops->entity_query(s->be, q, row, ud, count, err);
 }
 
+int pl_store_explain(struct pl_store *s, const struct pl_store_query *q, char **out,
+                     struct pl_err *err)
+{
+    if (!s->ops->explain)
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store cannot explain", s->ops->name);
+    return s->ops->explain(s->be, q, out, err);
+}
+
 int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_discover what,
                       const char *iri, json_t **out, struct pl_err *err)
 {

@@ -150,6 +150,7 @@ struct pl_store_ops {
                         int64_t *count, struct pl_err *err);
     int (*discover)(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
                     json_t **out, struct pl_err *err);
+    int (*explain)(void *be, const struct pl_store_query *q, char **out, struct pl_err *err);
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -239,6 +240,11 @@ int pl_store_write_many_sync(struct pl_store *s, struct pl_store_write **ws, siz
  */
 int pl_store_entity_query(struct pl_store *s, const struct pl_store_query *q, pl_store_row_fn row,
                           void *ud, int64_t *count, struct pl_err *err);
+
+/* Diagnostics and tests: how the backend would run `q` (SQLite: the EXPLAIN QUERY PLAN lines of
+ * the row query). *out is a NEW malloc'd string. */
+int pl_store_explain(struct pl_store *s, const struct pl_store_query *q, char **out,
+                     struct pl_err *err);
 
 /* Discovery (see enum pl_store_discover). *out is a NEW reference. */
 int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_discover what,

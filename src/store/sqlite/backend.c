@@ -1385,4 +1385,5 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .tenant_exists = sq_tenant_exists,
     .entity_query = sq_entity_query,
     .discover = sq_discover,
+    .explain = sq_explain,
 };

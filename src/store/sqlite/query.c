@@ -953,10 +953,8 @@ done:
     return out;
 }
 
-/* For tests: the SQL and plan a query would run, as text (EXPLAIN QUERY PLAN lines). */
-int pl_store_sqlite_explain(void *p, const struct pl_store_query *q, char **out,
-                            struct pl_err *err);
-int pl_store_sqlite_explain(void *p, const struct pl_store_query *q, char **out,
+/* For tests: the plan of the row query, as text (EXPLAIN QUERY PLAN lines). */
+int sq_explain(void *p, const struct pl_store_query *q, char **out,
                             struct pl_err *err)
 {
     struct sqlite_be *be = p;

@@ -60,6 +60,7 @@ int sq_entity_query(void *be, const struct pl_store_query *q, pl_store_row_fn ro
                     int64_t *count, struct pl_err *err);
 int sq_discover(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
                 json_t **out, struct pl_err *err);
+int sq_explain(void *be, const struct pl_store_query *q, char **out, struct pl_err *err);
 /* Registers Polis's SQL functions on a read connection (query.c). */
 int sq_register_functions(sqlite3 *db);
 

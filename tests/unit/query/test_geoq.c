@@ -91,14 +91,14 @@ static void parse_other_relations_and_geometries(void **st)
     (void)st;
     static const char *const rels[] = {"within",   "contains", "intersects",
                                        "overlaps", "disjoint", "equals"};
-    static const enum pl_georel want[] = {PL_GEOREL_WITHIN,   PL_GEOREL_CONTAINS,
+    static const enum pl_georel want[] = {PL_GEOREL_WITHIN,     PL_GEOREL_CONTAINS,
                                           PL_GEOREL_INTERSECTS, PL_GEOREL_OVERLAPS,
-                                          PL_GEOREL_DISJOINT, PL_GEOREL_EQUALS};
+                                          PL_GEOREL_DISJOINT,   PL_GEOREL_EQUALS};
     for (size_t i = 0; i < 6; i++) {
         /* EXAMPLE 2 of 4.10, with its blank */
-        struct pl_geoq *q = ok(rels[i], "Polygon",
-                               "[[[100.0,0.0],[101.0,0.0],[101.0,1.0],[100.0,1.0], [100.0,0.0]]]",
-                               "location");
+        struct pl_geoq *q =
+            ok(rels[i], "Polygon",
+               "[[[100.0,0.0],[101.0,0.0],[101.0,1.0],[100.0,1.0], [100.0,0.0]]]", "location");
         assert_int_equal(q->rel, want[i]);
         assert_string_equal(pl_georel_name(q->rel), rels[i]);
         assert_true(q->bbox[0] == 100 && q->bbox[1] == 0 && q->bbox[2] == 101 && q->bbox[3] == 1);
@@ -108,8 +108,8 @@ static void parse_other_relations_and_geometries(void **st)
     pl_geoq_free(ok("intersects", "LineString", "[[1,2],[3,4]]", NULL));
     pl_geoq_free(ok("intersects", "MultiLineString", "[[[1,2],[3,4]],[[5,6],[7,8]]]", NULL));
     pl_geoq_free(ok("within", "MultiPolygon", "[[[[0,0],[1,0],[1,1],[0,0]]]]", NULL));
-    pl_geoq_free(ok("within", "Polygon", "[[[0,0],[1,0],[1,1],[0,0]]]",
-                    "https://example.org/area"));
+    pl_geoq_free(
+        ok("within", "Polygon", "[[[0,0],[1,0],[1,1],[0,0]]]", "https://example.org/area"));
     pl_geoq_free(ok("equals", "Point", "[8,40,100]", NULL)); /* altitude allowed, ignored */
 }
 
@@ -319,8 +319,8 @@ static void vincenty_nearly_antipodal_fallback(void **st)
     for (double lon = 178.01; lon <= 180.0; lon += 0.01) {
         d = pl_geodesic_distance(0, 0, lon, 0.5);
         assert_true(isfinite(d));
-        assert_true(d >= prev - 1e-3);      /* farther east, farther away */
-        assert_true(d - prev < 1200.0);     /* 0.01 degree steps: no jump */
+        assert_true(d >= prev - 1e-3);          /* farther east, farther away */
+        assert_true(d - prev < 1200.0);         /* 0.01 degree steps: no jump */
         assert_true(d <= 20003931.4586 + 1e-3); /* never more than half a meridian */
         prev = d;
     }
@@ -347,9 +347,9 @@ static int in_box(const double b[4], double x, double y)
 static void bbox_around_contains_the_circle(void **st)
 {
     (void)st;
-    static const double centers[][2] = {{0, 0},     {-3.7038, 40.4168}, {18.07, 59.33},
-                                        {10, 80},   {-60, -75},         {179.99, 10},
-                                        {-179.9, -20}, {0, 89.9},       {45, -89.5}};
+    static const double centers[][2] = {{0, 0},        {-3.7038, 40.4168}, {18.07, 59.33},
+                                        {10, 80},      {-60, -75},         {179.99, 10},
+                                        {-179.9, -20}, {0, 89.9},          {45, -89.5}};
     static const double radii[] = {1, 500, 10000, 250000, 2000000, 7000000};
     for (size_t c = 0; c < sizeof centers / sizeof centers[0]; c++) {
         for (size_t r = 0; r < sizeof radii / sizeof radii[0]; r++) {
@@ -376,8 +376,8 @@ static void bbox_around_contains_the_circle(void **st)
                     }
                 }
                 if (!in_box(b, px, py))
-                    fail_msg("center (%g,%g) r=%g: (%.9f,%.9f) outside [%g,%g,%g,%g]", lon, lat,
-                             m, px, py, b[0], b[1], b[2], b[3]);
+                    fail_msg("center (%g,%g) r=%g: (%.9f,%.9f) outside [%g,%g,%g,%g]", lon, lat, m,
+                             px, py, b[0], b[1], b[2], b[3]);
                 int inside = 0;
                 for (int i = 0; i < nb; i++)
                     inside |= in_box(sb[i], px, py);
@@ -422,7 +422,7 @@ static int m(const char *rel, const char *geom, const char *coords, const char *
 
 #define PT(x, y) "{\"type\":\"Point\",\"coordinates\":[" #x "," #y "]}"
 /* a 10x10 square with a 2x2 hole in the middle */
-#define SQ_HOLE "[[[0,0],[10,0],[10,10],[0,10],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]"
+#define SQ_HOLE   "[[[0,0],[10,0],[10,10],[0,10],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]"
 #define SQ_HOLE_G "{\"type\":\"Polygon\",\"coordinates\":" SQ_HOLE "}"
 
 static void within_is_entity_within_query_4_10(void **st)
@@ -430,10 +430,10 @@ static void within_is_entity_within_query_4_10(void **st)
     (void)st;
     /* entity point, query polygon: "target geometry within reference geometry" */
     assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(2, 2)), 1);
-    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(5, 5)), 0);  /* in the hole */
-    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(11, 5)), 0); /* outside */
-    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(0, 5)), 0);  /* on the boundary */
-    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(4, 5)), 0);  /* on the hole's edge */
+    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(5, 5)), 0);   /* in the hole */
+    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(11, 5)), 0);  /* outside */
+    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(0, 5)), 0);   /* on the boundary */
+    assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(4, 5)), 0);   /* on the hole's edge */
     assert_int_equal(m("within", "Polygon", SQ_HOLE, PT(10, 10)), 0); /* on a vertex */
     /* the other way round it is contains, which a point cannot do to a polygon */
     assert_int_equal(m("contains", "Polygon", SQ_HOLE, PT(2, 2)), 0);
@@ -459,7 +459,8 @@ static void contains_is_entity_contains_query_4_10(void **st)
     assert_int_equal(m("contains", "Point", "[2,2]", PT(2, 2)), 1);
     assert_int_equal(m("contains", "Point", "[2,3]", PT(2, 2)), 0);
     /* real-world order: lon,lat. Madrid centre polygon, Puerta del Sol inside */
-    const char *madrid = "[[[-3.72,40.41],[-3.69,40.41],[-3.69,40.43],[-3.72,40.43],[-3.72,40.41]]]";
+    const char *madrid =
+        "[[[-3.72,40.41],[-3.69,40.41],[-3.69,40.43],[-3.72,40.43],[-3.72,40.41]]]";
     assert_int_equal(m("within", "Polygon", madrid, PT(-3.7038, 40.4168)), 1);
     assert_int_equal(m("within", "Polygon", madrid, PT(40.4168, -3.7038)), 0); /* lat,lon: no */
 }
@@ -479,20 +480,25 @@ static void multipolygon_and_point_relations(void **st)
     assert_int_equal(m("disjoint", "MultiPolygon", mp, PT(50, 50)), 1); /* bbox shortcut */
     assert_int_equal(m("within", "MultiPolygon", mp, PT(50, 50)), 0);
     /* MultiPoint entity: within when no point outside and one inside */
-    assert_int_equal(m("within", "Polygon", SQ_HOLE,
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[2,2]]}"), 1);
-    assert_int_equal(m("within", "Polygon", SQ_HOLE,
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[5,5]]}"), 0);
-    assert_int_equal(m("within", "Polygon", SQ_HOLE,
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[0,1]]}"), 1);
-    assert_int_equal(m("within", "Polygon", SQ_HOLE,
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[0,0],[0,1]]}"), 0);
+    assert_int_equal(
+        m("within", "Polygon", SQ_HOLE, "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[2,2]]}"),
+        1);
+    assert_int_equal(
+        m("within", "Polygon", SQ_HOLE, "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[5,5]]}"),
+        0);
+    assert_int_equal(
+        m("within", "Polygon", SQ_HOLE, "{\"type\":\"MultiPoint\",\"coordinates\":[[1,1],[0,1]]}"),
+        1);
+    assert_int_equal(
+        m("within", "Polygon", SQ_HOLE, "{\"type\":\"MultiPoint\",\"coordinates\":[[0,0],[0,1]]}"),
+        0);
     /* Point/MultiPoint equality and overlaps */
     assert_int_equal(m("equals", "Point", "[1,2]", PT(1, 2)), 1);
     assert_int_equal(m("equals", "Point", "[1,2]", PT(1, 2.000001)), 0);
     assert_int_equal(m("equals", "MultiPoint", "[[1,2],[1,2]]", PT(1, 2)), 1);
     assert_int_equal(m("overlaps", "MultiPoint", "[[1,2],[3,4]]",
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,2],[5,6]]}"), 1);
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,2],[5,6]]}"),
+                     1);
     assert_int_equal(m("overlaps", "MultiPoint", "[[1,2],[3,4]]", PT(1, 2)), 0);
 }
 
@@ -501,8 +507,8 @@ static void lines_mod2_boundary_and_intersects(void **st)
     (void)st;
     const char *line = "{\"type\":\"LineString\",\"coordinates\":[[0,0],[2,0],[2,2]]}";
     assert_int_equal(m("contains", "Point", "[1,0]", line), 1);
-    assert_int_equal(m("contains", "Point", "[2,0]", line), 1);  /* inner vertex */
-    assert_int_equal(m("contains", "Point", "[0,0]", line), 0);  /* end point: boundary */
+    assert_int_equal(m("contains", "Point", "[2,0]", line), 1); /* inner vertex */
+    assert_int_equal(m("contains", "Point", "[0,0]", line), 0); /* end point: boundary */
     assert_int_equal(m("intersects", "Point", "[0,0]", line), 1);
     assert_int_equal(m("intersects", "Point", "[1,1]", line), 0);
     assert_int_equal(m("within", "LineString", "[[0,0],[2,0]]", PT(1, 0)), 1);
@@ -513,22 +519,26 @@ static void lines_mod2_boundary_and_intersects(void **st)
     assert_int_equal(m("contains", "Point", "[0,0]", ml), 0);
     /* line/polygon intersects: crossing, touching, inside, outside, in a hole */
     assert_int_equal(m("intersects", "Polygon", SQ_HOLE,
-                       "{\"type\":\"LineString\",\"coordinates\":[[-1,5],[1,5]]}"), 1);
+                       "{\"type\":\"LineString\",\"coordinates\":[[-1,5],[1,5]]}"),
+                     1);
     assert_int_equal(m("intersects", "Polygon", SQ_HOLE,
-                       "{\"type\":\"LineString\",\"coordinates\":[[-1,5],[0,5]]}"), 1);
+                       "{\"type\":\"LineString\",\"coordinates\":[[-1,5],[0,5]]}"),
+                     1);
     assert_int_equal(m("intersects", "Polygon", SQ_HOLE,
-                       "{\"type\":\"LineString\",\"coordinates\":[[1,1],[2,2]]}"), 1);
+                       "{\"type\":\"LineString\",\"coordinates\":[[1,1],[2,2]]}"),
+                     1);
     assert_int_equal(m("intersects", "Polygon", SQ_HOLE,
-                       "{\"type\":\"LineString\",\"coordinates\":[[4.5,4.5],[5.5,5.5]]}"), 0);
+                       "{\"type\":\"LineString\",\"coordinates\":[[4.5,4.5],[5.5,5.5]]}"),
+                     0);
     assert_int_equal(m("disjoint", "Polygon", SQ_HOLE,
-                       "{\"type\":\"LineString\",\"coordinates\":[[4.5,4.5],[5.5,5.5]]}"), 1);
-    assert_int_equal(m("intersects", "Polygon", "[[[4.5,4.5],[5.5,4.5],[5.5,5.5],[4.5,4.5]]]",
-                       SQ_HOLE_G), 0);
-    assert_int_equal(m("intersects", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]",
-                       SQ_HOLE_G), 1); /* query polygon covers the entity */
+                       "{\"type\":\"LineString\",\"coordinates\":[[4.5,4.5],[5.5,5.5]]}"),
+                     1);
+    assert_int_equal(
+        m("intersects", "Polygon", "[[[4.5,4.5],[5.5,4.5],[5.5,5.5],[4.5,4.5]]]", SQ_HOLE_G), 0);
+    assert_int_equal(m("intersects", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G),
+                     1); /* query polygon covers the entity */
     /* not implemented between two areas: -1, never a wrong answer */
-    assert_int_equal(m("within", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G),
-                     -1);
+    assert_int_equal(m("within", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G), -1);
     assert_int_equal(m("equals", "Polygon", SQ_HOLE, SQ_HOLE_G), 1);
 }
 
@@ -538,16 +548,17 @@ static void near_uses_geodesic_distance(void **st)
     /* Puerta del Sol -> Plaza Mayor is about 400 m */
     double d = pl_geodesic_distance(-3.7038, 40.4168, -3.7074, 40.4155);
     assert_true(d > 300 && d < 500);
-    assert_int_equal(m("near;maxDistance==500", "Point", "[-3.7038,40.4168]",
-                       PT(-3.7074, 40.4155)), 1);
-    assert_int_equal(m("near;maxDistance==300", "Point", "[-3.7038,40.4168]",
-                       PT(-3.7074, 40.4155)), 0);
-    assert_int_equal(m("near;minDistance==300", "Point", "[-3.7038,40.4168]",
-                       PT(-3.7074, 40.4155)), 1);
-    assert_int_equal(m("near;minDistance==500", "Point", "[-3.7038,40.4168]",
-                       PT(-3.7074, 40.4155)), 0);
+    assert_int_equal(m("near;maxDistance==500", "Point", "[-3.7038,40.4168]", PT(-3.7074, 40.4155)),
+                     1);
+    assert_int_equal(m("near;maxDistance==300", "Point", "[-3.7038,40.4168]", PT(-3.7074, 40.4155)),
+                     0);
+    assert_int_equal(m("near;minDistance==300", "Point", "[-3.7038,40.4168]", PT(-3.7074, 40.4155)),
+                     1);
+    assert_int_equal(m("near;minDistance==500", "Point", "[-3.7038,40.4168]", PT(-3.7074, 40.4155)),
+                     0);
     assert_int_equal(m("near;minDistance==300;maxDistance==500", "Point", "[-3.7038,40.4168]",
-                       PT(-3.7074, 40.4155)), 1);
+                       PT(-3.7074, 40.4155)),
+                     1);
     /* one degree of longitude on the equator, at both sides of the bound */
     assert_int_equal(m("near;maxDistance==111319.5", "Point", "[0,0]", PT(1, 0)), 1);
     assert_int_equal(m("near;maxDistance==111319.4", "Point", "[0,0]", PT(1, 0)), 0);
@@ -555,9 +566,11 @@ static void near_uses_geodesic_distance(void **st)
     assert_int_equal(m("near;maxDistance==25000", "Point", "[179.9,0]", PT(-179.9, 0)), 1);
     /* MultiPoint: every point within maxDistance (within the buffer) */
     assert_int_equal(m("near;maxDistance==150000", "Point", "[0,0]",
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[0,1]]}"), 1);
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[0,1]]}"),
+                     1);
     assert_int_equal(m("near;maxDistance==150000", "Point", "[0,0]",
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"), 0);
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
+                     0);
     /* polygons: a far vertex settles "no", otherwise cannot evaluate */
     assert_int_equal(m("near;maxDistance==1000", "Point", "[0,0]", SQ_HOLE_G), 0);
     assert_int_equal(m("near;maxDistance==10000000", "Point", "[0,0]", SQ_HOLE_G), -1);
@@ -567,13 +580,19 @@ static void match_any_geoproperty_instance(void **st)
 {
     (void)st;
     struct pl_geoq *q = ok("within", "Polygon", SQ_HOLE, NULL);
-    json_t *e = tj("{\"id\":\"urn:ngsi-ld:X:1\",\"type\":[\"https://ex.org/X\"],\"attrs\":{"
-                   "\"https://uri.etsi.org/ngsi-ld/location\":["
-                   "{\"type\":\"GeoProperty\",\"value\":" PT(50, 50) "},"
-                   "{\"type\":\"GeoProperty\",\"datasetId\":\"urn:d:2\",\"value\":" PT(1, 1) "}],"
-                   "\"https://ex.org/area\":[{\"type\":\"Property\",\"value\":" PT(1, 1) "}],"
-                   "\"https://ex.org/spot\":[{\"type\":\"GeoProperty\",\"value\":" PT(50, 50)
-                   "}]}}");
+    json_t *e = tj(
+        "{\"id\":\"urn:ngsi-ld:X:1\",\"type\":[\"https://ex.org/X\"],\"attrs\":{"
+        "\"https://uri.etsi.org/ngsi-ld/location\":["
+        "{\"type\":\"GeoProperty\",\"value\":" PT(
+            50,
+            50) "},"
+                "{\"type\":\"GeoProperty\",\"datasetId\":\"urn:d:2\",\"value\":" PT(
+                    1, 1) "}],"
+                          "\"https://ex.org/area\":[{\"type\":\"Property\",\"value\":" PT(
+                              1,
+                              1) "}],"
+                                 "\"https://ex.org/spot\":[{\"type\":\"GeoProperty\",\"value\":" PT(
+                                     50, 50) "}]}}");
     assert_int_equal(pl_geoq_match(q, NULL, e), 1);
     assert_int_equal(pl_geoq_match(q, "https://uri.etsi.org/ngsi-ld/location", e), 1);
     assert_int_equal(pl_geoq_match(q, "https://ex.org/area", e), 0); /* not a GeoProperty */
