@@ -43,6 +43,7 @@ fuzz-replay: build
 bench:
 	bash scripts/install-deps.sh bench
 	bash bench/entities
+	bash bench/query/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -41,7 +41,10 @@ static inline double gen_u(long i, int f)
     return (double)(gen_mix((uint64_t)i * 64u + (uint64_t)f) >> 11) / 9007199254740992.0;
 }
 
-static inline const char *gen_type(long i) { return GEN_TYPES[i % 5]; }
+static inline const char *gen_type(long i)
+{
+    return GEN_TYPES[i % 5];
+}
 
 /* One ISO 8601 instant within 2026-11-01..2026-11-28, seconds resolution. */
 static inline void gen_time(char *buf, size_t cap, long i, int f)
@@ -51,6 +54,8 @@ static inline void gen_time(char *buf, size_t cap, long i, int f)
              s / 60 % 60, s % 60);
 }
 
+/* The format strings are built from these macros; clang-format would scatter them. */
+/* clang-format off */
 #define NUM(name, fmt) "\"" name "\":{\"type\":\"Property\",\"value\":" fmt "},"
 #define NUMU(name, fmt, unit)                                                                  \
     "\"" name "\":{\"type\":\"Property\",\"value\":" fmt ",\"unitCode\":\"" unit "\"},"
@@ -128,6 +133,8 @@ static inline int gen_entity(char *buf, size_t cap, long i)
                         gen_u(i, 7) < 0.2 ? "true" : "false", k / 10, lon, lat);
     }
 }
+
+/* clang-format on */
 
 #undef NUM
 #undef NUMU

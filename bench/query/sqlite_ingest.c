@@ -25,7 +25,10 @@ static void check(sqlite3 *db, int rc, const char *what)
     }
 }
 
-static void exec(sqlite3 *db, const char *sql) { check(db, sqlite3_exec(db, sql, NULL, NULL, NULL), sql); }
+static void exec(sqlite3 *db, const char *sql)
+{
+    check(db, sqlite3_exec(db, sql, NULL, NULL, NULL), sql);
+}
 
 int main(int argc, char **argv)
 {
@@ -45,7 +48,9 @@ int main(int argc, char **argv)
     exec(db, "PRAGMA synchronous=NORMAL");
     exec(db, "CREATE TABLE entity(id TEXT PRIMARY KEY, type TEXT NOT NULL, body TEXT NOT NULL)");
     sqlite3_stmt *ins;
-    check(db, sqlite3_prepare_v2(db, "INSERT INTO entity(id, type, body) VALUES (?1, ?2, ?3)", -1, &ins, NULL),
+    check(db,
+          sqlite3_prepare_v2(db, "INSERT INTO entity(id, type, body) VALUES (?1, ?2, ?3)", -1, &ins,
+                             NULL),
           "prepare");
     char body[4096], id[96];
     long bytes = 0;
@@ -69,6 +74,7 @@ int main(int argc, char **argv)
     sqlite3_finalize(ins);
     sqlite3_close(db);
     double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    printf("inserted=%ld seconds=%.2f rate=%.0f bytes_per_entity=%ld\n", n, s, (double)n / s, bytes / n);
+    printf("inserted=%ld seconds=%.2f rate=%.0f bytes_per_entity=%ld\n", n, s, (double)n / s,
+           bytes / n);
     return 0;
 }

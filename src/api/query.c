@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "base/strbuf.h"
+#include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "ngsild/entity_stream.h"
 #include "query/geoq.h"
@@ -257,7 +258,8 @@ struct emit {
     struct qreq *x;
     struct pl_strbuf b;
     char *ctx_member; /* ld+json: the "@context" value text */
-    int64_t n;        /* rows rendered */
+    int64_t n;        /* rows seen */
+    int64_t want;     /* rows to render (the limit asked for) */
     int stream_ok;    /* the streaming renderer covers the options */
     struct pl_err err;
 };
@@ -266,7 +268,7 @@ static int emit_row(void *ud, const char *body, size_t len)
 {
     struct emit *em = ud;
     struct qreq *x = em->x;
-    if (em->n >= x->sq.limit) {
+    if (em->n >= em->want) {
         em->n++; /* the extra row only tells that a next page exists */
         return 0;
     }
@@ -356,6 +358,7 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
 
     int64_t want = x->sq.limit;
     int64_t count = 0;
+    em.want = want;
     x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
     int rc = pl_store_entity_query(r->app->store, &x->sq, emit_row, &em, &count, &em.err);
     x->sq.limit = want;
@@ -425,6 +428,48 @@ static int ids_or_reply(struct pl_req *r, const char *value, const char *const *
     return 0;
 }
 
+/* The entity filters of GET /entities and DELETE /entities: id, idPattern, type, attrs, q,
+ * scopeQ, geo-query. Returns 0 or -1 (answered). */
+static int filters_or_reply(struct pl_req *r, struct qreq *x)
+{
+    const char *v;
+    if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
+        return -1;
+    if ((v = pl_req_arg(r, "idPattern"))) {
+        if (regex_or_reply(r, "idPattern", v, &x->id_re) != 0)
+            return -1;
+        x->has_re = 1;
+        x->sq.id_regex = &x->id_re;
+    }
+    if ((v = pl_req_arg(r, "type"))) {
+        struct pl_typesel *t = NULL;
+        if (typesel_or_reply(r, x->ctx, v, &t) != 0)
+            return -1;
+        x->sq.types = t;
+    }
+    if (pl_api_expand_list_or_reply(r, x->ctx, "attrs", 0, &x->o.attrs, &x->o.n_attrs) != 0)
+        return -1;
+    x->sq.attrs = x->o.attrs;
+    x->sq.n_attrs = x->o.n_attrs;
+    if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
+        return -1;
+    if ((v = pl_req_arg(r, "scopeQ")) && scope_or_reply(r, x, v) != 0)
+        return -1;
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_geoq *g = NULL;
+    if (pl_geoq_parse(pl_req_arg(r, "georel"), pl_req_arg(r, "geometry"),
+                      pl_req_arg(r, "coordinates"), pl_req_arg(r, "geoproperty"), &g,
+                      &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    x->sq.geo = g;
+    if (g && geo_attr_or_reply(r, x) != 0)
+        return -1;
+    return 0;
+}
+
 int pl_api_entities_query(struct pl_req *r)
 {
     struct qreq *x = qreq_new(r);
@@ -433,42 +478,8 @@ int pl_api_entities_query(struct pl_req *r)
     if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
         return PL_HANDLER_DONE;
     int local = 0;
-    if (url_params_or_reply(r, x, &local) != 0)
-        return PL_HANDLER_DONE;
-    const char *v;
-    if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
-        return PL_HANDLER_DONE;
-    if ((v = pl_req_arg(r, "idPattern"))) {
-        if (regex_or_reply(r, "idPattern", v, &x->id_re) != 0)
-            return PL_HANDLER_DONE;
-        x->has_re = 1;
-        x->sq.id_regex = &x->id_re;
-    }
-    if ((v = pl_req_arg(r, "type"))) {
-        struct pl_typesel *t = NULL;
-        if (typesel_or_reply(r, x->ctx, v, &t) != 0)
-            return PL_HANDLER_DONE;
-        x->sq.types = t;
-    }
-    if (pl_api_expand_list_or_reply(r, x->ctx, "attrs", 0, &x->o.attrs, &x->o.n_attrs) != 0)
-        return PL_HANDLER_DONE;
-    x->sq.attrs = x->o.attrs;
-    x->sq.n_attrs = x->o.n_attrs;
-    if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
-        return PL_HANDLER_DONE;
-    if ((v = pl_req_arg(r, "scopeQ")) && scope_or_reply(r, x, v) != 0)
-        return PL_HANDLER_DONE;
-    struct pl_err err;
-    pl_err_clear(&err);
-    struct pl_geoq *g = NULL;
-    if (pl_geoq_parse(pl_req_arg(r, "georel"), pl_req_arg(r, "geometry"),
-                      pl_req_arg(r, "coordinates"), pl_req_arg(r, "geoproperty"), &g,
-                      &err) != 0)
-        return pl_reply_problem(r, &err);
-    x->sq.geo = g;
-    if (g && geo_attr_or_reply(r, x) != 0)
-        return PL_HANDLER_DONE;
-    if (too_wide_or_reply(r, x, local || x->sq.n_ids || x->sq.id_regex || x->sq.scope) != 0)
+    if (url_params_or_reply(r, x, &local) != 0 || filters_or_reply(r, x) != 0 ||
+        too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     return run_and_reply(r, x);
 }
@@ -523,6 +534,7 @@ static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *en
         pl_reply_error(r, PL_ENOMEM, "out of memory");
         return -1;
     }
+    x->sq.sels = x->sels;
     x->sq.n_sels = n;
     x->n_sel_res = n;
     for (size_t i = 0; i < n; i++) {
@@ -577,6 +589,7 @@ static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *en
         x->sq.id_regex = x->sels[0].id_regex;
         x->sq.types = x->sels[0].types;
         x->sels[0].types = NULL;
+        x->sq.sels = NULL;
         x->sq.n_sels = 0;
     }
     return 0;
@@ -634,10 +647,7 @@ int pl_api_entities_query_post(struct pl_req *r)
             return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must be a non-empty string");
         x->o.lang = json_string_value(v);
     }
-    int has_ids = x->sq.n_ids || x->sq.id_regex;
-    for (size_t i = 0; i < x->sq.n_sels; i++)
-        has_ids |= x->sels[i].n_ids || x->sels[i].id_regex;
-    if (too_wide_or_reply(r, x, local || has_ids || x->sq.scope) != 0)
+    if (too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     return run_and_reply(r, x);
 }
@@ -681,12 +691,47 @@ static int collect_id(void *ud, const char *body, size_t len)
     return 0;
 }
 
-static int apply_delete(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+/* What a purge does to each matching entity (5.6.21.4). */
+struct purge {
+    const char *const *pick; /* restrictive list: delete these attributes */
+    size_t n_pick;
+    const char *const *omit; /* exclusionary list: delete every attribute but these */
+    size_t n_omit;
+    const char *now;
+};
+
+static int in_list(const char *s, const char *const *l, size_t n)
 {
-    (void)ud;
-    (void)cur;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, l[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
     (void)err;
-    *next = NULL;
+    const struct purge *p = ud;
+    if (!p->n_pick && !p->n_omit) {
+        *next = NULL; /* the whole entity */
+        return 0;
+    }
+    json_t *attrs = json_object_get(cur, "attrs");
+    const char *name;
+    json_t *v;
+    void *tmp;
+    int changed = 0;
+    json_object_foreach_safe(attrs, tmp, name, v)
+    {
+        int del = p->n_pick ? in_list(name, p->pick, p->n_pick) : !in_list(name, p->omit, p->n_omit);
+        if (del) {
+            json_object_del(attrs, name);
+            changed = 1;
+        }
+    }
+    if (changed)
+        json_object_set_new(cur, "modifiedAt", json_string(p->now));
+    *next = json_incref(cur);
     return 0;
 }
 
@@ -697,76 +742,71 @@ int pl_api_entities_purge(struct pl_req *r)
         return PL_HANDLER_DONE;
     if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
         return PL_HANDLER_DONE;
-    const char *v;
-    if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
+    int local = 0;
+    if (bool_arg_or_reply(r, "local", &local) != 0 || filters_or_reply(r, x) != 0)
         return PL_HANDLER_DONE;
-    if ((v = pl_req_arg(r, "idPattern"))) {
-        if (regex_or_reply(r, "idPattern", v, &x->id_re) != 0)
-            return PL_HANDLER_DONE;
-        x->has_re = 1;
-        x->sq.id_regex = &x->id_re;
-    }
-    if ((v = pl_req_arg(r, "type"))) {
-        struct pl_typesel *t = NULL;
-        if (typesel_or_reply(r, x->ctx, v, &t) != 0)
-            return PL_HANDLER_DONE;
-        x->sq.types = t;
-    }
-    if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
+    struct purge p = {NULL, 0, NULL, 0, NULL};
+    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit"))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
+    if (pl_api_expand_list_or_reply(r, x->ctx, "pick", 0, &p.pick, &p.n_pick) != 0 ||
+        pl_api_expand_list_or_reply(r, x->ctx, "omit", 0, &p.omit, &p.n_omit) != 0)
         return PL_HANDLER_DONE;
-    if ((v = pl_req_arg(r, "scopeQ")) && scope_or_reply(r, x, v) != 0)
+    /* 5.6.21.4: type, attrs, q, a geo-query or local scope; else "too wide". */
+    if (too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
-    /* 5.6.21: at least a type or an id selector; a purge of everything is refused. */
-    if (!x->sq.types && !x->sq.n_ids && !x->sq.id_regex)
-        return pl_reply_error(r, PL_EBADREQUESTDATA,
-                              "purge needs type, id or idPattern (5.6.21)");
     if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
         struct pl_err e;
         pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
         return pl_api_problem(r, &e);
     }
-    int64_t deleted = 0;
-    for (;;) {
-        struct idlist l = {NULL, 0, 0, 0};
-        struct pl_err err;
-        pl_err_clear(&err);
+    char now[PL_TIME_ISO_LEN];
+    pl_time_format(pl_time_now_ms(), now);
+    p.now = now;
+    /* All matches first (one consistent listing, paged by offset), then the writes, 1000 per
+     * group commit. */
+    struct idlist l = {NULL, 0, 0, 0};
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = 0;
+    for (int64_t offset = 0;; offset += 1000) {
+        size_t before = l.n;
         x->sq.limit = 1000;
-        x->sq.offset = 0;
-        int rc = pl_store_entity_query(r->app->store, &x->sq, collect_id, &l, NULL, &err);
-        struct pl_store_write *ws = l.n ? calloc(l.n, sizeof *ws) : NULL;
-        struct pl_store_write **wp = l.n ? calloc(l.n, sizeof *wp) : NULL;
-        if (rc == 0 && l.n && (!ws || !wp))
-            rc = pl_err_set(&err, PL_ENOMEM, "out of memory");
-        if (rc == 0 && l.n) {
-            for (size_t i = 0; i < l.n; i++) {
-                ws[i].tenant = r->tenant;
-                ws[i].id = l.ids[i];
-                ws[i].flags = PL_WRITE_MUST_EXIST;
-                ws[i].apply = apply_delete;
-                wp[i] = &ws[i];
-            }
-            pl_store_write_many_sync(r->app->store, wp, l.n);
-            for (size_t i = 0; i < l.n; i++) {
-                json_decref(ws[i].result);
-                if (ws[i].rc == 0)
-                    deleted++;
-            }
-        }
-        size_t n = l.n;
-        for (size_t i = 0; i < l.n; i++)
-            free(l.ids[i]);
-        free(l.ids);
-        free(ws);
-        free(wp);
-        if (rc != 0) {
-            if (err.code == PL_OK)
-                pl_err_set(&err, rc, "purge failed");
-            return pl_api_problem(r, &err);
-        }
-        if (n < 1000)
+        x->sq.offset = offset;
+        if ((rc = pl_store_entity_query(r->app->store, &x->sq, collect_id, &l, NULL, &err)) != 0 ||
+            l.n - before < 1000)
             break;
     }
-    (void)deleted;
+    for (size_t at = 0; rc == 0 && at < l.n; at += 1000) {
+        size_t n = l.n - at < 1000 ? l.n - at : 1000;
+        struct pl_store_write *ws = calloc(n, sizeof *ws);
+        struct pl_store_write **wp = calloc(n, sizeof *wp);
+        if (!ws || !wp) {
+            rc = pl_err_set(&err, PL_ENOMEM, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                ws[i].tenant = r->tenant;
+                ws[i].id = l.ids[at + i];
+                ws[i].apply = apply_purge;
+                ws[i].ud = &p;
+                wp[i] = &ws[i];
+            }
+            /* An administrative bulk operation: this network thread waits for the commits. An
+             * entity deleted meanwhile by someone else is simply gone already. */
+            pl_store_write_many_sync(r->app->store, wp, n);
+            for (size_t i = 0; i < n; i++)
+                json_decref(ws[i].result);
+        }
+        free(ws);
+        free(wp);
+    }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.ids[i]);
+    free(l.ids);
+    if (rc != 0) {
+        if (err.code == PL_OK)
+            pl_err_set(&err, rc, "purge failed");
+        return pl_api_problem(r, &err);
+    }
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
 }

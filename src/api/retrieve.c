@@ -66,7 +66,8 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     return 0;
 }
 
-/* Expands a list of attribute names (id and type kept as they are when `keep_members`). */
+/* Expands a list of attribute names (the entity members id, type and scope kept as they are
+ * when `keep_members`: 4.21 / 5.7.2.3 pick and omit take them). */
 int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
                                 int keep_members, const char *const **out, size_t *n_out)
 {
@@ -75,7 +76,8 @@ int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
     if (n < 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        if (keep_members && (strcmp(items[i], "id") == 0 || strcmp(items[i], "type") == 0))
+        if (keep_members && (strcmp(items[i], "id") == 0 || strcmp(items[i], "type") == 0 ||
+                             strcmp(items[i], "scope") == 0))
             continue;
         if (!pl_is_valid_name(items[i]) && !pl_is_uri(items[i])) {
             pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' in %s",

@@ -41,7 +41,7 @@ static const struct opt opts[] = {
     {"sync-full", "POLIS_SYNC_FULL", K_FLAG, F(sync_full), NULL,
      "fsync every commit (survives power loss; default survives process crashes)"},
     {"max-body", "POLIS_MAX_BODY", K_SIZE, F(max_body), "BYTES",
-     "largest request body (default 8388608)"},
+     "largest request body (default 16777216)"},
     {"max-depth", "POLIS_MAX_DEPTH", K_INT, F(max_depth), "N",
      "deepest JSON nesting in a payload (default 32)"},
     {"max-attrs", "POLIS_MAX_ATTRS", K_INT, F(max_attrs), "N",

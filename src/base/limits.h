@@ -12,7 +12,7 @@ struct pl_limits {
     size_t max_id_len;     /* longest entity id / datasetId / attribute IRI, in bytes */
 };
 
-#define PL_LIMITS_DEFAULT_BODY  (8u * 1024u * 1024u)
+#define PL_LIMITS_DEFAULT_BODY  (16u * 1024u * 1024u) /* a 10 000-entity batch of ~1.1 KB SDM entities */
 #define PL_LIMITS_DEFAULT_DEPTH 32
 #define PL_LIMITS_DEFAULT_ATTRS 1024
 #define PL_LIMITS_DEFAULT_IDLEN 1024

@@ -996,31 +996,43 @@ static int lp_intersects(const struct geom *a, const struct geom *b)
  * Evaluation
  * ========================================================================================== */
 
+/*
+ * near: the distance of the entity geometry to the query point is the OGC one, the SMALLEST
+ * geodesic distance from the point to any point of the geometry (as SpatiaLite's
+ * ST_Distance(g, p, 1) and other brokers' $near / ST_DWithin). maxDistance==d: distance <= d;
+ * minDistance==d: distance >= d. (4.10 words maxDistance as "within the buffer", which read
+ * literally would bound the farthest point; for Point entities the two readings agree.)
+ */
 static int near_match(const struct pl_geoq *q, const struct geom *e)
 {
     double qx, qy;
     xy(json_object_get(q->geometry, "coordinates"), &qx, &qy);
-    /* Every point of the entity geometry must be within maxDistance (the geometry is within
-     * the buffer) and at least minDistance away (disjoint from the buffer). A vertex that
-     * violates either settles "no match" for any geometry type; only point sets can be
-     * confirmed from their vertices. */
-    double bb[4] = {-180.0, -90.0, 180.0, 90.0};
-    if (q->max_distance >= 0) /* cheap prefilter before the geodesic */
-        pl_geo_bbox_around(qx, qy, q->max_distance, bb);
+    int has_max = q->max_distance >= 0, has_min = q->min_distance >= 0;
+    if (has_max && has_min && q->min_distance > q->max_distance)
+        return 0; /* an empty ring */
     if (is_pointset(e->t)) {
+        /* points outside the box are farther than maxDistance: they cannot lower the
+         * minimum below it, and (min <= max) they satisfy minDistance */
+        double bb[4] = {-180.0, -90.0, 180.0, 90.0};
+        if (has_max)
+            pl_geo_bbox_around(qx, qy, q->max_distance, bb);
+        double dmin = INFINITY;
         for (size_t k = 0; k < ps_count(e); k++) {
             double x, y;
             ps_xy(e, k, &x, &y);
-            if (q->max_distance >= 0 && (x < bb[0] || x > bb[2] || y < bb[1] || y > bb[3]))
-                return 0;
+            if (x < bb[0] || x > bb[2] || y < bb[1] || y > bb[3])
+                continue;
             double d = pl_geodesic_distance(qx, qy, x, y);
-            if (q->max_distance >= 0 && !(d <= q->max_distance))
-                return 0;
-            if (q->min_distance >= 0 && !(d >= q->min_distance))
-                return 0;
+            if (d < dmin)
+                dmin = d;
         }
-        return 1;
+        return (!has_max || dmin <= q->max_distance) && (!has_min || dmin >= q->min_distance);
     }
+    /* lines and polygons: the point on the geometry (or inside a polygon) is at distance 0;
+     * otherwise the nearest vertex bounds the distance from above only */
+    if (locate(e, qx, qy) != LOC_EXT)
+        return !has_min;
+    double vmin = INFINITY;
     size_t i = 0, j = 0;
     const json_t *p;
     while ((p = path_next(e, &i, &j)) != NULL) {
@@ -1028,12 +1040,14 @@ static int near_match(const struct pl_geoq *q, const struct geom *e)
             double x, y;
             xy(json_array_get(p, k), &x, &y);
             double d = pl_geodesic_distance(qx, qy, x, y);
-            if (q->max_distance >= 0 && !(d <= q->max_distance))
-                return 0;
-            if (q->min_distance >= 0 && !(d >= q->min_distance))
-                return 0;
+            if (d < vmin)
+                vmin = d;
         }
     }
+    if (has_min && vmin < q->min_distance)
+        return 0;
+    if (has_max && !has_min && vmin <= q->max_distance)
+        return 1;
     return -1;
 }
 

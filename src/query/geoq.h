@@ -15,10 +15,12 @@
  *        within   -> ST_Within(entity, query)      contains -> ST_Contains(entity, query)
  *    A point on a polygon's boundary is NOT within it (and the polygon does not contain it),
  *    but it intersects it. Polygons crossing the antimeridian are not special-cased.
- *  - near: distances are geodesic on the WGS84 ellipsoid, in metres. maxDistance==d matches
- *    when every point of the entity geometry is at distance <= d (the geometry is within the
- *    buffer); minDistance==d when every point is at distance >= d (disjoint from the buffer;
- *    the distance d itself counts as a match, as MongoDB's $minDistance).
+ *  - near: distances are geodesic on the WGS84 ellipsoid, in metres, and the distance of a
+ *    geometry to the query point is the smallest one over its points (OGC Distance, as
+ *    SpatiaLite's ST_Distance(g, p, 1)): maxDistance==d matches when distance <= d,
+ *    minDistance==d when distance >= d (d itself matches, as MongoDB's $minDistance). For Point
+ *    entities this is exactly 4.10's "within / disjoint with the buffer"; for larger geometries
+ *    4.10 read literally would bound the farthest point for maxDistance: we do not.
  */
 #ifndef PL_QUERY_GEOQ_H
 #define PL_QUERY_GEOQ_H
@@ -114,14 +116,17 @@ int pl_geo_bbox_around_split(double lon, double lat, double metres, double out[2
  * 1 match, 0 no match, -1 cannot evaluate (a combination this evaluator does not implement).
  *
  * Exact (within double arithmetic, planar for the topological relations):
- *  - near with a Point query and Point or MultiPoint entity geometries;
+ *  - near with Point or MultiPoint entity geometries (and any geometry the query point lies
+ *    on or in: distance 0);
  *  - every relation when either geometry is a Point or MultiPoint (against any of the six
  *    geometry types: point-in-polygon with holes, points on lines with the mod-2 boundary rule);
  *  - intersects and disjoint for every pair of the six types;
  *  - any relation when the bounding boxes are disjoint.
- * -1 for: near with line/polygon entity geometries; within / contains / overlaps / equals
- * between two line/polygon geometries (equals gives 1 when the coordinates are identical);
- * GeometryCollection entity geometries. An entity geometry that is not valid GeoJSON gives 0.
+ * -1 for: near with line/polygon entity geometries when the nearest vertex does not settle it
+ * (a vertex within maxDistance matches, one closer than minDistance does not); within /
+ * contains / overlaps / equals between two line/polygon geometries (equals gives 1 when the
+ * coordinates are identical); GeometryCollection entity geometries. An entity geometry that is not
+ * valid GeoJSON gives 0.
  */
 int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometry);
 

@@ -18,7 +18,7 @@
 
 #define Q_TOKEN_MAX  32   /* longest token quoted in an error detail */
 #define Q_REGEX_MAX  1024 /* longest regular expression accepted, in bytes */
-#define Q_REGEX_BOUND 1024 /* largest product of {m,n} repetition bounds in a regex */
+#define Q_REGEX_NODES 4096 /* largest estimated size of a regex once repetitions are expanded */
 
 /* ============================================================================================
  * Shared helpers
@@ -665,6 +665,31 @@ static int parse_values(struct qp *p, struct pl_q_term *t)
     return 0;
 }
 
+/* The index of the ']' closing the bracket expression that starts at s[i] == '[' (or of the
+ * terminating NUL when unclosed). Handles "[]...]", "[^]...]" and "[:class:]" inside. */
+static size_t regex_end_bracket(const char *s, size_t i)
+{
+    size_t k = i + 1;
+    if (s[k] == '^')
+        k++;
+    if (s[k] == ']')
+        k++;
+    while (s[k] && s[k] != ']') {
+        if (s[k] == '[' && (s[k + 1] == ':' || s[k + 1] == '.' || s[k + 1] == '=')) {
+            char d = s[k + 1];
+            size_t e = k + 2;
+            while (s[e] && !(s[e] == d && s[e + 1] == ']'))
+                e++;
+            if (!s[e])
+                return e;
+            k = e + 2;
+            continue;
+        }
+        k++;
+    }
+    return k;
+}
+
 /* End of a raw regex: the first ';' or '|' outside parentheses and brackets, or a ')' closing a
  * parenthesis the regex did not open. */
 static size_t regex_end(const char *s, size_t i)
@@ -677,24 +702,7 @@ static size_t regex_end(const char *s, size_t i)
             continue;
         }
         if (c == '[') {
-            size_t k = i + 1;
-            if (s[k] == '^')
-                k++;
-            if (s[k] == ']')
-                k++;
-            while (s[k] && s[k] != ']') {
-                if (s[k] == '[' && (s[k + 1] == ':' || s[k + 1] == '.' || s[k + 1] == '=')) {
-                    char d = s[k + 1];
-                    const char *e = s + k + 2;
-                    while (*e && !(e[0] == d && e[1] == ']'))
-                        e++;
-                    if (!*e)
-                        return (size_t)(e - s);
-                    k = (size_t)(e - s) + 2;
-                    continue;
-                }
-                k++;
-            }
+            size_t k = regex_end_bracket(s, i);
             if (!s[k])
                 return k;
             i = k + 1;
@@ -714,39 +722,81 @@ static size_t regex_end(const char *s, size_t i)
     return i;
 }
 
-/* Refuses back-references and bounded repetitions whose product exceeds Q_REGEX_BOUND (glibc
- * expands them into the automaton). Returns NULL or the reason. */
+/* Refuses back-references and patterns that glibc's regcomp would expand into a huge
+ * automaton: it copies the operand of "+" (x+ = xx*) and of {m,n} (n copies), so stacked or
+ * nested repetitions grow exponentially. The expanded size is estimated on the pattern's group
+ * structure and must stay under Q_REGEX_NODES. Returns NULL or the reason. */
 static const char *regex_too_complex(const char *r)
 {
-    double product = 1;
-    for (const char *c = r; *c; c++) {
-        if (*c == '\\' && c[1]) {
-            if (c[1] >= '1' && c[1] <= '9')
+    struct frame {
+        double cur, last;
+    } stack[Q_REGEX_MAX + 1];
+    size_t sp = 0;
+    double cur = 0, last = 0; /* size of the current group so far; of its last atom */
+    for (size_t i = 0; r[i]; i++) {
+        char c = r[i];
+        double factor = 0;
+        if (c == '\\' && r[i + 1]) {
+            if (r[i + 1] >= '1' && r[i + 1] <= '9')
                 return "back-references are not supported in the regular expression";
-            c++;
-            continue;
-        }
-        if (*c != '{')
-            continue;
-        const char *d = c + 1;
-        double bound = 0, cur = 0;
-        int any = 0;
-        while (isdigit((unsigned char)*d) || *d == ',') {
-            if (*d == ',') {
-                cur = 0;
+            i++;
+            cur += 1, last = 1;
+        } else if (c == '[') {
+            size_t e = regex_end_bracket(r, i);
+            if (!r[e])
+                break; /* unterminated: regcomp refuses it */
+            i = e;
+            cur += 1, last = 1;
+        } else if (c == '(') {
+            if (sp > Q_REGEX_MAX)
+                return "too deeply nested regular expression";
+            stack[sp].cur = cur;
+            stack[sp].last = last;
+            sp++;
+            cur = 0, last = 0;
+        } else if (c == ')' && sp > 0) {
+            double g = cur + 1; /* the group itself counts, even when empty */
+            sp--;
+            cur = stack[sp].cur + g;
+            last = g;
+        } else if (c == '|') {
+            last = 0;
+        } else if (c == '+') {
+            factor = 2;
+        } else if (c == '*' || c == '?') {
+            factor = 1;
+        } else if (c == '{' && (isdigit((unsigned char)r[i + 1]) || r[i + 1] == ',')) {
+            size_t j = i + 1;
+            double lo = 0, hi = -1;
+            while (isdigit((unsigned char)r[j]) && lo < 1e6)
+                lo = lo * 10 + (r[j++] - '0');
+            if (r[j] == ',') {
+                j++;
+                if (isdigit((unsigned char)r[j])) {
+                    hi = 0;
+                    while (isdigit((unsigned char)r[j]) && hi < 1e6)
+                        hi = hi * 10 + (r[j++] - '0');
+                }
             } else {
-                cur = cur * 10 + (*d - '0');
-                if (cur > bound)
-                    bound = cur;
+                hi = lo;
             }
-            any = 1;
-            d++;
+            if (r[j] != '}') {
+                cur += 1, last = 1;
+                continue;
+            }
+            factor = hi < 0 ? lo + 1 : (hi > lo ? hi : lo);
+            if (factor < 1)
+                factor = 1;
+            i = j;
+        } else {
+            cur += 1, last = 1;
         }
-        if (any && *d == '}') {
-            product *= bound > 1 ? bound : 1;
-            if (product > Q_REGEX_BOUND)
-                return "repetition bounds too large in the regular expression";
+        if (factor > 0) {
+            cur += last * (factor - 1);
+            last *= factor;
         }
+        if (cur > Q_REGEX_NODES)
+            return "repetitions too large in the regular expression";
     }
     return NULL;
 }

@@ -42,7 +42,9 @@
  *   the first ";" or "|" outside parentheses and brackets, or a ")" closing a parenthesis the
  *   regex did not open ("\" escapes the next byte). So a top-level alternation must be written
  *   in parentheses or quoted: name~=(a|b). A leading "(?i)" makes it case-insensitive
- *   (REG_ICASE). Back-references and bounds whose product exceeds 1024 are refused.
+ *   (REG_ICASE). Refused: patterns over 1024 bytes, back-references, and repetitions whose
+ *   expansion by regcomp would exceed ~4096 nodes (glibc copies the operand of "+" and {m,n}, so
+ *   stacked/nested repetitions like x++++... or ((a{100}){100}) blow up).
  * Errors: PL_EBADREQUESTDATA, detail "q: at position N: <why> '<token>'" (N the 0-based byte
  *   offset); bad bytes in the token are shown as '?', long tokens truncated with "...".
  *

@@ -184,7 +184,11 @@ int pl_store__ix_build(const json_t *entity, struct pl_store_ix *ix)
             if (b.nomem)
                 goto nomem;
             const char *kind = json_string_value(json_object_get(inst, "type"));
-            struct pl_store_ixak ak = {attr, kind ? kind : "Property"};
+            /* copied: `entity` may be changed in place (apply) while this ix lives */
+            const char *k = keep(ix, kind ? kind : "Property", &scap);
+            if (!k)
+                goto nomem;
+            struct pl_store_ixak ak = {attr, k, 1};
             VEC_PUSH(ix->aks, ix->n_aks, cap_aks, ak);
         }
         /* An attribute without comparable values still exists (q: `attr`, `!attr`). */
@@ -194,8 +198,18 @@ int pl_store__ix_build(const json_t *entity, struct pl_store_ix *ix)
     SORT_UNIQUE(ix->types, ix->n_types, cmp_str, strcmp(ix->types[r_], ix->types[w_ - 1]) == 0);
     SORT_UNIQUE(ix->vals, ix->n_vals, cmp_val,
                 pl_store__ixval_cmp(&ix->vals[r_], &ix->vals[w_ - 1]) == 0);
-    SORT_UNIQUE(ix->aks, ix->n_aks, cmp_ak,
-                pl_store__ixak_cmp(&ix->aks[r_], &ix->aks[w_ - 1]) == 0);
+    if (ix->n_aks > 1) {
+        /* one entry per (attribute, kind), counting its instances */
+        qsort(ix->aks, ix->n_aks, sizeof *ix->aks, cmp_ak);
+        size_t w = 1;
+        for (size_t r = 1; r < ix->n_aks; r++) {
+            if (pl_store__ixak_cmp(&ix->aks[r], &ix->aks[w - 1]) == 0)
+                ix->aks[w - 1].n += ix->aks[r].n;
+            else
+                ix->aks[w++] = ix->aks[r];
+        }
+        ix->n_aks = w;
+    }
     return 0;
 nomem:
     pl_store__ix_free(ix);
@@ -232,7 +246,7 @@ int pl_store__ix_same_aks(const struct pl_store_ix *a, const struct pl_store_ix 
     if (a->n_aks != b->n_aks)
         return 0;
     for (size_t i = 0; i < a->n_aks; i++)
-        if (pl_store__ixak_cmp(&a->aks[i], &b->aks[i]) != 0)
+        if (pl_store__ixak_cmp(&a->aks[i], &b->aks[i]) != 0 || a->aks[i].n != b->aks[i].n)
             return 0;
     return 1;
 }

@@ -50,6 +50,7 @@ struct pl_store_ixval {
 struct pl_store_ixak {
     const char *attr;
     const char *kind; /* "Property", "Relationship", ... */
+    int n;            /* instances of the attribute with this kind (datasetIds) */
 };
 
 struct pl_store_ix {
@@ -59,7 +60,7 @@ struct pl_store_ix {
     size_t n_types;
     struct pl_store_ixval *vals;  /* sorted by pl_store__ixval_cmp, unique */
     size_t n_vals;
-    struct pl_store_ixak *aks;    /* sorted by pl_store__ixak_cmp, unique */
+    struct pl_store_ixak *aks;    /* sorted by pl_store__ixak_cmp, unique (n sums) */
     size_t n_aks;
     char **strs;                  /* every string above (owned) */
     size_t n_strs;

@@ -71,7 +71,7 @@ def test_missing_content_length_is_bare_411(polis):
 
 def test_too_large_body_is_413(polis):
     big = '{"id":"urn:ngsi-ld:Bad:big","type":"T","a":{"type":"Property","value":"' + \
-        "x" * (9 * 1024 * 1024) + '"}}'
+        "x" * (17 * 1024 * 1024) + '"}}'
     r = requests.post(polis.api + "/entities", data=big,
                       headers={"Content-Type": "application/json"})
     assert_problem(r, 413, "TooLarge")

@@ -8,7 +8,7 @@
  * It knows nothing of HTTP, JSON-LD or ProblemDetails: entities arrive in the internal form of
  * ngsild/entity.h and are stored as they are.
  *
- * ON-DISK FORMAT (schema_version 1; also in docs/store-schema.md). One file, <dir>/polis.db,
+ * ON-DISK FORMAT (schema_version 2; also in docs/store-schema.md). One file, <dir>/polis.db,
  * journal_mode=WAL, synchronous=NORMAL (FULL with sync_full), foreign_keys=ON.
  *
  *   entity(pk INTEGER PRIMARY KEY,        -- rowid; stable small key for future index tables
@@ -24,23 +24,35 @@
  *     overflow pages, against almost a whole page for a rowid table. The (tenant,id) lookup costs
  *     one extra descent of a small, hot index.
  *
- *   entity_type(tenant, id, type, PRIMARY KEY(tenant,id,type)) WITHOUT ROWID
- *     + index entity_type_by_type(tenant, type, id)    -- type queries, /types
- *     One row per type IRI of each entity, rewritten on every put.
+ *   name(nid INTEGER PRIMARY KEY, tenant, iri, UNIQUE(tenant, iri))
+ *     Every type and attribute IRI interned per tenant; the index tables below hold nids.
  *
- *   geo(tenant TEXT, id TEXT, attr TEXT, dataset TEXT, geom GEOMETRY(4326, XY))
- *     + index geo_by_entity(tenant, id) and the SpatiaLite R*Tree idx_geo_geom (on geo's rowid,
- *       which is why geo is a rowid table). One row per GeoProperty instance of the entity's
- *       top-level attributes: attr = attribute IRI, dataset = datasetId or NULL, geom =
- *       SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). Rows of an entity are deleted and
- *       re-inserted on every put and deleted with the entity. A value SpatiaLite cannot parse
- *       is skipped (logged at debug), never failing the write. Only present when SpatiaLite
- *       loaded (PL_STORE_CAP_GEO_NATIVE).
+ *   etype(nid, pk, PRIMARY KEY(nid, pk)) WITHOUT ROWID     -- type -> entities, in pk order
+ *
+ *   aval(aid, k, v, pk, PRIMARY KEY(aid, k, v, pk)) WITHOUT ROWID
+ *     + index aval_by_pk(pk, aid, k, v)
+ *     The attribute-value index (store_int.h index keys): one row per distinct comparable value
+ *     of each attribute, k its class (query/q.h pl_qv_kind), or k=9 v=0 for an attribute that
+ *     exists without a comparable value; scopes under the pseudo attribute "@scope".
+ *
+ *   tcount(tnid, anid, kind, n, PRIMARY KEY(tnid, anid, kind)) WITHOUT ROWID
+ *     Discovery counters (query.c sq_discover): entities per type (anid 0) and per (type,
+ *     attribute, attribute kind); tenant totals under the pseudo type "@all".
+ *
+ *   geo(pk INTEGER, attr TEXT, dataset TEXT, geom GEOMETRY(4326, XY))
+ *     + index geo_by_pk(pk) and the SpatiaLite R*Tree idx_geo_geom (on geo's rowid, which is
+ *       why geo is a rowid table). One row per GeoProperty instance of the entity's top-level
+ *       attributes: attr = attribute IRI, dataset = datasetId or NULL, geom = MakePoint for
+ *       Points, else SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). A value SpatiaLite cannot
+ *       parse is skipped (logged at debug), never failing the write. Only present when
+ *       SpatiaLite loaded (PL_STORE_CAP_GEO_NATIVE).
+ *
+ *   Index rows are written as the difference between the old and new index keys of the entity.
  *
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
- *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '1'
+ *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '2'
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -937,7 +949,8 @@ static int count_add(struct sqlite_be *be, int64_t tnid, int64_t anid, const cha
 }
 
 /* The counters of one entity's keys, each added `sign` times: per type (and per tenant, under
- * the pseudo type PL_ALL_TYPES), one for the entity and one per (attribute, kind). */
+ * the pseudo type PL_ALL_TYPES), one for the entity and, per (attribute, kind), its instances
+ * (5.2.28 attributeCount: "number of attribute instances with this attribute name"). */
 static int count_entity(struct sqlite_be *be, const char *tenant, const struct pl_store_ix *ix,
                         int sign, struct pl_err *err)
 {
@@ -950,7 +963,7 @@ static int count_entity(struct sqlite_be *be, const char *tenant, const struct p
             return rc;
         for (size_t a = 0; a < ix->n_aks; a++) {
             if ((rc = nid_of(be, tenant, ix->aks[a].attr, &anid, err)) != 0 ||
-                (rc = count_add(be, tnid, anid, ix->aks[a].kind, sign, err)) != 0)
+                (rc = count_add(be, tnid, anid, ix->aks[a].kind, sign * ix->aks[a].n, err)) != 0)
                 return rc;
         }
     }

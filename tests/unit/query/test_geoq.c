@@ -564,16 +564,30 @@ static void near_uses_geodesic_distance(void **st)
     assert_int_equal(m("near;maxDistance==111319.4", "Point", "[0,0]", PT(1, 0)), 0);
     /* across the antimeridian */
     assert_int_equal(m("near;maxDistance==25000", "Point", "[179.9,0]", PT(-179.9, 0)), 1);
-    /* MultiPoint: every point within maxDistance (within the buffer) */
-    assert_int_equal(m("near;maxDistance==150000", "Point", "[0,0]",
-                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[0,1]]}"),
-                     1);
+    /* the distance of a geometry is that of its nearest point (OGC Distance, ST_Distance) */
     assert_int_equal(m("near;maxDistance==150000", "Point", "[0,0]",
                        "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
+                     1);
+    assert_int_equal(m("near;maxDistance==100000", "Point", "[0,0]",
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
                      0);
-    /* polygons: a far vertex settles "no", otherwise cannot evaluate */
-    assert_int_equal(m("near;maxDistance==1000", "Point", "[0,0]", SQ_HOLE_G), 0);
-    assert_int_equal(m("near;maxDistance==10000000", "Point", "[0,0]", SQ_HOLE_G), -1);
+    assert_int_equal(m("near;minDistance==150000", "Point", "[0,0]",
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
+                     0);
+    assert_int_equal(m("near;minDistance==100000", "Point", "[0,0]",
+                       "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
+                     1);
+    assert_int_equal(m("near;minDistance==500;maxDistance==100", "Point", "[0,0]", PT(0, 0)), 0);
+    /* polygons: inside or on it the distance is 0; a near vertex settles maxDistance "yes"
+     * and minDistance "no"; otherwise the edges would be needed: cannot evaluate */
+    assert_int_equal(m("near;maxDistance==1", "Point", "[2,2]", SQ_HOLE_G), 1);
+    assert_int_equal(m("near;minDistance==1", "Point", "[2,2]", SQ_HOLE_G), 0);
+    assert_int_equal(m("near;maxDistance==1", "Point", "[10,5]", SQ_HOLE_G), 1);
+    assert_int_equal(m("near;maxDistance==200000", "Point", "[-1,-1]", SQ_HOLE_G), 1);
+    assert_int_equal(m("near;minDistance==200000", "Point", "[-1,-1]", SQ_HOLE_G), 0);
+    assert_int_equal(m("near;maxDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), -1);
+    assert_int_equal(m("near;minDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), -1);
+    assert_int_equal(m("near;maxDistance==1000", "Point", "[5,5]", SQ_HOLE_G), -1); /* hole */
 }
 
 static void match_any_geoproperty_instance(void **st)

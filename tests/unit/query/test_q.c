@@ -296,6 +296,9 @@ static void q_reports_errors_with_positions(void **st)
     parse_bad("a~=", 3);
     parse_bad("a~=(a)\\1", 3);
     parse_bad("a~=((a{100}){100}){100}", 3);
+    parse_bad("a~=x2++++++++++++++++++++++", 3);
+    parse_bad("a~=(){0205}{0,100}", 3);
+    parse_bad("a~=((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)", 3);
     parse_bad("a>true", 2);
     parse_bad("a>urn:x:y", 2);
     parse_bad("a>Male", 2);
