@@ -63,10 +63,12 @@ static void walk(const struct pl_q_node *n, const json_t *e)
         abort();
     const char *k;
     json_t *insts;
-    json_object_foreach (json_object_get(e, "attrs"), k, insts) {
+    json_object_foreach(json_object_get(e, "attrs"), k, insts)
+    {
         size_t i, cnt = 0;
         json_t *inst;
-        json_array_foreach (insts, i, inst) {
+        json_array_foreach(insts, i, inst)
+        {
             pl_q_targets(inst, n->term.trail, n->term.n_trail, count_cb, &cnt);
             (void)pl_q_instance_exists(inst, n->term.trail, n->term.n_trail);
         }

@@ -79,12 +79,10 @@ static struct qreq *qreq_new(struct pl_req *r)
  * ---------------------------------------------------------------------------------------- */
 static int regex_or_reply(struct pl_req *r, const char *what, const char *pattern, regex_t *re)
 {
-    int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char msg[128];
-        regerror(rc, re, msg, sizeof msg);
-        pl_reply_error(r, PL_EBADREQUESTDATA, "%s: invalid regular expression '%.200s': %s",
-                       what, pattern, msg);
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_regex_compile(what, pattern, re, &err) != 0) {
+        pl_reply_problem(r, &err);
         return -1;
     }
     return 0;

@@ -16,8 +16,8 @@
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 
-#define Q_TOKEN_MAX  32   /* longest token quoted in an error detail */
-#define Q_REGEX_MAX  1024 /* longest regular expression accepted, in bytes */
+#define Q_TOKEN_MAX   32   /* longest token quoted in an error detail */
+#define Q_REGEX_MAX   1024 /* longest regular expression accepted, in bytes */
 #define Q_REGEX_NODES 4096 /* largest estimated size of a regex once repetitions are expanded */
 
 /* ============================================================================================
@@ -241,14 +241,30 @@ static int json_string_decode(const char *s, size_t *i, char **out, const char *
             char e = s[j + 1];
             unsigned cp;
             switch (e) {
-            case '"': enc[ne++] = '"'; break;
-            case '\\': enc[ne++] = '\\'; break;
-            case '/': enc[ne++] = '/'; break;
-            case 'b': enc[ne++] = '\b'; break;
-            case 'f': enc[ne++] = '\f'; break;
-            case 'n': enc[ne++] = '\n'; break;
-            case 'r': enc[ne++] = '\r'; break;
-            case 't': enc[ne++] = '\t'; break;
+            case '"':
+                enc[ne++] = '"';
+                break;
+            case '\\':
+                enc[ne++] = '\\';
+                break;
+            case '/':
+                enc[ne++] = '/';
+                break;
+            case 'b':
+                enc[ne++] = '\b';
+                break;
+            case 'f':
+                enc[ne++] = '\f';
+                break;
+            case 'n':
+                enc[ne++] = '\n';
+                break;
+            case 'r':
+                enc[ne++] = '\r';
+                break;
+            case 't':
+                enc[ne++] = '\t';
+                break;
             case 'u':
                 if (hex4(s + j + 2, &cp) != 0) {
                     *why = "bad \\u escape in string";
@@ -445,8 +461,8 @@ static int parse_path(struct qp *p, struct pl_q_term *t)
         p->i++;
     }
     if (s[p->i] == '{')
-        return qerr(p, p->i, "linked entity queries (Attribute{...}, 4.9) are not supported:",
-                    NULL);
+        return qerr(p, p->i,
+                    "linked entity queries (Attribute{...}, 4.9) are not supported:", NULL);
     if (s[p->i] == '[') {
         size_t open = p->i;
         p->i++;
@@ -484,8 +500,10 @@ static int parse_path(struct qp *p, struct pl_q_term *t)
         if (k + 1 != t->n_path)
             return qerr(p, t->pos, "a member such as observedAt must end the path:", NULL);
         if (t->n_trail)
-            return qerr(p, t->pos, "a trailing path cannot follow observedAt, createdAt, "
-                        "modifiedAt, unitCode or datasetId:", NULL);
+            return qerr(p, t->pos,
+                        "a trailing path cannot follow observedAt, createdAt, "
+                        "modifiedAt, unitCode or datasetId:",
+                        NULL);
         t->special = 1;
     }
     return 0;
@@ -621,8 +639,10 @@ static int parse_values(struct qp *p, struct pl_q_term *t)
     skip_ws(p);
     int eq = t->op == PL_QOP_EQ || t->op == PL_QOP_NE;
     if (!eq && !orderable(&t->vals[0]))
-        return qerr(p, pos, "an ordering operator needs a number, string, DateTime, date or "
-                    "time, not", NULL);
+        return qerr(p, pos,
+                    "an ordering operator needs a number, string, DateTime, date or "
+                    "time, not",
+                    NULL);
     if (p->s[p->i] == '.' && p->s[p->i + 1] == '.') {
         if (!eq)
             return qerr(p, p->i, "a range is allowed only with == and !=:", NULL);
@@ -722,50 +742,72 @@ static size_t regex_end(const char *s, size_t i)
     return i;
 }
 
-/* Refuses back-references and patterns that glibc's regcomp would expand into a huge
- * automaton: it copies the operand of "+" (x+ = xx*) and of {m,n} (n copies), so stacked or
- * nested repetitions grow exponentially. The expanded size is estimated on the pattern's group
- * structure and must stay under Q_REGEX_NODES. Returns NULL or the reason. */
+/*
+ * Refuses the patterns that make glibc's regcomp blow up (found by fuzzing), with a reason:
+ *  - back-references (exponential matching);
+ *  - a repetition operator right after another (x++, x{1,}{9}: undefined in POSIX ERE);
+ *  - a repetition of an operand that can match the empty string ((a*|b*)+, (){9}: redundant,
+ *    and exponential in regcomp's epsilon closures);
+ *  - an expansion over Q_REGEX_NODES: regcomp copies the operand of "+" (x+ = xx*) and of
+ *    {m,n} (n copies), so nested repetitions grow multiplicatively.
+ * Sizes and nullability are tracked on the pattern's group structure.
+ */
 static const char *regex_too_complex(const char *r)
 {
     struct frame {
-        double cur, last;
-    } stack[Q_REGEX_MAX + 1];
+        double cur, last;  /* size of the group so far; of its last atom */
+        int any_null;      /* a finished alternative of the group can match "" */
+        int alt_null;      /* the current alternative can match "" so far */
+        int alt_null_prev; /* ... before its last atom */
+        int last_null;     /* the last atom can match "" (-1: no atom to repeat) */
+        int last_rep;      /* the last atom is a repetition */
+    } st[Q_REGEX_MAX + 2];
     size_t sp = 0;
-    double cur = 0, last = 0; /* size of the current group so far; of its last atom */
+    struct frame f = {0, 0, 0, 1, 1, -1, 0};
     for (size_t i = 0; r[i]; i++) {
         char c = r[i];
         double factor = 0;
+        int atom_null = 0, to_null = 0;
         if (c == '\\' && r[i + 1]) {
             if (r[i + 1] >= '1' && r[i + 1] <= '9')
                 return "back-references are not supported in the regular expression";
             i++;
-            cur += 1, last = 1;
         } else if (c == '[') {
             size_t e = regex_end_bracket(r, i);
             if (!r[e])
-                break; /* unterminated: regcomp refuses it */
+                return NULL; /* unterminated: regcomp refuses it */
             i = e;
-            cur += 1, last = 1;
         } else if (c == '(') {
             if (sp > Q_REGEX_MAX)
                 return "too deeply nested regular expression";
-            stack[sp].cur = cur;
-            stack[sp].last = last;
-            sp++;
-            cur = 0, last = 0;
+            st[sp++] = f;
+            f = (struct frame){0, 0, 0, 1, 1, -1, 0};
+            continue;
         } else if (c == ')' && sp > 0) {
-            double g = cur + 1; /* the group itself counts, even when empty */
-            sp--;
-            cur = stack[sp].cur + g;
-            last = g;
+            double g = f.cur + 1; /* the group itself counts, even when empty */
+            int gnull = f.any_null || f.alt_null;
+            f = st[--sp];
+            f.cur += g;
+            f.alt_null_prev = f.alt_null;
+            f.alt_null = f.alt_null && gnull;
+            f.last = g;
+            f.last_null = gnull;
+            f.last_rep = 0;
+            continue;
         } else if (c == '|') {
-            last = 0;
-        } else if (c == '+') {
-            factor = 2;
-        } else if (c == '*' || c == '?') {
-            factor = 1;
-        } else if (c == '{' && (isdigit((unsigned char)r[i + 1]) || r[i + 1] == ',')) {
+            f.any_null |= f.alt_null;
+            f.alt_null = f.alt_null_prev = 1;
+            f.last = 0;
+            f.last_null = -1;
+            f.last_rep = 0;
+            continue;
+        } else if (c == '^' || c == '$') {
+            atom_null = 1;
+        } else if ((c == '+' || c == '*' || c == '?') && f.last_null >= 0) {
+            factor = c == '+' ? 2 : 1;
+            to_null = c != '+';
+        } else if (c == '{' && f.last_null >= 0 &&
+                   (isdigit((unsigned char)r[i + 1]) || r[i + 1] == ',')) {
             size_t j = i + 1;
             double lo = 0, hi = -1;
             while (isdigit((unsigned char)r[j]) && lo < 1e6)
@@ -780,25 +822,61 @@ static const char *regex_too_complex(const char *r)
             } else {
                 hi = lo;
             }
-            if (r[j] != '}') {
-                cur += 1, last = 1;
-                continue;
+            if (r[j] == '}') {
+                factor = hi < 0 ? lo + 1 : (hi > lo ? hi : lo);
+                if (factor < 1)
+                    factor = 1;
+                to_null = lo == 0;
+                i = j;
             }
-            factor = hi < 0 ? lo + 1 : (hi > lo ? hi : lo);
-            if (factor < 1)
-                factor = 1;
-            i = j;
-        } else {
-            cur += 1, last = 1;
         }
         if (factor > 0) {
-            cur += last * (factor - 1);
-            last *= factor;
+            if (f.last_rep)
+                return "a repetition operator follows another in the regular expression";
+            if (f.last_null)
+                return "a repetition of an expression that can match the empty string in the "
+                       "regular expression";
+            f.cur += f.last * (factor - 1);
+            f.last *= factor;
+            f.last_rep = 1;
+            if (to_null) {
+                f.last_null = 1;
+                f.alt_null = f.alt_null_prev;
+            }
+        } else { /* one ordinary atom */
+            f.cur += 1;
+            f.last = 1;
+            f.last_null = atom_null;
+            f.last_rep = 0;
+            f.alt_null_prev = f.alt_null;
+            f.alt_null = f.alt_null && atom_null;
         }
-        if (cur > Q_REGEX_NODES)
+        if (f.cur > Q_REGEX_NODES)
             return "repetitions too large in the regular expression";
     }
     return NULL;
+}
+
+int pl_regex_compile(const char *param, const char *pattern, void *out, struct pl_err *err)
+{
+    regex_t *re = out;
+    char shown[Q_TOKEN_MAX + 4];
+    show_token(shown, pattern);
+    if (strlen(pattern) > Q_REGEX_MAX)
+        return pl_err_set(err, PL_EBADREQUESTDATA,
+                          "%s: regular expression longer than %d bytes '%s'", param, Q_REGEX_MAX,
+                          shown);
+    const char *why = regex_too_complex(pattern);
+    if (why)
+        return pl_err_set(err, PL_EBADREQUESTDATA, "%s: %s '%s'", param, why, shown);
+    int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[96];
+        regerror(rc, re, msg, sizeof msg);
+        return pl_err_set(err, PL_EBADREQUESTDATA, "%s: invalid regular expression '%s' (%s)",
+                          param, shown, msg);
+    }
+    return 0;
 }
 
 static int parse_regex(struct qp *p, struct pl_q_term *t)
@@ -839,19 +917,17 @@ static int parse_regex(struct qp *p, struct pl_q_term *t)
         return pl_err_set(p->err, PL_EBADREQUESTDATA,
                           "q: at position %zu: regular expression longer than %d bytes '%s'", pos,
                           Q_REGEX_MAX, shown);
-    const char *why = regex_too_complex(pat);
-    if (why)
-        return pl_err_set(p->err, PL_EBADREQUESTDATA, "q: at position %zu: %s '%s'", pos, why,
-                          shown);
     int flags = REG_EXTENDED | REG_NOSUB;
     const char *body = pat;
     if (!strncmp(pat, "(?i)", 4)) {
         flags |= REG_ICASE;
         t->icase = 1;
-        body = pat + 4;
-        memmove(pat, body, strlen(body) + 1);
-        body = pat;
+        memmove(pat, pat + 4, strlen(pat + 4) + 1);
     }
+    const char *why = regex_too_complex(pat);
+    if (why)
+        return pl_err_set(p->err, PL_EBADREQUESTDATA, "q: at position %zu: %s '%s'", pos, why,
+                          shown);
     regex_t *re = malloc(sizeof *re);
     if (!re)
         return nomem(p);
@@ -1144,7 +1220,8 @@ static void emit_value(struct emit *e, const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         const json_t *x;
-        json_array_foreach (v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (!json_is_array(x))
                 emit_scalar(e, x);
         }
@@ -1161,7 +1238,8 @@ static void emit_uris(struct emit *e, const json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *x;
-        json_array_foreach (v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (json_is_string(x))
                 emit(e, PL_QV_URI, 0, json_string_value(x));
             else if (json_is_object(x) && json_is_string(json_object_get(x, "object")))
@@ -1178,7 +1256,8 @@ static void emit_uri_strings(struct emit *e, const json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *x;
-        json_array_foreach (v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (json_is_string(x))
                 emit(e, PL_QV_URI, 0, json_string_value(x));
         }
@@ -1192,7 +1271,8 @@ static void emit_strings(struct emit *e, const json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         const json_t *x;
-        json_array_foreach (v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (json_is_string(x))
                 emit(e, PL_QV_STRING, 0, json_string_value(x));
         }
@@ -1282,8 +1362,8 @@ size_t pl_q_targets_lang(const json_t *instance, char *const *trail, size_t n_tr
         }
         const char *k;
         const json_t *v;
-        json_object_foreach ((json_t *)(uintptr_t)json_object_get(instance, "languageMap"), k,
-                             v) {
+        json_object_foreach((json_t *)(uintptr_t)json_object_get(instance, "languageMap"), k, v)
+        {
             if (key && strcmp(k, key) != 0)
                 continue;
             e.lang = k;
@@ -1309,8 +1389,7 @@ size_t pl_q_targets_lang(const json_t *instance, char *const *trail, size_t n_tr
     } else if (!strcmp(type, "ListProperty")) {
         size_t i;
         const json_t *x;
-        json_array_foreach (json_object_get(instance, "valueList"), i, x)
-            emit_value(&e, x);
+        json_array_foreach(json_object_get(instance, "valueList"), i, x) emit_value(&e, x);
     }
     return e.n;
 }
@@ -1455,8 +1534,7 @@ static void visit_any(const struct pl_q_term *t, const json_t *v, size_t k, stru
     if (json_is_array(v)) {
         size_t i;
         const json_t *x;
-        json_array_foreach (v, i, x)
-            visit_inst(t, x, k, a);
+        json_array_foreach(v, i, x) visit_inst(t, x, k, a);
     } else {
         visit_inst(t, v, k, a);
     }

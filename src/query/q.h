@@ -42,9 +42,10 @@
  *   the first ";" or "|" outside parentheses and brackets, or a ")" closing a parenthesis the
  *   regex did not open ("\" escapes the next byte). So a top-level alternation must be written
  *   in parentheses or quoted: name~=(a|b). A leading "(?i)" makes it case-insensitive
- *   (REG_ICASE). Refused: patterns over 1024 bytes, back-references, and repetitions whose
- *   expansion by regcomp would exceed ~4096 nodes (glibc copies the operand of "+" and {m,n}, so
- *   stacked/nested repetitions like x++++... or ((a{100}){100}) blow up).
+ *   (REG_ICASE). Refused (glibc's regcomp blows up on them): patterns over 1024 bytes,
+ *   back-references, a repetition right after another (x++, x{1,}{9}; undefined in POSIX),
+ *   a repetition of an operand that can match "" ((a*|b*)+, (){9}, (x?)*), and nested
+ *   repetitions expanding past ~4096 nodes (((a{100}){100})).
  * Errors: PL_EBADREQUESTDATA, detail "q: at position N: <why> '<token>'" (N the 0-based byte
  *   offset); bad bytes in the token are shown as '?', long tokens truncated with "...".
  *
@@ -127,11 +128,11 @@ enum pl_qv_kind {
 };
 struct pl_qv {
     enum pl_qv_kind kind;
-    double num; /* NUMBER; DATETIME: milliseconds since the epoch (UTC); BOOL: 0/1 */
-    char *str;  /* STRING/URI: the (JSON-unescaped) text; DATETIME: the literal as written;
-                   else NULL. Owned by the term for literals; BORROWED from the entity (valid
-                   during the callback only) for target values. */
-    int bare;   /* literals only: 1 for an unquoted word kept as STRING (see above) */
+    double num;       /* NUMBER; DATETIME: milliseconds since the epoch (UTC); BOOL: 0/1 */
+    char *str;        /* STRING/URI: the (JSON-unescaped) text; DATETIME: the literal as written;
+                         else NULL. Owned by the term for literals; BORROWED from the entity (valid
+                         during the callback only) for target values. */
+    int bare;         /* literals only: 1 for an unquoted word kept as STRING (see above) */
     const char *lang; /* target values from a languageMap: the language key (borrowed); else
                          NULL */
 };
@@ -139,26 +140,26 @@ enum pl_q_shape { PL_QVAL_NONE, PL_QVAL_ONE, PL_QVAL_LIST, PL_QVAL_RANGE };
 struct pl_q_term {
     enum pl_q_op op;
     char **path;
-    size_t n_path;    /* dotted names as written: path[0] the attribute, path[1..] sub-attributes
-                         or the instance members observedAt/createdAt/modifiedAt/unitCode/datasetId */
-    char **path_iri;  /* n_path entries, filled by pl_q_resolve (special members kept as written);
-                         NULL before; the evaluator then uses `path` */
+    size_t n_path;   /* dotted names as written: path[0] the attribute, path[1..] sub-attributes
+                        or the instance members observedAt/createdAt/modifiedAt/unitCode/datasetId */
+    char **path_iri; /* n_path entries, filled by pl_q_resolve (special members kept as written);
+                        NULL before; the evaluator then uses `path` */
     char **trail;
-    size_t n_trail;   /* the [a.b.c] trailing path split on '.', NOT expanded; NULL/0 when absent */
+    size_t n_trail; /* the [a.b.c] trailing path split on '.', NOT expanded; NULL/0 when absent */
     enum pl_q_shape shape;
     struct pl_qv *vals;
-    size_t n_vals;    /* ONE: 1, LIST: n>=2, RANGE: 2 (lo, hi) */
-    char *regex;      /* MATCH/NOMATCH: the pattern text (POSIX ERE, regcomp REG_EXTENDED|REG_NOSUB) */
-    void *compiled;   /* private: the compiled regex_t */
-    size_t pos;       /* byte offset of the term in the q string */
-    int special;      /* 1 when path[n_path-1] is a special member (n_path >= 2) */
-    int icase;        /* MATCH/NOMATCH: the pattern had a "(?i)" prefix (not in `regex`) */
+    size_t n_vals; /* ONE: 1, LIST: n>=2, RANGE: 2 (lo, hi) */
+    char *regex;   /* MATCH/NOMATCH: the pattern text (POSIX ERE, regcomp REG_EXTENDED|REG_NOSUB) */
+    void *compiled; /* private: the compiled regex_t */
+    size_t pos;     /* byte offset of the term in the q string */
+    int special;    /* 1 when path[n_path-1] is a special member (n_path >= 2) */
+    int icase;      /* MATCH/NOMATCH: the pattern had a "(?i)" prefix (not in `regex`) */
 };
 struct pl_q_node {
     enum pl_q_kind kind;
     struct pl_q_node **kids; /* AND/OR: n_kids >= 2 */
     size_t n_kids;
-    struct pl_q_term term;   /* TERM */
+    struct pl_q_term term; /* TERM */
 };
 
 /* Parses `text`. Returns 0 and a NEW tree in *out (pl_q_free), or PL_EBADREQUESTDATA /
@@ -183,6 +184,11 @@ size_t pl_q_targets_lang(const json_t *instance, char *const *trail, size_t n_tr
                          const char *lang, pl_q_target_cb cb, void *ud);
 /* 1 when the trailing path is defined in the instance (always 1 without a trail): see above. */
 int pl_q_instance_exists(const json_t *instance, char *const *trail, size_t n_trail);
+
+/* Compiles a POSIX ERE from a request parameter (idPattern, ...) into `out` (a regex_t *, free
+ * it with regfree) with the same guards as q's ~= (length, back-references, repetitions glibc's
+ * regcomp cannot take). Returns 0, or PL_EBADREQUESTDATA naming `param` (out untouched). */
+int pl_regex_compile(const char *param, const char *pattern, void *out, struct pl_err *err);
 
 /* 1 when `name` is one of observedAt, createdAt, modifiedAt, unitCode, datasetId. */
 int pl_q_is_special_member(const char *name);

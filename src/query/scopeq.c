@@ -302,7 +302,8 @@ int pl_scopeq_match(const struct pl_scopeq *n, const json_t *scope_array)
             return pl_scopeq_match_one(n, json_string_value(scope_array));
         size_t i;
         const json_t *s;
-        json_array_foreach (scope_array, i, s) {
+        json_array_foreach(scope_array, i, s)
+        {
             if (pl_scopeq_match_one(n, json_string_value(s)))
                 return 1;
         }

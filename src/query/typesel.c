@@ -238,7 +238,8 @@ int pl_typesel_match(const struct pl_typesel *n, const json_t *types)
             return strcmp(json_string_value(types), want) == 0;
         size_t i;
         const json_t *t;
-        json_array_foreach (types, i, t) {
+        json_array_foreach(types, i, t)
+        {
             const char *s = json_string_value(t);
             if (s && strcmp(s, want) == 0)
                 return 1;

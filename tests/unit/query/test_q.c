@@ -122,9 +122,9 @@ static void q_parses_operators_and_values(void **st)
     static const struct {
         const char *q;
         enum pl_q_op op;
-    } ops[] = {{"a", PL_QOP_EXISTS},  {"!a", PL_QOP_NOT_EXISTS}, {"a==1", PL_QOP_EQ},
-               {"a!=1", PL_QOP_NE},   {"a>1", PL_QOP_GT},        {"a>=1", PL_QOP_GE},
-               {"a<1", PL_QOP_LT},    {"a<=1", PL_QOP_LE},       {"a~=x", PL_QOP_MATCH},
+    } ops[] = {{"a", PL_QOP_EXISTS},     {"!a", PL_QOP_NOT_EXISTS}, {"a==1", PL_QOP_EQ},
+               {"a!=1", PL_QOP_NE},      {"a>1", PL_QOP_GT},        {"a>=1", PL_QOP_GE},
+               {"a<1", PL_QOP_LT},       {"a<=1", PL_QOP_LE},       {"a~=x", PL_QOP_MATCH},
                {"a!~=x", PL_QOP_NOMATCH}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         struct pl_q_node *n = parse_ok(ops[i].q);
@@ -270,6 +270,12 @@ static void q_parses_regexes(void **st)
     assert_int_equal(n->term.icase, 1);
     pl_q_free(n);
 
+    static const char *const fine[] = {
+        "a~=^[a-z]+-[0-9]{2,4}$", "a~=(ab)*c?",   "a~=(a|b)+", "a~=colou?r", "a~=^(.*)$",
+        "a~=[[:alpha:]]+[*+]",    "a~=(x{2}){3}", "a~=(^$|^x)"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+        pl_q_free(parse_ok(fine[i]));
+
     n = parse_ok("a~=x\\;y");
     assert_string_equal(n->term.regex, "x\\;y");
     pl_q_free(n);
@@ -298,6 +304,10 @@ static void q_reports_errors_with_positions(void **st)
     parse_bad("a~=((a{100}){100}){100}", 3);
     parse_bad("a~=x2++++++++++++++++++++++", 3);
     parse_bad("a~=(){0205}{0,100}", 3);
+    parse_bad("a~=((a*|b*)+){20}", 3);
+    parse_bad("a~=(a|)+", 3);
+    parse_bad("a~=(^)*", 3);
+    parse_bad("a~=x*?", 3);
     parse_bad("a~=((((((((((((((x+)+)+)+)+)+)+)+)+)+)+)+)+)+)", 3);
     parse_bad("a>true", 2);
     parse_bad("a>urn:x:y", 2);
@@ -385,7 +395,7 @@ static void q_limits_nesting_and_survives_large_input(void **st)
  * Semantics
  * ------------------------------------------------------------------------------------------ */
 
-#define ENT(attrs) "{\"id\":\"urn:ngsi-ld:T:1\",\"type\":[\"" DV "T\"],\"attrs\":{" attrs "}}"
+#define ENT(attrs)      "{\"id\":\"urn:ngsi-ld:T:1\",\"type\":[\"" DV "T\"],\"attrs\":{" attrs "}}"
 #define PROP(name, val) "\"" DV name "\":[{\"type\":\"Property\",\"value\":" val "}]"
 
 static void q_numbers(void **st)
@@ -464,11 +474,12 @@ static void q_strings_booleans_and_regex(void **st)
 static void q_datetimes_dates_and_times(void **st)
 {
     (void)st;
-    const char *e = ENT(PROP("seen", "\"2017-12-24T12:00:00Z\"") ","
-                        PROP("typed", "{\"@type\":\"DateTime\",\"@value\":\"2020-01-01T00:00:00Z\"}")
-                        "," PROP("day", "\"2024-02-29\"") ","
-                        PROP("day2", "{\"@type\":\"Date\",\"@value\":\"2024-03-01\"}") ","
-                        PROP("at", "\"12:30:00\""));
+    const char *e =
+        ENT(PROP("seen", "\"2017-12-24T12:00:00Z\"") "," PROP("typed", "{\"@type\":\"DateTime\",\"@"
+                                                                       "value\":\"2020-01-01T00:00:"
+                                                                       "00Z\"}") "," PROP(
+            "day", "\"2024-02-29\"") "," PROP("day2", "{\"@type\":\"Date\",\"@value\":\"2024-03-"
+                                                      "01\"}") "," PROP("at", "\"12:30:00\""));
     /* A DateTime-looking string is both a STRING and a DATETIME. */
     assert_int_equal(qm("seen==2017-12-24T12:00:00Z", e), 1);
     assert_int_equal(qm("seen==2017-12-24T13:00:00+01:00", e), 1);
@@ -551,16 +562,17 @@ static void q_relationships(void **st)
 static void q_multi_instance_sub_attributes_and_members(void **st)
 {
     (void)st;
-    const char *e = ENT("\"" DV "temperature\":["
-                        "{\"type\":\"Property\",\"value\":20,\"observedAt\":\"2017-12-24T12:00:00Z\","
-                        "\"unitCode\":\"CEL\",\"createdAt\":\"2024-01-01T00:00:00.000Z\"},"
-                        "{\"type\":\"Property\",\"value\":30,\"datasetId\":\"urn:ngsi-ld:Set:2\","
-                        "\"sub\":{\"" DV "accuracy\":{\"type\":\"Property\",\"value\":0.5,"
-                        "\"sub\":{\"" DV "method\":{\"type\":\"Property\",\"value\":\"m1\"}}},"
-                        "\"" DV "sensor\":{\"type\":\"Relationship\",\"object\":\"urn:d:1\"}}}],"
-                        "\"" DV "sensor\":[{\"type\":\"Property\",\"value\":40,\"sub\":{\"" DV
-                        "rawdata\":{\"type\":\"Property\",\"value\":{\"airquality\":"
-                        "{\"particulate\":40,\"PM20\":85}}}}}]");
+    const char *e =
+        ENT("\"" DV "temperature\":["
+            "{\"type\":\"Property\",\"value\":20,\"observedAt\":\"2017-12-24T12:00:00Z\","
+            "\"unitCode\":\"CEL\",\"createdAt\":\"2024-01-01T00:00:00.000Z\"},"
+            "{\"type\":\"Property\",\"value\":30,\"datasetId\":\"urn:ngsi-ld:Set:2\","
+            "\"sub\":{\"" DV "accuracy\":{\"type\":\"Property\",\"value\":0.5,"
+            "\"sub\":{\"" DV "method\":{\"type\":\"Property\",\"value\":\"m1\"}}},"
+            "\"" DV "sensor\":{\"type\":\"Relationship\",\"object\":\"urn:d:1\"}}}],"
+            "\"" DV "sensor\":[{\"type\":\"Property\",\"value\":40,\"sub\":{\"" DV
+            "rawdata\":{\"type\":\"Property\",\"value\":{\"airquality\":"
+            "{\"particulate\":40,\"PM20\":85}}}}}]");
     /* Any instance (datasetId) gives targets. */
     assert_int_equal(qm("temperature==20", e), 1);
     assert_int_equal(qm("temperature==30", e), 1);
@@ -599,11 +611,18 @@ static void q_multi_instance_sub_attributes_and_members(void **st)
     assert_int_equal(qm("sensor.rawdata[airquality.particulate]!=1", e), 1);
     assert_int_equal(qm("sensor==40", e), 1);
 
-    const char *a = ENT(PROP("address", "{\"city\":\"Berlin\",\"street\":\"Ulrich Strasse\"}") ","
-                        "\"" DV "parkingTickets\":[{\"type\":\"JsonProperty\",\"json\":"
-                        "{\"id\":\"85a6\",\"value\":\"Overstay 60 minutes\"}}],"
-                        "\"" DV "where\":[{\"type\":\"GeoProperty\",\"value\":"
-                        "{\"type\":\"Point\",\"coordinates\":[1,2]}}]");
+    const char *a = ENT(PROP(
+        "address",
+        "{\"city\":\"Berlin\",\"street\":\"Ulrich Strasse\"}") ","
+                                                               "\"" DV
+                                                               "parkingTickets\":[{\"type\":"
+                                                               "\"JsonProperty\",\"json\":"
+                                                               "{\"id\":\"85a6\",\"value\":"
+                                                               "\"Overstay 60 minutes\"}}],"
+                                                               "\"" DV "where\":[{\"type\":"
+                                                                       "\"GeoProperty\",\"value\":"
+                                                               "{\"type\":\"Point\","
+                                                               "\"coordinates\":[1,2]}}]");
     assert_int_equal(qm("address[city]==\"Berlin\"", a), 1);
     assert_int_equal(qm("address[city]==\"Paris\"", a), 0);
     assert_int_equal(qm("address==\"Berlin\"", a), 0); /* an object value has no targets */
@@ -688,30 +707,28 @@ static void q_targets_enumerates_typed_values(void **st)
     assert_string_equal(targets("{\"type\":\"Property\",\"value\":5}", NULL, NULL, NULL, &n, &s),
                         "N:5");
     assert_int_equal(n, 1);
-    assert_string_equal(targets("{\"type\":\"Property\",\"value\":\"2017-12-24T12:00:00Z\"}",
-                                NULL, NULL, NULL, &n, &s),
+    assert_string_equal(targets("{\"type\":\"Property\",\"value\":\"2017-12-24T12:00:00Z\"}", NULL,
+                                NULL, NULL, &n, &s),
                         "S:2017-12-24T12:00:00Z D:1514116800000");
     assert_int_equal(n, 2);
-    assert_string_equal(targets("{\"type\":\"Property\",\"value\":[true,\"a\",null,[1],{}]}",
-                                NULL, NULL, NULL, &n, &s),
+    assert_string_equal(targets("{\"type\":\"Property\",\"value\":[true,\"a\",null,[1],{}]}", NULL,
+                                NULL, NULL, &n, &s),
                         "B:1 S:a");
     assert_string_equal(targets("{\"type\":\"Property\",\"value\":{\"@type\":\"DateTime\","
                                 "\"@value\":\"1970-01-01T00:00:01Z\"}}",
                                 NULL, NULL, NULL, &n, &s),
                         "D:1000");
-    assert_string_equal(targets("{\"type\":\"Property\",\"value\":{\"a\":1}}", NULL, NULL, NULL,
-                                &n, &s),
-                        "");
+    assert_string_equal(
+        targets("{\"type\":\"Property\",\"value\":{\"a\":1}}", NULL, NULL, NULL, &n, &s), "");
     assert_int_equal(n, 0);
-    assert_string_equal(targets("{\"type\":\"Property\",\"value\":{\"a\":{\"b\":[1,2]}}}", "a",
-                                "b", NULL, &n, &s),
-                        "N:1 N:2");
+    assert_string_equal(
+        targets("{\"type\":\"Property\",\"value\":{\"a\":{\"b\":[1,2]}}}", "a", "b", NULL, &n, &s),
+        "N:1 N:2");
     assert_string_equal(targets("{\"type\":\"Relationship\",\"object\":[\"urn:a:1\",\"urn:a:2\"]}",
                                 NULL, NULL, NULL, &n, &s),
                         "U:urn:a:1 U:urn:a:2");
-    assert_string_equal(targets("{\"type\":\"Relationship\",\"object\":\"urn:a:1\"}", "x", NULL,
-                                NULL, &n, &s),
-                        "");
+    assert_string_equal(
+        targets("{\"type\":\"Relationship\",\"object\":\"urn:a:1\"}", "x", NULL, NULL, &n, &s), "");
     assert_string_equal(targets("{\"type\":\"ListRelationship\",\"objectList\":[{\"object\":"
                                 "\"urn:a:1\"},\"urn:a:2\"]}",
                                 NULL, NULL, NULL, &n, &s),
@@ -719,25 +736,24 @@ static void q_targets_enumerates_typed_values(void **st)
     assert_string_equal(targets("{\"type\":\"VocabProperty\",\"vocab\":[\"http://e/A\"]}", NULL,
                                 NULL, NULL, &n, &s),
                         "U:http://e/A");
-    assert_string_equal(targets("{\"type\":\"ListProperty\",\"valueList\":[1,[2,[3]],\"b\"]}",
-                                NULL, NULL, NULL, &n, &s),
+    assert_string_equal(targets("{\"type\":\"ListProperty\",\"valueList\":[1,[2,[3]],\"b\"]}", NULL,
+                                NULL, NULL, &n, &s),
                         "N:1 N:2 S:b");
     const char *lp = "{\"type\":\"LanguageProperty\",\"languageMap\":{\"en\":\"red\","
                      "\"fr\":[\"rouge\",\"vermeil\"]}}";
-    assert_string_equal(targets(lp, NULL, NULL, NULL, &n, &s),
-                        "S:en=red S:fr=rouge S:fr=vermeil");
+    assert_string_equal(targets(lp, NULL, NULL, NULL, &n, &s), "S:en=red S:fr=rouge S:fr=vermeil");
     assert_int_equal(n, 3);
     assert_string_equal(targets(lp, "*", NULL, NULL, &n, &s), "S:en=red S:fr=rouge S:fr=vermeil");
     assert_string_equal(targets(lp, "fr", NULL, NULL, &n, &s), "S:fr=rouge S:fr=vermeil");
     assert_string_equal(targets(lp, NULL, NULL, "en", &n, &s), "S:en=red");
     assert_string_equal(targets(lp, "fr", NULL, "en", &n, &s), "");
     assert_string_equal(targets(lp, "en", "x", NULL, &n, &s), "");
-    assert_string_equal(targets("{\"type\":\"JsonProperty\",\"json\":{\"a\":\"b\"}}", NULL, NULL,
-                                NULL, &n, &s),
-                        "");
-    assert_string_equal(targets("{\"type\":\"JsonProperty\",\"json\":{\"a\":\"b\"}}", "a", NULL,
-                                NULL, &n, &s),
-                        "S:b");
+    assert_string_equal(
+        targets("{\"type\":\"JsonProperty\",\"json\":{\"a\":\"b\"}}", NULL, NULL, NULL, &n, &s),
+        "");
+    assert_string_equal(
+        targets("{\"type\":\"JsonProperty\",\"json\":{\"a\":\"b\"}}", "a", NULL, NULL, &n, &s),
+        "S:b");
     assert_string_equal(targets("{\"type\":\"GeoProperty\",\"value\":{\"type\":\"Point\","
                                 "\"coordinates\":[1,2]}}",
                                 NULL, NULL, NULL, &n, &s),

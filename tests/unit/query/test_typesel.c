@@ -131,7 +131,8 @@ static void typesel_reports_errors_with_positions(void **st)
     struct pl_typesel *n = NULL;
     struct pl_err err;
     assert_int_equal(pl_typesel_parse("A|)", &n, &err), PL_EBADREQUESTDATA);
-    assert_string_equal(err.detail, "type: at position 2: unexpected ')' (expected an entity type)");
+    assert_string_equal(err.detail,
+                        "type: at position 2: unexpected ')' (expected an entity type)");
 }
 
 static void typesel_matches_entity_types(void **st)
