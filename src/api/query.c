@@ -438,6 +438,7 @@ static int filters_or_reply(struct pl_req *r, struct qreq *x)
             return -1;
         x->has_re = 1;
         x->sq.id_regex = &x->id_re;
+        x->sq.id_pattern = v;
     }
     if ((v = pl_req_arg(r, "type"))) {
         struct pl_typesel *t = NULL;
@@ -585,6 +586,7 @@ static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *en
         x->sq.ids = x->sels[0].ids;
         x->sq.n_ids = x->sels[0].n_ids;
         x->sq.id_regex = x->sels[0].id_regex;
+        x->sq.id_pattern = json_string_value(json_object_get(json_array_get(ents, 0), "idPattern"));
         x->sq.types = x->sels[0].types;
         x->sels[0].types = NULL;
         x->sq.sels = NULL;

@@ -67,6 +67,8 @@ struct pl_store_query {
     const char *const *ids;           /* id is one of these */
     size_t n_ids;
     const void *id_regex;             /* a compiled regex_t (POSIX ERE) the id must match */
+    const char *id_pattern;           /* its text (optional: lets an anchored literal prefix
+                                         use the id index) */
     const struct pl_typesel *types;   /* type selection (query/typesel.h), names resolved */
     const struct pl_q_node *q;        /* q (query/q.h), resolved */
     const struct pl_scopeq *scope;    /* scopeQ (query/scopeq.h) */

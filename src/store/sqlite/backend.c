@@ -75,6 +75,7 @@
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
 #define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
+#define READER_MMAP_BYTES "4294967296" /* address space, not memory: pages are the OS cache's */
 
 /* temp_store=MEMORY keeps the savepoint sub-journal in memory: with a savepoint per write, a
  * group of 64 writes spilled it to a temp file created, written and unlinked per group (that
@@ -578,6 +579,10 @@ struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err)
         return NULL;
     }
     set_pragmas(c->db);
+    /* Readers map the file: index pages come from the OS page cache, shared by every read
+     * connection, instead of a pread per page into each connection's own small cache (a
+     * count over 16k index entries: 140 ms cold, 35 ms mapped). */
+    sqlite3_exec(c->db, "PRAGMA mmap_size=" READER_MMAP_BYTES, NULL, NULL, NULL);
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);

@@ -39,7 +39,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define ESTIMATE_CAP 20000 /* capped counts: enough to tell small from large */
+#define ESTIMATE_CAP 5000 /* capped counts: enough to tell small from large */
 
 /* ------------------------------------------------------------------------------------------
  * SQL functions registered on every read connection
@@ -272,6 +272,7 @@ struct qctx {
     void *geo_blob; /* the query geometry as a SpatiaLite blob (sqlite3_malloc'd) */
     int geo_blob_len;
     struct geo_arg geo_arg;
+    char id_lo[256], id_hi[256]; /* idPattern's literal prefix as an id range ("" = none) */
 };
 
 /* "(SELECT nid FROM name WHERE tenant=? AND iri=?)" */
@@ -403,17 +404,22 @@ static void term_check(struct qctx *c, struct sqlb *b, const struct pl_q_term *t
     }
 }
 
-static void q_check(struct qctx *c, struct sqlb *b, const struct pl_q_node *n)
+/* The CHECK form of q, without the top-level term `skip` (the driver already guarantees it). */
+static void q_check(struct qctx *c, struct sqlb *b, const struct pl_q_node *n,
+                    const struct pl_q_term *skip)
 {
     if (n->kind == PL_Q_TERM) {
-        term_check(c, b, &n->term);
+        if (&n->term == skip)
+            put(b, "1");
+        else
+            term_check(c, b, &n->term);
         return;
     }
     put(b, "(");
     for (size_t i = 0; i < n->n_kids; i++) {
         if (i)
             put(b, n->kind == PL_Q_AND ? " AND " : " OR ");
-        q_check(c, b, n->kids[i]);
+        q_check(c, b, n->kids[i], n->kind == PL_Q_AND ? skip : NULL);
     }
     put(b, ")");
 }
@@ -642,7 +648,7 @@ static void geo_driver(struct qctx *c, struct sqlb *b)
 /* ------------------------------------------------------------------------------------------
  * The planner
  * ---------------------------------------------------------------------------------------- */
-enum drv_kind { DRV_NONE, DRV_IDS, DRV_TYPE_JOIN, DRV_TYPES, DRV_TERM, DRV_GEO };
+enum drv_kind { DRV_NONE, DRV_IDS, DRV_TYPE_JOIN, DRV_TYPES, DRV_TERM, DRV_GEO, DRV_IDPREFIX };
 
 struct plan {
     enum drv_kind kind;
@@ -705,68 +711,232 @@ static int64_t estimate(struct qctx *c, const struct pl_q_term *t, int geo, stru
     return r;
 }
 
-static int make_plan(struct qctx *c, struct plan *p, struct pl_err *err)
+/* The literal prefix of an anchored idPattern ("^urn:ngsi-ld:Spot:12.*" -> "urn:ngsi-ld:Spot:12")
+ * as the id range [lo, hi): every id the regex matches starts with it, so the (tenant, id)
+ * index can drive. Returns 0 when the pattern has no usable prefix. */
+static int id_prefix(const char *pat, char *lo, char *hi, size_t cap)
+{
+    if (!pat || pat[0] != '^')
+        return 0;
+    size_t n = 0;
+    for (const char *p = pat + 1; *p && n + 2 < cap; p++) {
+        if (strchr(".[]()*+?{}|\\^$", *p)) {
+            /* a quantifier makes the previous character optional or repeated */
+            if ((*p == '*' || *p == '?' || *p == '{') && n)
+                n--;
+            break;
+        }
+        lo[n++] = *p;
+    }
+    if (n == 0)
+        return 0;
+    lo[n] = '\0';
+    memcpy(hi, lo, n + 1);
+    /* the smallest string above every string with this prefix: bump the last byte */
+    while (n && (unsigned char)hi[n - 1] == 0xff)
+        hi[--n] = '\0';
+    if (!n)
+        return 0;
+    hi[n - 1] = (char)((unsigned char)hi[n - 1] + 1);
+    return 1;
+}
+
+static void idprefix_driver(struct qctx *c, struct sqlb *b)
+{
+    put(b, "SELECT pk FROM entity WHERE tenant=");
+    p_text(b, c->tenant);
+    put(b, " AND id>=");
+    p_text(b, c->id_lo);
+    put(b, " AND id<");
+    p_text(b, c->id_hi);
+}
+
+/* The driver candidates of a query with their measured sizes; both plans (rows, count) are
+ * chosen from one set of measurements. */
+struct cand {
+    enum drv_kind kind;
+    const struct pl_q_term *term;
+    int64_t est; /* matches, capped at ESTIMATE_CAP (exact for types: counters) */
+};
+
+struct cands {
+    struct cand c[16];
+    size_t n;
+    const char *type1;
+    int count_from_counters;
+};
+
+static int gather(struct qctx *c, struct cands *cs, struct pl_err *err)
 {
     const struct pl_store_query *q = c->q;
-    memset(p, 0, sizeof *p);
-    if (q->n_ids) {
-        p->kind = DRV_IDS;
-        return 0;
-    }
-    int64_t best = -1;
+    memset(cs, 0, sizeof *cs);
     const char *names[64];
     size_t nn = q->types ? type_names(q->types, names, 64) : 0;
     if (nn) {
-        best = count_types(c, names, nn, err);
-        if (best < 0)
+        int64_t e = count_types(c, names, nn, err);
+        if (e < 0)
             return err->code;
-        p->kind = nn == 1 ? DRV_TYPE_JOIN : DRV_TYPES;
-        p->type1 = names[0];
-        p->count_from_counters =
-            !q->q && !q->scope && !q->geo && !q->id_regex && !q->n_attrs && !q->n_sels;
-        if (p->count_from_counters && nn > 1)
-            p->count_from_counters = 0; /* multi-typed entities would count twice */
+        cs->c[cs->n++] = (struct cand){nn == 1 ? DRV_TYPE_JOIN : DRV_TYPES, NULL, e};
+        cs->type1 = names[0];
+        /* multi-typed entities would count twice in a sum of several types */
+        cs->count_from_counters = nn == 1 && !q->q && !q->scope && !q->geo && !q->id_regex &&
+                                  !q->n_attrs && !q->n_sels;
     }
     if (q->q) {
         const struct pl_q_node *n = q->q;
         size_t nk = n->kind == PL_Q_AND ? n->n_kids : 1;
-        for (size_t i = 0; i < nk; i++) {
+        for (size_t i = 0; i < nk && cs->n < 15; i++) {
             const struct pl_q_node *k = n->kind == PL_Q_AND ? n->kids[i] : n;
             if (k->kind != PL_Q_TERM || !term_can_drive(&k->term))
                 continue;
             int64_t e = estimate(c, &k->term, 0, err);
             if (e < 0)
                 return err->code;
-            if (best < 0 || e < best) {
-                best = e;
-                p->kind = DRV_TERM;
-                p->term = &k->term;
-            }
+            cs->c[cs->n++] = (struct cand){DRV_TERM, &k->term, e};
         }
     }
     if (q->geo && geo_can_drive(c)) {
         int64_t e = estimate(c, NULL, 1, err);
         if (e < 0)
             return err->code;
-        if (best < 0 || e < best) {
-            best = e;
-            p->kind = DRV_GEO;
-        }
+        cs->c[cs->n++] = (struct cand){DRV_GEO, NULL, e};
+    }
+    if (c->id_lo[0]) {
+        struct sqlb b;
+        sqlb_init(&b);
+        put(&b, "SELECT count(*) FROM (");
+        idprefix_driver(c, &b);
+        put(&b, " LIMIT ");
+        p_int(&b, ESTIMATE_CAP);
+        put(&b, ")");
+        int64_t e = run_count(c, &b, err);
+        sqlb_dispose(&b);
+        if (e < 0)
+            return err->code;
+        cs->c[cs->n++] = (struct cand){DRV_IDPREFIX, NULL, e};
     }
     return 0;
 }
 
+/*
+ * Chooses the driver. A list driver (e.pk IN (...)) costs its whole size: SQLite builds the
+ * list before the first row. The single-type join delivers rows in pk order, so for rows it
+ * only walks until offset+limit matches: about (offset+limit) / selectivity of the other
+ * conditions, the selectivity estimated from the smallest of them. For a count every driver
+ * costs its size.
+ */
+static void choose(const struct cands *cs, int for_rows, int64_t want, struct plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->type1 = cs->type1;
+    p->count_from_counters = cs->count_from_counters;
+    double best = -1;
+    for (size_t i = 0; i < cs->n; i++) {
+        const struct cand *k = &cs->c[i];
+        double cost = (double)k->est;
+        if (for_rows && k->kind == DRV_TYPE_JOIN) {
+            int64_t other = -1;
+            for (size_t j = 0; j < cs->n; j++)
+                if (j != i && (other < 0 || cs->c[j].est < other))
+                    other = cs->c[j].est;
+            if (other >= 0 && k->est > 0) {
+                double sel = (double)(other ? other : 1) / (double)k->est;
+                double walk = (double)want / (sel < 1 ? sel : 1);
+                cost = walk < cost ? walk : cost;
+            } else if (other < 0) {
+                cost = (double)want < cost ? (double)want : cost;
+            }
+        }
+        if (best < 0 || cost < best) {
+            best = cost;
+            p->kind = k->kind;
+            p->term = k->term;
+        }
+    }
+}
+
+static int make_plan(struct qctx *c, struct plan *p, struct pl_err *err)
+{
+    memset(p, 0, sizeof *p);
+    if (c->q->n_ids) {
+        p->kind = DRV_IDS;
+        return 0;
+    }
+    struct cands cs;
+    int rc = gather(c, &cs, err);
+    if (rc == 0)
+        choose(&cs, 1, c->q->offset + c->q->limit, p);
+    return rc;
+}
+
 /* FROM + WHERE of the query (without ORDER/LIMIT). */
-static void from_where(struct qctx *c, struct sqlb *b, const struct plan *p)
+/* 1 when some q term is evaluated on the stored body (pl_qterm). */
+static int q_needs_body(const struct pl_q_node *n)
+{
+    if (!n)
+        return 0;
+    if (n->kind == PL_Q_TERM)
+        return !term_indexable(&n->term);
+    for (size_t i = 0; i < n->n_kids; i++)
+        if (q_needs_body(n->kids[i]))
+            return 1;
+    return 0;
+}
+
+/* A count that never needs the entity row: every check works on the key alone and the driver
+ * is tenant-scoped (names are per tenant). Then the count runs over the driver's keys and
+ * never reads the (large) entity rows. */
+static int count_is_light(const struct qctx *c, const struct plan *p)
 {
     const struct pl_store_query *q = c->q;
-    if (p->kind == DRV_TYPE_JOIN) {
+    return (p->kind == DRV_TYPE_JOIN || p->kind == DRV_TYPES || p->kind == DRV_TERM) &&
+           !q->n_ids && !q->id_regex && !q->n_sels && !q_needs_body(q->q) &&
+           (!q->geo || (c->be->geo && (c->geo_blob || q->geo->rel == PL_GEOREL_NEAR)));
+}
+
+static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, int light);
+
+static void from_where(struct qctx *c, struct sqlb *b, const struct plan *p)
+{
+    from_where_x(c, b, p, 0);
+}
+
+static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, int light)
+{
+    const struct pl_store_query *q = c->q;
+    if (light && p->kind == DRV_TYPE_JOIN) {
+        put(b, " FROM etype e WHERE e.nid=");
+        nid_expr(c, b, p->type1);
+    } else if (light) {
+        put(b, " FROM (SELECT DISTINCT pk FROM (");
+        if (p->kind == DRV_TYPES) {
+            const char *names[64];
+            size_t nn = type_names(q->types, names, 64);
+            put(b, "SELECT pk FROM etype WHERE nid IN (SELECT nid FROM name WHERE tenant=");
+            p_text(b, c->tenant);
+            put(b, " AND iri IN (");
+            for (size_t i = 0; i < nn; i++) {
+                if (i)
+                    put(b, ",");
+                p_text(b, names[i]);
+            }
+            put(b, "))");
+        } else {
+            term_driver(c, b, p->term);
+        }
+        put(b, ")) e WHERE 1");
+    } else if (p->kind == DRV_TYPE_JOIN) {
         /* CROSS JOIN keeps etype the outer loop: rows come in pk order straight from the
          * (nid, pk) primary key, and LIMIT ends the scan. */
         put(b, " FROM etype d CROSS JOIN entity e ON e.pk=d.pk WHERE d.nid=");
         nid_expr(c, b, p->type1);
-    } else {
+    } else if (p->kind == DRV_NONE || p->kind == DRV_IDS || p->kind == DRV_IDPREFIX) {
         put(b, " FROM entity e WHERE e.tenant=");
+        p_text(b, c->tenant);
+    } else {
+        /* The driver below is an `e.pk IN (...)` list: "+" keeps SQLite from walking the
+         * tenant's part of the (tenant, id) index instead (a scan of every entity). */
+        put(b, " FROM entity e WHERE +e.tenant=");
         p_text(b, c->tenant);
     }
     if (q->n_ids) {
@@ -778,7 +948,14 @@ static void from_where(struct qctx *c, struct sqlb *b, const struct plan *p)
         }
         put(b, ")");
     }
-    if (p->kind == DRV_TYPES || p->kind == DRV_TERM || p->kind == DRV_GEO) {
+    if (p->kind == DRV_IDPREFIX) {
+        /* the (tenant, id) index range of the pattern's literal prefix */
+        put(b, " AND e.id>=");
+        p_text(b, c->id_lo);
+        put(b, " AND e.id<");
+        p_text(b, c->id_hi);
+    }
+    if (!light && (p->kind == DRV_TYPES || p->kind == DRV_TERM || p->kind == DRV_GEO)) {
         put(b, " AND e.pk IN (");
         if (p->kind == DRV_TYPES) {
             const char *names[64];
@@ -845,7 +1022,7 @@ static void from_where(struct qctx *c, struct sqlb *b, const struct plan *p)
     }
     if (q->q) {
         put(b, " AND ");
-        q_check(c, b, q->q);
+        q_check(c, b, q->q, p->kind == DRV_TERM ? p->term : NULL);
     }
     if (q->scope) {
         put(b, " AND ");
@@ -896,23 +1073,36 @@ int sq_entity_query(void *p, const struct pl_store_query *q, pl_store_row_fn row
     struct rconn *rc_conn = sq_reader_get(be, err);
     if (!rc_conn)
         return err->code ? err->code : PL_EINTERNAL;
-    struct qctx c = {q, be, rc_conn->db, q->tenant ? q->tenant : "", NULL, 0, {NULL, NULL}};
+    struct qctx c = {q, be, rc_conn->db, q->tenant ? q->tenant : "", NULL, 0, {NULL, NULL}, "", ""};
+    if (q->id_regex && q->id_pattern)
+        id_prefix(q->id_pattern, c.id_lo, c.id_hi, sizeof c.id_lo);
     struct sqlb b;
     sqlb_init(&b);
-    struct plan plan;
+    struct plan plan, cplan;
+    struct cands cs;
     int out = 0;
     /* One read transaction: the plan's estimates, the count and the rows see one snapshot. */
     sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL);
-    if ((out = geo_prepare(&c, err)) != 0 || (out = make_plan(&c, &plan, err)) != 0)
+    if ((out = geo_prepare(&c, err)) != 0)
         goto done;
+    if (q->n_ids) {
+        memset(&plan, 0, sizeof plan);
+        plan.kind = DRV_IDS;
+        cplan = plan;
+    } else {
+        if ((out = gather(&c, &cs, err)) != 0)
+            goto done;
+        choose(&cs, 1, q->offset + q->limit, &plan);
+        choose(&cs, 0, 0, &cplan);
+    }
 
     if (q->count) {
-        if (plan.count_from_counters) {
+        if (cplan.count_from_counters) {
             const char *names[1] = {plan.type1};
             *count = count_types(&c, names, 1, err);
         } else {
             put(&b, "SELECT count(*)");
-            from_where(&c, &b, &plan);
+            from_where_x(&c, &b, &cplan, count_is_light(&c, &cplan));
             *count = run_count(&c, &b, err);
         }
         if (*count < 0) {
@@ -961,7 +1151,9 @@ int sq_explain(void *p, const struct pl_store_query *q, char **out,
     struct rconn *conn = sq_reader_get(be, err);
     if (!conn)
         return err->code ? err->code : PL_EINTERNAL;
-    struct qctx c = {q, be, conn->db, q->tenant ? q->tenant : "", NULL, 0, {NULL, NULL}};
+    struct qctx c = {q, be, conn->db, q->tenant ? q->tenant : "", NULL, 0, {NULL, NULL}, "", ""};
+    if (q->id_regex && q->id_pattern)
+        id_prefix(q->id_pattern, c.id_lo, c.id_hi, sizeof c.id_lo);
     struct sqlb b;
     sqlb_init(&b);
     struct plan plan;

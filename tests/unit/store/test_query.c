@@ -20,6 +20,7 @@
 
 #include <ftw.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,9 @@ static int eval_all(const struct pl_store_query *q, const json_t *e)
     }
     if (q->geo && pl_geoq_match(q->geo, q->geo_attr, e) != 1)
         return 0;
+    if (q->id_regex &&
+        regexec(q->id_regex, json_string_value(json_object_get(e, "id")), 0, NULL, 0) != 0)
+        return 0;
     return 1;
 }
 
@@ -434,6 +438,31 @@ static void type_scope_geo_equivalence(void **state)
     }
 }
 
+/* idPattern: anchored literal prefixes drive through the id index; the answers stay those of
+ * regexec over every id. */
+static void id_pattern_equivalence(void **state)
+{
+    struct fx *f = *state;
+    static const char *const pats[] = {"^urn:ngsi-ld:T:1.*", "^urn:ngsi-ld:T:2[0-9]$",
+                                       "^urn:ngsi-ld:T:3?", "^urn:ngsi-ld:T:",
+                                       "T:(5|6)0", "^urn:ngsi-ld:T:39+", "^urn:ngsi-ld:U",
+                                       "^urn:ngsi-ld:T:1{2}"};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        regex_t re;
+        struct pl_err err;
+        pl_err_clear(&err);
+        assert_int_equal(pl_regex_compile("idPattern", pats[i], &re, &err), 0);
+        for (int with_type = 0; with_type < 2; with_type++) {
+            struct pl_store_query q = {.tenant = "", .id_regex = &re, .id_pattern = pats[i]};
+            if (with_type)
+                q.types = gen_types();
+            compare(f, &q, pats[i]);
+            pl_typesel_free((struct pl_typesel *)q.types);
+        }
+        regfree(&re);
+    }
+}
+
 /* Paging with limit/offset returns every match once, in a stable order. */
 static void paging_is_exactly_once(void **state)
 {
@@ -545,6 +574,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(q_equivalence),
         cmocka_unit_test(type_scope_geo_equivalence),
+        cmocka_unit_test(id_pattern_equivalence),
         cmocka_unit_test(paging_is_exactly_once),
         cmocka_unit_test(plans_use_indexes),
         cmocka_unit_test(discovery_counts_match_entities),
