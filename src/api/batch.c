@@ -43,6 +43,8 @@ struct item {
     struct pl_store_write w; /* the store write (w.id borrowed from the request body) */
     struct batch *b;         /* the batch */
     json_t *frag;            /* parsed payload (owned; released once the write is reported) */
+    json_t *fresh;           /* create/upsert: the new entity, prepared as an insert on the
+                                network thread (owned; released once the write is reported) */
     const char *id;          /* entity id for the answer (borrowed from the body), or NULL */
     int submitted;           /* 1: queued to the store (w.rc is the store's result) */
 };
@@ -64,6 +66,8 @@ static void batch_release(void *p)
     for (size_t i = 0; i < b->n; i++) {
         json_decref(b->items[i].frag);
         json_decref(b->items[i].w.result);
+        pl_store_prep_release(&b->items[i].w);
+        json_decref(b->items[i].fresh);
     }
     free(b->items);
     free(b);
@@ -100,16 +104,18 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     return 0;
 }
 
-/* Reported on the writer thread: drop what the answer does not need (a 10 000-entity batch
- * would otherwise hold every stored entity until the end), then count down. */
+/* Reported on the writer thread: counts down; the last one resumes the request. */
 static void on_done(struct pl_store_write *w)
 {
     struct item *it = w->ud;
     struct batch *b = it->b;
-    json_decref(w->result);
-    w->result = NULL;
-    json_decref(it->frag);
-    it->frag = NULL;
+    /* A stored result is dropped now (a 10 000-entity batch would otherwise hold every one
+     * until the end), except the fresh entities of inserts: those trees are freed with the
+     * request, on the network thread, not in the writer's time. */
+    if (w->result && w->result != it->fresh) {
+        json_decref(w->result);
+        w->result = NULL;
+    }
     if (atomic_fetch_sub(&b->pending, 1) == 1)
         pl_req_resume(b->req);
 }
@@ -379,6 +385,19 @@ static int batch_run(struct pl_req *r, enum batch_op op, enum pl_update_op uop)
         it->w.apply = apply;
         it->w.ud = it;
         it->w.done = on_done;
+        if (op == OP_CREATE || op == OP_UPSERT) {
+            /* The JSON work of a new entity (copy, timestamps, serialization, index keys) is
+             * done here, on the network thread, so the writer only inserts; an upsert of an
+             * entity that exists continues as the apply write above (store.h). */
+            it->fresh = json_deep_copy(it->frag);
+            if (it->fresh) {
+                pl_entity_stamp(it->fresh, b->now);
+                if (pl_store_prep_insert(it->fresh, &it->w) != 0) {
+                    json_decref(it->fresh);
+                    it->fresh = NULL;
+                }
+            }
+        }
         it->submitted = 1;
         atomic_fetch_add(&b->pending, 1);
         if (pl_store_write_async(r->app->store, &it->w) != 0) {

@@ -126,7 +126,22 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         goto finish;
     }
 
-    if (w->flags & PL_WRITE_PREPARED) {
+    if ((w->flags & PL_WRITE_PREPARED) && !w->prep_old) {
+        /* A prepared insert (pl_store_prep_insert): the caller did the JSON work. */
+        rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, w->prepared, w->prepared_text,
+                               w->prepared_len, NULL, w->prep_new, &w->err);
+        if (rc == 0) {
+            next = json_incref((json_t *)w->prepared);
+            goto finish;
+        }
+        w->existed = rc == PL_EALREADYEXISTS;
+        if (rc != PL_EALREADYEXISTS || !w->apply || (w->flags & PL_WRITE_MUST_NOT_EXIST))
+            goto finish;
+        /* It exists after all: an upsert continues as an apply write on the stored entity
+         * (the failed INSERT statement left the savepoint as it was). */
+        pl_err_clear(&w->err);
+        rc = 0;
+    } else if (w->flags & PL_WRITE_PREPARED) {
         /* Optimistic: the caller did the JSON work; only the revision is checked here. */
         int64_t rev = 0;
         rc = ops->w_entity_rev(s->be, tn(w->tenant), w->id, &rev, &w->err);
@@ -646,6 +661,21 @@ int pl_store_entity_get_rev(struct pl_store *s, const char *tenant, const char *
     if (!s->ops->entity_get_rev)
         return pl_err_set(err, PL_EOPNOTSUPPORTED, "backend has no revisions");
     return s->ops->entity_get_rev(s->be, tn(tenant), id, out, rev, err);
+}
+
+int pl_store_prep_insert(const json_t *next, struct pl_store_write *w)
+{
+    pl_store_prep_release(w);
+    w->prepared_text = pl_store__serialize(next, &w->prepared_len);
+    w->prep_new = ix_new(next);
+    if (!w->prepared_text || !w->prep_new) {
+        pl_store_prep_release(w);
+        return PL_ENOMEM;
+    }
+    w->prepared = next;
+    w->expect_rev = 0;
+    w->flags |= PL_WRITE_PREPARED;
+    return 0;
 }
 
 int pl_store_prep_begin(struct pl_store_prep *p, const json_t *cur)

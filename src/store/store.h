@@ -321,6 +321,15 @@ void pl_store_prep_abandon(struct pl_store_prep *p);
 int pl_store_prep_end(struct pl_store_prep *p, const json_t *next, int64_t rev,
                       struct pl_store_write *w);
 
+/*
+ * A prepared INSERT: `next` (borrowed; alive until the write is reported) is serialized and its
+ * index keys computed on the caller's thread; the writer only inserts. When the entity exists
+ * already the write fails with PL_EALREADYEXISTS, unless it has an `apply` and no
+ * PL_WRITE_MUST_NOT_EXIST: then it continues as that apply write (an upsert). Returns 0 or
+ * PL_ENOMEM. Release with pl_store_prep_release once reported.
+ */
+int pl_store_prep_insert(const json_t *next, struct pl_store_write *w);
+
 /* Frees what pl_store_prep_end allocated in `w` (safe to call on any write, and twice). */
 void pl_store_prep_release(struct pl_store_write *w);
 

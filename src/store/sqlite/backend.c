@@ -8,7 +8,7 @@
  * It knows nothing of HTTP, JSON-LD or ProblemDetails: entities arrive in the internal form of
  * ngsild/entity.h and are stored as they are.
  *
- * ON-DISK FORMAT (schema_version 2; also in docs/store-schema.md). One file, <dir>/polis.db,
+ * ON-DISK FORMAT (schema_version 3; also in docs/store-schema.md). One file, <dir>/polis.db,
  * journal_mode=WAL, synchronous=NORMAL (FULL with sync_full), foreign_keys=ON.
  *
  *   entity(pk INTEGER PRIMARY KEY,        -- rowid; stable small key for future index tables
@@ -39,9 +39,9 @@
  *     Discovery counters (query.c sq_discover): entities per type (anid 0) and per (type,
  *     attribute, attribute kind); tenant totals under the pseudo type "@all".
  *
- *   geo(pk INTEGER, attr TEXT, dataset TEXT, geom GEOMETRY(4326, XY))
- *     + index geo_by_pk(pk) and the SpatiaLite R*Tree idx_geo_geom (on geo's rowid, which is
- *       why geo is a rowid table). One row per GeoProperty instance of the entity's top-level
+ *   geo(pk INTEGER, attr TEXT, dataset TEXT, geom BLOB)     -- SpatiaLite geometry blobs
+ *     + index geo_by_pk(pk) and our own R*Tree geo_rtree(id = geo.rowid, minx, maxx, miny,
+ *       maxy), written by the writer (not SpatiaLite's index triggers, see 0006). One row per GeoProperty instance of the entity's top-level
  *       attributes: attr = attribute IRI, dataset = datasetId or NULL, geom = MakePoint for
  *       Points, else SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). A value SpatiaLite cannot
  *       parse is skipped (logged at debug), never failing the write. Only present when
@@ -52,7 +52,7 @@
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
- *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '2'
+ *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '3'
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -71,7 +71,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-#define SCHEMA_VERSION   2
+#define SCHEMA_VERSION   3
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
 #define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
@@ -109,8 +109,11 @@ enum wst {
     W_AVAL_DEL_PK,
     W_TCOUNT_ADD,
     W_GEO_DEL,
+    W_GEO_RTREE_DEL,
     W_GEO_INS,
     W_GEO_INS_POINT,
+    W_GEO_RTREE_INS,
+    W_GEO_RTREE_INS_MBR,
     W_CTX_PUT,
     W_CTX_DEL,
     W__COUNT
@@ -144,15 +147,22 @@ static const char *const wsql[W__COUNT] = {
     [W_TCOUNT_ADD] = "INSERT INTO tcount(tnid,anid,kind,n) VALUES(?1,?2,?3,?4) "
                      "ON CONFLICT DO UPDATE SET n=n+excluded.n",
     [W_GEO_DEL] = "DELETE FROM geo WHERE pk=?1",
-    /* The geometry is computed first and the row only inserted when it is not NULL: the
-     * SpatiaLite constraint trigger on geo uses RAISE(ROLLBACK), which would abort the whole
-     * group transaction. CastToXY and SetSRID make every parsed geometry conform. */
+    [W_GEO_RTREE_DEL] = "DELETE FROM geo_rtree WHERE id IN (SELECT rowid FROM geo WHERE pk=?1)",
+    /* The geometry is parsed first and the row only inserted when SpatiaLite could read it.
+     * CastToXY and SetSRID make every geometry 2D WGS84. */
     [W_GEO_INS] = "INSERT INTO geo(pk,attr,dataset,geom) SELECT ?1,?3,?4,g FROM "
                   "(SELECT SetSRID(CastToXY(GeomFromGeoJSON(?5)),4326) AS g) WHERE g IS NOT NULL",
     /* Points (most city sensors) skip SpatiaLite's GeoJSON parser, which allocates and clears
      * a large parser state per call (a tenth of the writer's time when loading entities). */
     [W_GEO_INS_POINT] = "INSERT INTO geo(pk,attr,dataset,geom) "
                         "VALUES(?1,?3,?4,MakePoint(?5,?6,4326))",
+    /* The R*Tree is ours, written directly: SpatiaLite's spatial-index triggers (constraint
+     * check, timestamp UPDATE, RTreeAlign re-preparing SQL per row) took a quarter of the
+     * writer's time when loading (docs/decisions/0006). */
+    [W_GEO_RTREE_INS] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy) VALUES(?1,?2,?3,?4,?5)",
+    [W_GEO_RTREE_INS_MBR] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy) SELECT rowid,"
+                            "MbrMinX(geom),MbrMaxX(geom),MbrMinY(geom),MbrMaxY(geom) FROM geo "
+                            "WHERE rowid=?1",
     [W_CTX_PUT] = "INSERT INTO context(id,url,kind,created_at,body) VALUES(?1,?2,?3,?4,?5) "
                   "ON CONFLICT(id) DO UPDATE SET url=excluded.url,kind=excluded.kind,"
                   "created_at=excluded.created_at,body=excluded.body",
@@ -172,7 +182,7 @@ static const char *const rsql[R__COUNT] = {
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
  * pages. The WAL file is truncated back to 64 MiB after a checkpoint resets it. */
-#define WRITER_CACHE_SQL "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864"
+#define WRITER_CACHE_SQL "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864"
 
 /* ------------------------------------------------------------------------------------------
  * Helpers
@@ -356,7 +366,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS tenant(name TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '2');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '3');";
 
 static int check_version(sqlite3 *db, struct pl_err *err)
 {
@@ -404,29 +414,13 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
     if (be->geo) {
         rc = exec_sql(db,
                       "CREATE TABLE IF NOT EXISTS geo(pk INTEGER NOT NULL,"
-                      " attr TEXT NOT NULL, dataset TEXT);"
-                      "CREATE INDEX IF NOT EXISTS geo_by_pk ON geo(pk);",
+                      " attr TEXT NOT NULL, dataset TEXT, geom BLOB NOT NULL);"
+                      "CREATE INDEX IF NOT EXISTS geo_by_pk ON geo(pk);"
+                      "CREATE VIRTUAL TABLE IF NOT EXISTS geo_rtree USING "
+                      "rtree(id, minx, maxx, miny, maxy);",
                       err);
         if (rc)
             goto fail;
-        rc = has_row(db,
-                     "SELECT 1 FROM geometry_columns WHERE f_table_name='geo' AND "
-                     "f_geometry_column='geom'",
-                     err);
-        if (rc < 0)
-            goto fail;
-        if (rc == 0) {
-            rc = has_row(db,
-                         "SELECT 1 WHERE AddGeometryColumn('geo','geom',4326,'GEOMETRY','XY') = 1"
-                         " AND CreateSpatialIndex('geo','geom') = 1",
-                         err);
-            if (rc < 0)
-                goto fail;
-            if (rc == 0) {
-                rc = pl_err_set(err, PL_EINTERNAL, "cannot add the geometry column to geo");
-                goto fail;
-            }
-        }
     }
     if ((rc = check_version(db, err)) != 0)
         goto fail;
@@ -477,9 +471,18 @@ static int load_last_rev(struct sqlite_be *be, struct pl_err *err)
     return rc == SQLITE_OK ? 0 : sq_dberr(err, be->db, rc, "load revision counter");
 }
 
+/* Once per process, before SQLite initializes: no memory statistics. They cost a global mutex
+ * around every SQLite allocation (a few percent of the writer's time when loading). */
+static pthread_once_t sqlite_config_once = PTHREAD_ONCE_INIT;
+static void sqlite_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const struct pl_store_config *cfg, const char *location, void **out,
                    struct pl_err *err)
 {
+    pthread_once(&sqlite_config_once, sqlite_config);
     if (!location || !*location)
         return pl_err_set(err, PL_EINTERNAL, "store: empty SQLite data directory");
     if (mkdir_p(location) != 0)
@@ -1145,6 +1148,22 @@ static int put_geo_one(struct sqlite_be *be, int64_t pk, const char *id, const c
     int rc = sqlite3_step(st), out = 0;
     if (rc == SQLITE_DONE && sqlite3_changes(be->db) == 0) {
         pl_log_debug("store/sqlite: entity '%s' attribute '%s': geometry not indexed", id, attr);
+    } else if (rc == SQLITE_DONE) {
+        /* its bounding box into the R*Tree (a point's is the point) */
+        int64_t gid = sqlite3_last_insert_rowid(be->db);
+        sqlite3_stmt *rt = wstmt(be, is_point ? W_GEO_RTREE_INS : W_GEO_RTREE_INS_MBR, err);
+        if (!rt) {
+            out = err ? err->code : PL_EINTERNAL;
+        } else {
+            sqlite3_bind_int64(rt, 1, gid);
+            if (is_point) {
+                sqlite3_bind_double(rt, 2, x);
+                sqlite3_bind_double(rt, 3, x);
+                sqlite3_bind_double(rt, 4, y);
+                sqlite3_bind_double(rt, 5, y);
+            }
+            out = step_done(be, rt, "geo rtree insert", err);
+        }
     } else if (rc != SQLITE_DONE) {
         int prim = rc & 0xff;
         if (prim == SQLITE_NOMEM || prim == SQLITE_IOERR || prim == SQLITE_FULL ||
@@ -1256,7 +1275,8 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
             return rc;
     }
     if (be->geo && (!old || strcmp(old->geo_fp, nw->geo_fp) != 0)) {
-        if (old && (rc = run_pk(be, W_GEO_DEL, pk, err)) != 0)
+        if (old && ((rc = run_pk(be, W_GEO_RTREE_DEL, pk, err)) != 0 ||
+                    (rc = run_pk(be, W_GEO_DEL, pk, err)) != 0))
             return rc;
         rc = put_geo(be, pk, id, entity, err);
     }
@@ -1315,7 +1335,7 @@ static int sq_w_entity_delete(void *p, const char *tenant, const char *id,
         rc = run_pk(be, W_AVAL_DEL_PK, pk, err);
     if (rc == 0 && old)
         rc = count_entity(be, tenant, old, -1, err);
-    if (rc == 0 && be->geo)
+    if (rc == 0 && be->geo && (rc = run_pk(be, W_GEO_RTREE_DEL, pk, err)) == 0)
         rc = run_pk(be, W_GEO_DEL, pk, err);
     return rc;
 }

@@ -6,7 +6,7 @@
  *   etype(nid, pk)          type -> entities, in pk order
  *   aval(aid, k, v, pk)     attribute value -> entities (k = value class, query/q.h), and its
  *                           mirror aval_by_pk(pk, aid, k, v) for per-entity checks
- *   geo + idx_geo_geom      GeoProperty geometries and their R*Tree
+ *   geo + geo_rtree         GeoProperty geometries and their R*Tree
  *   tcount(tnid, anid, kind, n)  discovery counters
  *
  * Plan. Each condition has two SQL forms: a DRIVER form that enumerates matching entity keys
@@ -563,40 +563,40 @@ static int geo_window(const struct pl_geoq *g, double w[2][4], int *n)
     return 1;
 }
 
-/* R*Tree candidates: "SELECT pkid FROM idx_geo_geom WHERE <window>". For within, the entity's
+/* R*Tree candidates: "SELECT id FROM geo_rtree WHERE <window>". For within, the entity's
  * box lies inside the window; for contains, it covers it; otherwise they overlap. */
 static void geo_rtree(struct qctx *c, struct sqlb *b, double w[2][4], int n)
 {
     const struct pl_geoq *g = c->q->geo;
-    put(b, "SELECT pkid FROM idx_geo_geom WHERE ");
+    put(b, "SELECT id FROM geo_rtree WHERE ");
     for (int i = 0; i < n; i++) {
         put(b, i ? " OR (" : "(");
         if (g->rel == PL_GEOREL_WITHIN) {
-            put(b, "xmin>=");
+            put(b, "minx>=");
             p_dbl(b, w[i][0]);
-            put(b, " AND xmax<=");
+            put(b, " AND maxx<=");
             p_dbl(b, w[i][2]);
-            put(b, " AND ymin>=");
+            put(b, " AND miny>=");
             p_dbl(b, w[i][1]);
-            put(b, " AND ymax<=");
+            put(b, " AND maxy<=");
             p_dbl(b, w[i][3]);
         } else if (g->rel == PL_GEOREL_CONTAINS) {
-            put(b, "xmin<=");
+            put(b, "minx<=");
             p_dbl(b, w[i][0]);
-            put(b, " AND xmax>=");
+            put(b, " AND maxx>=");
             p_dbl(b, w[i][2]);
-            put(b, " AND ymin<=");
+            put(b, " AND miny<=");
             p_dbl(b, w[i][1]);
-            put(b, " AND ymax>=");
+            put(b, " AND maxy>=");
             p_dbl(b, w[i][3]);
         } else {
-            put(b, "xmin<=");
+            put(b, "minx<=");
             p_dbl(b, w[i][2]);
-            put(b, " AND xmax>=");
+            put(b, " AND maxx>=");
             p_dbl(b, w[i][0]);
-            put(b, " AND ymin<=");
+            put(b, " AND miny<=");
             p_dbl(b, w[i][3]);
-            put(b, " AND ymax>=");
+            put(b, " AND maxy>=");
             p_dbl(b, w[i][1]);
         }
         put(b, ")");

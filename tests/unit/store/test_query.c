@@ -531,7 +531,7 @@ static void plans_use_indexes(void **state)
                              0);
         struct pl_store_query q = {.tenant = "", .geo = g, .geo_attr = PL_GEOQ_LOCATION_IRI};
         char *plan = explain(f, &q);
-        if (!strstr(plan, "idx_geo_geom") || strstr(plan, "SCAN e\n")) {
+        if (!strstr(plan, "geo_rtree") || strstr(plan, "SCAN e\n")) {
             fprintf(stderr, "geo %d:\n%s", i, plan);
             fail();
         }

@@ -689,9 +689,14 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo_rtree"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo_rtree r JOIN geo g ON g.rowid=r.id "
+                                   "WHERE r.minx<=1 AND r.maxx>=1 AND r.miny<=2 AND r.maxy>=2"),
+                     1);
     w = mkw("", "urn:x:geo", 0, apply_delete, NULL);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 0);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo_rtree"), 0);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM etype"), 0);
     sqlite3_close(db);
     json_decref(e);
@@ -727,6 +732,9 @@ static void sqlite_side_rows_follow_every_change(void **state)
     json_decref(w.result);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=11.0"), 1);
+    /* the R*Tree follows: one box, at the new point */
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo_rtree"), 1);
+    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo_rtree WHERE minx=11.0"), 1);
 
     /* Another attribute changes: side rows unchanged. */
     json_t *cnt = json_array_get(json_object_get(attrs, T_COUNT), 0);
