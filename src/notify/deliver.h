@@ -15,7 +15,9 @@
  *  - HTTP: POST, HTTP/1.1, connections kept alive and reused; 2xx is success; 408, 425, 429,
  *    5xx, timeouts and transport errors are retried; any other status fails the message at once
  *    (the endpoint answered: retrying the same request cannot help). MQTT: PUBLISH with the
- *    message's QoS; success when written (QoS 0), at PUBACK (QoS 1) or PUBCOMP (QoS 2).
+ *    message's QoS; success when written (QoS 0), at PUBACK (QoS 1) or PUBCOMP (QoS 2). A lost
+ *    broker connection fails the attempts in flight on it (they are retried); while the broker
+ *    cannot be reached, attempts fail at once and the endpoint backs off.
  *  - After a failed attempt the endpoint backs off (retry_base_ms * 2^(attempt-1), capped at
  *    retry_max_ms, with a little jitter), then sends one attempt at a time until one succeeds.
  *    After 1 + max_retries failed attempts the message fails.
@@ -28,7 +30,15 @@
  * connection has its own small thread running the libmosquitto loop (connect, which resolves
  * the host name and may block, keep-alive pings, acks), so a slow broker can block only itself.
  * Publishes are issued from the delivery thread; completions come back to it through a queue.
- * pl_deliver_submit, pl_deliver_stats and pl_deliver_endpoint_info may be called from any thread.
+ * pl_deliver_submit, pl_deliver_stats and pl_deliver_endpoint_info may be called from any thread,
+ * but not concurrently with or after pl_deliver_stop (except from `done` callbacks, where a
+ * submit during stop is refused).
+ *
+ * Resources: memory is bounded per endpoint by max_queue_per_endpoint messages; up to
+ * max_inflight_per_endpoint connections per HTTP endpoint and one per MQTT broker are open at a
+ * time, and at most 1024 idle HTTP connections are kept alive in all (beyond that the oldest
+ * idle one is closed): size RLIMIT_NOFILE accordingly. An endpoint idle for a minute is
+ * forgotten (its MQTT connection closed).
  */
 #ifndef PL_NOTIFY_DELIVER_H
 #define PL_NOTIFY_DELIVER_H
@@ -40,7 +50,7 @@
 
 struct pl_deliver; /* opaque: the delivery thread and its state */
 
-/* Every field <= 0 takes its default. */
+/* Every field <= 0 takes its default (max_retries: 0 = default, negative = no retry). */
 struct pl_deliver_config {
     int max_queue_per_endpoint;    /* accepted and unfinished messages per endpoint (10000) */
     int timeout_ms;                /* one attempt: HTTP request including connect, or MQTT
@@ -48,8 +58,9 @@ struct pl_deliver_config {
     int max_inflight_per_endpoint; /* concurrent attempts per endpoint (8) */
     int retry_base_ms;             /* backoff after the first failed attempt (100) */
     int retry_max_ms;              /* backoff cap (30000) */
-    int max_retries;               /* retries after the first attempt, then the message fails (5) */
-    int stop_grace_ms;             /* pl_deliver_stop keeps delivering for at most this long (2000) */
+    int max_retries;               /* retries after the first attempt, then the message fails
+                                      (5; negative = no retry) */
+    int stop_grace_ms; /* pl_deliver_stop keeps delivering for at most this long (2000) */
 };
 
 /* Starts the delivery thread. Returns 0 and *out (stop and free with pl_deliver_stop), or
@@ -73,8 +84,8 @@ struct pl_deliver_msg {
     char *uri;  /* "http(s)://host[:port]/path" or "mqtt(s)://[user:pass@]host[:port]/topic" */
     char *body; /* the payload; `len` bytes (need not be NUL-terminated; may be NULL if len 0) */
     size_t len;
-    const char *content_type; /* e.g. "application/json"; NULL = none (HTTP: libcurl's
-                                 default; MQTT v5: no content-type property) */
+    const char *content_type; /* e.g. "application/ld+json"; NULL = "application/json"
+                                 (HTTP Content-Type; MQTT 5 content-type property) */
     char **headers;           /* "Name: value" lines (Link, NGSILD-Tenant, receiverInfo...):
                                  HTTP request headers; MQTT v5 user properties; ignored on
                                  MQTT 3.1.1 (the NGSI-LD MQTT binding carries them in the
@@ -126,8 +137,8 @@ struct pl_deliver_endpoint_info {
     char last_error[160];     /* the last failed attempt's reason, "" if none */
 };
 
-/* Returns 1 and fills *out when the endpoint of `uri` is known (it had messages recently), 0
- * when it is not (nothing pending, never failed recently), or PL_EBADREQUESTDATA. Thread-safe. */
+/* Returns 1 and fills *out when the endpoint of `uri` is known, 0 when it is not (no message for
+ * it within about the last minute), or PL_EBADREQUESTDATA. Thread-safe. */
 int pl_deliver_endpoint_info(struct pl_deliver *d, const char *uri,
                              struct pl_deliver_endpoint_info *out);
 

@@ -17,15 +17,21 @@
 #define MQTT_KEEPALIVE_S 30
 #define MQTT_LOOP_MS     100 /* mosquitto_loop wait: bounds how long a stop request waits */
 
+/*
+ * Locks: `mu` guards `mosq` (publish vs. destroy), `refs` and the backoff wait; `sink_mu` guards
+ * the sink. libmosquitto callbacks take only `sink_mu` (never `mu`: a publish holds `mu` while
+ * inside libmosquitto, which may need locks the loop holds during callbacks).
+ */
 struct pl_mqtt_conn {
-    pthread_mutex_t mu; /* guards everything below except the immutable parameters */
-    pthread_cond_t cv;  /* signalled on stop (interrupts the reconnect backoff) */
-    int refs;           /* the owner's and the thread's */
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled on stop (interrupts the reconnect backoff) */
+    int refs;          /* the owner's and the thread's */
     atomic_int stop;
-    struct mosquitto *mosq; /* the current client, NULL between connections */
-    unsigned gen;           /* generation of `mosq` */
-    int up;                 /* CONNACK accepted on `mosq` */
-    char connack_error[100];
+    struct mosquitto *mosq;  /* the current client, NULL between connections */
+    atomic_uint gen;         /* generation of `mosq` (written by the connection thread only) */
+    atomic_int up;           /* CONNACK accepted on `mosq` */
+    char connack_error[100]; /* connection thread only */
+    pthread_mutex_t sink_mu;
     void (*sink)(void *owner, const struct pl_mqtt_ev *ev); /* NULL once stopped */
     void *owner;
     pthread_t th;
@@ -51,6 +57,7 @@ static long long mono_ms(void)
 static void conn_free(struct pl_mqtt_conn *c)
 {
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->sink_mu);
     pthread_cond_destroy(&c->cv);
     free(c->host);
     free(c->user);
@@ -67,41 +74,37 @@ static void conn_unref(struct pl_mqtt_conn *c)
         conn_free(c);
 }
 
-/* Sends an event to the owner (if not stopped). Called on the connection thread, c->mu not held. */
+/* Sends an event to the owner (if not stopped). Called on the connection thread. */
 static void emit(struct pl_mqtt_conn *c, int kind, unsigned gen, int mid, const char *error)
 {
     struct pl_mqtt_ev ev = {.kind = kind, .gen = gen, .mid = mid};
     if (error)
         snprintf(ev.error, sizeof ev.error, "%s", error);
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->sink_mu);
     if (c->sink)
         c->sink(c->owner, &ev);
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->sink_mu);
 }
 
+/* libmosquitto callbacks: on the connection thread, inside mosquitto_loop. */
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
+    (void)m;
     struct pl_mqtt_conn *c = obj;
-    pthread_mutex_lock(&c->mu);
-    unsigned gen = c->gen;
-    if (c->mosq == m && rc == 0)
-        c->up = 1;
-    else if (rc != 0)
-        snprintf(c->connack_error, sizeof c->connack_error, "connection refused by broker: %s",
+    if (rc == 0) {
+        atomic_store(&c->up, 1);
+        emit(c, PL_MQTT_EV_UP, atomic_load(&c->gen), 0, NULL);
+    } else {
+        snprintf(c->connack_error, sizeof c->connack_error, "mqtt: connection refused: %s",
                  mosquitto_connack_string(rc));
-    pthread_mutex_unlock(&c->mu);
-    if (rc == 0)
-        emit(c, PL_MQTT_EV_UP, gen, 0, NULL);
+    }
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)
 {
     (void)m;
     struct pl_mqtt_conn *c = obj;
-    pthread_mutex_lock(&c->mu);
-    unsigned gen = c->gen;
-    pthread_mutex_unlock(&c->mu);
-    emit(c, PL_MQTT_EV_PUBLISHED, gen, mid, NULL);
+    emit(c, PL_MQTT_EV_PUBLISHED, atomic_load(&c->gen), mid, NULL);
 }
 
 static struct mosquitto *client_new(struct pl_mqtt_conn *c)
@@ -109,7 +112,8 @@ static struct mosquitto *client_new(struct pl_mqtt_conn *c)
     struct mosquitto *m = mosquitto_new(NULL, true, c);
     if (!m)
         return NULL;
-    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, c->v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION,
+                         c->v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_threaded_set(m, true);
     /* Our own in-flight limit applies; let libmosquitto send whatever we give it. */
     mosquitto_max_inflight_messages_set(m, 0);
@@ -160,11 +164,11 @@ static void *conn_main(void *arg)
         if (!m) {
             snprintf(error, sizeof error, "mqtt: out of memory");
         } else {
-            pthread_mutex_lock(&c->mu);
-            c->gen++;
-            c->mosq = m;
-            c->up = 0;
             c->connack_error[0] = '\0';
+            atomic_store(&c->up, 0);
+            atomic_fetch_add(&c->gen, 1);
+            pthread_mutex_lock(&c->mu);
+            c->mosq = m;
             pthread_mutex_unlock(&c->mu);
             int rc = mosquitto_connect(m, c->host, c->port, MQTT_KEEPALIVE_S);
             if (rc != MOSQ_ERR_SUCCESS) {
@@ -177,10 +181,7 @@ static void *conn_main(void *arg)
                         err_text(rc, error, sizeof error);
                         break;
                     }
-                    pthread_mutex_lock(&c->mu);
-                    int up = c->up;
-                    pthread_mutex_unlock(&c->mu);
-                    if (up) {
+                    if (atomic_load(&c->up)) {
                         failures = 0;
                     } else if (mono_ms() > deadline) {
                         snprintf(error, sizeof error, "mqtt: no CONNACK within %d ms",
@@ -189,12 +190,12 @@ static void *conn_main(void *arg)
                     }
                 }
             }
-            pthread_mutex_lock(&c->mu);
-            unsigned gen = c->gen;
+            unsigned gen = atomic_load(&c->gen);
             if (c->connack_error[0])
                 snprintf(error, sizeof error, "%s", c->connack_error);
+            atomic_store(&c->up, 0);
+            pthread_mutex_lock(&c->mu);
             c->mosq = NULL; /* no publish can reach `m` any more */
-            c->up = 0;
             pthread_mutex_unlock(&c->mu);
             if (atomic_load(&c->stop))
                 mosquitto_disconnect(m);
@@ -231,10 +232,8 @@ int pl_mqtt_conn_start(const struct pl_mqtt_params *p, struct pl_mqtt_conn **out
         return -1;
     }
     pthread_mutex_init(&c->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&c->sink_mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
     c->refs = 2;
     c->host = strdup(p->host);
     c->user = dup_or_null(p->user);
@@ -262,9 +261,22 @@ int pl_mqtt_conn_start(const struct pl_mqtt_params *p, struct pl_mqtt_conn **out
     return 0;
 }
 
-int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *payload,
-                         size_t len, int qos, const char *content_type, char *const *headers,
-                         size_t n_headers, int *mid, unsigned *gen, char *errbuf, size_t errlen)
+/* 1 when `s` can be an MQTT 5 property string: valid UTF-8 without control characters
+ * (Mosquitto closes the connection of a client sending those). */
+static int prop_text_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 65535 || mosquitto_validate_utf8(s, (int)n) != MOSQ_ERR_SUCCESS)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *payload, size_t len,
+                         int qos, const char *content_type, char *const *headers, size_t n_headers,
+                         int *mid, unsigned *gen, char *errbuf, size_t errlen)
 {
     if (len > 268435455u) {
         snprintf(errbuf, errlen, "mqtt: payload too large");
@@ -273,7 +285,7 @@ int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *
     mosquitto_property *props = NULL;
     int rc = MOSQ_ERR_SUCCESS;
     if (c->v5) {
-        if (content_type && *content_type)
+        if (content_type && *content_type && prop_text_ok(content_type))
             rc = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, content_type);
         for (size_t i = 0; i < n_headers && rc == MOSQ_ERR_SUCCESS; i++) {
             const char *h = headers[i];
@@ -289,16 +301,18 @@ int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *
             const char *v = colon + 1;
             while (*v == ' ' || *v == '\t')
                 v++;
+            if (!prop_text_ok(name) || !prop_text_ok(v))
+                continue; /* the broker would drop the connection */
             rc = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, name, v);
         }
     }
     if (rc == MOSQ_ERR_SUCCESS) {
         pthread_mutex_lock(&c->mu);
-        if (!c->mosq || !c->up) {
+        if (!c->mosq || !atomic_load(&c->up)) {
             rc = MOSQ_ERR_NO_CONN;
         } else {
+            *gen = atomic_load(&c->gen); /* stable: it changes only after `mosq` is cleared */
             rc = mosquitto_publish_v5(c->mosq, mid, topic, (int)len, payload, qos, false, props);
-            *gen = c->gen;
         }
         pthread_mutex_unlock(&c->mu);
     }
@@ -314,9 +328,11 @@ void pl_mqtt_conn_stop(struct pl_mqtt_conn *c, int wait_ms)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&c->sink_mu);
+    c->sink = NULL;
+    pthread_mutex_unlock(&c->sink_mu);
     pthread_mutex_lock(&c->mu);
     atomic_store(&c->stop, 1);
-    c->sink = NULL;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     int joined = 0;

@@ -54,9 +54,9 @@ int pl_mqtt_conn_start(const struct pl_mqtt_params *p, struct pl_mqtt_conn **out
  * (both ignored on 3.1.1). Returns 0 with *mid and *gen set, or -1 with words in errbuf (not
  * connected, invalid topic...).
  */
-int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *payload,
-                         size_t len, int qos, const char *content_type, char *const *headers,
-                         size_t n_headers, int *mid, unsigned *gen, char *errbuf, size_t errlen);
+int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *payload, size_t len,
+                         int qos, const char *content_type, char *const *headers, size_t n_headers,
+                         int *mid, unsigned *gen, char *errbuf, size_t errlen);
 
 /*
  * Stops the connection: no event is delivered to the sink once this returns. Waits up to
