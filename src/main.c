@@ -16,6 +16,7 @@
 #include "app/demo.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
+#include "notify/notifier.h"
 #include "store/store.h"
 
 int main(int argc, char **argv)
@@ -62,6 +63,16 @@ int main(int argc, char **argv)
         pl_store_close(app.store);
         return 1;
     }
+    struct pl_notifier_config ncfg;
+    memset(&ncfg, 0, sizeof ncfg);
+    ncfg.store = app.store;
+    ncfg.ctxreg = app.ctxreg;
+    if (pl_notifier_start(&ncfg, &app.notifier, &err) != 0) {
+        pl_log_error("notify: %s", err.detail);
+        pl_ctxreg_free(app.ctxreg);
+        pl_store_close(app.store);
+        return 1;
+    }
     if (!app.cfg.no_demo && app.cfg.demo_dir[0]) {
         int loaded;
         if (pl_demo_load(&app, app.cfg.demo_dir, &loaded, &err) != 0)
@@ -78,6 +89,7 @@ int main(int argc, char **argv)
     hcfg.n_routes = pl_api_n_routes;
     if (pl_http_start(&hcfg, &app, &app.http, &err) != 0) {
         pl_log_error("http: %s", err.detail);
+        pl_notifier_stop(app.notifier);
         pl_ctxreg_free(app.ctxreg);
         pl_store_close(app.store);
         return 1;
@@ -89,6 +101,7 @@ int main(int argc, char **argv)
     sigwait(&stop, &sig);
     pl_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     pl_http_stop(app.http);
+    pl_notifier_stop(app.notifier); /* after the last write: every change is matched */
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
     pl_log_info("stopped cleanly");

@@ -97,6 +97,13 @@ int pl_api_type_get(struct pl_req *r);
 int pl_api_attributes_list(struct pl_req *r);
 int pl_api_attribute_get(struct pl_req *r);
 
+/* Subscriptions (api/subscriptions.c). */
+int pl_api_subscription_create(struct pl_req *r);
+int pl_api_subscriptions_list(struct pl_req *r);
+int pl_api_subscription_get(struct pl_req *r);
+int pl_api_subscription_patch(struct pl_req *r);
+int pl_api_subscription_delete(struct pl_req *r);
+
 /* Shared by the readers (api/retrieve.c): format= and options= into *o (6.3.7); a
  * comma-separated list parameter expanded to IRIs (kept as written: "id" and "type" when
  * keep_members). Each returns 0, or -1 after answering. */

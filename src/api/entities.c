@@ -40,6 +40,8 @@ struct job {
     int delete_all;           /* JOB_ATTR_DELETE: deleteAll=true */
     json_t *not_updated;      /* JOB_APPLY: attributes not applied (owned) */
     json_t *work;             /* optimistic updates: the entity as modified here (owned) */
+    json_t *before;           /* optimistic updates: a copy of it before, when the store's
+                                 change listener wants it (owned) */
     int tries;                /* optimistic attempts so far */
     int (*final_cont)(struct pl_req *r); /* serializes the answer once the write is final */
 };
@@ -55,6 +57,7 @@ static void job_release(void *p)
     json_decref(j->w.result);
     pl_store_prep_release(&j->w);
     json_decref(j->work);
+    json_decref(j->before);
     free(j);
 }
 
@@ -183,6 +186,14 @@ static int submit_update(struct pl_req *r, struct job *j)
     if (rc != 0)
         return pl_api_problem(r, &err);
     struct pl_store_prep prep;
+    json_decref(j->before);
+    j->before = NULL;
+    j->w.before = NULL;
+    /* subscriptions compare before and after (notificationTrigger, showChanges) */
+    if (pl_store_wants_before(r->app->store) && !(j->w.before = j->before = json_deep_copy(cur))) {
+        json_decref(cur);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
     rc = pl_store_prep_begin(&prep, cur);
     if (rc == 0)
         rc = apply_change(j, cur, &err);

@@ -11,6 +11,7 @@
 #define B "/ngsi-ld/v1/entityOperations"
 #define T "/ngsi-ld/v1/types"
 #define A "/ngsi-ld/v1/attributes"
+#define S "/ngsi-ld/v1/subscriptions"
 
 const struct pl_route pl_api_routes[] = {
     {PL_M_GET, "/health", PL_ROUTE_NO_ACCEPT, pl_api_health},
@@ -39,6 +40,11 @@ const struct pl_route pl_api_routes[] = {
     {PL_M_POST, B "/query", PL_ROUTE_BODY | PL_ROUTE_GEO, pl_api_entities_query_post},
     {PL_M_GET, T, 0, pl_api_types_list},
     {PL_M_GET, T "/*", 0, pl_api_type_get},
+    {PL_M_POST, S, PL_ROUTE_BODY, pl_api_subscription_create},
+    {PL_M_GET, S, 0, pl_api_subscriptions_list},
+    {PL_M_GET, S "/*", 0, pl_api_subscription_get},
+    {PL_M_PATCH, S "/*", PL_ROUTE_BODY, pl_api_subscription_patch},
+    {PL_M_DELETE, S "/*", 0, pl_api_subscription_delete},
     {PL_M_GET, A, 0, pl_api_attributes_list},
     {PL_M_GET, A "/*", 0, pl_api_attribute_get},
 };

@@ -12,6 +12,7 @@
 struct pl_store;
 struct pl_ctxreg;
 struct pl_http;
+struct pl_notifier;
 
 struct pl_app {
     struct pl_config cfg;     /* effective configuration */
@@ -19,6 +20,7 @@ struct pl_app {
     struct pl_store *store;   /* the store (owned) */
     struct pl_ctxreg *ctxreg; /* the @context registry (owned) */
     struct pl_http *http;     /* the HTTP server (owned) */
+    struct pl_notifier *notifier; /* subscriptions and notifications (owned) */
 };
 
 #endif

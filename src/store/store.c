@@ -29,6 +29,9 @@
 #define DEFAULT_MAX_BATCH 1024
 
 /* Internal write kinds, in the high bits of pl_store_write.flags (never set by callers). */
+#define WF_SUB_PUT    0x10000000u /* ud: the body (const json_t *) */
+#define WF_SUB_DELETE 0x20000000u
+#define WF_INTERNAL   (WF_CTX_PUT | WF_CTX_DELETE | WF_SUB_PUT | WF_SUB_DELETE)
 #define WF_CTX_PUT    0x40000000u /* ud: the record (const json_t *) */
 #define WF_CTX_DELETE 0x80000000u /* id: the record id */
 #define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST | PL_WRITE_PREPARED)
@@ -42,6 +45,10 @@ struct pl_store {
     void *be;                       /* the backend's state */
     unsigned caps;                  /* PL_STORE_CAP_* of this open store */
     size_t max_batch;               /* most writes per transaction (groups may exceed it) */
+
+    pl_store_listener_fn listener;      /* change events (set before writes start) */
+    void *listener_ud;
+    atomic_int want_before;             /* the listener wants `before` of each change */
 
     pthread_mutex_t mu;                 /* protects the queue, `closing` and SD_DONE flags */
     pthread_cond_t work;                /* the writer waits here for writes */
@@ -125,6 +132,16 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         rc = ops->w_ctx_delete(s->be, w->id, &w->err);
         goto finish;
     }
+    if (w->flags & WF_SUB_PUT) {
+        rc = ops->w_sub_put ? ops->w_sub_put(s->be, tn(w->tenant), w->id, w->ud, &w->err)
+                            : pl_err_set(&w->err, PL_EOPNOTSUPPORTED, "no subscriptions");
+        goto finish;
+    }
+    if (w->flags & WF_SUB_DELETE) {
+        rc = ops->w_sub_delete ? ops->w_sub_delete(s->be, tn(w->tenant), w->id, &w->err)
+                               : pl_err_set(&w->err, PL_EOPNOTSUPPORTED, "no subscriptions");
+        goto finish;
+    }
 
     if ((w->flags & PL_WRITE_PREPARED) && !w->prep_old) {
         /* A prepared insert (pl_store_prep_insert): the caller did the JSON work. */
@@ -152,6 +169,8 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             rc = pl_err_set(&w->err, PL_ESTALE, "entity modified concurrently");
             goto finish;
         }
+        if (w->before && atomic_load(&s->want_before))
+            w->ev_before_ = json_incref((json_t *)w->before);
         rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, w->prepared, w->prepared_text,
                                w->prepared_len, w->prep_old, w->prep_new, &w->err);
         if (rc == 0)
@@ -173,6 +192,11 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
     }
     if ((w->flags & PL_WRITE_MUST_NOT_EXIST) && cur) {
         rc = pl_err_set(&w->err, PL_EALREADYEXISTS, "Entity already exists");
+        goto finish;
+    }
+    /* The entity before the change, for the listener (apply may modify cur in place). */
+    if (cur && atomic_load(&s->want_before) && !(w->ev_before_ = json_deep_copy(cur))) {
+        rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
         goto finish;
     }
     /* The index keys of the stored entity, before apply (which may modify cur in place). */
@@ -208,8 +232,34 @@ finish:
     }
     w->rc = rc;
     w->result = next;
+    if (rc != 0) {
+        json_decref(w->ev_before_);
+        w->ev_before_ = NULL;
+    }
     json_decref(cur);
     ix_delete(old_ix);
+}
+
+/* Hands the committed entity changes of a group to the listener, in order. */
+static void emit_events(struct pl_store *s, struct pl_store_write *first, size_t n)
+{
+    if (!s->listener)
+        return;
+    struct pl_store_event stack[64], *ev = n <= 64 ? stack : malloc(n * sizeof *ev);
+    if (!ev) {
+        pl_log_error("store: out of memory: %zu change events lost", n);
+        return;
+    }
+    size_t k = 0;
+    for (struct pl_store_write *w = first; w; w = w->next_) {
+        if (w->rc != 0 || (w->flags & WF_INTERNAL) || (!w->result && !w->existed))
+            continue;
+        ev[k++] = (struct pl_store_event){tn(w->tenant), w->id, w->ev_before_, w->result};
+    }
+    if (k)
+        s->listener(s->listener_ud, ev, k);
+    if (ev != stack)
+        free(ev);
 }
 
 static void fail_all(struct pl_store_write *first, const struct pl_err *e)
@@ -217,6 +267,8 @@ static void fail_all(struct pl_store_write *first, const struct pl_err *e)
     for (struct pl_store_write *w = first; w; w = w->next_) {
         json_decref(w->result);
         w->result = NULL;
+        json_decref(w->ev_before_);
+        w->ev_before_ = NULL;
         w->rc = e->code;
         w->err = *e;
     }
@@ -247,6 +299,11 @@ static void run_group(struct pl_store *s, struct pl_store_write *first, size_t n
             fail_all(first, &e);
         } else {
             atomic_fetch_add(&s->n_commits, 1);
+            emit_events(s, first, n);
+        }
+        for (struct pl_store_write *w = first; w; w = w->next_) {
+            json_decref(w->ev_before_);
+            w->ev_before_ = NULL;
         }
     }
     atomic_fetch_add(&s->n_groups, 1);
@@ -580,6 +637,66 @@ int pl_store_ctx_delete(struct pl_store *s, const char *id, struct pl_err *err)
     if (!s || !id || !*id)
         return pl_err_set(err, PL_EINTERNAL, "ctx_delete: no id");
     return ctx_write(s, WF_CTX_DELETE, id, NULL, err);
+}
+
+static int sub_write(struct pl_store *s, unsigned kind, const char *tenant, const char *id,
+                     const json_t *body, struct pl_err *err)
+{
+    if (!s || !id || !*id)
+        return pl_err_set(err, PL_EINTERNAL, "subscription write without an id");
+    struct pl_store_write w;
+    memset(&w, 0, sizeof w);
+    w.tenant = tenant ? tenant : "";
+    w.id = id;
+    w.flags = kind;
+    w.apply = no_apply;
+    w.ud = (void *)(uintptr_t)body; /* read-only use by the backend's w_sub_put */
+    int rc = write_sync(s, &w);
+    if (rc && err)
+        *err = w.err;
+    return rc;
+}
+
+int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, const json_t *body,
+                     struct pl_err *err)
+{
+    if (!json_is_object(body))
+        return pl_err_set(err, PL_EINTERNAL, "sub_put: body is not an object");
+    return sub_write(s, WF_SUB_PUT, tenant, id, body, err);
+}
+
+int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id,
+                        struct pl_err *err)
+{
+    return sub_write(s, WF_SUB_DELETE, tenant, id, NULL, err);
+}
+
+int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err)
+{
+    *out = NULL;
+    if (!s->ops->sub_load)
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store keeps no subscriptions",
+                          s->ops->name);
+    return s->ops->sub_load(s->be, out, err);
+}
+
+void pl_store_set_listener(struct pl_store *s, pl_store_listener_fn fn, void *ud)
+{
+    pthread_mutex_lock(&s->mu); /* the writer reads them between groups, under no lock: set
+                                   before the first write, as documented */
+    s->listener = fn;
+    s->listener_ud = ud;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void pl_store_want_before(struct pl_store *s, int on)
+{
+    atomic_store(&s->want_before, on);
+}
+
+int pl_store_wants_before(const struct pl_store *s)
+{
+    return atomic_load(&((struct pl_store *)s)->want_before);
 }
 
 int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err)

@@ -153,6 +153,12 @@ struct pl_store_ops {
     int (*discover)(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
                     json_t **out, struct pl_err *err);
     int (*explain)(void *be, const struct pl_store_query *q, char **out, struct pl_err *err);
+    /* Subscriptions (5.8): records {"tenant","id","body"}; writer side put/delete. */
+    int (*sub_load)(void *be, json_t **out, struct pl_err *err); /* NEW ref: array */
+    int (*w_sub_put)(void *be, const char *tenant, const char *id, const json_t *body,
+                     struct pl_err *err);
+    int (*w_sub_delete)(void *be, const char *tenant, const char *id,
+                        struct pl_err *err); /* PL_ENOTFOUND when absent */
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -214,7 +220,10 @@ struct pl_store_write {
     size_t prepared_len;    /* length of prepared_text */
     int64_t expect_rev;     /* the revision it was computed from */
     struct pl_store_ix *prep_old, *prep_new; /* index keys before/after (owned) */
+    const json_t *before;   /* optional, prepared updates: the entity before the change, for the
+                               change listener (borrowed until reported) */
     /* private to the store */
+    json_t *ev_before_;     /* the entity before the write, for the listener */
     struct pl_store_write *next_;
     int sync_done_;
 };
@@ -260,6 +269,37 @@ int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_disc
 int pl_store_ctx_put(struct pl_store *s, const json_t *rec, struct pl_err *err);
 int pl_store_ctx_delete(struct pl_store *s, const char *id, struct pl_err *err);
 int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err); /* NEW ref array */
+
+/*
+ * Subscriptions (5.8) are kept by the store as opaque JSON bodies per (tenant, id).
+ * Synchronous; thread-safe. sub_load returns every record {"tenant","id","body"} (NEW ref).
+ */
+int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, const json_t *body,
+                     struct pl_err *err);
+int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id,
+                        struct pl_err *err);
+int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err);
+
+/*
+ * Change events: after each transaction commits, the listener gets the entity changes of that
+ * transaction in commit order (so, per entity, in the order of the writes), on the writer thread:
+ * it must only queue them (it must not block or call the store). `before` is the entity before
+ * the write (NULL: created), `after` after it (NULL: deleted); both borrowed for the call (take a
+ * reference to keep them). `before` is known when the listener asked for it (want_before): apply
+ * writes then copy the stored entity before changing it, and callers of prepared updates set
+ * pl_store_write.before (pl_store_wants_before tells them to).
+ */
+struct pl_store_event {
+    const char *tenant;
+    const char *id;
+    const json_t *before;
+    const json_t *after;
+};
+typedef void (*pl_store_listener_fn)(void *ud, const struct pl_store_event *ev, size_t n);
+void pl_store_set_listener(struct pl_store *s, pl_store_listener_fn fn, void *ud);
+/* Whether the listener currently wants `before` (cheap, any thread). */
+void pl_store_want_before(struct pl_store *s, int on);
+int pl_store_wants_before(const struct pl_store *s);
 
 /*
  * Writer counters, for tests and /metrics. A snapshot; any thread.

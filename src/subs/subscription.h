@@ -46,6 +46,10 @@
  *    fails until watchedAttributes is removed in the same PATCH). The @context of the PATCH
  *    request expands the fragment's names; the subscription keeps the @context it was created
  *    with (for notifications), unless jsonldContext is set.
+ *  - GET compacts watchedAttributes, notification.attributes/pick/omit, geoQ.geoproperty and the
+ *    names inside q and the entity type selections with the GET request's @context; a name whose
+ *    compact form q / the type language cannot write (e.g. a full IRI holding '.') stays as
+ *    originally written.
  *  - status (GET): "expired" when expiresAt <= now, else "paused" when isActive is false, else
  *    "active". notification.status: "failed" when the last attempt failed, "ok" when it
  *    succeeded, absent before the first notification.
@@ -138,32 +142,32 @@ struct pl_sub_selector {
  * optional members are NULL / 0 when absent. Names are EXPANDED IRIs. */
 struct pl_sub {
     char *id;
-    char *name;        /* subscriptionName */
+    char *name; /* subscriptionName */
     char *description;
     struct pl_sub_selector *entities;
     size_t n_entities;
     char **watched; /* watchedAttributes */
     size_t n_watched;
-    unsigned triggers;      /* PL_TRIG_* effective (PL_TRIG_DEFAULT when not given) */
+    unsigned triggers; /* PL_TRIG_* effective (PL_TRIG_DEFAULT when not given) */
     int triggers_given;
-    char *q_text;           /* q as written */
-    struct pl_q_node *q;    /* parsed, resolved (path_iri) */
-    struct pl_geoq *geoq;   /* geoq->geoproperty is the expanded IRI */
+    char *q_text;         /* q as written */
+    struct pl_q_node *q;  /* parsed, resolved (path_iri) */
+    struct pl_geoq *geoq; /* geoq->geoproperty is the expanded IRI */
     char *scopeq_text;
     struct pl_scopeq *scopeq;
     char *lang;
-    int64_t expires_at_ms;  /* 0 = never */
+    int64_t expires_at_ms; /* 0 = never */
     int is_active;
     int local_only;
-    double throttling;      /* seconds, 0 = none */
-    double time_interval;   /* seconds, 0 = none (not periodic) */
-    char *jsonld_context;   /* jsonldContext URI */
-    json_t *context;        /* the @context value the subscription was created with (JSON null =
-                               core only); never NULL */
+    double throttling;    /* seconds, 0 = none */
+    double time_interval; /* seconds, 0 = none (not periodic) */
+    char *jsonld_context; /* jsonldContext URI */
+    json_t *context;      /* the @context value the subscription was created with (JSON null =
+                             core only); never NULL */
     /* notification (5.2.14) */
-    char **attrs;           /* notification.attributes */
+    char **attrs; /* notification.attributes */
     size_t n_attrs;
-    char **pick;            /* notification.pick: "id", "type", "scope" or attribute IRIs */
+    char **pick; /* notification.pick: "id", "type", "scope" or attribute IRIs */
     size_t n_pick;
     char **omit;
     size_t n_omit;

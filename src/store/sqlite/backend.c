@@ -49,6 +49,9 @@
  *
  *   Index rows are written as the difference between the old and new index keys of the entity.
  *
+ *   subscription(tenant, id, body, PRIMARY KEY(tenant, id)) WITHOUT ROWID
+ *     NGSI-LD subscriptions, their stored form (subs/subscription.h) as JSON text.
+ *
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
@@ -116,6 +119,8 @@ enum wst {
     W_GEO_RTREE_INS_MBR,
     W_CTX_PUT,
     W_CTX_DEL,
+    W_SUB_PUT,
+    W_SUB_DEL,
     W__COUNT
 };
 
@@ -167,6 +172,9 @@ static const char *const wsql[W__COUNT] = {
                   "ON CONFLICT(id) DO UPDATE SET url=excluded.url,kind=excluded.kind,"
                   "created_at=excluded.created_at,body=excluded.body",
     [W_CTX_DEL] = "DELETE FROM context WHERE id=?1",
+    [W_SUB_PUT] = "INSERT INTO subscription(tenant,id,body) VALUES(?1,?2,?3) "
+                  "ON CONFLICT DO UPDATE SET body=excluded.body",
+    [W_SUB_DEL] = "DELETE FROM subscription WHERE tenant=?1 AND id=?2",
 };
 
 /* Statements cached on each read connection. */
@@ -364,6 +372,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS tcount(tnid INTEGER NOT NULL, anid INTEGER NOT NULL,"
     " kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(tnid, anid, kind)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tenant(name TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS subscription(tenant TEXT NOT NULL, id TEXT NOT NULL,"
+    " body TEXT NOT NULL, PRIMARY KEY(tenant, id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '3');";
@@ -1340,6 +1350,80 @@ static int sq_w_entity_delete(void *p, const char *tenant, const char *id,
     return rc;
 }
 
+static int sq_w_sub_put(void *p, const char *tenant, const char *id, const json_t *body,
+                        struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    char *z = json_dumps(body, JSON_COMPACT);
+    if (!z)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    sqlite3_stmt *st = wstmt(be, W_SUB_PUT, err);
+    int rc;
+    if (!st) {
+        rc = err ? err->code : PL_EINTERNAL;
+    } else {
+        sq_bind_text(st, 1, tenant);
+        sq_bind_text(st, 2, id);
+        sq_bind_text(st, 3, z);
+        rc = step_done(be, st, wsql[W_SUB_PUT], err);
+    }
+    free(z);
+    return rc;
+}
+
+static int sq_w_sub_delete(void *p, const char *tenant, const char *id, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    sqlite3_stmt *st = wstmt(be, W_SUB_DEL, err);
+    if (!st)
+        return err ? err->code : PL_EINTERNAL;
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
+    int rc = step_done(be, st, wsql[W_SUB_DEL], err);
+    if (rc == 0 && sqlite3_changes(be->db) == 0)
+        rc = pl_err_set(err, PL_ENOTFOUND, "Subscription not found");
+    return rc;
+}
+
+static int sq_sub_load(void *p, json_t **out, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = sq_reader_get(be, err);
+    if (!c)
+        return err ? err->code : PL_EINTERNAL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT tenant, id, body FROM subscription", -1, &st, NULL);
+    json_t *arr = json_array();
+    int out_rc = 0;
+    if (rc != SQLITE_OK) {
+        out_rc = sq_dberr(err, c->db, rc, "sub_load");
+    } else {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *z = (const char *)sqlite3_column_text(st, 2);
+            json_t *body = z ? json_loads(z, 0, NULL) : NULL;
+            if (!body) {
+                pl_log_error("store/sqlite: subscription '%s' has a corrupt body; skipped",
+                             (const char *)sqlite3_column_text(st, 1));
+                continue;
+            }
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "tenant",
+                                                 (const char *)sqlite3_column_text(st, 0), "id",
+                                                 (const char *)sqlite3_column_text(st, 1), "body",
+                                                 body));
+        }
+        if (rc != SQLITE_DONE)
+            out_rc = sq_dberr(err, c->db, rc, "sub_load");
+    }
+    sqlite3_finalize(st);
+    sq_reader_put(be, c);
+    if (out_rc) {
+        json_decref(arr);
+        return out_rc;
+    }
+    *out = arr;
+    return 0;
+}
+
 static int sq_w_ctx_put(void *p, const json_t *rec, struct pl_err *err)
 {
     struct sqlite_be *be = p;
@@ -1424,4 +1508,7 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .entity_query = sq_entity_query,
     .discover = sq_discover,
     .explain = sq_explain,
+    .sub_load = sq_sub_load,
+    .w_sub_put = sq_w_sub_put,
+    .w_sub_delete = sq_w_sub_delete,
 };

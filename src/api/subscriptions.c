@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * subscriptions.c — /subscriptions (NGSI-LD 5.8.1-5.8.5, HTTP binding 6.10, 6.11): create,
+ * query (paged, count), retrieve, update (PATCH), delete. Parsing and validation are
+ * subs/subscription.h's; storage, matching and delivery notify/notifier.h's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "app/app.h"
+#include "base/timeutil.h"
+#include "notify/notifier.h"
+#include "subs/subscription.h"
+
+#define S_PATH "/ngsi-ld/v1/subscriptions/"
+
+static int notifier_or_reply(struct pl_req *r)
+{
+    if (r->app->notifier)
+        return 0;
+    pl_reply_error(r, PL_EOPNOTSUPPORTED, "subscriptions are not enabled on this server");
+    return -1;
+}
+
+/* POST /subscriptions (5.8.1, 6.10.3.1) */
+int pl_api_subscription_create(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    json_t *body;
+    struct pl_ctx *ctx;
+    if (pl_api_body_or_reply(r, 1, &body) != 0 || pl_api_context_or_reply(r, body, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_sub *s = NULL;
+    if (pl_sub_parse(body, ctx, &s, &err) != 0)
+        return pl_reply_problem(r, &err);
+    if (!s->id && !(s->id = pl_sub_new_id())) {
+        pl_sub_free(s);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
+    char *enc = pl_http_encode_segment(s->id);
+    size_t n = sizeof S_PATH + (enc ? strlen(enc) : 0);
+    char *loc = enc ? malloc(n) : NULL;
+    if (loc)
+        snprintf(loc, n, "%s%s", S_PATH, enc);
+    free(enc);
+    if (!loc) {
+        pl_sub_free(s);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
+    if (pl_notifier_add(r->app->notifier, r->tenant, s, &err) != 0) {
+        free(loc);
+        pl_sub_free(s);
+        return pl_reply_problem(r, &err);
+    }
+    pl_req_add_header(r, "Location", loc);
+    free(loc);
+    pl_reply_empty(r, 201);
+    return PL_HANDLER_DONE;
+}
+
+struct render_ud {
+    struct pl_ctx *ctx;
+    json_t *out; /* an array (list) or the object (one) */
+    int64_t now;
+};
+
+static void render_one(void *ud, const struct pl_sub *s, const struct pl_sub_status *st)
+{
+    struct render_ud *u = ud;
+    json_t *j = pl_sub_render(s, u->ctx, st, u->now);
+    if (!j)
+        return;
+    if (json_is_array(u->out))
+        json_array_append_new(u->out, j);
+    else
+        u->out = j;
+}
+
+/* GET /subscriptions/{id} (5.8.3, 6.11.3.1) */
+int pl_api_subscription_get(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    struct render_ud u = {NULL, NULL, pl_time_now_ms()};
+    if (pl_api_context_or_reply(r, NULL, &u.ctx) != 0)
+        return PL_HANDLER_DONE;
+    if (pl_notifier_with(r->app->notifier, r->tenant, r->params[0], render_one, &u) != 0) {
+        struct pl_err e;
+        pl_err_set(&e, PL_ENOTFOUND, "subscription '%.200s' not found", r->params[0]);
+        return pl_api_problem(r, &e);
+    }
+    if (!u.out)
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    pl_req_defer_decref(r, u.out);
+    pl_api_reply_with_context(r, 200, u.out);
+    return PL_HANDLER_DONE;
+}
+
+/* GET /subscriptions (5.8.4, 6.10.3.2): paged like entities (limit, offset, count). */
+int pl_api_subscriptions_list(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    struct render_ud u = {NULL, json_array(), pl_time_now_ms()};
+    if (!u.out)
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    pl_req_defer_decref(r, u.out);
+    if (pl_api_context_or_reply(r, NULL, &u.ctx) != 0)
+        return PL_HANDLER_DONE;
+    long long limit = 20, offset = 0;
+    const char *v;
+    char *end;
+    if ((v = pl_req_arg(r, "limit"))) {
+        limit = strtoll(v, &end, 10);
+        if (!*v || *end || limit < 0 || limit > 1000)
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "limit must be 0..1000");
+    }
+    if ((v = pl_req_arg(r, "offset"))) {
+        offset = strtoll(v, &end, 10);
+        if (!*v || *end || offset < 0)
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "offset must be a non-negative integer");
+    }
+    const char *count = pl_req_arg(r, "count");
+    if (count && strcmp(count, "true") != 0 && strcmp(count, "false") != 0)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "count must be true or false");
+    if (limit == 0 && !(count && strcmp(count, "true") == 0))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "limit=0 requires count=true");
+    size_t total = pl_notifier_list(r->app->notifier, r->tenant, (size_t)offset, (size_t)limit,
+                                    render_one, &u);
+    if (count && strcmp(count, "true") == 0) {
+        char n[32];
+        snprintf(n, sizeof n, "%zu", total);
+        pl_req_add_header(r, "NGSILD-Results-Count", n);
+    }
+    if ((size_t)(offset + limit) < total) {
+        char link[160];
+        snprintf(link, sizeof link, "</ngsi-ld/v1/subscriptions?offset=%lld&limit=%lld>; "
+                                    "rel=\"next\"",
+                 offset + limit, limit);
+        pl_req_add_header(r, "Link", link);
+    }
+    pl_api_reply_with_context(r, 200, u.out);
+    return PL_HANDLER_DONE;
+}
+
+struct copy_ud {
+    struct pl_sub *patched;
+    const json_t *frag;
+    struct pl_ctx *ctx;
+    struct pl_err *err;
+    int rc;
+};
+
+static void patch_one(void *ud, const struct pl_sub *s, const struct pl_sub_status *st)
+{
+    (void)st;
+    struct copy_ud *u = ud;
+    u->rc = pl_sub_patch(s, u->frag, u->ctx, &u->patched, u->err);
+}
+
+/* PATCH /subscriptions/{id} (5.8.2, 6.11.3.2) */
+int pl_api_subscription_patch(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    json_t *body;
+    struct pl_ctx *ctx;
+    if (pl_api_body_or_reply(r, 1, &body) != 0 || pl_api_context_or_reply(r, body, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct copy_ud u = {NULL, body, ctx, &err, 0};
+    if (pl_notifier_with(r->app->notifier, r->tenant, r->params[0], patch_one, &u) != 0) {
+        pl_err_set(&err, PL_ENOTFOUND, "subscription '%.200s' not found", r->params[0]);
+        return pl_api_problem(r, &err);
+    }
+    if (u.rc != 0)
+        return pl_reply_problem(r, &err);
+    /* a concurrent DELETE between the read and the swap gives ResourceNotFound here */
+    if (pl_notifier_replace(r->app->notifier, r->tenant, u.patched, &err) != 0) {
+        pl_sub_free(u.patched);
+        return pl_api_problem(r, &err);
+    }
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* DELETE /subscriptions/{id} (5.8.5, 6.11.3.3) */
+int pl_api_subscription_delete(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_notifier_remove(r->app->notifier, r->tenant, r->params[0], &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}

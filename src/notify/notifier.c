@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * notifier.c — subscriptions at run time: registry, matching, hand-off to delivery (see
+ * notifier.h for the flow and its guarantees).
+ */
+#include "notify/notifier.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hmap.h"
+#include "base/jsonfmt.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "ctxreg/ctxreg.h"
+#include "ngsild/context.h"
+#include "store/store.h"
+
+#define DEFAULT_MAX_QUEUE 100000
+
+/* One installed subscription. Referenced by the registry and by notifications in flight. */
+struct entry {
+    atomic_int refs;
+    char *tenant;
+    struct pl_sub *sub;
+    struct pl_ctx *ctx;   /* notification @context (notifier thread; resolved on first use) */
+    int ctx_failed;       /* could not be resolved: notifications use the core context */
+    int64_t last_sent_ms; /* throttling (notifier thread only) */
+    pthread_mutex_t smu;  /* protects st */
+    struct pl_sub_status st;
+    unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
+};
+
+/* Candidates of one (tenant, type) key. */
+struct bucket {
+    struct entry **v;
+    size_t n, cap;
+};
+
+/* One committed entity change waiting for matching. */
+struct ev {
+    struct ev *next;
+    char *tenant, *id;
+    json_t *before, *after;
+};
+
+struct pl_notifier {
+    struct pl_store *store;
+    struct pl_ctxreg *ctxreg;
+    struct pl_deliver *deliver;
+
+    pthread_rwlock_t lock;  /* registry: entries, by_key, index */
+    struct entry **entries; /* every installed subscription */
+    size_t n_entries, cap_entries;
+    struct pl_hmap *by_key; /* "tenant\x1fid" -> entry (borrowed from entries) */
+    struct pl_hmap *index;  /* "tenant\x1ftype IRI" or "tenant\x1f*" -> struct bucket */
+    unsigned mark;          /* notifier thread */
+
+    pthread_mutex_t qmu;    /* the event queue */
+    pthread_cond_t qcv;
+    struct ev *head, *tail;
+    size_t qlen, max_queue;
+    int stopping;
+    pthread_t thread;
+
+    atomic_size_t n_installed; /* n_entries, readable without the lock */
+    atomic_uint_least64_t n_events, n_matched, n_submitted, n_dropped;
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Entries and the index
+ * ---------------------------------------------------------------------------------------- */
+static void entry_unref(struct entry *e)
+{
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
+        return;
+    pl_sub_free(e->sub);
+    pl_ctx_unref(e->ctx);
+    pthread_mutex_destroy(&e->smu);
+    free(e->tenant);
+    free(e);
+}
+
+static struct entry *entry_new(const char *tenant, struct pl_sub *s)
+{
+    struct entry *e = calloc(1, sizeof *e);
+    if (!e || !(e->tenant = strdup(tenant ? tenant : ""))) {
+        free(e);
+        return NULL;
+    }
+    atomic_init(&e->refs, 1);
+    pthread_mutex_init(&e->smu, NULL);
+    e->sub = s;
+    return e;
+}
+
+static void bucket_free(void *p)
+{
+    struct bucket *b = p;
+    free(b->v);
+    free(b);
+}
+
+static char *key2(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *k = malloc(la + lb + 2);
+    if (k) {
+        memcpy(k, a, la);
+        k[la] = '\x1f';
+        memcpy(k + la + 1, b, lb + 1);
+    }
+    return k;
+}
+
+static int bucket_add(struct pl_hmap *idx, const char *tenant, const char *type, struct entry *e)
+{
+    char *k = key2(tenant, type);
+    if (!k)
+        return PL_ENOMEM;
+    struct bucket *b = pl_hmap_get(idx, k, NULL);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b || pl_hmap_put(idx, k, b) != 0) {
+            free(b);
+            free(k);
+            return PL_ENOMEM;
+        }
+    }
+    free(k);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->v[i] == e)
+            return 0;
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 4;
+        struct entry **nv = realloc(b->v, nc * sizeof *nv);
+        if (!nv)
+            return PL_ENOMEM;
+        b->v = nv;
+        b->cap = nc;
+    }
+    b->v[b->n++] = e;
+    return 0;
+}
+
+/* Rebuilds the type index from the entries (under the write lock). Subscriptions change
+ * rarely; events look candidates up per type. */
+static int reindex(struct pl_notifier *n)
+{
+    struct pl_hmap *idx = pl_hmap_new(bucket_free);
+    if (!idx)
+        return PL_ENOMEM;
+    for (size_t i = 0; i < n->n_entries; i++) {
+        struct entry *e = n->entries[i];
+        const char *const *types;
+        int any = 0;
+        size_t nt = pl_sub_types(e->sub, &types, &any);
+        int rc = 0;
+        if (any || nt == 0)
+            rc = bucket_add(idx, e->tenant, "*", e);
+        for (size_t t = 0; rc == 0 && t < nt; t++)
+            rc = bucket_add(idx, e->tenant, types[t], e);
+        if (rc) {
+            pl_hmap_free(idx);
+            return rc;
+        }
+    }
+    pl_hmap_free(n->index);
+    n->index = idx;
+    return 0;
+}
+
+static struct entry *find(struct pl_notifier *n, const char *tenant, const char *id)
+{
+    char *k = key2(tenant ? tenant : "", id);
+    struct entry *e = k ? pl_hmap_get(n->by_key, k, NULL) : NULL;
+    free(k);
+    return e;
+}
+
+/* Installs e (write lock held). */
+static int install(struct pl_notifier *n, struct entry *e)
+{
+    if (n->n_entries == n->cap_entries) {
+        size_t nc = n->cap_entries ? n->cap_entries * 2 : 16;
+        struct entry **nv = realloc(n->entries, nc * sizeof *nv);
+        if (!nv)
+            return PL_ENOMEM;
+        n->entries = nv;
+        n->cap_entries = nc;
+    }
+    char *k = key2(e->tenant, e->sub->id);
+    if (!k || pl_hmap_put(n->by_key, k, e) != 0) {
+        free(k);
+        return PL_ENOMEM;
+    }
+    free(k);
+    n->entries[n->n_entries++] = e;
+    atomic_store(&n->n_installed, n->n_entries);
+    return reindex(n);
+}
+
+/* Removes e from the registry (write lock held); the caller drops the registry's reference. */
+static void uninstall(struct pl_notifier *n, struct entry *e)
+{
+    char *k = key2(e->tenant, e->sub->id);
+    if (k)
+        pl_hmap_take(n->by_key, k);
+    free(k);
+    for (size_t i = 0; i < n->n_entries; i++) {
+        if (n->entries[i] == e) {
+            n->entries[i] = n->entries[--n->n_entries];
+            break;
+        }
+    }
+    atomic_store(&n->n_installed, n->n_entries);
+    reindex(n);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The registry API
+ * ---------------------------------------------------------------------------------------- */
+int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
+                    struct pl_err *err)
+{
+    tenant = tenant ? tenant : "";
+    pthread_rwlock_wrlock(&n->lock);
+    if (find(n, tenant, s->id)) {
+        pthread_rwlock_unlock(&n->lock);
+        return pl_err_set(err, PL_EALREADYEXISTS, "subscription '%s' already exists", s->id);
+    }
+    json_t *stored = pl_sub_to_stored(s);
+    int rc = stored ? pl_store_sub_put(n->store, tenant, s->id, stored, err)
+                    : pl_err_set(err, PL_ENOMEM, "out of memory");
+    json_decref(stored);
+    struct entry *e = rc == 0 ? entry_new(tenant, s) : NULL;
+    if (rc == 0 && !e)
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = install(n, e)) != 0) {
+        e->sub = NULL;
+        entry_unref(e);
+        pl_err_set(err, rc, "out of memory");
+    }
+    pthread_rwlock_unlock(&n->lock);
+    return rc;
+}
+
+int pl_notifier_replace(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
+                        struct pl_err *err)
+{
+    tenant = tenant ? tenant : "";
+    pthread_rwlock_wrlock(&n->lock);
+    struct entry *old = find(n, tenant, s->id);
+    if (!old) {
+        pthread_rwlock_unlock(&n->lock);
+        return pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", s->id);
+    }
+    json_t *stored = pl_sub_to_stored(s);
+    int rc = stored ? pl_store_sub_put(n->store, tenant, s->id, stored, err)
+                    : pl_err_set(err, PL_ENOMEM, "out of memory");
+    json_decref(stored);
+    struct entry *e = rc == 0 ? entry_new(tenant, s) : NULL;
+    if (rc == 0 && !e)
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (rc == 0) {
+        pthread_mutex_lock(&old->smu);
+        e->st = old->st;
+        pthread_mutex_unlock(&old->smu);
+        uninstall(n, old);
+        if ((rc = install(n, e)) != 0) {
+            e->sub = NULL;
+            entry_unref(e);
+            pl_err_set(err, rc, "out of memory");
+        }
+        entry_unref(old);
+    }
+    pthread_rwlock_unlock(&n->lock);
+    return rc;
+}
+
+int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id,
+                       struct pl_err *err)
+{
+    tenant = tenant ? tenant : "";
+    pthread_rwlock_wrlock(&n->lock);
+    struct entry *e = find(n, tenant, id);
+    int rc;
+    if (!e) {
+        rc = pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", id);
+    } else if ((rc = pl_store_sub_delete(n->store, tenant, id, err)) == 0 ||
+               rc == PL_ENOTFOUND) {
+        uninstall(n, e);
+        entry_unref(e);
+        rc = 0;
+    }
+    pthread_rwlock_unlock(&n->lock);
+    return rc;
+}
+
+static void visit(const struct entry *e, pl_notifier_visit_fn fn, void *ud)
+{
+    struct pl_sub_status st;
+    pthread_mutex_lock((pthread_mutex_t *)&e->smu);
+    st = e->st;
+    pthread_mutex_unlock((pthread_mutex_t *)&e->smu);
+    fn(ud, e->sub, &st);
+}
+
+int pl_notifier_with(struct pl_notifier *n, const char *tenant, const char *id,
+                     pl_notifier_visit_fn fn, void *ud)
+{
+    pthread_rwlock_rdlock(&n->lock);
+    struct entry *e = find(n, tenant ? tenant : "", id);
+    if (e)
+        visit(e, fn, ud);
+    pthread_rwlock_unlock(&n->lock);
+    return e ? 0 : PL_ENOTFOUND;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
+    return strcmp(x->sub->id, y->sub->id);
+}
+
+size_t pl_notifier_list(struct pl_notifier *n, const char *tenant, size_t offset, size_t limit,
+                        pl_notifier_visit_fn fn, void *ud)
+{
+    tenant = tenant ? tenant : "";
+    pthread_rwlock_rdlock(&n->lock);
+    struct entry **v = malloc((n->n_entries ? n->n_entries : 1) * sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; v && i < n->n_entries; i++)
+        if (strcmp(n->entries[i]->tenant, tenant) == 0)
+            v[k++] = n->entries[i];
+    if (v)
+        qsort(v, k, sizeof *v, by_id);
+    for (size_t i = offset; v && i < k && i < offset + limit; i++)
+        visit(v[i], fn, ud);
+    free(v);
+    pthread_rwlock_unlock(&n->lock);
+    return k;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Events: queued by the store's writer, taken by the notifier thread
+ * ---------------------------------------------------------------------------------------- */
+static void ev_free(struct ev *v)
+{
+    free(v->tenant);
+    free(v->id);
+    json_decref(v->before);
+    json_decref(v->after);
+    free(v);
+}
+
+/* The store listener: runs on the writer thread after each commit. Only queues. */
+static void on_changes(void *ud, const struct pl_store_event *evs, size_t n_ev)
+{
+    struct pl_notifier *n = ud;
+    atomic_fetch_add(&n->n_events, n_ev);
+    if (atomic_load(&n->n_installed) == 0)
+        return; /* no subscription: nothing to match (a subscription installed now matches the
+                   changes committed after its creation returned) */
+    struct ev *first = NULL, **tail = &first;
+    size_t k = 0;
+    for (size_t i = 0; i < n_ev; i++) {
+        struct ev *v = calloc(1, sizeof *v);
+        if (!v || !(v->tenant = strdup(evs[i].tenant)) || !(v->id = strdup(evs[i].id))) {
+            if (v)
+                ev_free(v);
+            atomic_fetch_add(&n->n_dropped, 1);
+            continue;
+        }
+        v->before = json_incref((json_t *)evs[i].before);
+        v->after = json_incref((json_t *)evs[i].after);
+        *tail = v;
+        tail = &v->next;
+        k++;
+    }
+    pthread_mutex_lock(&n->qmu);
+    while (first && n->qlen >= n->max_queue) {
+        /* matching cannot keep up: the oldest changes are dropped, counted and logged */
+        struct ev *v = first;
+        first = v->next;
+        ev_free(v);
+        k--;
+        atomic_fetch_add(&n->n_dropped, 1);
+    }
+    if (first) {
+        if (n->tail)
+            n->tail->next = first;
+        else
+            n->head = first;
+        struct ev *last = first;
+        while (last->next)
+            last = last->next;
+        n->tail = last;
+        n->qlen += k;
+        pthread_cond_signal(&n->qcv);
+    }
+    pthread_mutex_unlock(&n->qmu);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Delivery of one notification
+ * ---------------------------------------------------------------------------------------- */
+static void on_delivered(void *ud, int ok, int http_status, const char *error)
+{
+    struct entry *e = ud;
+    int64_t now = pl_time_now_ms();
+    pthread_mutex_lock(&e->smu);
+    e->st.times_sent++;
+    e->st.last_notification_ms = now;
+    if (ok) {
+        e->st.last_success_ms = now;
+    } else {
+        e->st.times_failed++;
+        e->st.last_failure_ms = now;
+    }
+    pthread_mutex_unlock(&e->smu);
+    if (!ok)
+        pl_log_warn("notify: subscription '%s': delivery to %s failed (%d): %s", e->sub->id,
+                    e->sub->uri, http_status, error ? error : "?");
+    entry_unref(e);
+}
+
+static int push_header(char ***v, size_t *n, const char *name, const char *value)
+{
+    size_t len = strlen(name) + strlen(value) + 3;
+    char *h = malloc(len);
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!h || !nv) {
+        free(h);
+        if (nv)
+            *v = nv;
+        return PL_ENOMEM;
+    }
+    snprintf(h, len, "%s: %s", name, value);
+    *v = nv;
+    nv[(*n)++] = h;
+    return 0;
+}
+
+static const struct pl_ctx *entry_ctx(struct pl_notifier *n, struct entry *e)
+{
+    if (!e->ctx && !e->ctx_failed) {
+        json_t *cv = pl_sub_notify_context(e->sub);
+        struct pl_err err;
+        pl_err_clear(&err);
+        if (pl_ctxreg_resolve(n->ctxreg, cv, &e->ctx, &err) != 0) {
+            pl_log_warn("notify: subscription '%s': @context not available (%s); notifying "
+                        "with the core context",
+                        e->sub->id, err.detail);
+            e->ctx_failed = 1;
+            e->ctx = NULL;
+        }
+        json_decref(cv);
+    }
+    return e->ctx ? e->ctx : pl_ctx_core();
+}
+
+/* Renders and submits one notification of `e` for one change. Consumes the caller's
+ * reference to `e`. */
+static void notify(struct pl_notifier *n, struct entry *e, const struct ev *v, int64_t now)
+{
+    const struct pl_sub *s = e->sub;
+    const json_t *before = v->before, *after = v->after;
+    json_t *note = pl_sub_notification(s, entry_ctx(n, e), &before, &after, 1, now);
+    struct pl_deliver_msg m;
+    memset(&m, 0, sizeof m);
+    char *text = note ? json_dumps(note, JSON_COMPACT) : NULL;
+    int rc = text ? 0 : PL_ENOMEM;
+    const char *link = pl_sub_link_url(s);
+    char linkv[2048];
+    snprintf(linkv, sizeof linkv,
+             "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
+             link ? link : PL_CORE_CONTEXT_URL);
+    int json = s->accept == PL_SUB_ACCEPT_JSON;
+    if (rc == 0 && s->mqtt) {
+        /* 7.2: the MQTT payload carries the HTTP headers as "metadata" next to the "body" */
+        json_t *meta = json_pack("{s:s}", "Content-Type", pl_sub_accept_name(s));
+        if (json)
+            json_object_set_new(meta, "Link", json_string(linkv));
+        if (*v->tenant)
+            json_object_set_new(meta, "NGSILD-Tenant", json_string(v->tenant));
+        for (size_t i = 0; i < s->n_receiver_info; i++)
+            json_object_set_new(meta, s->receiver_info[i].key,
+                                json_string(s->receiver_info[i].value));
+        json_t *payload = json_pack("{s:o,s:O}", "metadata", meta, "body", note);
+        free(text);
+        text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+        json_decref(payload);
+        rc = text ? 0 : PL_ENOMEM;
+    } else if (rc == 0) {
+        if (json)
+            rc = push_header(&m.headers, &m.n_headers, "Link", linkv);
+        if (rc == 0 && *v->tenant)
+            rc = push_header(&m.headers, &m.n_headers, "NGSILD-Tenant", v->tenant);
+        for (size_t i = 0; rc == 0 && i < s->n_receiver_info; i++)
+            rc = push_header(&m.headers, &m.n_headers, s->receiver_info[i].key,
+                             s->receiver_info[i].value);
+    }
+    json_decref(note);
+    if (rc == 0) {
+        m.len = pl_json_shorten_reals(text);
+        m.body = text;
+        text = NULL;
+        m.uri = strdup(s->uri);
+        m.key = strdup(v->id);
+        m.content_type = pl_sub_accept_name(s);
+        m.mqtt_qos = s->mqtt_qos;
+        m.mqtt_v5 = s->mqtt_v5;
+        m.done = on_delivered;
+        m.ud = e;
+        if (!m.uri || !m.key)
+            rc = PL_ENOMEM;
+        else
+            rc = pl_deliver_submit(n->deliver, &m);
+    }
+    free(text);
+    if (rc == 0) {
+        atomic_fetch_add(&n->n_submitted, 1);
+        return; /* e's reference now belongs to on_delivered */
+    }
+    pl_deliver_msg_dispose(&m);
+    atomic_fetch_add(&n->n_dropped, 1);
+    pthread_mutex_lock(&e->smu);
+    e->st.times_sent++;
+    e->st.times_failed++;
+    e->st.last_notification_ms = e->st.last_failure_ms = now;
+    pthread_mutex_unlock(&e->smu);
+    pl_log_warn("notify: subscription '%s': notification not queued (%s)", s->id,
+                rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc));
+    entry_unref(e);
+}
+
+/* Candidates of one change: the tenant's subscriptions for any of the entity's types, and
+ * those for any type, each once. Read lock held. */
+static size_t candidates(struct pl_notifier *n, const struct ev *v, struct entry ***out,
+                         size_t *cap)
+{
+    size_t k = 0;
+    const json_t *e = v->after ? v->after : v->before;
+    const json_t *types = json_object_get(e, "type");
+    n->mark++;
+    for (size_t t = 0; t <= json_array_size(types); t++) {
+        const char *type = t < json_array_size(types)
+                               ? json_string_value(json_array_get(types, t))
+                               : "*";
+        if (!type)
+            continue;
+        char *key = key2(v->tenant, type);
+        struct bucket *b = key ? pl_hmap_get(n->index, key, NULL) : NULL;
+        free(key);
+        for (size_t i = 0; b && i < b->n; i++) {
+            if (b->v[i]->mark == n->mark)
+                continue;
+            b->v[i]->mark = n->mark;
+            if (k == *cap) {
+                size_t nc = *cap ? *cap * 2 : 16;
+                struct entry **nv = realloc(*out, nc * sizeof *nv);
+                if (!nv)
+                    return k;
+                *out = nv;
+                *cap = nc;
+            }
+            (*out)[k++] = b->v[i];
+        }
+    }
+    return k;
+}
+
+static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***buf, size_t *cap)
+{
+    int64_t now = pl_time_now_ms();
+    pthread_rwlock_rdlock(&n->lock);
+    size_t k = candidates(n, v, buf, cap);
+    size_t fire = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct entry *e = (*buf)[i];
+        if (pl_sub_match(e->sub, v->before, v->after, now) == 0)
+            continue;
+        atomic_fetch_add(&n->n_matched, 1);
+        /* 5.8.6 throttling: at most one notification per period; changes inside it are not
+         * notified (counted as dropped). */
+        if (e->sub->throttling > 0 && e->last_sent_ms &&
+            now - e->last_sent_ms < (int64_t)(e->sub->throttling * 1000)) {
+            atomic_fetch_add(&n->n_dropped, 1);
+            continue;
+        }
+        e->last_sent_ms = now;
+        atomic_fetch_add(&e->refs, 1);
+        (*buf)[fire++] = e;
+    }
+    pthread_rwlock_unlock(&n->lock);
+    for (size_t i = 0; i < fire; i++)
+        notify(n, (*buf)[i], v, now);
+}
+
+static void *notifier_main(void *arg)
+{
+    struct pl_notifier *n = arg;
+    pthread_setname_np(pthread_self(), "pl-notifier");
+    struct entry **buf = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&n->qmu);
+    for (;;) {
+        while (!n->head && !n->stopping)
+            pthread_cond_wait(&n->qcv, &n->qmu);
+        if (!n->head)
+            break;
+        struct ev *batch = n->head;
+        n->head = n->tail = NULL;
+        n->qlen = 0;
+        pthread_mutex_unlock(&n->qmu);
+        while (batch) {
+            struct ev *v = batch;
+            batch = v->next;
+            handle(n, v, &buf, &cap);
+            ev_free(v);
+        }
+        pthread_mutex_lock(&n->qmu);
+    }
+    pthread_mutex_unlock(&n->qmu);
+    free(buf);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Start / stop
+ * ---------------------------------------------------------------------------------------- */
+static int load(struct pl_notifier *n, struct pl_err *err)
+{
+    json_t *recs = NULL;
+    int rc = pl_store_sub_load(n->store, &recs, err);
+    if (rc == PL_EOPNOTSUPPORTED) {
+        pl_err_clear(err);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r)
+    {
+        struct pl_sub *s = NULL;
+        struct pl_err e2;
+        pl_err_clear(&e2);
+        if (pl_sub_from_stored(json_object_get(r, "body"), &s, &e2) != 0) {
+            pl_log_error("notify: stored subscription '%s' cannot be read: %s",
+                         json_string_value(json_object_get(r, "id")), e2.detail);
+            continue;
+        }
+        struct entry *e = entry_new(json_string_value(json_object_get(r, "tenant")), s);
+        if (!e || install(n, e) != 0) {
+            if (e)
+                entry_unref(e);
+            else
+                pl_sub_free(s);
+            rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    json_decref(recs);
+    if (rc == 0 && n->n_entries)
+        pl_log_info("notify: %zu subscriptions loaded", n->n_entries);
+    return rc;
+}
+
+int pl_notifier_start(const struct pl_notifier_config *cfg, struct pl_notifier **out,
+                      struct pl_err *err)
+{
+    struct pl_notifier *n = calloc(1, sizeof *n);
+    if (!n)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    n->store = cfg->store;
+    n->ctxreg = cfg->ctxreg;
+    n->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
+    pthread_rwlock_init(&n->lock, NULL);
+    pthread_mutex_init(&n->qmu, NULL);
+    pthread_cond_init(&n->qcv, NULL);
+    n->by_key = pl_hmap_new(NULL);
+    n->index = pl_hmap_new(bucket_free);
+    int rc = (!n->by_key || !n->index) ? pl_err_set(err, PL_ENOMEM, "out of memory") : 0;
+    if (rc == 0)
+        rc = load(n, err);
+    if (rc == 0)
+        rc = pl_deliver_start(&cfg->deliver, &n->deliver, err);
+    if (rc == 0 && pthread_create(&n->thread, NULL, notifier_main, n) != 0)
+        rc = pl_err_set(err, PL_EINTERNAL, "cannot start the notifier thread");
+    if (rc != 0) {
+        pl_deliver_stop(n->deliver);
+        for (size_t i = 0; i < n->n_entries; i++)
+            entry_unref(n->entries[i]);
+        free(n->entries);
+        pl_hmap_free(n->by_key);
+        pl_hmap_free(n->index);
+        free(n);
+        return rc;
+    }
+    /* `before` of every change, always: a subscription created while an update is being
+     * prepared must see that update as an update, not as a creation. */
+    pl_store_want_before(n->store, 1);
+    pl_store_set_listener(n->store, on_changes, n);
+    *out = n;
+    return 0;
+}
+
+void pl_notifier_stop(struct pl_notifier *n)
+{
+    if (!n)
+        return;
+    pl_store_set_listener(n->store, NULL, NULL);
+    pl_store_want_before(n->store, 0);
+    pthread_mutex_lock(&n->qmu);
+    n->stopping = 1;
+    pthread_cond_signal(&n->qcv);
+    pthread_mutex_unlock(&n->qmu);
+    pthread_join(n->thread, NULL); /* matches what is queued, then exits */
+    pl_deliver_stop(n->deliver);   /* delivers within its grace period; every done runs */
+    for (struct ev *v = n->head, *nx; v; v = nx) {
+        nx = v->next;
+        ev_free(v);
+    }
+    for (size_t i = 0; i < n->n_entries; i++)
+        entry_unref(n->entries[i]);
+    free(n->entries);
+    pl_hmap_free(n->by_key);
+    pl_hmap_free(n->index);
+    pthread_rwlock_destroy(&n->lock);
+    pthread_mutex_destroy(&n->qmu);
+    pthread_cond_destroy(&n->qcv);
+    free(n);
+}
+
+void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)
+{
+    out->events = atomic_load(&n->n_events);
+    out->matched = atomic_load(&n->n_matched);
+    out->submitted = atomic_load(&n->n_submitted);
+    out->dropped = atomic_load(&n->n_dropped);
+}
