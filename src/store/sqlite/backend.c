@@ -8,7 +8,7 @@
  * It knows nothing of HTTP, JSON-LD or ProblemDetails: entities arrive in the internal form of
  * ngsild/entity.h and are stored as they are.
  *
- * ON-DISK FORMAT (schema_version 3; also in docs/store-schema.md). One file, <dir>/polis.db,
+ * ON-DISK FORMAT (schema_version 4; also in docs/store-schema.md). One file, <dir>/polis.db,
  * journal_mode=WAL, synchronous=NORMAL (FULL with sync_full), foreign_keys=ON.
  *
  *   entity(pk INTEGER PRIMARY KEY,        -- rowid; stable small key for future index tables
@@ -39,7 +39,9 @@
  *     Discovery counters (query.c sq_discover): entities per type (anid 0) and per (type,
  *     attribute, attribute kind); tenant totals under the pseudo type "@all".
  *
- *   geo(pk INTEGER, attr TEXT, dataset TEXT, geom BLOB)     -- SpatiaLite geometry blobs
+ *   geo(pk INTEGER, attr TEXT, dataset TEXT, geom BLOB, x REAL, y REAL)
+ *     geom: the SpatiaLite geometry blob; x, y: a Point's coordinates (NULL otherwise), so
+ *     `near` on points computes distances without parsing blobs.
  *     + index geo_by_pk(pk) and our own R*Tree geo_rtree(id = geo.rowid, minx, maxx, miny,
  *       maxy), written by the writer (not SpatiaLite's index triggers, see 0006). One row per GeoProperty instance of the entity's top-level
  *       attributes: attr = attribute IRI, dataset = datasetId or NULL, geom = MakePoint for
@@ -55,7 +57,7 @@
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
- *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '3'
+ *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '4'
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -74,7 +76,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-#define SCHEMA_VERSION   3
+#define SCHEMA_VERSION   4
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
 #define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
@@ -155,12 +157,12 @@ static const char *const wsql[W__COUNT] = {
     [W_GEO_RTREE_DEL] = "DELETE FROM geo_rtree WHERE id IN (SELECT rowid FROM geo WHERE pk=?1)",
     /* The geometry is parsed first and the row only inserted when SpatiaLite could read it.
      * CastToXY and SetSRID make every geometry 2D WGS84. */
-    [W_GEO_INS] = "INSERT INTO geo(pk,attr,dataset,geom) SELECT ?1,?3,?4,g FROM "
+    [W_GEO_INS] = "INSERT INTO geo(pk,attr,dataset,geom,x,y) SELECT ?1,?3,?4,g,NULL,NULL FROM "
                   "(SELECT SetSRID(CastToXY(GeomFromGeoJSON(?5)),4326) AS g) WHERE g IS NOT NULL",
     /* Points (most city sensors) skip SpatiaLite's GeoJSON parser, which allocates and clears
      * a large parser state per call (a tenth of the writer's time when loading entities). */
-    [W_GEO_INS_POINT] = "INSERT INTO geo(pk,attr,dataset,geom) "
-                        "VALUES(?1,?3,?4,MakePoint(?5,?6,4326))",
+    [W_GEO_INS_POINT] = "INSERT INTO geo(pk,attr,dataset,geom,x,y) "
+                        "VALUES(?1,?3,?4,MakePoint(?5,?6,4326),?5,?6)",
     /* The R*Tree is ours, written directly: SpatiaLite's spatial-index triggers (constraint
      * check, timestamp UPDATE, RTreeAlign re-preparing SQL per row) took a quarter of the
      * writer's time when loading (docs/decisions/0006). */
@@ -376,7 +378,7 @@ static const char schema_sql[] =
     " body TEXT NOT NULL, PRIMARY KEY(tenant, id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '3');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '4');";
 
 static int check_version(sqlite3 *db, struct pl_err *err)
 {
@@ -424,7 +426,7 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
     if (be->geo) {
         rc = exec_sql(db,
                       "CREATE TABLE IF NOT EXISTS geo(pk INTEGER NOT NULL,"
-                      " attr TEXT NOT NULL, dataset TEXT, geom BLOB NOT NULL);"
+                      " attr TEXT NOT NULL, dataset TEXT, geom BLOB NOT NULL, x REAL, y REAL);"
                       "CREATE INDEX IF NOT EXISTS geo_by_pk ON geo(pk);"
                       "CREATE VIRTUAL TABLE IF NOT EXISTS geo_rtree USING "
                       "rtree(id, minx, maxx, miny, maxy);",

@@ -105,6 +105,18 @@ static void fn_geo(sqlite3_context *cx, int argc, sqlite3_value **argv)
     json_decref(e);
 }
 
+/* pl_geopt(geo pointer, x, y): the geo evaluator on a Point entity geometry. */
+static void fn_geopt(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const struct geo_arg *g = sqlite3_value_pointer(argv[0], PTR_GEOQ);
+    json_t *pt = g ? json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates",
+                               sqlite3_value_double(argv[1]), sqlite3_value_double(argv[2]))
+                   : NULL;
+    sqlite3_result_int(cx, pt ? pl_geoq_match_geometry(g->q, pt) == 1 : 0);
+    json_decref(pt);
+}
+
 /* pl_geodist(lon1, lat1, lon2, lat2): geodesic metres on WGS84. */
 static void fn_geodist(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
@@ -127,6 +139,7 @@ int sq_register_functions(sqlite3 *db)
         sqlite3_create_function_v2(db, "pl_qterm", 2, f, NULL, fn_qterm, NULL, NULL, NULL) ||
         sqlite3_create_function_v2(db, "pl_geo", 2, f, NULL, fn_geo, NULL, NULL, NULL) ||
         sqlite3_create_function_v2(db, "pl_scope1", 2, f, NULL, fn_scope1, NULL, NULL, NULL) ||
+        sqlite3_create_function_v2(db, "pl_geopt", 3, f, NULL, fn_geopt, NULL, NULL, NULL) ||
         sqlite3_create_function_v2(db, "pl_geodist", 4, f, NULL, fn_geodist, NULL, NULL, NULL))
         return -1;
     return 0;
@@ -511,7 +524,7 @@ static void geo_exact(struct qctx *c, struct sqlb *b)
         double lat = json_number_value(json_array_get(json_object_get(g->geometry, "coordinates"), 1));
         /* Points (nearly every city sensor) use the Vincenty distance; other geometries
          * SpatiaLite's ellipsoidal ST_Distance. Both are metres on WGS84. */
-        put(b, "(CASE WHEN GeometryType(g.geom)='POINT' THEN pl_geodist(ST_X(g.geom),ST_Y(g.geom),");
+        put(b, "(CASE WHEN g.x IS NOT NULL THEN pl_geodist(g.x,g.y,");
         p_dbl(b, lon);
         put(b, ",");
         p_dbl(b, lat);
@@ -540,10 +553,15 @@ static void geo_exact(struct qctx *c, struct sqlb *b)
         [PL_GEOREL_WITHIN] = "ST_Within",     [PL_GEOREL_CONTAINS] = "ST_Contains",
         [PL_GEOREL_INTERSECTS] = "ST_Intersects", [PL_GEOREL_OVERLAPS] = "ST_Overlaps",
         [PL_GEOREL_DISJOINT] = "ST_Disjoint", [PL_GEOREL_EQUALS] = "ST_Equals"};
+    /* Point entities are decided by the geo evaluator (exact for points against every query
+     * geometry, planar as SpatiaLite): no blob parsed, no GEOS conversion per row. */
+    put(b, "(CASE WHEN g.x IS NOT NULL THEN pl_geopt(");
+    p_ptr(b, &c->geo_arg, PTR_GEOQ);
+    put(b, ",g.x,g.y) ELSE ");
     put(b, fn[g->rel]);
     put(b, "(g.geom,");
     p_blob(b, c->geo_blob, c->geo_blob_len);
-    put(b, ")=1");
+    put(b, ")=1 END)");
 }
 
 /* The R*Tree window of the geo-query, or 0 when none applies (disjoint, minDistance only). */
@@ -699,10 +717,15 @@ static int64_t estimate(struct qctx *c, const struct pl_q_term *t, int geo, stru
     struct sqlb b;
     sqlb_init(&b);
     put(&b, "SELECT count(*) FROM (");
-    if (geo)
-        geo_driver(c, &b);
-    else
+    if (geo) {
+        /* the R*Tree window alone: an index count, no geometry parsed */
+        double w[2][4];
+        int nw = 0;
+        geo_window(c->q->geo, w, &nw);
+        geo_rtree(c, &b, w, nw);
+    } else {
         term_driver(c, &b, t);
+    }
     put(&b, " LIMIT ");
     p_int(&b, ESTIMATE_CAP);
     put(&b, ")");
