@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/hmap.h"
 #include "base/jsonfmt.h"
@@ -28,7 +29,7 @@ struct entry {
     struct pl_sub *sub;
     struct pl_ctx *ctx;   /* notification @context (notifier thread; resolved on first use) */
     int ctx_failed;       /* could not be resolved: notifications use the core context */
-    int64_t last_sent_ms; /* throttling (notifier thread only) */
+    int64_t last_sent_ms; /* throttling, and the last periodic run (notifier thread only) */
     pthread_mutex_t smu;  /* protects st */
     struct pl_sub_status st;
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
@@ -463,13 +464,12 @@ static const struct pl_ctx *entry_ctx(struct pl_notifier *n, struct entry *e)
     return e->ctx ? e->ctx : pl_ctx_core();
 }
 
-/* Renders and submits one notification of `e` for one change. Consumes the caller's
- * reference to `e`. */
-static void notify(struct pl_notifier *n, struct entry *e, const struct ev *v, int64_t now)
+/* Submits the notification `note` (consumed; NULL: render failure) of `e`, ordered by v->id.
+ * Consumes the caller's reference to `e`. */
+static void notify_payload(struct pl_notifier *n, struct entry *e, const struct ev *v,
+                           json_t *note, int64_t now)
 {
     const struct pl_sub *s = e->sub;
-    const json_t *before = v->before, *after = v->after;
-    json_t *note = pl_sub_notification(s, entry_ctx(n, e), &before, &after, 1, now);
     struct pl_deliver_msg m;
     memset(&m, 0, sizeof m);
     char *text = note ? json_dumps(note, JSON_COMPACT) : NULL;
@@ -538,6 +538,15 @@ static void notify(struct pl_notifier *n, struct entry *e, const struct ev *v, i
     entry_unref(e);
 }
 
+/* Renders and submits one notification of `e` for one change. Consumes the caller's
+ * reference to `e`. */
+static void notify(struct pl_notifier *n, struct entry *e, const struct ev *v, int64_t now)
+{
+    const json_t *before = v->before, *after = v->after;
+    json_t *note = pl_sub_notification(e->sub, entry_ctx(n, e), &before, &after, 1, now);
+    notify_payload(n, e, v, note, now);
+}
+
 /* Candidates of one change: the tenant's subscriptions for any of the entity's types, and
  * those for any type, each once. Read lock held. */
 static size_t candidates(struct pl_notifier *n, const struct ev *v, struct entry ***out,
@@ -601,16 +610,122 @@ static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***bu
         notify(n, (*buf)[i], v, now);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Periodic subscriptions (timeInterval, 5.8.6): every interval, one notification with every
+ * entity the subscription matches (queried from the store, checked with pl_sub_match_entity).
+ * ---------------------------------------------------------------------------------------- */
+#define PERIODIC_MAX_ENTITIES 1000 /* entities per periodic notification */
+
+struct periodic_rows {
+    const struct pl_sub *s;
+    int64_t now;
+    json_t *ents; /* array of internal-form entities */
+};
+
+static int periodic_row(void *ud, const char *body, size_t len)
+{
+    struct periodic_rows *p = ud;
+    json_t *e = json_loadb(body, len, 0, NULL);
+    if (e && pl_sub_match_entity(p->s, e, p->now) == 1)
+        json_array_append(p->ents, e);
+    json_decref(e);
+    return 0;
+}
+
+static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
+{
+    const struct pl_sub *s = e->sub;
+    struct pl_store_selector *sels = calloc(s->n_entities ? s->n_entities : 1, sizeof *sels);
+    if (!sels)
+        return;
+    for (size_t i = 0; i < s->n_entities; i++) {
+        sels[i].ids = (const char *const *)&s->entities[i].id;
+        sels[i].n_ids = s->entities[i].id ? 1 : 0;
+        sels[i].types = s->entities[i].ts;
+    }
+    struct pl_store_query q = {.tenant = e->tenant, .sels = sels, .n_sels = s->n_entities,
+                               .q = s->q, .scope = s->scopeq, .geo = s->geoq,
+                               .geo_attr = s->geoq ? s->geoq->geoproperty : NULL,
+                               .limit = PERIODIC_MAX_ENTITIES};
+    struct periodic_rows rows = {s, now, json_array()};
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = rows.ents ? pl_store_entity_query(n->store, &q, periodic_row, &rows, NULL, &err)
+                       : PL_ENOMEM;
+    free(sels);
+    size_t k = json_array_size(rows.ents);
+    if (rc != 0 || k == 0) {
+        if (rc != 0)
+            pl_log_warn("notify: periodic subscription '%s': query failed: %s", s->id,
+                        err.detail);
+        json_decref(rows.ents);
+        return;
+    }
+    /* one notification with every matching entity, keyed by the subscription */
+    const json_t **after = malloc(k * sizeof *after);
+    if (after) {
+        for (size_t i = 0; i < k; i++)
+            after[i] = json_array_get(rows.ents, i);
+        struct ev v = {NULL, e->tenant, s->id, NULL, NULL};
+        atomic_fetch_add(&e->refs, 1);
+        json_t *note = pl_sub_notification(s, entry_ctx(n, e), NULL, after, k, now);
+        notify_payload(n, e, &v, note, now);
+        free(after);
+    }
+    json_decref(rows.ents);
+}
+
+static void periodic(struct pl_notifier *n)
+{
+    int64_t now = pl_time_now_ms();
+    pthread_rwlock_rdlock(&n->lock);
+    size_t k = 0;
+    struct entry **due = malloc((n->n_entries ? n->n_entries : 1) * sizeof *due);
+    for (size_t i = 0; due && i < n->n_entries; i++) {
+        struct entry *e = n->entries[i];
+        const struct pl_sub *s = e->sub;
+        if (s->time_interval <= 0 || !s->is_active ||
+            (s->expires_at_ms && s->expires_at_ms <= now))
+            continue;
+        if (e->last_sent_ms && now - e->last_sent_ms < (int64_t)(s->time_interval * 1000))
+            continue;
+        e->last_sent_ms = now;
+        atomic_fetch_add(&e->refs, 1);
+        due[k++] = e;
+    }
+    pthread_rwlock_unlock(&n->lock);
+    for (size_t i = 0; i < k; i++) {
+        periodic_one(n, due[i], now);
+        entry_unref(due[i]);
+    }
+    free(due);
+}
+
 static void *notifier_main(void *arg)
 {
     struct pl_notifier *n = arg;
     pthread_setname_np(pthread_self(), "pl-notifier");
     struct entry **buf = NULL;
     size_t cap = 0;
+    int64_t next_tick = pl_time_now_ms() + 1000;
     pthread_mutex_lock(&n->qmu);
     for (;;) {
-        while (!n->head && !n->stopping)
-            pthread_cond_wait(&n->qcv, &n->qmu);
+        while (!n->head && !n->stopping) {
+            /* a tick every second runs the periodic subscriptions */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&n->qcv, &n->qmu, &ts);
+            if (pl_time_now_ms() >= next_tick)
+                break;
+        }
+        if (pl_time_now_ms() >= next_tick) {
+            next_tick = pl_time_now_ms() + 1000;
+            pthread_mutex_unlock(&n->qmu);
+            periodic(n);
+            pthread_mutex_lock(&n->qmu);
+            continue;
+        }
         if (!n->head)
             break;
         struct ev *batch = n->head;
