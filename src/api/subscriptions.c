@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "base/timeutil.h"
+#include "ngsild/entity.h"
 #include "notify/notifier.h"
 #include "subs/subscription.h"
 
@@ -21,6 +22,17 @@ static int notifier_or_reply(struct pl_req *r)
     if (r->app->notifier)
         return 0;
     pl_reply_error(r, PL_EOPNOTSUPPORTED, "subscriptions are not enabled on this server");
+    return -1;
+}
+
+/* 5.8.2.4, 5.8.3.4, 5.8.5.4: a subscription id that is not a URI is BadRequestData. */
+static int sub_id_or_reply(struct pl_req *r)
+{
+    if (notifier_or_reply(r) != 0)
+        return -1;
+    if (pl_is_uri(r->params[0]))
+        return 0;
+    pl_reply_error(r, PL_EBADREQUESTDATA, "subscription id '%.200s' is not a URI", r->params[0]);
     return -1;
 }
 
@@ -84,7 +96,7 @@ static void render_one(void *ud, const struct pl_sub *s, const struct pl_sub_sta
 /* GET /subscriptions/{id} (5.8.3, 6.11.3.1) */
 int pl_api_subscription_get(struct pl_req *r)
 {
-    if (notifier_or_reply(r) != 0)
+    if (sub_id_or_reply(r) != 0)
         return PL_HANDLER_DONE;
     struct render_ud u = {NULL, NULL, pl_time_now_ms()};
     if (pl_api_context_or_reply(r, NULL, &u.ctx) != 0)
@@ -166,7 +178,7 @@ static void patch_one(void *ud, const struct pl_sub *s, const struct pl_sub_stat
 /* PATCH /subscriptions/{id} (5.8.2, 6.11.3.2) */
 int pl_api_subscription_patch(struct pl_req *r)
 {
-    if (notifier_or_reply(r) != 0)
+    if (sub_id_or_reply(r) != 0)
         return PL_HANDLER_DONE;
     json_t *body;
     struct pl_ctx *ctx;
@@ -193,7 +205,7 @@ int pl_api_subscription_patch(struct pl_req *r)
 /* DELETE /subscriptions/{id} (5.8.5, 6.11.3.3) */
 int pl_api_subscription_delete(struct pl_req *r)
 {
-    if (notifier_or_reply(r) != 0)
+    if (sub_id_or_reply(r) != 0)
         return PL_HANDLER_DONE;
     struct pl_err err;
     pl_err_clear(&err);

@@ -180,3 +180,235 @@ def assert_problem(resp, status, type_suffix):
     assert isinstance(body.get("detail"), str) and body["detail"]
     assert body.get("status") == status
     return body
+
+
+# ------------------------------------------------------------------------------------------------
+# Notification receivers (subscription tests)
+# ------------------------------------------------------------------------------------------------
+class NotifyReceiver:
+    """A real HTTP endpoint for notifications on 127.0.0.1 (HTTP/1.1, keep-alive). Records the
+    method, path, headers, body and answered status of every POST and answers 204. Paths
+    starting "/fail" answer 500; paths starting "/hang" do not answer until close() (or 30 s).
+    `mode[path] = "fail"` or "hang" does the same for one exact path; `mode[path] = N` (an int)
+    answers 500 to the next N requests for that path, then 204."""
+
+    def __init__(self):
+        self.records = []  # dicts: method, path, headers (lower-case names), raw, time
+        self.mode = {}
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.closing = threading.Event()
+        srv = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                rec = {"method": "POST", "path": self.path,
+                       "headers": {k.lower(): v for k, v in self.headers.items()},
+                       "raw": raw, "time": time.time()}
+                mode = srv.mode.get(self.path)
+                if isinstance(mode, int):  # fail that many more requests, then succeed
+                    srv.mode[self.path] = mode - 1 if mode > 1 else "ok"
+                    mode = "fail"
+                if mode is None:
+                    mode = "fail" if self.path.startswith("/fail") else \
+                        "hang" if self.path.startswith("/hang") else "ok"
+                rec["status"] = 500 if mode == "fail" else None if mode == "hang" else 204
+                with srv.cond:
+                    srv.records.append(rec)
+                    srv.cond.notify_all()
+                if mode == "hang":
+                    srv.closing.wait(30)
+                    self.close_connection = True
+                    return
+                self.send_response(500 if mode == "fail" else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 128
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def received(self, path):
+        """The records for one path (bodies parsed as JSON in "body")."""
+        with self.lock:
+            recs = [r for r in self.records if r["path"] == path]
+        for r in recs:
+            if "body" not in r:
+                r["body"] = json.loads(r["raw"]) if r["raw"] else None
+        return recs
+
+    def wait_for(self, path, n=1, timeout=10, pred=None):
+        """Waits until `n` records for `path` (matching pred(record) when given) have arrived;
+        returns them all (fails the test on timeout)."""
+        deadline = time.time() + timeout * TIMEOUT_MULT
+        while True:
+            recs = self.received(path)
+            if pred:
+                recs = [r for r in recs if pred(r)]
+            if len(recs) >= n:
+                return recs
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"{len(recs)} of {n} notifications arrived at {path}: "
+                                     f"{[r.get('body') for r in recs][-3:]}")
+            with self.cond:
+                self.cond.wait(min(left, 0.2))
+
+    def quiet(self, path, seconds=1.0):
+        """The records for `path` after waiting `seconds` (to check that nothing more comes)."""
+        time.sleep(seconds)
+        return self.received(path)
+
+    def close(self):
+        self.closing.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def receiver():
+    r = NotifyReceiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def own_receiver():
+    """A receiver of its own (an endpoint whose queue no other test shares)."""
+    r = NotifyReceiver()
+    yield r
+    r.close()
+
+
+def wait_until(fn, timeout=10, interval=0.05, msg="condition"):
+    """Polls fn() until it returns a true value (returned); fails the test on timeout."""
+    deadline = time.time() + timeout * TIMEOUT_MULT
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {msg} (last: {v!r})")
+        time.sleep(interval)
+
+
+class MqttSubscriber:
+    """A minimal MQTT 3.1.1 subscriber over a socket (no client library needed): CONNECT,
+    SUBSCRIBE (QoS 2 granted max), then collects PUBLISH packets as (topic, payload, qos),
+    acknowledging QoS 1 (PUBACK) and QoS 2 (PUBREC / PUBREL / PUBCOMP)."""
+
+    def __init__(self, port, topic, host="127.0.0.1"):
+        self.messages = []
+        self.cond = threading.Condition()
+        self.sock = socket.create_connection((host, port), timeout=10)
+        cid = ("pytest-%d-%d" % (os.getpid(), id(self))).encode()
+        var = b"\x00\x04MQTT\x04\x02\x00\x00"  # level 4, clean session, no keep-alive
+        self._send(0x10, var + self._str(cid))
+        t, body = self._read()
+        assert t >> 4 == 2 and body[1] == 0, ("CONNACK", t, body)
+        self._send(0x82, b"\x00\x01" + self._str(topic.encode()) + b"\x02")
+        t, body = self._read()
+        assert t >> 4 == 9 and body[2] in (0, 1, 2), ("SUBACK", t, body)
+        self.sock.settimeout(None)
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _str(b):
+        return len(b).to_bytes(2, "big") + b
+
+    def _send(self, first, body):
+        n, rl = len(body), bytearray()
+        while True:
+            d, n = n % 128, n // 128
+            rl.append(d | (0x80 if n else 0))
+            if not n:
+                break
+        self.sock.sendall(bytes([first]) + bytes(rl) + body)
+
+    def _recv(self, n):
+        buf = b""
+        while len(buf) < n:
+            c = self.sock.recv(n - len(buf))
+            if not c:
+                raise EOFError
+            buf += c
+        return buf
+
+    def _read(self):
+        first = self._recv(1)[0]
+        mult, n = 1, 0
+        while True:
+            d = self._recv(1)[0]
+            n += (d & 0x7F) * mult
+            mult *= 128
+            if not d & 0x80:
+                break
+        return first, self._recv(n)
+
+    def _loop(self):
+        try:
+            while True:
+                first, body = self._read()
+                kind = first >> 4
+                if kind == 3:  # PUBLISH
+                    qos = (first >> 1) & 3
+                    tl = int.from_bytes(body[:2], "big")
+                    topic = body[2:2 + tl].decode()
+                    pos = 2 + tl
+                    pid = body[pos:pos + 2] if qos else b""
+                    payload = body[pos + 2:] if qos else body[pos:]
+                    if qos == 1:
+                        self._send(0x40, pid)
+                    elif qos == 2:
+                        self._send(0x50, pid)
+                    with self.cond:
+                        self.messages.append((topic, payload, qos))
+                        self.cond.notify_all()
+                elif kind == 6:  # PUBREL
+                    self._send(0x70, body[:2])
+        except (EOFError, OSError):
+            pass
+
+    def wait_for(self, n, timeout=10):
+        deadline = time.time() + timeout * TIMEOUT_MULT
+        with self.cond:
+            while len(self.messages) < n:
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.messages)} of {n} MQTT messages arrived")
+                self.cond.wait(left)
+            return list(self.messages)
+
+    def close(self):
+        try:
+            self._send(0xE0, b"")  # DISCONNECT
+        except OSError:
+            pass
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory):
+    """A throw-away Mosquitto broker (scripts/mosquitto.sh); yields its port."""
+    d = str(tmp_path_factory.mktemp("mosquitto"))
+    script = os.path.join(ROOT, "scripts", "mosquitto.sh")
+    r = subprocess.run([script, "start", d], capture_output=True, text=True)
+    if r.returncode == 3:
+        pytest.skip("mosquitto is not installed (scripts/install-deps.sh test installs it)")
+    assert r.returncode == 0, r.stderr
+    yield int(r.stdout.strip())
+    subprocess.run([script, "stop", d], capture_output=True)
