@@ -8,7 +8,7 @@
  * It knows nothing of HTTP, JSON-LD or ProblemDetails: entities arrive in the internal form of
  * ngsild/entity.h and are stored as they are.
  *
- * ON-DISK FORMAT (schema_version 4; also in docs/store-schema.md). One file, <dir>/polis.db,
+ * ON-DISK FORMAT (schema_version 5; also in docs/store-schema.md). One file, <dir>/polis.db,
  * journal_mode=WAL, synchronous=NORMAL (FULL with sync_full), foreign_keys=ON.
  *
  *   entity(pk INTEGER PRIMARY KEY,        -- rowid; stable small key for future index tables
@@ -43,7 +43,8 @@
  *     geom: the SpatiaLite geometry blob; x, y: a Point's coordinates (NULL otherwise), so
  *     `near` on points computes distances without parsing blobs.
  *     + index geo_by_pk(pk) and our own R*Tree geo_rtree(id = geo.rowid, minx, maxx, miny,
- *       maxy), written by the writer (not SpatiaLite's index triggers, see 0006). One row per GeoProperty instance of the entity's top-level
+ *       maxy, +pk, +aid, +x, +y), written by the writer (not SpatiaLite's index triggers, see
+ *       0006); its auxiliary columns let a query decide points without reading geo rows. One row per GeoProperty instance of the entity's top-level
  *       attributes: attr = attribute IRI, dataset = datasetId or NULL, geom = MakePoint for
  *       Points, else SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). A value SpatiaLite cannot
  *       parse is skipped (logged at debug), never failing the write. Only present when
@@ -57,7 +58,7 @@
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
- *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '4'
+ *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '5'
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -76,7 +77,7 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-#define SCHEMA_VERSION   4
+#define SCHEMA_VERSION   5
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
 #define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
@@ -166,10 +167,11 @@ static const char *const wsql[W__COUNT] = {
     /* The R*Tree is ours, written directly: SpatiaLite's spatial-index triggers (constraint
      * check, timestamp UPDATE, RTreeAlign re-preparing SQL per row) took a quarter of the
      * writer's time when loading (docs/decisions/0006). */
-    [W_GEO_RTREE_INS] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy) VALUES(?1,?2,?3,?4,?5)",
-    [W_GEO_RTREE_INS_MBR] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy) SELECT rowid,"
-                            "MbrMinX(geom),MbrMaxX(geom),MbrMinY(geom),MbrMaxY(geom) FROM geo "
-                            "WHERE rowid=?1",
+    [W_GEO_RTREE_INS] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy,pk,aid,x,y) "
+                        "VALUES(?1,?2,?3,?4,?5,?6,?7,?2,?4)",
+    [W_GEO_RTREE_INS_MBR] = "INSERT INTO geo_rtree(id,minx,maxx,miny,maxy,pk,aid,x,y) SELECT rowid,"
+                            "MbrMinX(geom),MbrMaxX(geom),MbrMinY(geom),MbrMaxY(geom),?6,?7,"
+                            "NULL,NULL FROM geo WHERE rowid=?1",
     [W_CTX_PUT] = "INSERT INTO context(id,url,kind,created_at,body) VALUES(?1,?2,?3,?4,?5) "
                   "ON CONFLICT(id) DO UPDATE SET url=excluded.url,kind=excluded.kind,"
                   "created_at=excluded.created_at,body=excluded.body",
@@ -378,7 +380,7 @@ static const char schema_sql[] =
     " body TEXT NOT NULL, PRIMARY KEY(tenant, id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '4');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '5');";
 
 static int check_version(sqlite3 *db, struct pl_err *err)
 {
@@ -428,8 +430,10 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
                       "CREATE TABLE IF NOT EXISTS geo(pk INTEGER NOT NULL,"
                       " attr TEXT NOT NULL, dataset TEXT, geom BLOB NOT NULL, x REAL, y REAL);"
                       "CREATE INDEX IF NOT EXISTS geo_by_pk ON geo(pk);"
+                      /* auxiliary columns: a query answers points from the R*Tree alone
+                       * (entity key, attribute, coordinates), never reading geo rows */
                       "CREATE VIRTUAL TABLE IF NOT EXISTS geo_rtree USING "
-                      "rtree(id, minx, maxx, miny, maxy);",
+                      "rtree(id, minx, maxx, miny, maxy, +pk, +aid, +x, +y);",
                       err);
         if (rc)
             goto fail;
@@ -1133,11 +1137,11 @@ static int point_xy(const json_t *v, double *x, double *y)
 
 /* Inserts one geo row. A geometry SpatiaLite rejects is skipped; only errors that endanger the
  * transaction (no memory, I/O, disk full) fail the write. */
-static int put_geo_one(struct sqlite_be *be, int64_t pk, const char *id, const char *attr,
-                       const json_t *inst, struct pl_err *err)
+static int put_geo_one(struct sqlite_be *be, const char *tenant, int64_t pk, const char *id,
+                       const char *attr, const json_t *inst, struct pl_err *err)
 {
     const json_t *value = json_object_get(inst, "value");
-    double x, y;
+    double x = 0, y = 0;
     int is_point = point_xy(value, &x, &y);
     sqlite3_stmt *st = wstmt(be, is_point ? W_GEO_INS_POINT : W_GEO_INS, err);
     if (!st)
@@ -1162,12 +1166,16 @@ static int put_geo_one(struct sqlite_be *be, int64_t pk, const char *id, const c
         pl_log_debug("store/sqlite: entity '%s' attribute '%s': geometry not indexed", id, attr);
     } else if (rc == SQLITE_DONE) {
         /* its bounding box into the R*Tree (a point's is the point) */
-        int64_t gid = sqlite3_last_insert_rowid(be->db);
+        int64_t gid = sqlite3_last_insert_rowid(be->db), aid = 0;
         sqlite3_stmt *rt = wstmt(be, is_point ? W_GEO_RTREE_INS : W_GEO_RTREE_INS_MBR, err);
         if (!rt) {
             out = err ? err->code : PL_EINTERNAL;
+        } else if ((out = nid_of(be, tenant, attr, &aid, err)) != 0) {
+            done_stmt(rt);
         } else {
             sqlite3_bind_int64(rt, 1, gid);
+            sqlite3_bind_int64(rt, 6, pk);
+            sqlite3_bind_int64(rt, 7, aid);
             if (is_point) {
                 sqlite3_bind_double(rt, 2, x);
                 sqlite3_bind_double(rt, 3, x);
@@ -1190,8 +1198,8 @@ static int put_geo_one(struct sqlite_be *be, int64_t pk, const char *id, const c
     return out;
 }
 
-static int put_geo(struct sqlite_be *be, int64_t pk, const char *id, const json_t *entity,
-                   struct pl_err *err)
+static int put_geo(struct sqlite_be *be, const char *tenant, int64_t pk, const char *id,
+                   const json_t *entity, struct pl_err *err)
 {
     const json_t *attrs = json_object_get(entity, "attrs");
     if (!json_is_object(attrs))
@@ -1208,7 +1216,7 @@ static int put_geo(struct sqlite_be *be, int64_t pk, const char *id, const json_
             if (!kind || strcmp(kind, "GeoProperty") != 0 ||
                 !json_is_object(json_object_get(inst, "value")))
                 continue;
-            int rc = put_geo_one(be, pk, id, name, inst, err);
+            int rc = put_geo_one(be, tenant, pk, id, name, inst, err);
             if (rc)
                 return rc;
         }
@@ -1290,7 +1298,7 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
         if (old && ((rc = run_pk(be, W_GEO_RTREE_DEL, pk, err)) != 0 ||
                     (rc = run_pk(be, W_GEO_DEL, pk, err)) != 0))
             return rc;
-        rc = put_geo(be, pk, id, entity, err);
+        rc = put_geo(be, tenant, pk, id, entity, err);
     }
     return rc;
 }

@@ -6,7 +6,8 @@
  *   etype(nid, pk)          type -> entities, in pk order
  *   aval(aid, k, v, pk)     attribute value -> entities (k = value class, query/q.h), and its
  *                           mirror aval_by_pk(pk, aid, k, v) for per-entity checks
- *   geo + geo_rtree         GeoProperty geometries and their R*Tree
+ *   geo + geo_rtree         GeoProperty geometries and their R*Tree (with the entity key,
+ *                           attribute and a point's coordinates as auxiliary columns)
  *   tcount(tnid, anid, kind, n)  discovery counters
  *
  * Plan. Each condition has two SQL forms: a DRIVER form that enumerates matching entity keys
@@ -516,19 +517,29 @@ static void scope_check(struct qctx *c, struct sqlb *b, const struct pl_scopeq *
 
 /* --- geo --------------------------------------------------------------------------------- */
 /* The exact relation on g.geom (SpatiaLite). */
-static void geo_exact(struct qctx *c, struct sqlb *b)
+static void geo_exact(struct qctx *c, struct sqlb *b, int from_rtree)
 {
     const struct pl_geoq *g = c->q->geo;
+    /* the point's coordinates and the geometry, from the R*Tree row r or the geo row g */
+    const char *xy = from_rtree ? "r.x,r.y" : "g.x,g.y";
+    const char *x_null = from_rtree ? "r.x IS NOT NULL" : "g.x IS NOT NULL";
+    const char *geom = from_rtree ? "(SELECT geom FROM geo WHERE rowid=r.id)" : "g.geom";
     if (g->rel == PL_GEOREL_NEAR) {
         double lon = json_number_value(json_array_get(json_object_get(g->geometry, "coordinates"), 0));
         double lat = json_number_value(json_array_get(json_object_get(g->geometry, "coordinates"), 1));
         /* Points (nearly every city sensor) use the Vincenty distance; other geometries
          * SpatiaLite's ellipsoidal ST_Distance. Both are metres on WGS84. */
-        put(b, "(CASE WHEN g.x IS NOT NULL THEN pl_geodist(g.x,g.y,");
+        put(b, "(CASE WHEN ");
+        put(b, x_null);
+        put(b, " THEN pl_geodist(");
+        put(b, xy);
+        put(b, ",");
         p_dbl(b, lon);
         put(b, ",");
         p_dbl(b, lat);
-        put(b, ") ELSE ST_Distance(g.geom,MakePoint(");
+        put(b, ") ELSE ST_Distance(");
+        put(b, geom);
+        put(b, ",MakePoint(");
         p_dbl(b, lon);
         put(b, ",");
         p_dbl(b, lat);
@@ -555,11 +566,17 @@ static void geo_exact(struct qctx *c, struct sqlb *b)
         [PL_GEOREL_DISJOINT] = "ST_Disjoint", [PL_GEOREL_EQUALS] = "ST_Equals"};
     /* Point entities are decided by the geo evaluator (exact for points against every query
      * geometry, planar as SpatiaLite): no blob parsed, no GEOS conversion per row. */
-    put(b, "(CASE WHEN g.x IS NOT NULL THEN pl_geopt(");
+    put(b, "(CASE WHEN ");
+    put(b, x_null);
+    put(b, " THEN pl_geopt(");
     p_ptr(b, &c->geo_arg, PTR_GEOQ);
-    put(b, ",g.x,g.y) ELSE ");
+    put(b, ",");
+    put(b, xy);
+    put(b, ") ELSE ");
     put(b, fn[g->rel]);
-    put(b, "(g.geom,");
+    put(b, "(");
+    put(b, geom);
+    put(b, ",");
     p_blob(b, c->geo_blob, c->geo_blob_len);
     put(b, ")=1 END)");
 }
@@ -581,44 +598,25 @@ static int geo_window(const struct pl_geoq *g, double w[2][4], int *n)
     return 1;
 }
 
-/* R*Tree candidates: "SELECT id FROM geo_rtree WHERE <window>". For within, the entity's
- * box lies inside the window; for contains, it covers it; otherwise they overlap. */
-static void geo_rtree(struct qctx *c, struct sqlb *b, double w[2][4], int n)
+/* The R*Tree window on alias r: the entity's box overlaps the query box. Overlap is necessary
+ * for every relation but disjoint (which has no window), and the R*Tree's 32-bit boxes are
+ * rounded outwards, so a "box inside box" test could lose points on the edge: the exact test
+ * decides. */
+static void geo_window_cond(struct sqlb *b, double w[2][4], int n)
 {
-    const struct pl_geoq *g = c->q->geo;
-    put(b, "SELECT id FROM geo_rtree WHERE ");
+    put(b, "(");
     for (int i = 0; i < n; i++) {
-        put(b, i ? " OR (" : "(");
-        if (g->rel == PL_GEOREL_WITHIN) {
-            put(b, "minx>=");
-            p_dbl(b, w[i][0]);
-            put(b, " AND maxx<=");
-            p_dbl(b, w[i][2]);
-            put(b, " AND miny>=");
-            p_dbl(b, w[i][1]);
-            put(b, " AND maxy<=");
-            p_dbl(b, w[i][3]);
-        } else if (g->rel == PL_GEOREL_CONTAINS) {
-            put(b, "minx<=");
-            p_dbl(b, w[i][0]);
-            put(b, " AND maxx>=");
-            p_dbl(b, w[i][2]);
-            put(b, " AND miny<=");
-            p_dbl(b, w[i][1]);
-            put(b, " AND maxy>=");
-            p_dbl(b, w[i][3]);
-        } else {
-            put(b, "minx<=");
-            p_dbl(b, w[i][2]);
-            put(b, " AND maxx>=");
-            p_dbl(b, w[i][0]);
-            put(b, " AND miny<=");
-            p_dbl(b, w[i][3]);
-            put(b, " AND maxy>=");
-            p_dbl(b, w[i][1]);
-        }
+        put(b, i ? " OR (r.minx<=" : "(r.minx<=");
+        p_dbl(b, w[i][2]);
+        put(b, " AND r.maxx>=");
+        p_dbl(b, w[i][0]);
+        put(b, " AND r.miny<=");
+        p_dbl(b, w[i][3]);
+        put(b, " AND r.maxy>=");
+        p_dbl(b, w[i][1]);
         put(b, ")");
     }
+    put(b, ")");
 }
 
 static void geo_check(struct qctx *c, struct sqlb *b)
@@ -638,7 +636,7 @@ static void geo_check(struct qctx *c, struct sqlb *b)
     put(b, "EXISTS(SELECT 1 FROM geo g WHERE g.pk=e.pk AND g.attr=");
     p_text(b, c->q->geo_attr);
     put(b, " AND ");
-    geo_exact(c, b);
+    geo_exact(c, b, 0);
     put(b, ")");
 }
 
@@ -650,17 +648,19 @@ static int geo_can_drive(struct qctx *c)
            geo_window(c->q->geo, w, &n);
 }
 
+/* DRIVER form: the R*Tree window, then the exact test; points are decided from the R*Tree's
+ * auxiliary columns alone (no geo row read), other geometries from their geo row. */
 static void geo_driver(struct qctx *c, struct sqlb *b)
 {
     double w[2][4];
     int n = 0;
     geo_window(c->q->geo, w, &n);
-    put(b, "SELECT g.pk FROM geo g WHERE g.rowid IN (");
-    geo_rtree(c, b, w, n);
-    put(b, ") AND g.attr=");
-    p_text(b, c->q->geo_attr);
+    put(b, "SELECT r.pk FROM geo_rtree r WHERE ");
+    geo_window_cond(b, w, n);
+    put(b, " AND r.aid=");
+    nid_expr(c, b, c->q->geo_attr);
     put(b, " AND ");
-    geo_exact(c, b);
+    geo_exact(c, b, 1);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -722,7 +722,8 @@ static int64_t estimate(struct qctx *c, const struct pl_q_term *t, int geo, stru
         double w[2][4];
         int nw = 0;
         geo_window(c->q->geo, w, &nw);
-        geo_rtree(c, &b, w, nw);
+        put(&b, "SELECT r.id FROM geo_rtree r WHERE ");
+        geo_window_cond(&b, w, nw);
     } else {
         term_driver(c, &b, t);
     }
