@@ -81,7 +81,7 @@
 #define BUSY_TIMEOUT_MS  5000
 #define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
 #define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
-#define READER_MMAP_BYTES "4294967296" /* address space, not memory: pages are the OS cache's */
+#define READER_CACHE_KIB "-65536" /* page cache of each read connection (64 MiB, on demand) */
 
 /* temp_store=MEMORY keeps the savepoint sub-journal in memory: with a savepoint per write, a
  * group of 64 writes spilled it to a temp file created, written and unlinked per group (that
@@ -598,10 +598,12 @@ struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err)
         return NULL;
     }
     set_pragmas(c->db);
-    /* Readers map the file: index pages come from the OS page cache, shared by every read
-     * connection, instead of a pread per page into each connection's own small cache (a
-     * count over 16k index entries: 140 ms cold, 35 ms mapped). */
-    sqlite3_exec(c->db, "PRAGMA mmap_size=" READER_MMAP_BYTES, NULL, NULL, NULL);
+    /* A reader keeps the pages it read (index pages above all) in a page cache of its own.
+     * Mapping the file instead (mmap_size) was measured: warm queries were faster, but every
+     * page a connection touches first costs a page fault, and in this VM that made the first
+     * query of a new neighbourhood 3x slower (near 500 m at 300k entities: 30-47 ms mapped,
+     * 11-14 ms read): random city-wide queries are mostly first touches. */
+    sqlite3_exec(c->db, "PRAGMA cache_size=" READER_CACHE_KIB, NULL, NULL, NULL);
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);
