@@ -44,6 +44,7 @@ bench:
 	bash scripts/install-deps.sh bench
 	bash bench/entities
 	bash bench/query/run
+	bash bench/notify/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
