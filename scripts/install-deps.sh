@@ -8,7 +8,7 @@ build_pkgs=(gcc make cmake pkg-config ca-certificates libmicrohttpd-dev libjanss
 build_pkgs+=(libmosquitto-dev)   # MQTT notifications (libmosquitto client)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
 test_pkgs+=(mosquitto)           # a real MQTT broker for the notification tests
-bench_pkgs=(wrk python3 python3-requests)
+bench_pkgs=(wrk python3 python3-requests mosquitto)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=()

@@ -22,6 +22,11 @@
  */
 #include "notify/deliver.h"
 
+/* Publishes in flight per MQTT broker connection: one TCP stream that the broker acknowledges
+ * in order, so a window much larger than HTTP's (one request per connection) keeps QoS 1 from
+ * waiting a round trip per message (8 in flight delivered 7.7k/s while writes made 11k/s). */
+#define MQTT_INFLIGHT 256
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -831,7 +836,9 @@ static void dispatch_ep(struct pl_deliver *d, struct ep *ep, int64_t now, int64_
     }
     int started = 0;
     while (ep->rhead && now >= ep->backoff_until &&
-           ep->inflight < (ep->failures > 0 ? 1 : d->cfg.max_inflight_per_endpoint)) {
+           ep->inflight < (ep->failures > 0 ? 1
+                           : ep->kind == EP_HTTP ? d->cfg.max_inflight_per_endpoint
+                                                 : MQTT_INFLIGHT)) {
         struct lane *l = ready_pop(ep);
         l->busy = 1;
         struct item *it = l->head;

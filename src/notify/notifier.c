@@ -20,7 +20,9 @@
 #include "ngsild/context.h"
 #include "store/store.h"
 
-#define DEFAULT_MAX_QUEUE 100000
+#define DEFAULT_MAX_QUEUE 20000 /* changes waiting for matching (each holds two entities) */
+#define WARN_EVERY_MS     10000 /* at most one delivery warning per subscription per period */
+#define STOP_GRACE_MS     2000  /* matching what is queued at stop, at most this long */
 
 /* One installed subscription. Referenced by the registry and by notifications in flight. */
 struct entry {
@@ -33,6 +35,8 @@ struct entry {
     pthread_mutex_t smu;  /* protects st */
     struct pl_sub_status st;
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
+    int64_t last_warn_ms; /* rate limit of the warnings below (under smu) */
+    uint64_t unwarned;    /* failures not logged since (under smu) */
 };
 
 /* Candidates of one (tenant, type) key. */
@@ -65,6 +69,7 @@ struct pl_notifier {
     struct ev *head, *tail;
     size_t qlen, max_queue;
     int stopping;
+    atomic_llong stop_deadline; /* ms; 0 while running */
     pthread_t thread;
 
     atomic_size_t n_installed; /* n_entries, readable without the lock */
@@ -409,10 +414,27 @@ static void on_changes(void *ud, const struct pl_store_event *evs, size_t n_ev)
 /* ------------------------------------------------------------------------------------------
  * Delivery of one notification
  * ---------------------------------------------------------------------------------------- */
+
+/* Counts a failure of `e` and tells whether to log it now: at most one warning per
+ * subscription per WARN_EVERY_MS (an overloaded endpoint fails thousands of times a second),
+ * with the number of failures not logged since. Call with e->smu held. */
+static int warn_due(struct entry *e, int64_t now, uint64_t *suppressed)
+{
+    if (e->last_warn_ms && now - e->last_warn_ms < WARN_EVERY_MS) {
+        e->unwarned++;
+        return 0;
+    }
+    *suppressed = e->unwarned;
+    e->unwarned = 0;
+    e->last_warn_ms = now;
+    return 1;
+}
 static void on_delivered(void *ud, int ok, int http_status, const char *error)
 {
     struct entry *e = ud;
     int64_t now = pl_time_now_ms();
+    uint64_t suppressed = 0;
+    int warn = 0;
     pthread_mutex_lock(&e->smu);
     e->st.times_sent++;
     e->st.last_notification_ms = now;
@@ -421,11 +443,14 @@ static void on_delivered(void *ud, int ok, int http_status, const char *error)
     } else {
         e->st.times_failed++;
         e->st.last_failure_ms = now;
+        warn = warn_due(e, now, &suppressed);
     }
     pthread_mutex_unlock(&e->smu);
-    if (!ok)
-        pl_log_warn("notify: subscription '%s': delivery to %s failed (%d): %s", e->sub->id,
-                    e->sub->uri, http_status, error ? error : "?");
+    if (warn)
+        pl_log_warn("notify: subscription '%s': delivery to %s failed (%d): %s (%llu more "
+                    "failures not logged)",
+                    e->sub->id, e->sub->uri, http_status, error ? error : "?",
+                    (unsigned long long)suppressed);
     entry_unref(e);
 }
 
@@ -528,13 +553,18 @@ static void notify_payload(struct pl_notifier *n, struct entry *e, const struct 
     }
     pl_deliver_msg_dispose(&m);
     atomic_fetch_add(&n->n_dropped, 1);
+    uint64_t suppressed = 0;
     pthread_mutex_lock(&e->smu);
     e->st.times_sent++;
     e->st.times_failed++;
     e->st.last_notification_ms = e->st.last_failure_ms = now;
+    int warn = warn_due(e, now, &suppressed);
     pthread_mutex_unlock(&e->smu);
-    pl_log_warn("notify: subscription '%s': notification not queued (%s)", s->id,
-                rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc));
+    if (warn)
+        pl_log_warn("notify: subscription '%s': notification not queued (%s; %llu more not "
+                    "logged)",
+                    s->id, rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc),
+                    (unsigned long long)suppressed);
     entry_unref(e);
 }
 
@@ -735,7 +765,13 @@ static void *notifier_main(void *arg)
         while (batch) {
             struct ev *v = batch;
             batch = v->next;
-            handle(n, v, &buf, &cap);
+            int64_t deadline = atomic_load(&n->stop_deadline);
+            if (deadline && pl_time_now_ms() > deadline) {
+                /* stopping, and the grace period is over: what is left is not matched */
+                atomic_fetch_add(&n->n_dropped, 1);
+            } else {
+                handle(n, v, &buf, &cap);
+            }
             ev_free(v);
         }
         pthread_mutex_lock(&n->qmu);
@@ -831,11 +867,15 @@ void pl_notifier_stop(struct pl_notifier *n)
         return;
     pl_store_set_listener(n->store, NULL, NULL);
     pl_store_want_before(n->store, 0);
+    atomic_store(&n->stop_deadline, pl_time_now_ms() + STOP_GRACE_MS);
     pthread_mutex_lock(&n->qmu);
     n->stopping = 1;
     pthread_cond_signal(&n->qcv);
     pthread_mutex_unlock(&n->qmu);
-    pthread_join(n->thread, NULL); /* matches what is queued, then exits */
+    pthread_join(n->thread, NULL); /* matches what is queued (within the grace), then exits */
+    if (atomic_load(&n->n_dropped))
+        pl_log_info("notify: %llu notifications or changes dropped in all",
+                    (unsigned long long)atomic_load(&n->n_dropped));
     pl_deliver_stop(n->deliver);   /* delivers within its grace period; every done runs */
     for (struct ev *v = n->head, *nx; v; v = nx) {
         nx = v->next;
