@@ -21,6 +21,7 @@ extern const size_t pl_api_n_routes;
 /* Handlers, by resource file. */
 int pl_api_health(struct pl_req *r);
 int pl_api_version(struct pl_req *r);
+int pl_api_metrics(struct pl_req *r);
 int pl_api_entity_create(struct pl_req *r);
 int pl_api_entity_get(struct pl_req *r);
 int pl_api_entity_delete(struct pl_req *r);

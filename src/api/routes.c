@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "app/app.h"
+#include "notify/notifier.h"
 #include "store/store.h"
 
 #define E "/ngsi-ld/v1/entities"
@@ -16,6 +17,7 @@
 const struct pl_route pl_api_routes[] = {
     {PL_M_GET, "/health", PL_ROUTE_NO_ACCEPT, pl_api_health},
     {PL_M_GET, "/version", PL_ROUTE_NO_ACCEPT, pl_api_version},
+    {PL_M_GET, "/metrics", PL_ROUTE_NO_ACCEPT, pl_api_metrics},
     {PL_M_POST, E, PL_ROUTE_BODY, pl_api_entity_create},
     {PL_M_GET, E, PL_ROUTE_GEO, pl_api_entities_query},
     {PL_M_DELETE, E, 0, pl_api_entities_purge},
@@ -54,6 +56,22 @@ const size_t pl_api_n_routes = sizeof pl_api_routes / sizeof pl_api_routes[0];
 int pl_api_health(struct pl_req *r)
 {
     json_t *j = json_pack("{s:s}", "status", "ok");
+    pl_reply_json(r, 200, "application/json", j);
+    json_decref(j);
+    return PL_HANDLER_DONE;
+}
+
+/* GET /metrics: operational counters (not NGSI-LD): the store's writer, notifications and
+ * their delivery, and each subscription's last delivery error. */
+int pl_api_metrics(struct pl_req *r)
+{
+    struct pl_store_stats st;
+    pl_store_stats(r->app->store, &st);
+    json_t *j = json_pack("{s:{s:I,s:I,s:I,s:I}}", "store", "writes", (json_int_t)st.writes,
+                          "commits", (json_int_t)st.commits, "groups", (json_int_t)st.groups,
+                          "maxGroup", (json_int_t)st.max_group);
+    if (j && r->app->notifier)
+        json_object_set_new(j, "notifications", pl_notifier_metrics(r->app->notifier));
     pl_reply_json(r, 200, "application/json", j);
     json_decref(j);
     return PL_HANDLER_DONE;

@@ -36,6 +36,7 @@ struct entry {
     struct pl_sub_status st;
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
     int64_t last_warn_ms; /* rate limit of the warnings below (under smu) */
+    char last_error[200]; /* cause of the last failed notification (under smu), for /metrics */
     uint64_t unwarned;    /* failures not logged since (under smu) */
 };
 
@@ -443,6 +444,8 @@ static void on_delivered(void *ud, int ok, int http_status, const char *error)
     } else {
         e->st.times_failed++;
         e->st.last_failure_ms = now;
+        snprintf(e->last_error, sizeof e->last_error, "%d %s", http_status,
+                 error ? error : "?");
         warn = warn_due(e, now, &suppressed);
     }
     pthread_mutex_unlock(&e->smu);
@@ -558,6 +561,8 @@ static void notify_payload(struct pl_notifier *n, struct entry *e, const struct 
     e->st.times_sent++;
     e->st.times_failed++;
     e->st.last_notification_ms = e->st.last_failure_ms = now;
+    snprintf(e->last_error, sizeof e->last_error, "not queued: %s",
+             rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc));
     int warn = warn_due(e, now, &suppressed);
     pthread_mutex_unlock(&e->smu);
     if (warn)
@@ -890,6 +895,33 @@ void pl_notifier_stop(struct pl_notifier *n)
     pthread_mutex_destroy(&n->qmu);
     pthread_cond_destroy(&n->qcv);
     free(n);
+}
+
+json_t *pl_notifier_metrics(struct pl_notifier *n)
+{
+    struct pl_notifier_stats ns;
+    struct pl_deliver_stats ds;
+    pl_notifier_stats(n, &ns);
+    pl_deliver_stats(n->deliver, &ds);
+    json_t *subs = json_array();
+    pthread_rwlock_rdlock(&n->lock);
+    for (size_t i = 0; i < n->n_entries; i++) {
+        struct entry *e = n->entries[i];
+        pthread_mutex_lock(&e->smu);
+        json_array_append_new(
+            subs, json_pack("{s:s,s:s,s:I,s:I,s:s?}", "id", e->sub->id, "tenant", e->tenant,
+                            "timesSent", (json_int_t)e->st.times_sent, "timesFailed",
+                            (json_int_t)e->st.times_failed, "lastError",
+                            e->last_error[0] ? e->last_error : NULL));
+        pthread_mutex_unlock(&e->smu);
+    }
+    pthread_rwlock_unlock(&n->lock);
+    return json_pack("{s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes",
+                     (json_int_t)ns.events, "matched", (json_int_t)ns.matched, "submitted",
+                     (json_int_t)ns.submitted, "dropped", (json_int_t)ns.dropped, "delivery",
+                     "sent", (json_int_t)ds.sent, "failed", (json_int_t)ds.failed, "retried",
+                     (json_int_t)ds.retried, "dropped", (json_int_t)ds.dropped, "queued",
+                     (json_int_t)ds.queued, "subscriptions", subs);
 }
 
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)

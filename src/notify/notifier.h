@@ -20,6 +20,7 @@
 #ifndef PL_NOTIFY_NOTIFIER_H
 #define PL_NOTIFY_NOTIFIER_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,5 +77,9 @@ struct pl_notifier_stats {
     uint64_t dropped;       /* notifications lost: queue full, throttled, render failure */
 };
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out);
+/* For GET /metrics: the counters above, the delivery engine's, and per subscription its
+ * counters and the cause of its last failure (kept out of the NGSI-LD representation). NEW
+ * reference. */
+json_t *pl_notifier_metrics(struct pl_notifier *n);
 
 #endif
