@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/hmap.h"
 #include "base/jsonfmt.h"
@@ -23,6 +26,7 @@
 #define DEFAULT_MAX_QUEUE 20000 /* changes waiting for matching (each holds two entities) */
 #define WARN_EVERY_MS     10000 /* at most one delivery warning per subscription per period */
 #define STOP_GRACE_MS     2000  /* matching what is queued at stop, at most this long */
+#define NOTIFIER_NICE     10    /* the notifier thread's nice value (see notifier_main) */
 
 /* One installed subscription. Referenced by the registry and by notifications in flight. */
 struct entry {
@@ -740,6 +744,12 @@ static void *notifier_main(void *arg)
 {
     struct pl_notifier *n = arg;
     pthread_setname_np(pthread_self(), "pl-notifier");
+    /* Below the request threads and the writer: when subscriptions fan one write out into more
+     * notifications than the cores can render, writes keep their pace and the notifications
+     * fall behind (and, past the bounded queues, are dropped, counted and shown in each
+     * subscription's status), not the other way round. Linux: nice applies per thread. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NOTIFIER_NICE) != 0)
+        pl_log_debug("notify: cannot lower the notifier thread's priority");
     struct entry **buf = NULL;
     size_t cap = 0;
     int64_t next_tick = pl_time_now_ms() + 1000;
