@@ -33,6 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -1001,6 +1004,10 @@ static void *run(void *arg)
 {
     struct pl_deliver *d = arg;
     int64_t grace_end = 0;
+    pthread_setname_np(pthread_self(), "pl-deliver");
+    /* Below the request threads and the store's writer, as the notifier (notifier.c): under a
+     * fan-out larger than the cores, writes keep their pace and deliveries fall behind. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10); /* best effort */
     d->next_gc = mono_ms() + GC_EVERY_MS;
     for (;;) {
         int64_t now = mono_ms();

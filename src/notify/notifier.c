@@ -27,6 +27,7 @@
 #define WARN_EVERY_MS     10000 /* at most one delivery warning per subscription per period */
 #define STOP_GRACE_MS     2000  /* matching what is queued at stop, at most this long */
 #define NOTIFIER_NICE     10    /* the notifier thread's nice value (see notifier_main) */
+#define FULL_BACKOFF_MS   50    /* after a full endpoint queue, matches are dropped unrendered */
 
 /* One installed subscription. Referenced by the registry and by notifications in flight. */
 struct entry {
@@ -36,6 +37,8 @@ struct entry {
     struct pl_ctx *ctx;   /* notification @context (notifier thread; resolved on first use) */
     int ctx_failed;       /* could not be resolved: notifications use the core context */
     int64_t last_sent_ms; /* throttling, and the last periodic run (notifier thread only) */
+    int64_t full_until;   /* the endpoint's queue was full: until then matches are not rendered
+                             (notifier thread only) */
     pthread_mutex_t smu;  /* protects st */
     struct pl_sub_status st;
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
@@ -558,6 +561,8 @@ static void notify_payload(struct pl_notifier *n, struct entry *e, const struct 
         atomic_fetch_add(&n->n_submitted, 1);
         return; /* e's reference now belongs to on_delivered */
     }
+    if (rc == PL_ETOOLARGE)
+        e->full_until = now + FULL_BACKOFF_MS;
     pl_deliver_msg_dispose(&m);
     atomic_fetch_add(&n->n_dropped, 1);
     uint64_t suppressed = 0;
@@ -638,6 +643,19 @@ static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***bu
         if (e->sub->throttling > 0 && e->last_sent_ms &&
             now - e->last_sent_ms < (int64_t)(e->sub->throttling * 1000)) {
             atomic_fetch_add(&n->n_dropped, 1);
+            continue;
+        }
+        /* The endpoint's queue was full a moment ago: rendering the notification only to
+         * drop it at submit would spend the cores writes need (one write fanned out to 1 000
+         * subscriptions rendered 20 million notifications to deliver 22 000). Counted as a
+         * failed notification like a refused submit. */
+        if (e->full_until > now) {
+            atomic_fetch_add(&n->n_dropped, 1);
+            pthread_mutex_lock(&e->smu);
+            e->st.times_sent++;
+            e->st.times_failed++;
+            e->st.last_notification_ms = e->st.last_failure_ms = now;
+            pthread_mutex_unlock(&e->smu);
             continue;
         }
         e->last_sent_ms = now;
