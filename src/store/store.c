@@ -243,7 +243,11 @@ finish:
 /* Hands the committed entity changes of a group to the listener, in order. */
 static void emit_events(struct pl_store *s, struct pl_store_write *first, size_t n)
 {
-    if (!s->listener)
+    pthread_mutex_lock(&s->mu); /* the listener may be set or cleared at any time */
+    pl_store_listener_fn listener = s->listener;
+    void *listener_ud = s->listener_ud;
+    pthread_mutex_unlock(&s->mu);
+    if (!listener)
         return;
     struct pl_store_event stack[64], *ev = n <= 64 ? stack : malloc(n * sizeof *ev);
     if (!ev) {
@@ -257,7 +261,7 @@ static void emit_events(struct pl_store *s, struct pl_store_write *first, size_t
         ev[k++] = (struct pl_store_event){tn(w->tenant), w->id, w->ev_before_, w->result};
     }
     if (k)
-        s->listener(s->listener_ud, ev, k);
+        listener(listener_ud, ev, k);
     if (ev != stack)
         free(ev);
 }
@@ -682,8 +686,7 @@ int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err)
 
 void pl_store_set_listener(struct pl_store *s, pl_store_listener_fn fn, void *ud)
 {
-    pthread_mutex_lock(&s->mu); /* the writer reads them between groups, under no lock: set
-                                   before the first write, as documented */
+    pthread_mutex_lock(&s->mu); /* the writer reads them under the same lock */
     s->listener = fn;
     s->listener_ud = ud;
     pthread_mutex_unlock(&s->mu);

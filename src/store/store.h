@@ -296,6 +296,8 @@ struct pl_store_event {
     const json_t *after;
 };
 typedef void (*pl_store_listener_fn)(void *ud, const struct pl_store_event *ev, size_t n);
+/* Sets (or, fn NULL, clears) the listener; any thread. A listener being called while it is
+ * cleared finishes that call: free `ud` only once no write can be in flight. */
 void pl_store_set_listener(struct pl_store *s, pl_store_listener_fn fn, void *ud);
 /* Whether the listener currently wants `before` (cheap, any thread). */
 void pl_store_want_before(struct pl_store *s, int on);
