@@ -847,6 +847,71 @@ static void store_prepared_write_checks_the_revision(void **state)
     json_decref(e);
 }
 
+/* The change listener (store.h): committed entity changes, in commit order, with before/after;
+ * failed writes and subscription/context records give none. */
+struct seen {
+    int n;
+    char kinds[16]; /* 'c' created, 'u' updated, 'd' deleted */
+    json_int_t before_count[16], after_count[16];
+};
+
+static json_int_t count_or_none(const json_t *e)
+{
+    return e ? count_of(e) : -1;
+}
+
+static void on_events(void *ud, const struct pl_store_event *ev, size_t n)
+{
+    struct seen *s = ud;
+    for (size_t i = 0; i < n && s->n < 16; i++, s->n++) {
+        s->kinds[s->n] = !ev[i].before ? 'c' : !ev[i].after ? 'd' : 'u';
+        s->before_count[s->n] = count_or_none(ev[i].before);
+        s->after_count[s->n] = count_or_none(ev[i].after);
+    }
+}
+
+static void store_listener_sees_committed_changes_in_order(void **state)
+{
+    struct fx *f = *state;
+    struct seen seen;
+    memset(&seen, 0, sizeof seen);
+    pl_store_set_listener(f->s, on_events, &seen);
+    pl_store_want_before(f->s, 1);
+    json_t *e1 = make_entity("urn:x:ev", 1), *e2 = make_entity("urn:x:ev", 2);
+    struct pl_store_write w = mkw("", "urn:x:ev", 0, apply_set, e1);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    w = mkw("", "urn:x:ev", 0, apply_set, e2);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    json_decref(w.result);
+    /* a failing write is not an event */
+    w = mkw("", "urn:x:ev", PL_WRITE_MUST_NOT_EXIST, apply_set, e1);
+    assert_int_equal(pl_store_write_sync(f->s, &w), PL_EALREADYEXISTS);
+    /* neither is a subscription record */
+    json_t *body = json_pack("{s:s}", "id", "urn:x:sub");
+    struct pl_err err;
+    pl_err_clear(&err);
+    assert_int_equal(pl_store_sub_put(f->s, "", "urn:x:sub", body, &err), 0);
+    json_decref(body);
+    w = mkw("", "urn:x:ev", 0, apply_delete, NULL);
+    assert_int_equal(pl_store_write_sync(f->s, &w), 0);
+    pl_store_set_listener(f->s, NULL, NULL);
+    assert_int_equal(seen.n, 3);
+    assert_memory_equal(seen.kinds, "cud", 3);
+    assert_true(seen.before_count[0] == -1 && seen.after_count[0] == 1);
+    assert_true(seen.before_count[1] == 1 && seen.after_count[1] == 2);
+    assert_true(seen.before_count[2] == 2 && seen.after_count[2] == -1);
+    /* the subscription record is there, and deletable once */
+    json_t *subs = NULL;
+    assert_int_equal(pl_store_sub_load(f->s, &subs, &err), 0);
+    assert_int_equal(json_array_size(subs), 1);
+    json_decref(subs);
+    assert_int_equal(pl_store_sub_delete(f->s, "", "urn:x:sub", &err), 0);
+    assert_int_equal(pl_store_sub_delete(f->s, "", "urn:x:sub", &err), PL_ENOTFOUND);
+    json_decref(e1);
+    json_decref(e2);
+}
+
 static void sqlite_corrupt_body_gives_internal_error(void **state)
 {
     struct fx *f = *state;
@@ -910,6 +975,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_group_commit_takes_all_queued_writes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(store_max_batch_bounds_a_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_listener_sees_committed_changes_in_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(store_ctx_put_load_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_geoproperty_writes_geo_row, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_side_rows_follow_every_change, setup, teardown),
