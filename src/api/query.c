@@ -74,6 +74,18 @@ static struct qreq *qreq_new(struct pl_req *r)
     return x;
 }
 
+/* Reads run in an existing tenant only (5.5.10: NonexistentTenant, through pl_api_problem).
+ * Returns 0 or -1 after answering. */
+static int tenant_or_reply(struct pl_req *r)
+{
+    if (pl_store_tenant_exists(r->app->store, r->tenant))
+        return 0;
+    struct pl_err e;
+    pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
+    pl_api_problem(r, &e);
+    return -1;
+}
+
 /* ------------------------------------------------------------------------------------------
  * Parameter parsing (shared by GET and POST)
  * ---------------------------------------------------------------------------------------- */
@@ -334,11 +346,8 @@ static void add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const
 
 static int run_and_reply(struct pl_req *r, struct qreq *x)
 {
-    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
-        struct pl_err e;
-        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
-        return pl_api_problem(r, &e);
-    }
+    if (tenant_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
     struct emit em;
     memset(&em, 0, sizeof em);
     em.r = r;
@@ -754,11 +763,8 @@ int pl_api_entities_purge(struct pl_req *r)
     /* 5.6.21.4: type, attrs, q, a geo-query or local scope; else "too wide". */
     if (too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
-    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
-        struct pl_err e;
-        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
-        return pl_api_problem(r, &e);
-    }
+    if (tenant_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
     char now[PL_TIME_ISO_LEN];
     pl_time_format(pl_time_now_ms(), now);
     p.now = now;
@@ -831,12 +837,8 @@ static int details_or_reply(struct pl_req *r, int *details)
 static int discover_or_reply(struct pl_req *r, enum pl_store_discover what, const char *iri,
                              json_t **out)
 {
-    if (!pl_store_tenant_exists(r->app->store, r->tenant)) {
-        struct pl_err e;
-        pl_err_set(&e, PL_ENOTFOUND, "tenant '%s' does not exist", r->tenant);
-        pl_api_problem(r, &e);
+    if (tenant_or_reply(r) != 0)
         return -1;
-    }
     struct pl_err err;
     pl_err_clear(&err);
     if (pl_store_discover(r->app->store, r->tenant, what, iri, out, &err) != 0) {
@@ -845,6 +847,19 @@ static int discover_or_reply(struct pl_req *r, enum pl_store_discover what, cons
     }
     pl_req_defer_decref(r, *out);
     return 0;
+}
+
+/* The path's name (a type or attribute) expanded with the request's context; NULL after
+ * answering. Released with the request. */
+static const char *path_iri_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *what)
+{
+    char *iri = pl_ctx_expand(ctx, r->params[0]);
+    if (!iri) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand %s '%.200s'", what, r->params[0]);
+        return NULL;
+    }
+    pl_req_defer_free(r, iri);
+    return iri;
 }
 
 /* An id for a list resource (5.2.24/5.2.27 require a URI): derived from the tenant. */
@@ -900,11 +915,9 @@ int pl_api_type_get(struct pl_req *r)
     struct pl_ctx *ctx;
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
         return PL_HANDLER_DONE;
-    char *iri = pl_ctx_expand(ctx, r->params[0]);
+    const char *iri = path_iri_or_reply(r, ctx, "type");
     if (!iri)
-        return pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand type '%.200s'",
-                              r->params[0]);
-    pl_req_defer_free(r, iri);
+        return PL_HANDLER_DONE;
     json_t *t;
     if (discover_or_reply(r, PL_DISCOVER_TYPE, iri, &t) != 0)
         return PL_HANDLER_DONE;
@@ -975,11 +988,9 @@ int pl_api_attribute_get(struct pl_req *r)
     struct pl_ctx *ctx;
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
         return PL_HANDLER_DONE;
-    char *iri = pl_ctx_expand(ctx, r->params[0]);
+    const char *iri = path_iri_or_reply(r, ctx, "attribute");
     if (!iri)
-        return pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand attribute '%.200s'",
-                              r->params[0]);
-    pl_req_defer_free(r, iri);
+        return PL_HANDLER_DONE;
     json_t *a;
     if (discover_or_reply(r, PL_DISCOVER_ATTR, iri, &a) != 0)
         return PL_HANDLER_DONE;

@@ -299,6 +299,28 @@ static void nid_expr(struct qctx *c, struct sqlb *b, const char *iri)
     put(b, ")");
 }
 
+/* "(?,?,...)": a parenthesised list of text parameters. */
+static void p_text_list(struct sqlb *b, const char *const *items, size_t n)
+{
+    put(b, "(");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            put(b, ",");
+        p_text(b, items[i]);
+    }
+    put(b, ")");
+}
+
+/* "(SELECT nid FROM name WHERE tenant=? AND iri IN (...))": the nids of several names. */
+static void nids_in(struct qctx *c, struct sqlb *b, const char *const *iris, size_t n)
+{
+    put(b, "(SELECT nid FROM name WHERE tenant=");
+    p_text(b, c->tenant);
+    put(b, " AND iri IN ");
+    p_text_list(b, iris, n);
+    put(b, ")");
+}
+
 /* Binds a q literal the way index values are stored (backend.c bind_ixval). */
 static void p_qv(struct sqlb *b, const struct pl_qv *v)
 {
@@ -697,16 +719,8 @@ static int64_t count_types(struct qctx *c, const char **names, size_t n, struct 
 {
     struct sqlb b;
     sqlb_init(&b);
-    put(&b, "SELECT coalesce(sum(n),0) FROM tcount WHERE anid=0 AND kind='' AND tnid IN "
-            "(SELECT nid FROM name WHERE tenant=");
-    p_text(&b, c->tenant);
-    put(&b, " AND iri IN (");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            put(&b, ",");
-        p_text(&b, names[i]);
-    }
-    put(&b, "))");
+    put(&b, "SELECT coalesce(sum(n),0) FROM tcount WHERE anid=0 AND kind='' AND tnid IN ");
+    nids_in(c, &b, names, n);
     int64_t r = run_count(c, &b, err);
     sqlb_dispose(&b);
     return r;
@@ -918,6 +932,15 @@ static int count_is_light(const struct qctx *c, const struct plan *p)
            (!q->geo || (c->be->geo && (c->geo_blob || q->geo->rel == PL_GEOREL_NEAR)));
 }
 
+/* DRIVER form of a plain OR of types: "SELECT pk FROM etype WHERE nid IN (...)". */
+static void types_driver(struct qctx *c, struct sqlb *b)
+{
+    const char *names[64];
+    size_t nn = type_names(c->q->types, names, 64);
+    put(b, "SELECT pk FROM etype WHERE nid IN ");
+    nids_in(c, b, names, nn);
+}
+
 static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, int light);
 
 static void from_where(struct qctx *c, struct sqlb *b, const struct plan *p)
@@ -934,17 +957,7 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
     } else if (light) {
         put(b, " FROM (SELECT DISTINCT pk FROM (");
         if (p->kind == DRV_TYPES) {
-            const char *names[64];
-            size_t nn = type_names(q->types, names, 64);
-            put(b, "SELECT pk FROM etype WHERE nid IN (SELECT nid FROM name WHERE tenant=");
-            p_text(b, c->tenant);
-            put(b, " AND iri IN (");
-            for (size_t i = 0; i < nn; i++) {
-                if (i)
-                    put(b, ",");
-                p_text(b, names[i]);
-            }
-            put(b, "))");
+            types_driver(c, b);
         } else {
             term_driver(c, b, p->term);
         }
@@ -964,13 +977,8 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
         p_text(b, c->tenant);
     }
     if (q->n_ids) {
-        put(b, " AND e.id IN (");
-        for (size_t i = 0; i < q->n_ids; i++) {
-            if (i)
-                put(b, ",");
-            p_text(b, q->ids[i]);
-        }
-        put(b, ")");
+        put(b, " AND e.id IN ");
+        p_text_list(b, q->ids, q->n_ids);
     }
     if (p->kind == DRV_IDPREFIX) {
         /* the (tenant, id) index range of the pattern's literal prefix */
@@ -982,17 +990,7 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
     if (!light && (p->kind == DRV_TYPES || p->kind == DRV_TERM || p->kind == DRV_GEO)) {
         put(b, " AND e.pk IN (");
         if (p->kind == DRV_TYPES) {
-            const char *names[64];
-            size_t nn = type_names(q->types, names, 64);
-            put(b, "SELECT pk FROM etype WHERE nid IN (SELECT nid FROM name WHERE tenant=");
-            p_text(b, c->tenant);
-            put(b, " AND iri IN (");
-            for (size_t i = 0; i < nn; i++) {
-                if (i)
-                    put(b, ",");
-                p_text(b, names[i]);
-            }
-            put(b, "))");
+            types_driver(c, b);
         } else if (p->kind == DRV_TERM) {
             term_driver(c, b, p->term);
         } else {
@@ -1008,13 +1006,8 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
         const struct pl_store_selector *sel = &q->sels[i];
         put(b, i ? " OR (1" : " AND ((1");
         if (sel->n_ids) {
-            put(b, " AND e.id IN (");
-            for (size_t j = 0; j < sel->n_ids; j++) {
-                if (j)
-                    put(b, ",");
-                p_text(b, sel->ids[j]);
-            }
-            put(b, ")");
+            put(b, " AND e.id IN ");
+            p_text_list(b, sel->ids, sel->n_ids);
         }
         if (sel->id_regex) {
             put(b, " AND pl_re(");
@@ -1033,16 +1026,9 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
         put(b, ",e.id)");
     }
     if (q->n_attrs) {
-        put(b, " AND EXISTS(SELECT 1 FROM aval a WHERE a.pk=e.pk AND a.aid IN (SELECT nid FROM "
-               "name WHERE tenant=");
-        p_text(b, c->tenant);
-        put(b, " AND iri IN (");
-        for (size_t i = 0; i < q->n_attrs; i++) {
-            if (i)
-                put(b, ",");
-            p_text(b, q->attrs[i]);
-        }
-        put(b, ")))");
+        put(b, " AND EXISTS(SELECT 1 FROM aval a WHERE a.pk=e.pk AND a.aid IN ");
+        nids_in(c, b, q->attrs, q->n_attrs);
+        put(b, ")");
     }
     if (q->q) {
         put(b, " AND ");
