@@ -47,9 +47,15 @@ int main(int argc, char **argv)
 
     struct pl_err err;
     pl_err_clear(&err);
-    struct pl_store_config scfg = {app.cfg.store_url, app.cfg.sync_full, 0};
+    if (pl_app_history_init(&app.history, &app.cfg, &err) != 0) {
+        fprintf(stderr, "polis: %s\n", err.detail);
+        pl_app_history_free(&app.history);
+        return 2;
+    }
+    struct pl_store_config scfg = {app.cfg.store_url, app.cfg.sync_full, 0, &app.history.pol};
     if (pl_store_open(&scfg, &app.store, &err) != 0) {
         pl_log_error("store: %s", err.detail);
+        pl_app_history_free(&app.history);
         return 1;
     }
     struct pl_ctxreg_config ccfg;
@@ -94,8 +100,8 @@ int main(int argc, char **argv)
         pl_store_close(app.store);
         return 1;
     }
-    pl_log_info("polis %s listening on http://%s:%d (store %s)", POLIS_VERSION,
-                app.cfg.listen_host, pl_http_port(app.http), app.cfg.store_url);
+    pl_log_info("polis %s listening on http://%s:%d (store %s)", POLIS_VERSION, app.cfg.listen_host,
+                pl_http_port(app.http), app.cfg.store_url);
 
     int sig = 0;
     sigwait(&stop, &sig);
@@ -104,6 +110,7 @@ int main(int argc, char **argv)
     pl_notifier_stop(app.notifier); /* after the last write: every change is matched */
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
+    pl_app_history_free(&app.history);
     pl_log_info("stopped cleanly");
     return 0;
 }

@@ -98,6 +98,17 @@ int pl_api_type_get(struct pl_req *r);
 int pl_api_attributes_list(struct pl_req *r);
 int pl_api_attribute_get(struct pl_req *r);
 
+/* The temporal API (api/temporal.c). */
+int pl_api_temporal_create(struct pl_req *r);
+int pl_api_temporal_query(struct pl_req *r);
+int pl_api_temporal_query_post(struct pl_req *r);
+int pl_api_temporal_get(struct pl_req *r);
+int pl_api_temporal_delete(struct pl_req *r);
+int pl_api_temporal_attrs_add(struct pl_req *r);
+int pl_api_temporal_attr_delete(struct pl_req *r);
+int pl_api_temporal_instance_patch(struct pl_req *r);
+int pl_api_temporal_instance_delete(struct pl_req *r);
+
 /* Subscriptions (api/subscriptions.c). */
 int pl_api_subscription_create(struct pl_req *r);
 int pl_api_subscriptions_list(struct pl_req *r);

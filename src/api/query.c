@@ -25,22 +25,10 @@
 #include "query/scopeq.h"
 #include "query/typesel.h"
 #include "store/store.h"
+#include "api/query_int.h"
 
 #define DEFAULT_LIMIT 20
 #define MAX_LIMIT     1000 /* 6.3.x: a larger limit is answered with BadRequestData */
-
-/* Everything a query request owns; released with the request. */
-struct qreq {
-    struct pl_store_query sq;
-    struct pl_render_opts o;
-    struct pl_ctx *ctx;
-    const char *geometry_property; /* expanded, GeoJSON output */
-    regex_t id_re;
-    int has_re;
-    struct pl_store_selector *sels;
-    regex_t *sel_res; /* sels[i].id_regex points at sel_res[i] when set */
-    size_t n_sel_res; /* entries of sels and sel_res */
-};
 
 static void qreq_release(void *p)
 {
@@ -336,8 +324,8 @@ static void add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const
     size_t n = strlen(r->path) + strlen(qs) + 96;
     char *v = malloc(n);
     if (v) {
-        snprintf(v, n, "<%s?%s%soffset=%lld&limit=%lld>; rel=\"%s\"", r->path, qs,
-                 *qs ? "&" : "", (long long)offset, (long long)limit, rel);
+        snprintf(v, n, "<%s?%s%soffset=%lld&limit=%lld>; rel=\"%s\"", r->path, qs, *qs ? "&" : "",
+                 (long long)offset, (long long)limit, rel);
         pl_req_add_header(r, "Link", v);
     }
     free(v);
@@ -417,8 +405,7 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
 /* ------------------------------------------------------------------------------------------
  * GET /entities
  * ---------------------------------------------------------------------------------------- */
-static int ids_or_reply(struct pl_req *r, const char *value, const char *const **ids,
-                        size_t *n)
+static int ids_or_reply(struct pl_req *r, const char *value, const char *const **ids, size_t *n)
 {
     const char **items;
     int k = pl_api_split_or_reply(r, "id", value, &items);
@@ -467,8 +454,7 @@ static int filters_or_reply(struct pl_req *r, struct qreq *x)
     pl_err_clear(&err);
     struct pl_geoq *g = NULL;
     if (pl_geoq_parse(pl_req_arg(r, "georel"), pl_req_arg(r, "geometry"),
-                      pl_req_arg(r, "coordinates"), pl_req_arg(r, "geoproperty"), &g,
-                      &err) != 0) {
+                      pl_req_arg(r, "coordinates"), pl_req_arg(r, "geoproperty"), &g, &err) != 0) {
         pl_reply_problem(r, &err);
         return -1;
     }
@@ -495,8 +481,8 @@ int pl_api_entities_query(struct pl_req *r)
 /* ------------------------------------------------------------------------------------------
  * POST /entityOperations/query (6.23): a Query (5.2.23) in the body
  * ---------------------------------------------------------------------------------------- */
-static int strlist_or_reply(struct pl_req *r, const char *member, const json_t *v,
-                            struct qreq *x, const char *const **out, size_t *n)
+static int strlist_or_reply(struct pl_req *r, const char *member, const json_t *v, struct qreq *x,
+                            const char *const **out, size_t *n)
 {
     if (!json_is_array(v)) {
         pl_reply_error(r, PL_EBADREQUESTDATA, "%s must be an array of names", member);
@@ -531,8 +517,9 @@ static int strlist_or_reply(struct pl_req *r, const char *member, const json_t *
 static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *ents)
 {
     if (!json_is_array(ents) || json_array_size(ents) == 0) {
-        pl_reply_error(r, PL_EBADREQUESTDATA, "entities must be a non-empty array of "
-                                              "EntitySelector objects");
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "entities must be a non-empty array of "
+                       "EntitySelector objects");
         return -1;
     }
     size_t n = json_array_size(ents);
@@ -574,8 +561,10 @@ static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *en
             if (!json_is_string(pat) ||
                 regex_or_reply(r, "idPattern", json_string_value(pat), &x->sel_res[i]) != 0) {
                 if (!json_is_string(pat))
-                    pl_reply_error(r, PL_EBADREQUESTDATA, "entities[%zu].idPattern must be a "
-                                                          "string", i);
+                    pl_reply_error(r, PL_EBADREQUESTDATA,
+                                   "entities[%zu].idPattern must be a "
+                                   "string",
+                                   i);
                 return -1;
             }
             sel->id_regex = &x->sel_res[i];
@@ -604,6 +593,61 @@ static int selectors_or_reply(struct pl_req *r, struct qreq *x, const json_t *en
     return 0;
 }
 
+/* The members of a Query (5.2.23) body: entities, attrs, q, scopeQ, geoQ, lang (the temporalQ
+ * is the temporal handlers' business). Returns 0 or -1 (answered). */
+static int query_body_or_reply(struct pl_req *r, struct qreq *x, const json_t *body)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!type || strcmp(type, "Query") != 0) {
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "the body must be a Query: \"type\": "
+                       "\"Query\" (5.2.23)");
+        return -1;
+    }
+    const json_t *v;
+    if ((v = json_object_get(body, "entities")) && selectors_or_reply(r, x, v) != 0)
+        return -1;
+    if ((v = json_object_get(body, "attrs")) &&
+        strlist_or_reply(r, "attrs", v, x, &x->o.attrs, &x->o.n_attrs) != 0)
+        return -1;
+    x->sq.attrs = x->o.attrs;
+    x->sq.n_attrs = x->o.n_attrs;
+    if ((v = json_object_get(body, "q"))) {
+        if (!json_is_string(v)) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "q must be a string");
+            return -1;
+        }
+        if (q_or_reply(r, x, json_string_value(v)) != 0)
+            return -1;
+    }
+    if ((v = json_object_get(body, "scopeQ"))) {
+        if (!json_is_string(v)) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "scopeQ must be a string");
+            return -1;
+        }
+        if (scope_or_reply(r, x, json_string_value(v)) != 0)
+            return -1;
+    }
+    if ((v = json_object_get(body, "geoQ"))) {
+        struct pl_err err;
+        pl_err_clear(&err);
+        struct pl_geoq *g = NULL;
+        if (pl_geoq_from_json(v, &g, &err) != 0)
+            return pl_reply_problem(r, &err), -1;
+        x->sq.geo = g;
+        if (geo_attr_or_reply(r, x) != 0)
+            return -1;
+    }
+    if ((v = json_object_get(body, "lang"))) {
+        if (!json_is_string(v) || !*json_string_value(v)) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "lang must be a non-empty string");
+            return -1;
+        }
+        x->o.lang = json_string_value(v);
+    }
+    return 0;
+}
+
 int pl_api_entities_query_post(struct pl_req *r)
 {
     struct qreq *x = qreq_new(r);
@@ -617,45 +661,8 @@ int pl_api_entities_query_post(struct pl_req *r)
     int local = 0;
     if (url_params_or_reply(r, x, &local) != 0)
         return PL_HANDLER_DONE;
-    const char *type = json_string_value(json_object_get(body, "type"));
-    if (!type || strcmp(type, "Query") != 0)
-        return pl_reply_error(r, PL_EBADREQUESTDATA, "the body must be a Query: \"type\": "
-                                                     "\"Query\" (5.2.23)");
-    const json_t *v;
-    if ((v = json_object_get(body, "entities")) && selectors_or_reply(r, x, v) != 0)
+    if (query_body_or_reply(r, x, body) != 0)
         return PL_HANDLER_DONE;
-    if ((v = json_object_get(body, "attrs")) &&
-        strlist_or_reply(r, "attrs", v, x, &x->o.attrs, &x->o.n_attrs) != 0)
-        return PL_HANDLER_DONE;
-    x->sq.attrs = x->o.attrs;
-    x->sq.n_attrs = x->o.n_attrs;
-    if ((v = json_object_get(body, "q"))) {
-        if (!json_is_string(v))
-            return pl_reply_error(r, PL_EBADREQUESTDATA, "q must be a string");
-        if (q_or_reply(r, x, json_string_value(v)) != 0)
-            return PL_HANDLER_DONE;
-    }
-    if ((v = json_object_get(body, "scopeQ"))) {
-        if (!json_is_string(v))
-            return pl_reply_error(r, PL_EBADREQUESTDATA, "scopeQ must be a string");
-        if (scope_or_reply(r, x, json_string_value(v)) != 0)
-            return PL_HANDLER_DONE;
-    }
-    if ((v = json_object_get(body, "geoQ"))) {
-        struct pl_err err;
-        pl_err_clear(&err);
-        struct pl_geoq *g = NULL;
-        if (pl_geoq_from_json(v, &g, &err) != 0)
-            return pl_reply_problem(r, &err);
-        x->sq.geo = g;
-        if (geo_attr_or_reply(r, x) != 0)
-            return PL_HANDLER_DONE;
-    }
-    if ((v = json_object_get(body, "lang"))) {
-        if (!json_is_string(v) || !*json_string_value(v))
-            return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must be a non-empty string");
-        x->o.lang = json_string_value(v);
-    }
     if (too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     return run_and_reply(r, x);
@@ -732,7 +739,8 @@ static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     int changed = 0;
     json_object_foreach_safe(attrs, tmp, name, v)
     {
-        int del = p->n_pick ? in_list(name, p->pick, p->n_pick) : !in_list(name, p->omit, p->n_omit);
+        int del =
+            p->n_pick ? in_list(name, p->pick, p->n_pick) : !in_list(name, p->omit, p->n_omit);
         if (del) {
             json_object_del(attrs, name);
             changed = 1;
@@ -899,9 +907,8 @@ int pl_api_types_list(struct pl_req *r)
     } else {
         /* 5.2.24 EntityTypeList */
         json_t *list = json_array();
-        json_array_foreach(types, i, t)
-            json_array_append_new(list,
-                                  compact_str(ctx, json_string_value(json_object_get(t, "type"))));
+        json_array_foreach(types, i, t) json_array_append_new(
+            list, compact_str(ctx, json_string_value(json_object_get(t, "type"))));
         out = json_pack("{s:o,s:s,s:o}", "id", list_id(r, "EntityTypeList"), "type",
                         "EntityTypeList", "typeList", list);
     }
@@ -925,11 +932,9 @@ int pl_api_type_get(struct pl_req *r)
     json_t *details = json_array();
     const char *a;
     json_t *kinds;
-    json_object_foreach(json_object_get(t, "attrs"), a, kinds)
-        json_array_append_new(details,
-                              json_pack("{s:s,s:s,s:o,s:O}", "id", a, "type", "Attribute",
-                                        "attributeName", compact_str(ctx, a), "attributeTypes",
-                                        kinds));
+    json_object_foreach(json_object_get(t, "attrs"), a, kinds) json_array_append_new(
+        details, json_pack("{s:s,s:s,s:o,s:O}", "id", a, "type", "Attribute", "attributeName",
+                           compact_str(ctx, a), "attributeTypes", kinds));
     json_t *out = json_pack("{s:s,s:s,s:o,s:O,s:o}", "id", iri, "type", "EntityTypeInfo",
                             "typeName", compact_str(ctx, iri), "entityCount",
                             json_object_get(t, "count"), "attributeDetails", details);
@@ -948,10 +953,9 @@ static json_t *attribute_info(const struct pl_ctx *ctx, const json_t *a)
     json_t *t;
     json_array_foreach(json_object_get(a, "types"), i, t)
         json_array_append_new(types, compact_str(ctx, json_string_value(t)));
-    return json_pack("{s:s,s:s,s:o,s:O,s:O,s:o}", "id", iri, "type", "Attribute",
-                     "attributeName", compact_str(ctx, iri), "attributeCount",
-                     json_object_get(a, "count"), "attributeTypes", json_object_get(a, "kinds"),
-                     "typeNames", types);
+    return json_pack("{s:s,s:s,s:o,s:O,s:O,s:o}", "id", iri, "type", "Attribute", "attributeName",
+                     compact_str(ctx, iri), "attributeCount", json_object_get(a, "count"),
+                     "attributeTypes", json_object_get(a, "kinds"), "typeNames", types);
 }
 
 int pl_api_attributes_list(struct pl_req *r)
@@ -967,16 +971,14 @@ int pl_api_attributes_list(struct pl_req *r)
     json_t *a;
     if (details) {
         out = json_array();
-        json_array_foreach(attrs, i, a)
-            json_array_append_new(out, attribute_info(ctx, a));
+        json_array_foreach(attrs, i, a) json_array_append_new(out, attribute_info(ctx, a));
     } else {
         /* 5.2.27 AttributeList */
         json_t *list = json_array();
-        json_array_foreach(attrs, i, a)
-            json_array_append_new(list,
-                                  compact_str(ctx, json_string_value(json_object_get(a, "attr"))));
-        out = json_pack("{s:o,s:s,s:o}", "id", list_id(r, "AttributeList"), "type",
-                        "AttributeList", "attributeList", list);
+        json_array_foreach(attrs, i, a) json_array_append_new(
+            list, compact_str(ctx, json_string_value(json_object_get(a, "attr"))));
+        out = json_pack("{s:o,s:s,s:o}", "id", list_id(r, "AttributeList"), "type", "AttributeList",
+                        "attributeList", list);
     }
     pl_req_defer_decref(r, out);
     pl_api_reply_with_context(r, 200, out);
@@ -998,4 +1000,37 @@ int pl_api_attribute_get(struct pl_req *r)
     pl_req_defer_decref(r, out);
     pl_api_reply_with_context(r, 200, out);
     return PL_HANDLER_DONE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Shared with the temporal handlers (query_int.h)
+ * ---------------------------------------------------------------------------------------- */
+struct qreq *pl_api__qreq_new(struct pl_req *r)
+{
+    return qreq_new(r);
+}
+
+int pl_api__tenant_or_reply(struct pl_req *r)
+{
+    return tenant_or_reply(r);
+}
+
+int pl_api__query_get_or_reply(struct pl_req *r, struct qreq *x, int *local)
+{
+    return url_params_or_reply(r, x, local) != 0 || filters_or_reply(r, x) != 0 ? -1 : 0;
+}
+
+int pl_api__query_post_or_reply(struct pl_req *r, struct qreq *x, const json_t *body, int *local)
+{
+    return url_params_or_reply(r, x, local) != 0 || query_body_or_reply(r, x, body) != 0 ? -1 : 0;
+}
+
+int pl_api__too_wide_or_reply(struct pl_req *r, const struct qreq *x, int local)
+{
+    return too_wide_or_reply(r, x, local);
+}
+
+void pl_api__add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const char *rel)
+{
+    add_page_link(r, offset, limit, rel);
 }

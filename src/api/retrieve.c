@@ -27,7 +27,17 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     if (n < 0)
         return -1;
     int kv = 0, concise = 0, normalized = 0;
+    /* temporalValues / aggregatedValues: only on the temporal API (4.5.9, 4.5.19) */
+    int temporal = strncmp(r->path, "/ngsi-ld/v1/temporal/", 21) == 0;
     for (int i = 0; i < n; i++) {
+        if (temporal && strcmp(opts[i], "temporalValues") == 0) {
+            o->temporal = PL_TEMPORAL_VALUES;
+            continue;
+        }
+        if (temporal && strcmp(opts[i], "aggregatedValues") == 0) {
+            o->temporal = PL_TEMPORAL_AGGREGATED;
+            continue;
+        }
         if (strcmp(opts[i], "keyValues") == 0 || strcmp(opts[i], "simplified") == 0)
             kv = 1;
         else if (strcmp(opts[i], "concise") == 0)
@@ -45,7 +55,11 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     if (fmt) {
         /* 6.3.7: format takes precedence over options. */
         kv = concise = normalized = 0;
-        if (strcmp(fmt, "keyValues") == 0 || strcmp(fmt, "simplified") == 0)
+        if (temporal && strcmp(fmt, "temporalValues") == 0)
+            o->temporal = PL_TEMPORAL_VALUES;
+        else if (temporal && strcmp(fmt, "aggregatedValues") == 0)
+            o->temporal = PL_TEMPORAL_AGGREGATED;
+        else if (strcmp(fmt, "keyValues") == 0 || strcmp(fmt, "simplified") == 0)
             kv = 1;
         else if (strcmp(fmt, "concise") == 0)
             concise = 1;
@@ -60,6 +74,12 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
         pl_reply_error(r, PL_EBADREQUESTDATA,
                        "options name more than one representation (keyValues, concise, "
                        "normalized)");
+        return -1;
+    }
+    if (temporal && (kv || concise)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "the temporal API answers normalized, temporalValues or "
+                       "aggregatedValues representations");
         return -1;
     }
     o->format = kv ? PL_FORMAT_KEYVALUES : concise ? PL_FORMAT_CONCISE : PL_FORMAT_NORMALIZED;
@@ -80,14 +100,13 @@ int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
                              strcmp(items[i], "scope") == 0))
             continue;
         if (!pl_is_valid_name(items[i]) && !pl_is_uri(items[i])) {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' in %s",
-                           items[i], param);
+            pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' in %s", items[i],
+                           param);
             return -1;
         }
         char *iri = pl_ctx_expand(ctx, items[i]);
         if (!iri) {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand '%.200s' in %s", items[i],
-                           param);
+            pl_reply_error(r, PL_EBADREQUESTDATA, "cannot expand '%.200s' in %s", items[i], param);
             return -1;
         }
         pl_req_defer_free(r, iri);
@@ -105,8 +124,7 @@ int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
 static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *id,
                         const struct pl_render_opts *o)
 {
-    if (o->pick || o->omit || o->lang ||
-        (r->accept != PL_MIME_JSON && r->accept != PL_MIME_LDJSON))
+    if (o->pick || o->omit || o->lang || (r->accept != PL_MIME_JSON && r->accept != PL_MIME_LDJSON))
         return 1;
     struct pl_err err;
     pl_err_clear(&err);

@@ -7,12 +7,13 @@
 #include "notify/notifier.h"
 #include "store/store.h"
 
-#define E "/ngsi-ld/v1/entities"
-#define C "/ngsi-ld/v1/jsonldContexts"
-#define B "/ngsi-ld/v1/entityOperations"
-#define T "/ngsi-ld/v1/types"
-#define A "/ngsi-ld/v1/attributes"
-#define S "/ngsi-ld/v1/subscriptions"
+#define E  "/ngsi-ld/v1/entities"
+#define C  "/ngsi-ld/v1/jsonldContexts"
+#define B  "/ngsi-ld/v1/entityOperations"
+#define T  "/ngsi-ld/v1/types"
+#define A  "/ngsi-ld/v1/attributes"
+#define S  "/ngsi-ld/v1/subscriptions"
+#define TE "/ngsi-ld/v1/temporal/entities"
 
 const struct pl_route pl_api_routes[] = {
     {PL_M_GET, "/health", PL_ROUTE_NO_ACCEPT, pl_api_health},
@@ -47,6 +48,16 @@ const struct pl_route pl_api_routes[] = {
     {PL_M_GET, S "/*", 0, pl_api_subscription_get},
     {PL_M_PATCH, S "/*", PL_ROUTE_BODY, pl_api_subscription_patch},
     {PL_M_DELETE, S "/*", 0, pl_api_subscription_delete},
+    {PL_M_POST, TE, PL_ROUTE_BODY, pl_api_temporal_create},
+    {PL_M_GET, TE, 0, pl_api_temporal_query},
+    {PL_M_GET, TE "/*", 0, pl_api_temporal_get},
+    {PL_M_DELETE, TE "/*", 0, pl_api_temporal_delete},
+    {PL_M_POST, TE "/*/attrs", PL_ROUTE_BODY, pl_api_temporal_attrs_add},
+    {PL_M_DELETE, TE "/*/attrs/*", 0, pl_api_temporal_attr_delete},
+    {PL_M_PATCH, TE "/*/attrs/*/*", PL_ROUTE_BODY, pl_api_temporal_instance_patch},
+    {PL_M_DELETE, TE "/*/attrs/*/*", 0, pl_api_temporal_instance_delete},
+    {PL_M_POST, "/ngsi-ld/v1/temporal/entityOperations/query", PL_ROUTE_BODY,
+     pl_api_temporal_query_post},
     {PL_M_GET, A, 0, pl_api_attributes_list},
     {PL_M_GET, A "/*", 0, pl_api_attribute_get},
 };
@@ -80,8 +91,7 @@ int pl_api_metrics(struct pl_req *r)
 int pl_api_version(struct pl_req *r)
 {
     json_t *j = json_pack("{s:s, s:s, s:s}", "polis", POLIS_VERSION, "store",
-                          pl_store_backend_name(r->app->store), "coreContext",
-                          PL_CORE_CONTEXT_URL);
+                          pl_store_backend_name(r->app->store), "coreContext", PL_CORE_CONTEXT_URL);
     pl_reply_json(r, 200, "application/json", j);
     json_decref(j);
     return PL_HANDLER_DONE;

@@ -7,6 +7,7 @@
 #define PL_APP_APP_H
 
 #include "app/config.h"
+#include "app/history.h"
 #include "base/limits.h"
 
 struct pl_store;
@@ -15,12 +16,13 @@ struct pl_http;
 struct pl_notifier;
 
 struct pl_app {
-    struct pl_config cfg;     /* effective configuration */
-    struct pl_limits limits;  /* input limits (from cfg) */
-    struct pl_store *store;   /* the store (owned) */
-    struct pl_ctxreg *ctxreg; /* the @context registry (owned) */
-    struct pl_http *http;     /* the HTTP server (owned) */
-    struct pl_notifier *notifier; /* subscriptions and notifications (owned) */
+    struct pl_config cfg;          /* effective configuration */
+    struct pl_limits limits;       /* input limits (from cfg) */
+    struct pl_store *store;        /* the store (owned) */
+    struct pl_ctxreg *ctxreg;      /* the @context registry (owned) */
+    struct pl_http *http;          /* the HTTP server (owned) */
+    struct pl_notifier *notifier;  /* subscriptions and notifications (owned) */
+    struct pl_app_history history; /* what attribute history is kept (the store borrows it) */
 };
 
 #endif

@@ -11,12 +11,12 @@
 enum kind { K_STR, K_INT, K_SIZE, K_LONG, K_FLAG, K_LISTEN };
 
 struct opt {
-    const char *name;  /* long option without "--" */
-    const char *env;   /* environment variable */
+    const char *name; /* long option without "--" */
+    const char *env;  /* environment variable */
     enum kind kind;
-    size_t off;        /* offset in struct pl_config */
-    size_t size;       /* buffer size for K_STR */
-    const char *arg;   /* argument name in --help */
+    size_t off;      /* offset in struct pl_config */
+    size_t size;     /* buffer size for K_STR */
+    const char *arg; /* argument name in --help */
     const char *help;
 };
 
@@ -52,12 +52,25 @@ static const struct opt opts[] = {
      "timeout to download a remote @context (default 5000)"},
     {"max-context-bytes", "POLIS_MAX_CONTEXT_BYTES", K_SIZE, F(max_context_bytes), "BYTES",
      "largest remote @context document (default 1048576)"},
+    {"history", "POLIS_HISTORY", K_STR, F(history), "on|off",
+     "record attribute history for the temporal API (default on)"},
+    {"history-off-tenants", "POLIS_HISTORY_OFF_TENANTS", K_STR, F(history_off_tenants), "LIST",
+     "comma-separated tenants without history ('-' is the default tenant)"},
+    {"history-off-types", "POLIS_HISTORY_OFF_TYPES", K_STR, F(history_off_types), "LIST",
+     "comma-separated entity types (IRIs or default-context terms) without history"},
+    {"history-purge-on-delete", "POLIS_HISTORY_PURGE_ON_DELETE", K_FLAG, F(history_purge_on_delete),
+     NULL, "deleting an entity also deletes its history"},
+    {"history-retention", "POLIS_HISTORY_RETENTION", K_STR, F(history_retention), "RULES",
+     "TYPE=LIMIT,... with TYPE an IRI, term or *, LIMIT an ISO 8601 duration or a count"},
+    {"temporal-max-instances", "POLIS_TEMPORAL_MAX_INSTANCES", K_INT, F(temporal_max_instances),
+     "N", "most instances per attribute in one temporal response (default 1000)"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: polis [OPTION]...\n"
-               "Polis: an NGSI-LD context broker for digital cities (version %s).\n\n",
+    fprintf(f,
+            "Usage: polis [OPTION]...\n"
+            "Polis: an NGSI-LD context broker for digital cities (version %s).\n\n",
             POLIS_VERSION);
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         char left[64];
@@ -134,6 +147,8 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->max_attrs = PL_LIMITS_DEFAULT_ATTRS;
     cfg->max_id_len = PL_LIMITS_DEFAULT_IDLEN;
     cfg->fetch_timeout_ms = 5000;
+    memcpy(cfg->history, "on", 3);
+    cfg->temporal_max_instances = 1000;
     cfg->max_context_bytes = 1024 * 1024;
 
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {

@@ -9,23 +9,29 @@
 #include <stddef.h>
 
 struct pl_config {
-    char listen_host[64];     /* --listen HOST:PORT (POLIS_LISTEN) */
+    char listen_host[64]; /* --listen HOST:PORT (POLIS_LISTEN) */
     int listen_port;
-    char data_dir[1024];      /* --data DIR (POLIS_DATA) */
-    char store_url[1100];     /* --store URL (POLIS_STORE); default sqlite:<data_dir> */
-    char log_level[16];       /* --log-level (POLIS_LOG_LEVEL) */
-    char contexts_dir[1024];  /* --contexts DIR (POLIS_CONTEXTS): preload.map directory */
-    char demo_dir[1024];      /* --demo DIR (POLIS_DEMO): demo entities loaded into an empty store */
-    int no_demo;              /* --no-demo (POLIS_NO_DEMO=1) */
-    char self_url[256];       /* --self-url URL (POLIS_SELF_URL): how clients reach us */
-    int threads;              /* --threads N (POLIS_THREADS): network threads */
-    int sync_full;            /* --sync-full (POLIS_SYNC_FULL=1): fsync each commit */
-    size_t max_body;          /* --max-body BYTES (POLIS_MAX_BODY) */
-    int max_depth;            /* --max-depth N (POLIS_MAX_DEPTH) */
-    int max_attrs;            /* --max-attrs N (POLIS_MAX_ATTRS) */
-    size_t max_id_len;        /* --max-id-len BYTES (POLIS_MAX_ID_LEN) */
-    long fetch_timeout_ms;    /* --fetch-timeout MS (POLIS_FETCH_TIMEOUT) */
-    size_t max_context_bytes; /* --max-context-bytes BYTES (POLIS_MAX_CONTEXT_BYTES) */
+    char data_dir[1024];     /* --data DIR (POLIS_DATA) */
+    char store_url[1100];    /* --store URL (POLIS_STORE); default sqlite:<data_dir> */
+    char log_level[16];      /* --log-level (POLIS_LOG_LEVEL) */
+    char contexts_dir[1024]; /* --contexts DIR (POLIS_CONTEXTS): preload.map directory */
+    char demo_dir[1024];     /* --demo DIR (POLIS_DEMO): demo entities loaded into an empty store */
+    int no_demo;             /* --no-demo (POLIS_NO_DEMO=1) */
+    char self_url[256];      /* --self-url URL (POLIS_SELF_URL): how clients reach us */
+    int threads;             /* --threads N (POLIS_THREADS): network threads */
+    int sync_full;           /* --sync-full (POLIS_SYNC_FULL=1): fsync each commit */
+    size_t max_body;         /* --max-body BYTES (POLIS_MAX_BODY) */
+    int max_depth;           /* --max-depth N (POLIS_MAX_DEPTH) */
+    int max_attrs;           /* --max-attrs N (POLIS_MAX_ATTRS) */
+    size_t max_id_len;       /* --max-id-len BYTES (POLIS_MAX_ID_LEN) */
+    long fetch_timeout_ms;   /* --fetch-timeout MS (POLIS_FETCH_TIMEOUT) */
+    size_t max_context_bytes;       /* --max-context-bytes BYTES (POLIS_MAX_CONTEXT_BYTES) */
+    char history[8];                /* --history on|off (POLIS_HISTORY) */
+    char history_off_tenants[1024]; /* --history-off-tenants LIST (POLIS_HISTORY_OFF_TENANTS) */
+    char history_off_types[4096];   /* --history-off-types LIST (POLIS_HISTORY_OFF_TYPES) */
+    int history_purge_on_delete;    /* --history-purge-on-delete (POLIS_HISTORY_PURGE_ON_DELETE) */
+    char history_retention[4096];   /* --history-retention RULES (POLIS_HISTORY_RETENTION) */
+    int temporal_max_instances;     /* --temporal-max-instances N (POLIS_TEMPORAL_MAX_INSTANCES) */
 };
 
 enum pl_config_result { PL_CONFIG_RUN = 0, PL_CONFIG_EXIT_OK, PL_CONFIG_EXIT_ERROR };

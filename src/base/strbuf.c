@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* strbuf.c — the growable byte buffer of strbuf.h. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/err.h"
@@ -55,4 +57,18 @@ char *pl_strbuf_take(struct pl_strbuf *b, size_t *len)
         *len = b->len;
     pl_strbuf_init(b);
     return s;
+}
+
+void pl_strbuf_printf(struct pl_strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || pl_strbuf_reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }

@@ -74,6 +74,10 @@ static inline int pl_strbuf_failed(const struct pl_strbuf *b)
  * free() it; "" freshly allocated when empty) and its length in *len (may be NULL), and leaves
  * `b` empty. Returns NULL (and `b` disposed) when out of memory or after an earlier failure.
  */
+/* Appends printf-formatted text. No-op after a failure. */
+void pl_strbuf_printf(struct pl_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 char *pl_strbuf_take(struct pl_strbuf *b, size_t *len);
 
 #endif

@@ -47,9 +47,10 @@ enum pl_parse_kind {
 };
 
 /* Flags for pl_entity_parse. */
-#define PL_PARSE_ALLOW_NULL 0x1u /* merge-patch: "urn:ngsi-ld:null" (and JSON null) mark
-                                    deletions and are kept as the string "urn:ngsi-ld:null" */
-#define PL_PARSE_PARTIAL    0x2u /* PATCH /attrs/{attrId}: "type" of the instance may be absent */
+#define PL_PARSE_ALLOW_NULL                                                                        \
+    0x1u                      /* merge-patch: "urn:ngsi-ld:null" (and JSON null) mark              \
+                                 deletions and are kept as the string "urn:ngsi-ld:null" */
+#define PL_PARSE_PARTIAL 0x2u /* PATCH /attrs/{attrId}: "type" of the instance may be absent */
 
 /*
  * Parses `in` (compacted JSON, any "@context" member already removed by the caller), validates
@@ -132,11 +133,15 @@ enum pl_format {
     PL_FORMAT_CONCISE     /* 4.5.x concise */
 };
 
+/* The temporal representations (4.5.6-4.5.9, 4.5.19): set only by the /temporal handlers. */
+enum pl_temporal_repr { PL_TEMPORAL_NORMALIZED, PL_TEMPORAL_VALUES, PL_TEMPORAL_AGGREGATED };
+
 struct pl_render_opts {
     enum pl_format format;
-    int sys_attrs;           /* include createdAt/modifiedAt (options=sysAttrs) */
-    const char *lang;        /* LanguageProperty: pick this language (4.15); NULL = all */
-    const char *const *attrs; /* expanded attribute IRIs to keep (attrs=); NULL = all */
+    enum pl_temporal_repr temporal; /* ignored by the entity renderers */
+    int sys_attrs;                  /* include createdAt/modifiedAt (options=sysAttrs) */
+    const char *lang;               /* LanguageProperty: pick this language (4.15); NULL = all */
+    const char *const *attrs;       /* expanded attribute IRIs to keep (attrs=); NULL = all */
     size_t n_attrs;
     const char *const *pick; /* pick= : compact names of members to keep ("id","type", attrs
                                 already expanded by the caller); NULL = no pick */

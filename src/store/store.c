@@ -21,9 +21,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "store/store_int.h"
 
 #define DEFAULT_MAX_BATCH 1024
@@ -31,7 +33,8 @@
 /* Internal write kinds, in the high bits of pl_store_write.flags (never set by callers). */
 #define WF_SUB_PUT    0x10000000u /* ud: the body (const json_t *) */
 #define WF_SUB_DELETE 0x20000000u
-#define WF_INTERNAL   (WF_CTX_PUT | WF_CTX_DELETE | WF_SUB_PUT | WF_SUB_DELETE)
+#define WF_CALL       0x08000000u /* ud: a struct wcall, run on the writer (history writes) */
+#define WF_INTERNAL   (WF_CTX_PUT | WF_CTX_DELETE | WF_SUB_PUT | WF_SUB_DELETE | WF_CALL)
 #define WF_CTX_PUT    0x40000000u /* ud: the record (const json_t *) */
 #define WF_CTX_DELETE 0x80000000u /* id: the record id */
 #define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST | PL_WRITE_PREPARED)
@@ -46,9 +49,11 @@ struct pl_store {
     unsigned caps;                  /* PL_STORE_CAP_* of this open store */
     size_t max_batch;               /* most writes per transaction (groups may exceed it) */
 
-    pl_store_listener_fn listener;      /* change events (set before writes start) */
+    pl_store_listener_fn listener; /* change events (set before writes start) */
     void *listener_ud;
-    atomic_int want_before;             /* the listener wants `before` of each change */
+    atomic_int want_before;            /* the listener wants `before` of each change */
+    const struct pl_hist_policy *hist; /* history policy (borrowed from the opener), or NULL
+                                          when no history is recorded */
 
     pthread_mutex_t mu;                 /* protects the queue, `closing` and SD_DONE flags */
     pthread_cond_t work;                /* the writer waits here for writes */
@@ -56,6 +61,9 @@ struct pl_store {
     struct pl_store_write *head, *tail; /* the queue, linked through next_ */
     int closing;                        /* 1: no new writes; the writer drains and exits */
     pthread_t writer;                   /* the writer thread */
+    pthread_t retention;                /* history retention steps (when rules exist) */
+    int has_retention;                  /* 1 when that thread runs */
+    pthread_cond_t ret_cv;              /* it sleeps here (signalled at close) */
 
     atomic_uint_least64_t n_writes; /* see struct pl_store_stats */
     atomic_uint_least64_t n_commits;
@@ -66,6 +74,56 @@ struct pl_store {
 static const char *tn(const char *tenant)
 {
     return tenant ? tenant : "";
+}
+
+static void *retention_main(void *arg);
+
+/* A function run by the writer thread inside a write's savepoint (WF_CALL). */
+struct wcall {
+    int (*fn)(struct pl_store *s, struct wcall *c, struct pl_err *err);
+    void *arg;
+};
+
+/* Whether a write must know the entity before it: for the listener, or for history. */
+static int need_before(const struct pl_store *s)
+{
+    return atomic_load(&((struct pl_store *)s)->want_before) || s->hist;
+}
+
+/* The history rows of one committed entity change (before -> after; either may be NULL),
+ * written in the write's savepoint. Failing here fails the write: history is never lost
+ * silently. */
+static int record_history(struct pl_store *s, struct pl_store_write *w, const json_t *before,
+                          const json_t *after, struct pl_err *err)
+{
+    const json_t *e = after ? after : before;
+    if (!s->hist || !e || !pl_store__hist_wanted(s->hist, tn(w->tenant), e))
+        return 0;
+    int64_t now = 0;
+    const char *m = after ? json_string_value(json_object_get(after, "modifiedAt")) : NULL;
+    if (!m || pl_time_parse(m, &now) != 0)
+        now = pl_time_now_ms();
+    if (!after && s->hist->purge_on_delete) {
+        struct pl_hist_del d = {.id = w->id};
+        int64_t n = 0;
+        return s->ops->w_hist_delete(s->be, tn(w->tenant), &d, &n, err);
+    }
+    struct pl_hist_batch b = {0};
+    int rc = pl_store__hist_diff(before, after, now, &b);
+    char *types = rc == 0 ? pl_store__types_text(e) : NULL;
+    const json_t *scope = json_object_get(e, "scope");
+    char *scope_text = json_dumps(scope ? scope : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (rc == 0 && (!types || !scope_text))
+        rc = PL_ENOMEM;
+    if (rc != 0)
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory recording history");
+    else if (b.n || !after || !before)
+        rc = s->ops->w_hist_append(s->be, tn(w->tenant), w->id, types, scope_text, after ? 0 : now,
+                                   b.rows, b.n, NULL, err);
+    free(types);
+    free(scope_text);
+    pl_store__hist_batch_free(&b);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -100,8 +158,7 @@ static int put_entity(struct pl_store *s, struct pl_store_write *w, const json_t
     if (!nix)
         rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
     else
-        rc = s->ops->w_entity_put(s->be, tn(w->tenant), w->id, next, text, len, old, nix,
-                                  &w->err);
+        rc = s->ops->w_entity_put(s->be, tn(w->tenant), w->id, next, text, len, old, nix, &w->err);
     free(text);
     ix_delete(nix);
     return rc;
@@ -137,6 +194,11 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
                             : pl_err_set(&w->err, PL_EOPNOTSUPPORTED, "no subscriptions");
         goto finish;
     }
+    if (w->flags & WF_CALL) {
+        struct wcall *c = w->ud;
+        rc = c->fn(s, c, &w->err);
+        goto finish;
+    }
     if (w->flags & WF_SUB_DELETE) {
         rc = ops->w_sub_delete ? ops->w_sub_delete(s->be, tn(w->tenant), w->id, &w->err)
                                : pl_err_set(&w->err, PL_EOPNOTSUPPORTED, "no subscriptions");
@@ -149,6 +211,7 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
                                w->prepared_len, NULL, w->prep_new, &w->err);
         if (rc == 0) {
             next = json_incref((json_t *)w->prepared);
+            rc = record_history(s, w, NULL, next, &w->err);
             goto finish;
         }
         w->existed = rc == PL_EALREADYEXISTS;
@@ -169,12 +232,17 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             rc = pl_err_set(&w->err, PL_ESTALE, "entity modified concurrently");
             goto finish;
         }
-        if (w->before && atomic_load(&s->want_before))
+        if (w->before && need_before(s))
             w->ev_before_ = json_incref((json_t *)w->before);
         rc = ops->w_entity_put(s->be, tn(w->tenant), w->id, w->prepared, w->prepared_text,
                                w->prepared_len, w->prep_old, w->prep_new, &w->err);
-        if (rc == 0)
+        if (rc == 0) {
             next = json_incref((json_t *)w->prepared);
+            if (s->hist && !w->before) /* the caller did not keep it: read it back */
+                rc = pl_err_set(&w->err, PL_ESTALE, "history needs the entity before");
+            else
+                rc = record_history(s, w, w->before, next, &w->err);
+        }
         goto finish;
     }
     rc = ops->w_entity_get(s->be, tn(w->tenant), w->id, &cur, &w->err);
@@ -195,7 +263,7 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         goto finish;
     }
     /* The entity before the change, for the listener (apply may modify cur in place). */
-    if (cur && atomic_load(&s->want_before) && !(w->ev_before_ = json_deep_copy(cur))) {
+    if (cur && need_before(s) && !(w->ev_before_ = json_deep_copy(cur))) {
         rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
         goto finish;
     }
@@ -216,8 +284,12 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             goto finish;
         }
         rc = put_entity(s, w, next, old_ix);
+        if (rc == 0)
+            rc = record_history(s, w, w->ev_before_, next, &w->err);
     } else if (cur) {
         rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, old_ix, &w->err);
+        if (rc == 0)
+            rc = record_history(s, w, w->ev_before_, NULL, &w->err);
     }
 
 finish:
@@ -526,6 +598,8 @@ int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, stru
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     s->ops = ops;
     s->max_batch = cfg->max_batch > 0 ? (size_t)cfg->max_batch : DEFAULT_MAX_BATCH;
+    if (cfg->history && !cfg->history->off && ops->w_hist_append)
+        s->hist = cfg->history;
     int rc = ops->open(cfg, loc, &s->be, err);
     if (rc != 0) {
         free(s);
@@ -535,6 +609,7 @@ int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, stru
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->done, NULL);
+    pthread_cond_init(&s->ret_cv, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         ops->close(s->be);
         pthread_cond_destroy(&s->done);
@@ -543,6 +618,8 @@ int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, stru
         free(s);
         return pl_err_set(err, PL_EINTERNAL, "store: cannot start the writer thread");
     }
+    if (s->hist && s->hist->n_retention && ops->w_hist_trim)
+        s->has_retention = pthread_create(&s->retention, NULL, retention_main, s) == 0;
     *out = s;
     return 0;
 }
@@ -554,10 +631,14 @@ void pl_store_close(struct pl_store *s)
     pthread_mutex_lock(&s->mu);
     s->closing = 1;
     pthread_cond_signal(&s->work);
+    pthread_cond_signal(&s->ret_cv);
     pthread_mutex_unlock(&s->mu);
+    if (s->has_retention)
+        pthread_join(s->retention, NULL);
     pthread_join(s->writer, NULL);
     s->ops->close(s->be);
     pthread_cond_destroy(&s->done);
+    pthread_cond_destroy(&s->ret_cv);
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -669,8 +750,7 @@ int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, con
     return sub_write(s, WF_SUB_PUT, tenant, id, body, err);
 }
 
-int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id,
-                        struct pl_err *err)
+int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id, struct pl_err *err)
 {
     return sub_write(s, WF_SUB_DELETE, tenant, id, NULL, err);
 }
@@ -699,7 +779,219 @@ void pl_store_want_before(struct pl_store *s, int on)
 
 int pl_store_wants_before(const struct pl_store *s)
 {
-    return atomic_load(&((struct pl_store *)s)->want_before);
+    return need_before(s);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Attribute history
+ * ---------------------------------------------------------------------------------------- */
+
+static int no_history(const struct pl_store *s, struct pl_err *err)
+{
+    return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store keeps no history", s->ops->name);
+}
+
+int pl_store_hist_on(const struct pl_store *s, const char *tenant)
+{
+    if (!s->hist)
+        return 0;
+    for (size_t i = 0; i < s->hist->n_off_tenants; i++)
+        if (strcmp(tn(tenant), s->hist->off_tenants[i]) == 0)
+            return 0;
+    return 1;
+}
+
+int pl_store_hist_entities(struct pl_store *s, const char *tenant, const char *const *ids,
+                           size_t n_ids, const char *id_prefix, pl_hist_entity_fn fn, void *ud,
+                           struct pl_err *err)
+{
+    if (!s->ops->hist_entities)
+        return no_history(s, err);
+    return s->ops->hist_entities(s->be, tn(tenant), ids, n_ids, id_prefix, fn, ud, err);
+}
+
+int pl_store_hist_instances(struct pl_store *s, const struct pl_hist_query *q, pl_hist_row_fn fn,
+                            void *ud, struct pl_err *err)
+{
+    if (!s->ops->hist_instances)
+        return no_history(s, err);
+    return s->ops->hist_instances(s->be, q, fn, ud, err);
+}
+
+int pl_store_hist_aggregate(struct pl_store *s, const struct pl_hist_query *q,
+                            const struct pl_hist_aggr *a, pl_hist_aggr_fn fn, void *ud,
+                            struct pl_err *err)
+{
+    if (!s->ops->hist_aggregate)
+        return no_history(s, err);
+    return s->ops->hist_aggregate(s->be, q, a, fn, ud, err);
+}
+
+/* Runs `c` on the writer thread in its own savepoint; returns its result. */
+static int call_sync(struct pl_store *s, const char *tenant, const char *id, struct wcall *c,
+                     struct pl_err *err)
+{
+    struct pl_store_write w;
+    memset(&w, 0, sizeof w);
+    w.tenant = tn(tenant);
+    w.id = id ? id : "";
+    w.flags = WF_CALL;
+    w.apply = no_apply;
+    w.ud = c;
+    int rc = write_sync(s, &w);
+    if (rc && err)
+        *err = w.err;
+    return rc;
+}
+
+struct hist_add_arg {
+    const char *tenant, *id;
+    const json_t *frag;
+    int must_exist, created;
+};
+
+static int hist_add_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    struct hist_add_arg *a = c->arg;
+    struct pl_hist_batch b = {0};
+    int rc = pl_store__hist_fragment(a->frag, pl_time_now_ms(), &b);
+    const json_t *types = json_object_get(a->frag, "type");
+    const json_t *scope = json_object_get(a->frag, "scope");
+    char *types_text = types ? json_dumps(types, JSON_COMPACT) : NULL;
+    char *scope_text = scope ? json_dumps(scope, JSON_COMPACT) : NULL;
+    if (rc != 0 || (types && !types_text) || (scope && !scope_text)) {
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    } else {
+        rc = s->ops->w_hist_append(s->be, a->tenant, a->id, types_text, scope_text, PL_HIST_NONE,
+                                   b.rows, b.n, &a->created, err);
+        if (rc == 0 && a->must_exist && a->created)
+            rc = pl_err_set(err, PL_ENOTFOUND, "no temporal evolution of '%s'", a->id);
+    }
+    free(types_text);
+    free(scope_text);
+    pl_store__hist_batch_free(&b);
+    return rc;
+}
+
+int pl_store_hist_add(struct pl_store *s, const char *tenant, const char *id,
+                      const json_t *fragment, int must_exist, int *created, struct pl_err *err)
+{
+    if (!s->ops->w_hist_append)
+        return no_history(s, err);
+    struct hist_add_arg a = {tn(tenant), id, fragment, must_exist, 0};
+    struct wcall c = {hist_add_run, &a};
+    int rc = call_sync(s, tenant, id, &c, err);
+    if (created)
+        *created = a.created;
+    return rc;
+}
+
+struct hist_del_arg {
+    const char *tenant;
+    const struct pl_hist_del *d;
+};
+
+static int hist_del_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    struct hist_del_arg *a = c->arg;
+    int64_t n = 0;
+    int rc = s->ops->w_hist_delete(s->be, a->tenant, a->d, &n, err);
+    if (rc == 0 && n == 0)
+        rc = pl_err_set(err, PL_ENOTFOUND, "no such temporal %s",
+                        a->d->iid    ? "attribute instance"
+                        : a->d->attr ? "attribute"
+                                     : "entity");
+    return rc;
+}
+
+int pl_store_hist_delete(struct pl_store *s, const char *tenant, const struct pl_hist_del *d,
+                         struct pl_err *err)
+{
+    if (!s->ops->w_hist_delete)
+        return no_history(s, err);
+    struct hist_del_arg a = {tn(tenant), d};
+    struct wcall c = {hist_del_run, &a};
+    return call_sync(s, tenant, d->id, &c, err);
+}
+
+struct hist_patch_arg {
+    const char *tenant, *id, *attr;
+    int64_t iid;
+    const json_t *inst;
+};
+
+static int hist_patch_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    struct hist_patch_arg *a = c->arg;
+    return s->ops->w_hist_patch(s->be, a->tenant, a->id, a->attr, a->iid, a->inst, pl_time_now_ms(),
+                                err);
+}
+
+int pl_store_hist_patch(struct pl_store *s, const char *tenant, const char *id, const char *attr,
+                        int64_t iid, const json_t *instance, struct pl_err *err)
+{
+    if (!s->ops->w_hist_patch)
+        return no_history(s, err);
+    struct hist_patch_arg a = {tn(tenant), id, attr, iid, instance};
+    struct wcall c = {hist_patch_run, &a};
+    return call_sync(s, tenant, id, &c, err);
+}
+
+struct hist_trim_arg {
+    int64_t n;
+};
+
+static int hist_trim_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    struct hist_trim_arg *a = c->arg;
+    return s->ops->w_hist_trim(s->be, s->hist, pl_time_now_ms(), 2000, &a->n, err);
+}
+
+/* One retention step (docs/temporal.md): deletes at most a few thousand expired instances.
+ * Returns how many were deleted (so the caller runs the next step soon when it was a full
+ * one), or -1 on error. */
+int64_t pl_store_hist_trim_step(struct pl_store *s)
+{
+    if (!s->hist || !s->hist->n_retention || !s->ops->w_hist_trim)
+        return 0;
+    struct hist_trim_arg a = {0};
+    struct wcall c = {hist_trim_run, &a};
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (call_sync(s, "", "", &c, &err) != 0) {
+        pl_log_warn("history retention: %s", err.detail);
+        return -1;
+    }
+    return a.n;
+}
+
+/* Retention runs as small writer steps, one per second, or back to back (with a short pause
+ * for the writes queued meanwhile) while a step found a full budget of expired instances. */
+static void *retention_main(void *arg)
+{
+    struct pl_store *s = arg;
+    pthread_setname_np(pthread_self(), "pl-retention");
+    int64_t wait_ms = 1000;
+    pthread_mutex_lock(&s->mu);
+    while (!s->closing) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->ret_cv, &s->mu, &ts);
+        if (s->closing)
+            break;
+        pthread_mutex_unlock(&s->mu);
+        int64_t n = pl_store_hist_trim_step(s);
+        wait_ms = n >= 2000 ? 20 : 1000;
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err)
@@ -858,8 +1150,7 @@ int pl_store_discover(struct pl_store *s, const char *tenant, enum pl_store_disc
                       const char *iri, json_t **out, struct pl_err *err)
 {
     if (!s->ops->discover)
-        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store cannot discover",
-                          s->ops->name);
+        return pl_err_set(err, PL_EOPNOTSUPPORTED, "the %s store cannot discover", s->ops->name);
     return s->ops->discover(s->be, tn(tenant), what, iri, out, err);
 }
 

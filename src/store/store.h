@@ -28,14 +28,16 @@
 
 #include "base/err.h"
 
-struct pl_store;    /* opaque */
-struct pl_store_ix; /* the index keys of an entity (store_int.h) */
+struct pl_store;       /* opaque */
+struct pl_hist_policy; /* below */
+struct pl_store_ix;    /* the index keys of an entity (store_int.h) */
 
 struct pl_store_config {
-    const char *url;  /* backend URL: "sqlite:<dir>" or a bare directory path (SQLite);
-                         "postgresql://..." is reserved for the PostgreSQL backend */
-    int sync_full;    /* 1: synchronous=FULL (power-loss safe), 0: NORMAL (crash safe) */
-    int max_batch;    /* most writes per group commit (0: default 1024) */
+    const char *url; /* backend URL: "sqlite:<dir>" or a bare directory path (SQLite);
+                        "postgresql://..." is reserved for the PostgreSQL backend */
+    int sync_full;   /* 1: synchronous=FULL (power-loss safe), 0: NORMAL (crash safe) */
+    int max_batch;   /* most writes per group commit (0: default 1024) */
+    const struct pl_hist_policy *history; /* attribute history (NULL: none recorded) */
 };
 
 /* Capability bits a backend advertises (curl SSLSUPP_* style). */
@@ -61,23 +63,23 @@ struct pl_store_selector {
 };
 
 struct pl_store_query {
-    const char *tenant;               /* "" default */
+    const char *tenant;                   /* "" default */
     const struct pl_store_selector *sels; /* several selectors: an entity matches ANY of them */
-    size_t n_sels;                    /* (one selector goes into ids/id_regex/types below) */
-    const char *const *ids;           /* id is one of these */
+    size_t n_sels;                        /* (one selector goes into ids/id_regex/types below) */
+    const char *const *ids;               /* id is one of these */
     size_t n_ids;
-    const void *id_regex;             /* a compiled regex_t (POSIX ERE) the id must match */
-    const char *id_pattern;           /* its text (optional: lets an anchored literal prefix
-                                         use the id index) */
-    const struct pl_typesel *types;   /* type selection (query/typesel.h), names resolved */
-    const struct pl_q_node *q;        /* q (query/q.h), resolved */
-    const struct pl_scopeq *scope;    /* scopeQ (query/scopeq.h) */
-    const struct pl_geoq *geo;        /* geo-query (query/geoq.h) */
-    const char *geo_attr;             /* its expanded geoproperty IRI */
-    const char *const *attrs;         /* 5.7.2: the entity has at least one of these IRIs */
+    const void *id_regex;           /* a compiled regex_t (POSIX ERE) the id must match */
+    const char *id_pattern;         /* its text (optional: lets an anchored literal prefix
+                                       use the id index) */
+    const struct pl_typesel *types; /* type selection (query/typesel.h), names resolved */
+    const struct pl_q_node *q;      /* q (query/q.h), resolved */
+    const struct pl_scopeq *scope;  /* scopeQ (query/scopeq.h) */
+    const struct pl_geoq *geo;      /* geo-query (query/geoq.h) */
+    const char *geo_attr;           /* its expanded geoproperty IRI */
+    const char *const *attrs;       /* 5.7.2: the entity has at least one of these IRIs */
     size_t n_attrs;
-    int64_t limit, offset;            /* rows wanted; limit 0: none (count only) */
-    int count;                        /* 1: compute the number of matches */
+    int64_t limit, offset; /* rows wanted; limit 0: none (count only) */
+    int count;             /* 1: compute the number of matches */
 };
 
 /* Called once per matching entity, in the query's order, with its stored body text (borrowed
@@ -86,11 +88,111 @@ typedef int (*pl_store_row_fn)(void *ud, const char *body, size_t len);
 
 /* What pl_store_discover computes (5.7.5-5.7.10), from counters, never by scanning entities. */
 enum pl_store_discover {
-    PL_DISCOVER_TYPES,      /* [ {"type": IRI, "count": n, "attrs": {IRI: [kinds]}} ... ] */
-    PL_DISCOVER_TYPE,       /* one of the above for `iri` (PL_ENOTFOUND when none) */
-    PL_DISCOVER_ATTRS,      /* [ {"attr": IRI, "count": n, "types": [IRI...], "kinds": [..]} ] */
-    PL_DISCOVER_ATTR        /* one of the above for `iri` (PL_ENOTFOUND when none) */
+    PL_DISCOVER_TYPES, /* [ {"type": IRI, "count": n, "attrs": {IRI: [kinds]}} ... ] */
+    PL_DISCOVER_TYPE,  /* one of the above for `iri` (PL_ENOTFOUND when none) */
+    PL_DISCOVER_ATTRS, /* [ {"attr": IRI, "count": n, "types": [IRI...], "kinds": [..]} ] */
+    PL_DISCOVER_ATTR   /* one of the above for `iri` (PL_ENOTFOUND when none) */
 };
+
+/* ------------------------------------------------------------------------------------------
+ * Attribute history (NGSI-LD temporal API; the contract is docs/temporal.md). The store itself
+ * records history: every committed entity write appends, in the same savepoint, one instance
+ * per attribute instance the write created or changed and a deletion instance per instance it
+ * removed (store/hist.c computes them from the entity before and after the write). Backends
+ * keep instances append-only, indexed by (entity, attribute, time).
+ *
+ * Times are UTC epoch milliseconds; PL_HIST_NONE marks "no such time".
+ * ---------------------------------------------------------------------------------------- */
+#define PL_HIST_NONE INT64_MIN
+
+/* What is recorded; set once at open, read-only afterwards. */
+struct pl_hist_retention {
+    const char *type;   /* type IRI, or NULL for every type */
+    int64_t max_age_ms; /* 0: no age limit */
+    int64_t max_count;  /* 0: no count limit (per entity attribute) */
+};
+struct pl_hist_policy {
+    int off;                        /* 1: record nothing */
+    int purge_on_delete;            /* 1: deleting an entity deletes its history */
+    const char *const *off_tenants; /* tenants without history ("" the default one) */
+    size_t n_off_tenants;
+    const char *const *off_types; /* type IRIs without history */
+    size_t n_off_types;
+    const struct pl_hist_retention *retention;
+    size_t n_retention;
+};
+
+/* One attribute instance to write (borrowed strings). */
+struct pl_hist_inst {
+    const char *attr;       /* attribute IRI */
+    const char *dataset_id; /* NULL: the default instance */
+    const char *body;       /* the instance (internal form, compact JSON, with createdAt,
+                               modifiedAt, [observedAt], [deletedAt]) */
+    size_t len;
+    int64_t obs, cre, mdf, del; /* its Temporal Properties (PL_HIST_NONE when absent) */
+    int kind;                   /* PL_HV_* class of the value, for aggregation eligibility */
+    double num;                 /* the value as a number (PL_HV_NUMBER/BOOL/ARRAY), else 0 */
+};
+/* Value classes (4.5.19.1 tables). */
+enum {
+    PL_HV_NULL,
+    PL_HV_NUMBER,
+    PL_HV_BOOL,
+    PL_HV_STRING,
+    PL_HV_OBJECT,
+    PL_HV_ARRAY,
+    PL_HV_REL,
+    PL_HV_OTHER
+};
+
+/* What a temporal DELETE removes: the whole history of `id` (attr NULL, iid 0), one attribute
+ * (its default instance, one datasetId, or all), or one instance. */
+struct pl_hist_del {
+    const char *id;
+    const char *attr;
+    const char *dataset_id;
+    int all_datasets;
+    int64_t iid;
+};
+
+/* Which instances a read wants. */
+struct pl_hist_query {
+    const char *tenant;
+    const char *id;
+    const char *const *attrs; /* attribute IRIs; NULL: all */
+    size_t n_attrs;
+    int prop;       /* enum pl_timeprop (query/temporalq.h) */
+    int rel;        /* enum pl_timerel */
+    int64_t t1, t2; /* timeAt, endTimeAt */
+    int64_t last_n; /* per attribute: the last n (0: all) */
+    int64_t max;    /* per attribute: at most this many rows (0: no limit) */
+};
+
+/* A temporal entity: id, its last types and scope (compact JSON; scope NULL when none), and
+ * when it was deleted through the entity API (PL_HIST_NONE: it was not). */
+typedef int (*pl_hist_entity_fn)(void *ud, const char *id, const char *types_text,
+                                 const char *scope_text, int64_t deleted_ms);
+/* One instance, attribute by attribute, each in ascending time order; `t` its time for the
+ * query's property (createdAt when it lacks it); `more` 1 on the last row of an attribute whose
+ * rows were cut by q->max. Returning non-zero stops the read (that value is returned). */
+typedef int (*pl_hist_row_fn)(void *ud, const char *attr, int64_t iid, int64_t t, const char *body,
+                              size_t len, int more);
+
+/* An aggregation (4.5.19): buckets start at origin + k * (months, period_ms). */
+struct pl_hist_aggr {
+    int64_t origin_ms;
+    int months;
+    int64_t period_ms;
+    unsigned methods; /* PL_AGGR_* */
+};
+struct pl_hist_bucket {
+    int64_t start, first_t, last_t; /* bucket start; first and last instance times in it */
+    int64_t n, n_distinct, n_num;   /* instances; distinct values; numeric ones */
+    double sum, sumsq, min, max;    /* over numeric values (valid when n_num > 0) */
+    const char *smin, *smax;        /* lexicographic min/max of string values (or NULL) */
+    unsigned kinds;                 /* 1 << PL_HV_* of the values seen in the attribute */
+};
+typedef int (*pl_hist_aggr_fn)(void *ud, const char *attr, const struct pl_hist_bucket *b);
 
 /* ------------------------------------------------------------------------------------------
  * The backend table. Version 1.
@@ -137,12 +239,12 @@ struct pl_store_ops {
     /* Appended members (the table stays version 1 until it is first released). */
     unsigned (*caps_of)(void *be); /* caps of this open store (e.g. SpatiaLite failed to load:
                                       no GEO_NATIVE); NULL: `caps` */
-    int (*entity_get_raw)(void *be, const char *tenant, const char *id, char **body,
-                          size_t *len, struct pl_err *err); /* reader side: a NEW malloc'd copy
-                          of the stored body text; NULL: entity_get + json_dumps */
+    int (*entity_get_raw)(void *be, const char *tenant, const char *id, char **body, size_t *len,
+                          struct pl_err *err); /* reader side: a NEW malloc'd copy
+             of the stored body text; NULL: entity_get + json_dumps */
     /* Revision-checked writes (see PL_WRITE_PREPARED). Every put raises an entity's revision. */
-    int (*entity_get_rev)(void *be, const char *tenant, const char *id, json_t **out,
-                          int64_t *rev, struct pl_err *err); /* reader: NEW ref + revision */
+    int (*entity_get_rev)(void *be, const char *tenant, const char *id, json_t **out, int64_t *rev,
+                          struct pl_err *err); /* reader: NEW ref + revision */
     int (*w_entity_rev)(void *be, const char *tenant, const char *id, int64_t *rev,
                         struct pl_err *err); /* writer: PL_ENOTFOUND when absent */
     int (*tenant_exists)(void *be, const char *tenant, int *exists,
@@ -159,6 +261,27 @@ struct pl_store_ops {
                      struct pl_err *err);
     int (*w_sub_delete)(void *be, const char *tenant, const char *id,
                         struct pl_err *err); /* PL_ENOTFOUND when absent */
+    /* History (see "Attribute history" below). Writer side: */
+    /* types_text / scope_text: compact JSON, NULL = leave as recorded ("null" clears the
+     * scope); deleted_ms: > 0 marks the entity deleted, 0 clears that, PL_HIST_NONE leaves it;
+     * *created (may be NULL): 1 when the entity had no history yet. */
+    int (*w_hist_append)(void *be, const char *tenant, const char *id, const char *types_text,
+                         const char *scope_text, int64_t deleted_ms,
+                         const struct pl_hist_inst *rows, size_t n, int *created,
+                         struct pl_err *err);
+    int (*w_hist_delete)(void *be, const char *tenant, const struct pl_hist_del *d,
+                         int64_t *n_deleted, struct pl_err *err);
+    int (*w_hist_patch)(void *be, const char *tenant, const char *id, const char *attr, int64_t iid,
+                        const json_t *patch, int64_t now, struct pl_err *err);
+    int (*w_hist_trim)(void *be, const struct pl_hist_policy *pol, int64_t now_ms, int budget,
+                       int64_t *n_deleted, struct pl_err *err);
+    /* Reader side: */
+    int (*hist_entities)(void *be, const char *tenant, const char *const *ids, size_t n_ids,
+                         const char *id_prefix, pl_hist_entity_fn fn, void *ud, struct pl_err *err);
+    int (*hist_instances)(void *be, const struct pl_hist_query *q, pl_hist_row_fn fn, void *ud,
+                          struct pl_err *err);
+    int (*hist_aggregate)(void *be, const struct pl_hist_query *q, const struct pl_hist_aggr *a,
+                          pl_hist_aggr_fn fn, void *ud, struct pl_err *err);
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -198,14 +321,13 @@ typedef int (*pl_store_apply_fn)(void *ud, json_t *cur, json_t **next, struct pl
 #define PL_WRITE_MUST_NOT_EXIST 0x2u /* PL_EALREADYEXISTS when it is present */
 #define PL_WRITE_PREPARED       0x4u /* optimistic: see pl_store_prep_end (apply is not called) */
 
-
 struct pl_store_write {
     /* IN, set by the caller; strings are borrowed until `done` runs / write_sync returns */
-    const char *tenant;      /* "" for the default tenant */
-    const char *id;          /* entity id */
-    unsigned flags;          /* PL_WRITE_* */
-    pl_store_apply_fn apply; /* the modification */
-    void *ud;                /* passed to apply and done */
+    const char *tenant;                     /* "" for the default tenant */
+    const char *id;                         /* entity id */
+    unsigned flags;                         /* PL_WRITE_* */
+    pl_store_apply_fn apply;                /* the modification */
+    void *ud;                               /* passed to apply and done */
     void (*done)(struct pl_store_write *w); /* async: called once on the writer thread after
                                                the commit (or failure); must not block */
     /* OUT, set by the store before `done` / before write_sync returns */
@@ -215,15 +337,15 @@ struct pl_store_write {
                           the caller releases it */
     int existed;       /* 1 when the entity existed before the write */
     /* IN with PL_WRITE_PREPARED, filled by pl_store_prep_end */
-    const json_t *prepared; /* the new internal form (borrowed until reported) */
-    char *prepared_text;    /* its serialization (owned: pl_store_prep_release) */
-    size_t prepared_len;    /* length of prepared_text */
-    int64_t expect_rev;     /* the revision it was computed from */
+    const json_t *prepared;                  /* the new internal form (borrowed until reported) */
+    char *prepared_text;                     /* its serialization (owned: pl_store_prep_release) */
+    size_t prepared_len;                     /* length of prepared_text */
+    int64_t expect_rev;                      /* the revision it was computed from */
     struct pl_store_ix *prep_old, *prep_new; /* index keys before/after (owned) */
-    const json_t *before;   /* optional, prepared updates: the entity before the change, for the
-                               change listener (borrowed until reported) */
+    const json_t *before; /* optional, prepared updates: the entity before the change, for the
+                             change listener (borrowed until reported) */
     /* private to the store */
-    json_t *ev_before_;     /* the entity before the write, for the listener */
+    json_t *ev_before_; /* the entity before the write, for the listener */
     struct pl_store_write *next_;
     int sync_done_;
 };
@@ -276,8 +398,7 @@ int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err); /* 
  */
 int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, const json_t *body,
                      struct pl_err *err);
-int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id,
-                        struct pl_err *err);
+int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id, struct pl_err *err);
 int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err);
 
 /*
@@ -324,7 +445,6 @@ void pl_store_stats(const struct pl_store *s, struct pl_store_stats *out);
  */
 int pl_store_entity_get_raw(struct pl_store *s, const char *tenant, const char *id, char **body,
                             size_t *len, struct pl_err *err);
-
 
 /* ------------------------------------------------------------------------------------------
  * Optimistic (revision-checked) updates. The JSON work of a read-modify-write — parse the stored
@@ -374,5 +494,38 @@ int pl_store_prep_insert(const json_t *next, struct pl_store_write *w);
 
 /* Frees what pl_store_prep_end allocated in `w` (safe to call on any write, and twice). */
 void pl_store_prep_release(struct pl_store_write *w);
+
+/* ------------------------------------------------------------------------------------------
+ * Attribute history, public side. Reads are thread-safe; writes go through the writer thread
+ * (each its own savepoint), so they are ordered with the entity writes. PL_EOPNOTSUPPORTED
+ * when the backend keeps no history.
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_hist_entities(struct pl_store *s, const char *tenant, const char *const *ids,
+                           size_t n_ids, const char *id_prefix, pl_hist_entity_fn fn, void *ud,
+                           struct pl_err *err);
+int pl_store_hist_instances(struct pl_store *s, const struct pl_hist_query *q, pl_hist_row_fn fn,
+                            void *ud, struct pl_err *err);
+int pl_store_hist_aggregate(struct pl_store *s, const struct pl_hist_query *q,
+                            const struct pl_hist_aggr *a, pl_hist_aggr_fn fn, void *ud,
+                            struct pl_err *err);
+
+/* Temporal API writes (5.6.11-5.6.16). `instances`: a temporal fragment in the internal form
+ * ({"attrs": {IRI: [instance...]}}, "type"/"scope" optional; borrowed) whose instances are
+ * appended as given (createdAt/modifiedAt set to now). *created: 1 when `id` had no history. */
+int pl_store_hist_add(struct pl_store *s, const char *tenant, const char *id,
+                      const json_t *fragment, int must_exist, int *created, struct pl_err *err);
+/* Removes history (struct pl_hist_del); PL_ENOTFOUND when nothing matched. */
+int pl_store_hist_delete(struct pl_store *s, const char *tenant, const struct pl_hist_del *d,
+                         struct pl_err *err);
+/* Merges `instance` (internal form, borrowed) into instance `iid` of `attr` of `id`: its members
+ * replace the stored ones; instanceId and createdAt are kept, modifiedAt set to now.
+ * PL_ENOTFOUND when there is no such instance. */
+int pl_store_hist_patch(struct pl_store *s, const char *tenant, const char *id, const char *attr,
+                        int64_t iid, const json_t *instance, struct pl_err *err);
+/* One retention step (the store runs them itself, once a second, when the policy has rules).
+ * Returns the number of instances deleted, or -1 on error. */
+int64_t pl_store_hist_trim_step(struct pl_store *s);
+/* Whether the store records history for entities of `tenant` (any type). */
+int pl_store_hist_on(const struct pl_store *s, const char *tenant);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "store/store.h"
 
 /* The entity's "type" array as compact JSON ("[]" when absent). NEW malloc'd or NULL (OOM). */
 char *pl_store__types_text(const json_t *entity);
@@ -30,7 +31,7 @@ char *pl_store__serialize(const json_t *entity, size_t *len);
  * ---------------------------------------------------------------------------------------- */
 
 /* Pseudo attribute under which the entity's scopes are indexed (never an IRI: no ':'). */
-#define PL_STORE_IX_SCOPE  "@scope"
+#define PL_STORE_IX_SCOPE "@scope"
 /* Pseudo type under which the tenant-wide discovery counters are kept (never an IRI). */
 #define PL_ALL_TYPES "@all"
 /* Value class of the row that says "this attribute exists but has no comparable value" (a
@@ -54,15 +55,15 @@ struct pl_store_ixak {
 };
 
 struct pl_store_ix {
-    char *types_text;             /* the "type" array, compact JSON */
-    char *geo_fp;                 /* pl_store__geo_fingerprint */
-    const char **types;           /* type IRIs, sorted, unique */
+    char *types_text;   /* the "type" array, compact JSON */
+    char *geo_fp;       /* pl_store__geo_fingerprint */
+    const char **types; /* type IRIs, sorted, unique */
     size_t n_types;
-    struct pl_store_ixval *vals;  /* sorted by pl_store__ixval_cmp, unique */
+    struct pl_store_ixval *vals; /* sorted by pl_store__ixval_cmp, unique */
     size_t n_vals;
-    struct pl_store_ixak *aks;    /* sorted by pl_store__ixak_cmp, unique (n sums) */
+    struct pl_store_ixak *aks; /* sorted by pl_store__ixak_cmp, unique (n sums) */
     size_t n_aks;
-    char **strs;                  /* every string above (owned) */
+    char **strs; /* every string above (owned) */
     size_t n_strs;
 };
 
@@ -74,5 +75,26 @@ int pl_store__ixval_cmp(const struct pl_store_ixval *x, const struct pl_store_ix
 int pl_store__ixak_cmp(const struct pl_store_ixak *x, const struct pl_store_ixak *y);
 int pl_store__ix_same_types(const struct pl_store_ix *a, const struct pl_store_ix *b);
 int pl_store__ix_same_aks(const struct pl_store_ix *a, const struct pl_store_ix *b);
+
+/* ------------------------------------------------------------------------------------------
+ * Attribute history rows (hist.c). A batch owns its rows' body texts; the attr and dataset_id
+ * strings are borrowed from the JSON the rows were made from.
+ * ---------------------------------------------------------------------------------------- */
+struct pl_hist_batch {
+    struct pl_hist_inst *rows;
+    size_t n, cap;
+};
+void pl_store__hist_batch_free(struct pl_hist_batch *b);
+/* One row for `inst` of `attr`: a copy stamped createdAt = modifiedAt = now (deletedAt too for
+ * a deletion; keep_created keeps the instance's createdAt). Returns 0 or PL_ENOMEM. */
+int pl_store__hist_add_row(struct pl_hist_batch *b, const char *attr, const json_t *inst,
+                           int64_t now, int deletion, int keep_created);
+/* The rows of the change before -> after (either NULL: created / deleted). */
+int pl_store__hist_diff(const json_t *before, const json_t *after, int64_t now,
+                        struct pl_hist_batch *b);
+/* The rows of a temporal fragment {"attrs": {IRI: [instance...]}}. */
+int pl_store__hist_fragment(const json_t *frag, int64_t now, struct pl_hist_batch *b);
+/* 1 when the policy records history for entity `e` of `tenant`. */
+int pl_store__hist_wanted(const struct pl_hist_policy *p, const char *tenant, const json_t *e);
 
 #endif

@@ -8,7 +8,7 @@
  * It knows nothing of HTTP, JSON-LD or ProblemDetails: entities arrive in the internal form of
  * ngsild/entity.h and are stored as they are.
  *
- * ON-DISK FORMAT (schema_version 5; also in docs/store-schema.md). One file, <dir>/polis.db,
+ * ON-DISK FORMAT (schema_version 6; also in docs/store-schema.md). One file, <dir>/polis.db,
  * journal_mode=WAL, synchronous=NORMAL (FULL with sync_full), foreign_keys=ON.
  *
  *   entity(pk INTEGER PRIMARY KEY,        -- rowid; stable small key for future index tables
@@ -44,11 +44,12 @@
  *     `near` on points computes distances without parsing blobs.
  *     + index geo_by_pk(pk) and our own R*Tree geo_rtree(id = geo.rowid, minx, maxx, miny,
  *       maxy, +pk, +aid, +x, +y), written by the writer (not SpatiaLite's index triggers, see
- *       0006); its auxiliary columns let a query decide points without reading geo rows. One row per GeoProperty instance of the entity's top-level
- *       attributes: attr = attribute IRI, dataset = datasetId or NULL, geom = MakePoint for
- *       Points, else SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). A value SpatiaLite cannot
- *       parse is skipped (logged at debug), never failing the write. Only present when
- *       SpatiaLite loaded (PL_STORE_CAP_GEO_NATIVE).
+ *       0006); its auxiliary columns let a query decide points without reading geo rows.
+ *     One row per GeoProperty instance of the entity's top-level attributes: attr = attribute
+ *     IRI, dataset = datasetId or NULL, geom = MakePoint for Points, else
+ *     SetSRID(CastToXY(GeomFromGeoJSON(value)), 4326). A value SpatiaLite cannot parse is
+ *     skipped (logged at debug), never failing the write. Only present when SpatiaLite loaded
+ *     (PL_STORE_CAP_GEO_NATIVE).
  *
  *   Index rows are written as the difference between the old and new index keys of the entity.
  *
@@ -58,7 +59,9 @@
  *   context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT, created_at TEXT, body TEXT)
  *     @context registry records (store.h pl_store_ctx_*).
  *
- *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '5'
+ *   hentity, hinst: attribute history (history.c)
+ *
+ *   meta(key TEXT PRIMARY KEY, value TEXT)    -- schema_version = '6'
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -77,10 +80,10 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 
-#define SCHEMA_VERSION   5
+#define SCHEMA_VERSION   6
 #define BUSY_TIMEOUT_MS  5000
-#define READER_POOL_KEEP 32 /* idle read connections kept; more are closed on return */
-#define NAME_CACHE_MAX   100000 /* interned names cached by the writer */
+#define READER_POOL_KEEP 32       /* idle read connections kept; more are closed on return */
+#define NAME_CACHE_MAX   100000   /* interned names cached by the writer */
 #define READER_CACHE_KIB "-65536" /* page cache of each read connection (64 MiB, on demand) */
 
 /* temp_store=MEMORY keeps the savepoint sub-journal in memory: with a savepoint per write, a
@@ -189,8 +192,6 @@ static const char *const rsql[R__COUNT] = {
     [R_GET_REV] = "SELECT body, rev FROM entity WHERE tenant=?1 AND id=?2",
     [R_TENANT] = "SELECT 1 FROM tenant WHERE name=?1",
 };
-
-
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
  * pages. The WAL file is truncated back to 64 MiB after a checkpoint resets it. */
@@ -380,7 +381,9 @@ static const char schema_sql[] =
     " body TEXT NOT NULL, PRIMARY KEY(tenant, id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS context(id TEXT PRIMARY KEY, url TEXT UNIQUE, kind TEXT,"
     " created_at TEXT, body TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '5');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '6');"
+    /* 5 -> 6 added only the history tables (created below) */
+    "UPDATE meta SET value='6' WHERE key='schema_version' AND value='5';";
 
 static int check_version(sqlite3 *db, struct pl_err *err)
 {
@@ -423,7 +426,8 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
     }
     if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) != 0)
         return rc;
-    if ((rc = exec_sql(db, schema_sql, err)) != 0)
+    if ((rc = exec_sql(db, schema_sql, err)) != 0 ||
+        (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0)
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
@@ -452,6 +456,7 @@ static void be_free(struct sqlite_be *be)
         return;
     for (int i = 0; i < W__COUNT; i++)
         sqlite3_finalize(be->st[i]);
+    sq_hist_free(be);
     while (be->idle) {
         struct rconn *c = be->idle;
         be->idle = c->next;
@@ -607,7 +612,7 @@ struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err)
     /* Geometry functions are there for the query code that will run on readers. */
     if (be->geo)
         load_spatialite(c->db, 0);
-    if (sq_register_functions(c->db) != 0) {
+    if (sq_register_functions(c->db) != 0 || sq_hist_register(c->db) != 0) {
         sq_dberr(err, c->db, SQLITE_NOMEM, "register SQL functions");
         sqlite3_close(c->db);
         free(c);
@@ -737,8 +742,8 @@ static int sq_entity_get(void *p, const char *tenant, const char *id, json_t **o
 }
 
 /* entity_get without the parse: a malloc'd copy of the stored body text (the fast read path). */
-static int sq_entity_get_raw(void *p, const char *tenant, const char *id, char **body,
-                             size_t *len, struct pl_err *err)
+static int sq_entity_get_raw(void *p, const char *tenant, const char *id, char **body, size_t *len,
+                             struct pl_err *err)
 {
     return read_entity(p, tenant, id, NULL, body, len, NULL, err);
 }
@@ -916,8 +921,8 @@ static void counts_clear(struct sqlite_be *be)
 }
 
 /* The nid of (tenant, iri), interned when absent. Returns 0 or a PL_E* code. */
-static int nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t *nid,
-                  struct pl_err *err)
+int sq_nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t *nid,
+              struct pl_err *err)
 {
     struct pl_strbuf *k = &be->keybuf;
     pl_strbuf_reset(k);
@@ -962,8 +967,8 @@ static int nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int
 }
 
 /* Adds `delta` to the discovery counter (tnid, anid, kind) of the current savepoint. */
-static int count_add(struct sqlite_be *be, int64_t tnid, int64_t anid, const char *kind,
-                     int delta, struct pl_err *err)
+static int count_add(struct sqlite_be *be, int64_t tnid, int64_t anid, const char *kind, int delta,
+                     struct pl_err *err)
 {
     char key[512];
     snprintf(key, sizeof key, "%lld %lld %.400s", (long long)tnid, (long long)anid, kind);
@@ -984,11 +989,11 @@ static int count_entity(struct sqlite_be *be, const char *tenant, const struct p
     for (size_t t = 0; t <= ix->n_types; t++) {
         int64_t tnid, anid;
         const char *type = t < ix->n_types ? ix->types[t] : PL_ALL_TYPES;
-        if ((rc = nid_of(be, tenant, type, &tnid, err)) != 0 ||
+        if ((rc = sq_nid_of(be, tenant, type, &tnid, err)) != 0 ||
             (rc = count_add(be, tnid, 0, "", sign, err)) != 0)
             return rc;
         for (size_t a = 0; a < ix->n_aks; a++) {
-            if ((rc = nid_of(be, tenant, ix->aks[a].attr, &anid, err)) != 0 ||
+            if ((rc = sq_nid_of(be, tenant, ix->aks[a].attr, &anid, err)) != 0 ||
                 (rc = count_add(be, tnid, anid, ix->aks[a].kind, sign * ix->aks[a].n, err)) != 0)
                 return rc;
         }
@@ -1055,7 +1060,7 @@ static int aval_row(struct sqlite_be *be, enum wst k, const char *tenant, int64_
                     const struct pl_store_ixval *v, struct pl_err *err)
 {
     int64_t aid;
-    int rc = nid_of(be, tenant, v->attr, &aid, err);
+    int rc = sq_nid_of(be, tenant, v->attr, &aid, err);
     if (rc)
         return rc;
     sqlite3_stmt *st = wstmt(be, k, err);
@@ -1072,7 +1077,7 @@ static int etype_row(struct sqlite_be *be, enum wst k, const char *tenant, int64
                      const char *type, struct pl_err *err)
 {
     int64_t nid;
-    int rc = nid_of(be, tenant, type, &nid, err);
+    int rc = sq_nid_of(be, tenant, type, &nid, err);
     if (rc)
         return rc;
     sqlite3_stmt *st = wstmt(be, k, err);
@@ -1091,7 +1096,7 @@ static int vals_diff(struct sqlite_be *be, const char *tenant, int64_t pk,
     size_t i = 0, j = 0, no = old ? old->n_vals : 0;
     int rc = 0;
     while (rc == 0 && (i < no || j < nw->n_vals)) {
-        int c = i >= no             ? 1
+        int c = i >= no           ? 1
                 : j >= nw->n_vals ? -1
                                   : pl_store__ixval_cmp(&old->vals[i], &nw->vals[j]);
         if (c < 0)
@@ -1111,9 +1116,7 @@ static int types_diff(struct sqlite_be *be, const char *tenant, int64_t pk,
     size_t i = 0, j = 0, no = old ? old->n_types : 0;
     int rc = 0;
     while (rc == 0 && (i < no || j < nw->n_types)) {
-        int c = i >= no              ? 1
-                : j >= nw->n_types ? -1
-                                   : strcmp(old->types[i], nw->types[j]);
+        int c = i >= no ? 1 : j >= nw->n_types ? -1 : strcmp(old->types[i], nw->types[j]);
         if (c < 0)
             rc = etype_row(be, W_ETYPE_DEL, tenant, pk, old->types[i++], err);
         else if (c > 0)
@@ -1172,7 +1175,7 @@ static int put_geo_one(struct sqlite_be *be, const char *tenant, int64_t pk, con
         sqlite3_stmt *rt = wstmt(be, is_point ? W_GEO_RTREE_INS : W_GEO_RTREE_INS_MBR, err);
         if (!rt) {
             out = err ? err->code : PL_EINTERNAL;
-        } else if ((out = nid_of(be, tenant, attr, &aid, err)) != 0) {
+        } else if ((out = sq_nid_of(be, tenant, attr, &aid, err)) != 0) {
             done_stmt(rt);
         } else {
             sqlite3_bind_int64(rt, 1, gid);
@@ -1284,8 +1287,8 @@ static int sq_w_entity_put(void *p, const char *tenant, const char *id, const js
 {
     struct sqlite_be *be = p;
     int64_t pk = 0;
-    int rc = write_entity_row(be, tenant, id, entity, text, len, nw->types_text, old != NULL,
-                              &pk, err);
+    int rc =
+        write_entity_row(be, tenant, id, entity, text, len, nw->types_text, old != NULL, &pk, err);
     if (rc)
         return rc;
     if ((rc = types_diff(be, tenant, pk, old, nw, err)) != 0 ||
@@ -1418,10 +1421,9 @@ static int sq_sub_load(void *p, json_t **out, struct pl_err *err)
                              (const char *)sqlite3_column_text(st, 1));
                 continue;
             }
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "tenant",
-                                                 (const char *)sqlite3_column_text(st, 0), "id",
-                                                 (const char *)sqlite3_column_text(st, 1), "body",
-                                                 body));
+            json_array_append_new(
+                arr, json_pack("{s:s,s:s,s:o}", "tenant", (const char *)sqlite3_column_text(st, 0),
+                               "id", (const char *)sqlite3_column_text(st, 1), "body", body));
         }
         if (rc != SQLITE_DONE)
             out_rc = sq_dberr(err, c->db, rc, "sub_load");
@@ -1489,13 +1491,13 @@ static int sq_w_ctx_delete(void *p, const char *id, struct pl_err *err)
 static unsigned sq_caps_of(void *p)
 {
     const struct sqlite_be *be = p;
-    return be->geo ? PL_STORE_CAP_GEO_NATIVE : 0u;
+    return (be->geo ? PL_STORE_CAP_GEO_NATIVE : 0u) | PL_STORE_CAP_TEMPORAL;
 }
 
 const struct pl_store_ops pl_store_sqlite_ops = {
     .version = PL_STORE_OPS_VERSION,
     .name = "sqlite",
-    .caps = PL_STORE_CAP_GEO_NATIVE,
+    .caps = PL_STORE_CAP_GEO_NATIVE | PL_STORE_CAP_TEMPORAL,
     .open = sq_open,
     .close = sq_close,
     .entity_get = sq_entity_get,
@@ -1523,4 +1525,11 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .sub_load = sq_sub_load,
     .w_sub_put = sq_w_sub_put,
     .w_sub_delete = sq_w_sub_delete,
+    .w_hist_append = sq_w_hist_append,
+    .w_hist_delete = sq_w_hist_delete,
+    .w_hist_patch = sq_w_hist_patch,
+    .w_hist_trim = sq_w_hist_trim,
+    .hist_entities = sq_hist_entities,
+    .hist_instances = sq_hist_instances,
+    .hist_aggregate = sq_hist_aggregate,
 };

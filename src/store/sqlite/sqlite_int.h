@@ -15,7 +15,10 @@
 #include "base/strbuf.h"
 #include "store/store.h"
 
-#define SQ_WRITER_STMTS 40 /* room for the writer's cached statements (enum wst in backend.c) */
+#define SQ_WRITER_STMTS 40
+#define SQ_HIST_STMTS                                                                              \
+    16 /* history.c's cached writer statements */ /* room for the writer's cached statements (enum \
+                                                     wst in backend.c) */
 
 /* Statements cached on each read connection. */
 enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
@@ -28,19 +31,22 @@ struct rconn {
 };
 
 struct sqlite_be {
-    sqlite3 *db;                /* the write connection; used only by the writer thread */
+    sqlite3 *db;                       /* the write connection; used only by the writer thread */
     sqlite3_stmt *st[SQ_WRITER_STMTS]; /* cached writer statements, prepared on first use */
-    char *path;                 /* <dir>/polis.db (owned) */
-    int geo;                    /* 1 when SpatiaLite is loaded and table geo exists */
-    int in_tx;                  /* 1 between tx_begin and tx_commit/rollback */
-    pthread_mutex_t rmu;        /* protects the reader pool */
-    struct rconn *idle;         /* idle read connections */
-    int n_idle;                 /* length of `idle` */
+    sqlite3_stmt *hst[SQ_HIST_STMTS];  /* history.c's writer statements */
+    int64_t trim_iid;                  /* retention: the age rules' scan position (iid) */
+    int64_t trim_eid;                  /* retention: the count rules' scan position (eid) */
+    char *path;                        /* <dir>/polis.db (owned) */
+    int geo;                           /* 1 when SpatiaLite is loaded and table geo exists */
+    int in_tx;                         /* 1 between tx_begin and tx_commit/rollback */
+    pthread_mutex_t rmu;               /* protects the reader pool */
+    struct rconn *idle;                /* idle read connections */
+    int n_idle;                        /* length of `idle` */
 
     /* Revisions come from one counter for the whole store, never per entity: a DELETE then a
      * POST of the same id must not give the new entity a revision an optimistic update read
      * from the old one (it would then overwrite the new entity with the old one's data). */
-    int64_t last_rev;           /* highest revision handed out (writer thread only) */
+    int64_t last_rev; /* highest revision handed out (writer thread only) */
 
     /* Writer thread only: interned names ("tenant\x1fIRI" -> nid), the discovery counter
      * deltas of the current savepoint and transaction ("tnid anid kind" -> delta). */
@@ -61,6 +67,28 @@ int sq_entity_query(void *be, const struct pl_store_query *q, pl_store_row_fn ro
 int sq_discover(void *be, const char *tenant, enum pl_store_discover what, const char *iri,
                 json_t **out, struct pl_err *err);
 int sq_explain(void *be, const struct pl_store_query *q, char **out, struct pl_err *err);
+/* The writer's interned name id of `iri` in `tenant` (created when new). */
+int sq_nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t *nid,
+              struct pl_err *err);
+/* History (history.c): schema, writer statements' cleanup, SQL functions, ops members. */
+extern const char sq_hist_schema_sql[];
+void sq_hist_free(struct sqlite_be *be);
+int sq_hist_register(sqlite3 *db);
+int sq_w_hist_append(void *be, const char *tenant, const char *id, const char *types_text,
+                     const char *scope_text, int64_t deleted_ms, const struct pl_hist_inst *rows,
+                     size_t n, int *created, struct pl_err *err);
+int sq_w_hist_delete(void *be, const char *tenant, const struct pl_hist_del *d, int64_t *n_deleted,
+                     struct pl_err *err);
+int sq_w_hist_patch(void *be, const char *tenant, const char *id, const char *attr, int64_t iid,
+                    const json_t *patch, int64_t now, struct pl_err *err);
+int sq_w_hist_trim(void *be, const struct pl_hist_policy *pol, int64_t now_ms, int budget,
+                   int64_t *n_deleted, struct pl_err *err);
+int sq_hist_entities(void *be, const char *tenant, const char *const *ids, size_t n_ids,
+                     const char *id_prefix, pl_hist_entity_fn fn, void *ud, struct pl_err *err);
+int sq_hist_instances(void *be, const struct pl_hist_query *q, pl_hist_row_fn fn, void *ud,
+                      struct pl_err *err);
+int sq_hist_aggregate(void *be, const struct pl_hist_query *q, const struct pl_hist_aggr *a,
+                      pl_hist_aggr_fn fn, void *ud, struct pl_err *err);
 /* Registers Polis's SQL functions on a read connection (query.c). */
 int sq_register_functions(sqlite3 *db);
 

@@ -1,0 +1,1022 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * temporal.c — the NGSI-LD temporal API, /ngsi-ld/v1/temporal/entities (clauses 5.6.11-5.6.16,
+ * 5.7.3, 5.7.4, 6.18-6.24; representations 4.5.6-4.5.9 and 4.5.19). The contract, with our
+ * choices where the specification leaves room, is docs/temporal.md.
+ *
+ * Reads: the entities are selected with the parameters of Query Entities (api/query_int.h),
+ * evaluated here on each temporal entity: id / idPattern / type on its record, q and geo-query on
+ * its instances in the window (5.7.4.4 S2, S3: a condition holds when any instance does), scopeQ
+ * on its last scope. Instances come from the store in time order; aggregations are computed by
+ * the store in SQL (pl_store_hist_aggregate).
+ */
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/query_int.h"
+#include "app/app.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "ngsild/entity.h"
+#include "query/geoq.h"
+#include "query/q.h"
+#include "query/scopeq.h"
+#include "query/temporalq.h"
+#include "query/typesel.h"
+#include "store/store.h"
+
+#define INSTANCE_PREFIX "urn:ngsi-ld:instance:"
+
+/* One temporal read request. */
+struct treq {
+    struct pl_req *r;
+    struct qreq *x;
+    struct pl_temporalq tq;
+    int64_t max_inst;           /* instances per attribute in one response */
+    int truncated;              /* some attribute was cut at max_inst */
+    int64_t range_lo, range_hi; /* times of the returned instances (Content-Range) */
+    struct pl_err err;
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Parameters
+ * ---------------------------------------------------------------------------------------- */
+
+static struct treq *treq_new(struct pl_req *r)
+{
+    struct treq *t = calloc(1, sizeof *t);
+    if (!t || pl_req_defer(r, free, t) != 0) {
+        free(t);
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    t->r = r;
+    t->max_inst =
+        r->app->cfg.temporal_max_instances > 0 ? r->app->cfg.temporal_max_instances : 1000;
+    t->range_lo = INT64_MAX;
+    t->range_hi = INT64_MIN;
+    return t;
+}
+
+/* The temporal query of the URL (4.11) and the aggregation parameters. */
+static int tq_url_or_reply(struct pl_req *r, struct treq *t)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_temporalq_parse(pl_req_arg(r, "timerel"), pl_req_arg(r, "timeAt"),
+                           pl_req_arg(r, "endTimeAt"), pl_req_arg(r, "timeproperty"),
+                           pl_req_arg(r, "lastN"), pl_req_arg(r, "aggrMethods"),
+                           pl_req_arg(r, "aggrPeriodDuration"), &t->tq, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* options=aggregatedValues needs aggrMethods (4.5.19.1); aggrMethods alone is an error too. */
+static int aggr_or_reply(struct pl_req *r, struct treq *t)
+{
+    int aggr = t->x->o.temporal == PL_TEMPORAL_AGGREGATED;
+    if (aggr && !t->tq.aggr_methods)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "options=aggregatedValues requires aggrMethods (4.5.19.1)"),
+               -1;
+    if (!aggr && t->tq.aggr_methods)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "aggrMethods requires options=aggregatedValues (4.5.19.1)"),
+               -1;
+    return 0;
+}
+
+static struct pl_hist_query hist_query(struct pl_req *r, const struct treq *t, const char *id,
+                                       int all_attrs)
+{
+    struct pl_hist_query q = {0};
+    q.tenant = r->tenant;
+    q.id = id;
+    if (!all_attrs) {
+        q.attrs = t->x->o.attrs;
+        q.n_attrs = t->x->o.n_attrs;
+    }
+    q.prop = (int)t->tq.prop;
+    q.rel = (int)t->tq.rel;
+    q.t1 = t->tq.time_at_ms;
+    q.t2 = t->tq.end_time_at_ms;
+    q.last_n = t->tq.last_n;
+    q.max = t->max_inst;
+    return q;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Building one temporal entity
+ * ---------------------------------------------------------------------------------------- */
+
+/* Instances of one entity as the store hands them out: attrs {IRI: [instance]} in the internal
+ * form with "instanceId" added, and their times {IRI: [ms]}. */
+struct acc {
+    struct treq *t;
+    json_t *attrs, *times;
+};
+
+static int acc_row(void *ud, const char *attr, int64_t iid, int64_t tm, const char *body,
+                   size_t len, int more)
+{
+    struct acc *a = ud;
+    json_t *inst = json_loadb(body, len, 0, NULL);
+    if (!inst)
+        return pl_err_set(&a->t->err, PL_EINTERNAL, "a stored attribute instance is corrupt");
+    char idbuf[64];
+    snprintf(idbuf, sizeof idbuf, INSTANCE_PREFIX "%lld", (long long)iid);
+    json_object_set_new(inst, "instanceId", json_string(idbuf));
+    json_t *arr = json_object_get(a->attrs, attr), *ts = json_object_get(a->times, attr);
+    if (!arr) {
+        json_object_set_new(a->attrs, attr, arr = json_array());
+        json_object_set_new(a->times, attr, ts = json_array());
+    }
+    if (json_array_append_new(arr, inst) || json_array_append_new(ts, json_integer(tm)))
+        return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
+    if (more)
+        a->t->truncated = 1;
+    if (tm < a->t->range_lo)
+        a->t->range_lo = tm;
+    if (tm > a->t->range_hi)
+        a->t->range_hi = tm;
+    return 0;
+}
+
+/* The internal-form skeleton {id, type, [scope], attrs} of a temporal entity (NEW). */
+static json_t *skeleton(const char *id, const char *types_text, const char *scope_text,
+                        json_t *attrs)
+{
+    json_t *types = types_text ? json_loads(types_text, 0, NULL) : NULL;
+    json_t *e = json_pack("{s:s, s:o, s:o}", "id", id, "type", types ? types : json_array(),
+                          "attrs", attrs ? json_incref(attrs) : json_object());
+    if (e && scope_text) {
+        json_t *scope = json_loads(scope_text, 0, NULL);
+        if (json_is_array(scope) && json_array_size(scope))
+            json_object_set_new(e, "scope", scope);
+        else
+            json_decref(scope);
+    }
+    return e;
+}
+
+static int in_attrs(const struct treq *t, const char *iri)
+{
+    for (size_t i = 0; i < t->x->o.n_attrs; i++)
+        if (strcmp(t->x->o.attrs[i], iri) == 0)
+            return 1;
+    return 0;
+}
+
+/* The payload member of a rendered instance, and the 4.5.9 simplified key it goes under. */
+static const char *simplified_key(const char *type, const char **member, int *wrap)
+{
+    *wrap = 0;
+    if (!type || strcmp(type, "Property") == 0 || strcmp(type, "GeoProperty") == 0)
+        return *member = "value", "values";
+    if (strcmp(type, "Relationship") == 0)
+        return *member = "object", "objects";
+    if (strcmp(type, "LanguageProperty") == 0)
+        return *wrap = 1, *member = "languageMap", "languageMaps";
+    if (strcmp(type, "ListProperty") == 0)
+        return *member = "valueList", "valueLists";
+    if (strcmp(type, "ListRelationship") == 0)
+        return *member = "objectList", "objectLists";
+    if (strcmp(type, "JsonProperty") == 0)
+        return *wrap = 1, *member = "json", "jsons";
+    if (strcmp(type, "VocabProperty") == 0)
+        return *wrap = 1, *member = "vocab", "vocabs";
+    return *member = "value", "values";
+}
+
+/* 4.5.9: {"type": kind, "<values>": [[payload, time], ...]} from rendered instances. */
+static json_t *simplify(const json_t *rendered, const json_t *times)
+{
+    const char *type = json_string_value(json_object_get(json_array_get(rendered, 0), "type"));
+    const char *member;
+    int wrap;
+    const char *key = simplified_key(type, &member, &wrap);
+    json_t *vals = json_array();
+    size_t i;
+    const json_t *inst;
+    json_array_foreach(rendered, i, inst)
+    {
+        json_t *p = json_object_get(inst, member);
+        p = p ? json_incref(p) : json_null();
+        if (wrap)
+            p = json_pack("{s:o}", member, p);
+        char iso[PL_TIME_ISO_LEN];
+        pl_time_format(json_integer_value(json_array_get(times, i)), iso);
+        json_array_append_new(vals, json_pack("[o,s]", p, iso));
+    }
+    return json_pack("{s:s, s:o}", "type", type ? type : "Property", key, vals);
+}
+
+/*
+ * Renders `e` (internal form, borrowed) as a temporal entity: normalized (4.5.6-4.5.8: each
+ * attribute an array of instances with instanceId and deletedAt) or simplified (4.5.9).
+ */
+static int render_instances(struct treq *t, const json_t *e, const json_t *times, json_t **out)
+{
+    struct qreq *x = t->x;
+    struct pl_render_opts o = x->o;
+    o.format = PL_FORMAT_NORMALIZED;
+    o.attrs = NULL; /* already projected */
+    o.n_attrs = 0;
+    json_t *doc = NULL;
+    int rc = pl_entity_render(x->ctx, e, &o, &doc, &t->err);
+    if (rc != 0)
+        return rc;
+    const char *iri;
+    const json_t *arr;
+    json_object_foreach((json_t *)json_object_get(e, "attrs"), iri, arr)
+    {
+        char *owned = NULL;
+        const char *key = pl_ctx_compact_borrowed(x->ctx, iri, &owned);
+        json_t *v = json_object_get(doc, key);
+        if (v) {
+            if (json_is_object(v)) { /* one instance: the renderer gave the object itself */
+                json_t *a = json_array();
+                json_array_append(a, v);
+                json_object_set_new(doc, key, a);
+                v = a;
+            }
+            size_t i;
+            const json_t *inst;
+            json_array_foreach(arr, i, inst)
+            {
+                json_t *ri = json_array_get(v, i);
+                json_object_set(ri, "instanceId", json_object_get(inst, "instanceId"));
+                const json_t *del = json_object_get(inst, "deletedAt");
+                if (del)
+                    json_object_set(ri, "deletedAt", (json_t *)del);
+            }
+            if (x->o.temporal == PL_TEMPORAL_VALUES)
+                json_object_set_new(doc, key, simplify(v, json_object_get(times, iri)));
+        }
+        free(owned);
+    }
+    *out = doc;
+    return 0;
+}
+
+/* Aggregation of one entity (4.5.19): buckets of every attribute, by attribute. */
+struct bucket_rec {
+    char *attr;
+    struct pl_hist_bucket b;
+    char *smin, *smax;
+};
+struct aggr_acc {
+    struct treq *t;
+    struct bucket_rec *v;
+    size_t n, cap;
+};
+
+static int aggr_row(void *ud, const char *attr, const struct pl_hist_bucket *b)
+{
+    struct aggr_acc *a = ud;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct bucket_rec *x = realloc(a->v, cap * sizeof *x);
+        if (!x)
+            return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
+        a->v = x;
+        a->cap = cap;
+    }
+    struct bucket_rec *r = &a->v[a->n];
+    r->attr = strdup(attr);
+    r->b = *b;
+    r->smin = b->smin ? strdup(b->smin) : NULL;
+    r->smax = b->smax ? strdup(b->smax) : NULL;
+    if (!r->attr)
+        return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
+    a->n++;
+    return 0;
+}
+
+static void aggr_free(struct aggr_acc *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i].attr);
+        free(a->v[i].smin);
+        free(a->v[i].smax);
+    }
+    free(a->v);
+}
+
+#define NUMERIC_KINDS ((1u << PL_HV_NUMBER) | (1u << PL_HV_BOOL) | (1u << PL_HV_ARRAY))
+#define ORDERED_KINDS (NUMERIC_KINDS | (1u << PL_HV_STRING))
+
+/* Which methods apply to values of these kinds (4.5.19.1 tables). */
+static unsigned eligible(unsigned kinds)
+{
+    unsigned m = PL_AGGR_TOTALCOUNT | PL_AGGR_DISTINCTCOUNT;
+    if (kinds && !(kinds & ~NUMERIC_KINDS))
+        m |= PL_AGGR_SUM | PL_AGGR_AVG | PL_AGGR_STDDEV | PL_AGGR_SUMSQ | PL_AGGR_MIN | PL_AGGR_MAX;
+    else if (kinds && !(kinds & ~ORDERED_KINDS) && !(kinds & NUMERIC_KINDS))
+        m |= PL_AGGR_MIN | PL_AGGR_MAX;
+    return m;
+}
+
+static json_t *method_value(unsigned m, const struct bucket_rec *r)
+{
+    const struct pl_hist_bucket *b = &r->b;
+    double n = (double)b->n_num;
+    switch (m) {
+    case PL_AGGR_TOTALCOUNT:
+        return json_integer(b->n);
+    case PL_AGGR_DISTINCTCOUNT:
+        return json_integer(b->n_distinct);
+    case PL_AGGR_SUM:
+        return b->n_num ? json_real(b->sum) : json_null();
+    case PL_AGGR_SUMSQ:
+        return b->n_num ? json_real(b->sumsq) : json_null();
+    case PL_AGGR_AVG:
+        return b->n_num ? json_real(b->sum / n) : json_null();
+    case PL_AGGR_STDDEV: {
+        if (!b->n_num)
+            return json_null();
+        double mean = b->sum / n, var = b->sumsq / n - mean * mean;
+        return json_real(var > 0 ? sqrt(var) : 0.0); /* population standard deviation */
+    }
+    case PL_AGGR_MIN:
+        return b->n_num ? json_real(b->min) : r->smin ? json_string(r->smin) : json_null();
+    case PL_AGGR_MAX:
+        return b->n_num ? json_real(b->max) : r->smax ? json_string(r->smax) : json_null();
+    }
+    return json_null();
+}
+
+/* The [start, end] of a bucket (docs/temporal.md, "Aggregation buckets"). */
+static void bucket_span(const struct treq *t, const struct pl_hist_aggr *ag,
+                        const struct pl_hist_bucket *b, int64_t *start, int64_t *end)
+{
+    const struct pl_temporalq *tq = &t->tq;
+    if (!ag->months && !ag->period_ms) { /* PT0S: the window itself */
+        *start = tq->rel == PL_TIMEREL_AFTER || tq->rel == PL_TIMEREL_BETWEEN ? tq->time_at_ms
+                                                                              : b->first_t;
+        *end = tq->rel == PL_TIMEREL_BETWEEN  ? tq->end_time_at_ms
+               : tq->rel == PL_TIMEREL_BEFORE ? tq->time_at_ms
+                                              : b->last_t;
+        return;
+    }
+    *start = b->start;
+    /* the next bucket's start: bucket lengths lie in [28 d * months + p, 31 d * months + p] */
+    int64_t probe = b->start + ag->period_ms + (int64_t)ag->months * 31 * 86400000;
+    *end = pl_temporal_bucket_start(ag->origin_ms, ag->months, ag->period_ms, probe);
+    if (tq->rel == PL_TIMEREL_BETWEEN && *end > tq->end_time_at_ms)
+        *end = tq->end_time_at_ms;
+}
+
+/* Adds the aggregated attributes of entity `id` to `doc`; *any: some attribute had values. */
+static int render_aggregated(struct treq *t, const char *id, json_t *doc, int *any)
+{
+    struct pl_req *r = t->r;
+    struct pl_hist_query q = hist_query(r, t, id, 0);
+    struct pl_hist_aggr ag = {0};
+    ag.months = t->tq.aggr_months;
+    ag.period_ms = t->tq.aggr_period_ms;
+    ag.methods = t->tq.aggr_methods;
+    ag.origin_ms = t->tq.rel == PL_TIMEREL_AFTER || t->tq.rel == PL_TIMEREL_BETWEEN
+                       ? t->tq.time_at_ms
+                       : 0; /* aligned to 1970-01-01T00:00:00Z: days at UTC midnight */
+    struct aggr_acc a = {t, NULL, 0, 0};
+    int rc = pl_store_hist_aggregate(r->app->store, &q, &ag, aggr_row, &a, &t->err);
+    *any = 0;
+    for (size_t i = 0; rc == 0 && i < a.n;) {
+        size_t j = i;
+        unsigned kinds = 0;
+        while (j < a.n && strcmp(a.v[j].attr, a.v[i].attr) == 0)
+            kinds |= a.v[j++].b.kinds;
+        unsigned ok = eligible(kinds), bad = t->tq.aggr_methods & ~ok;
+        if (bad && in_attrs(t, a.v[i].attr)) {
+            rc = pl_err_set(&t->err, PL_EINVALIDREQUEST,
+                            "aggrMethods: %s does not apply to the values of '%s' (4.5.19.1)",
+                            pl_aggr_method_name(bad & -bad), a.v[i].attr);
+            break;
+        }
+        json_t *attr =
+            json_pack("{s:s}", "type", kinds & (1u << PL_HV_REL) ? "Relationship" : "Property");
+        for (unsigned m = 1; m <= PL_AGGR_SUMSQ; m <<= 1) {
+            if (!(t->tq.aggr_methods & m & ok))
+                continue;
+            json_t *series = json_array();
+            for (size_t k = i; k < j; k++) {
+                int64_t s, e;
+                bucket_span(t, &ag, &a.v[k].b, &s, &e);
+                char si[PL_TIME_ISO_LEN], ei[PL_TIME_ISO_LEN];
+                pl_time_format(s, si);
+                pl_time_format(e, ei);
+                json_array_append_new(series,
+                                      json_pack("[o,s,s]", method_value(m, &a.v[k]), si, ei));
+            }
+            json_object_set_new(attr, pl_aggr_method_name(m), series);
+        }
+        char *owned = NULL;
+        json_object_set_new(doc, pl_ctx_compact_borrowed(t->x->ctx, a.v[i].attr, &owned), attr);
+        free(owned);
+        *any = 1;
+        i = j;
+    }
+    aggr_free(&a);
+    return rc;
+}
+
+/*
+ * The temporal representation of one entity, or *out NULL when it is not selected (no instance
+ * in the window, or q / geo-query not met). Returns 0 or PL_E* (t->err).
+ */
+static int build_entity(struct treq *t, const char *id, const char *types_text,
+                        const char *scope_text, json_t **out)
+{
+    struct pl_req *r = t->r;
+    struct qreq *x = t->x;
+    *out = NULL;
+    int filtering = x->sq.q || x->sq.geo;
+    int aggregated = x->o.temporal == PL_TEMPORAL_AGGREGATED;
+    struct acc a = {t, json_object(), json_object()};
+    json_t *e = NULL, *doc = NULL;
+    int rc = 0;
+    if (!aggregated || filtering) {
+        /* q and the geo-query may name attributes outside the projection: read them all */
+        struct pl_hist_query q = hist_query(r, t, id, filtering);
+        rc = pl_store_hist_instances(r->app->store, &q, acc_row, &a, &t->err);
+        if (rc == PL_ENOTFOUND) {
+            pl_err_clear(&t->err);
+            rc = 0;
+        }
+    }
+    if (rc == 0 && !(e = skeleton(id, types_text, scope_text, a.attrs)))
+        rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
+    if (rc != 0)
+        goto out;
+    if ((!aggregated || filtering) && json_object_size(a.attrs) == 0)
+        goto out; /* 5.7.4.4 S1: no instance in the window */
+    if (x->sq.q && !pl_q_match(x->sq.q, e))
+        goto out;
+    if (x->sq.geo && pl_geoq_match(x->sq.geo, x->sq.geo_attr, e) <= 0)
+        goto out;
+    if (filtering && x->o.n_attrs) { /* back to the projection */
+        json_t *attrs = json_object_get(e, "attrs");
+        const char *iri;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(attrs, tmp, iri, v) if (!in_attrs(t, iri))
+            json_object_del(attrs, iri);
+        if (!aggregated && json_object_size(attrs) == 0)
+            goto out;
+    }
+    if (aggregated) {
+        json_object_set_new(e, "attrs", json_object());
+        if ((rc = render_instances(t, e, a.times, &doc)) != 0)
+            goto out;
+        int any = 0;
+        if ((rc = render_aggregated(t, id, doc, &any)) != 0 || !any) {
+            json_decref(doc);
+            doc = NULL;
+            goto out;
+        }
+    } else if ((rc = render_instances(t, e, a.times, &doc)) != 0) {
+        goto out;
+    }
+    *out = doc;
+out:
+    json_decref(e);
+    json_decref(a.attrs);
+    json_decref(a.times);
+    return rc;
+}
+
+/* Content-Range (docs/temporal.md "Truncation") and the status of a temporal answer. */
+static int finish_status(struct treq *t)
+{
+    if (!t->truncated || t->range_lo > t->range_hi)
+        return 200;
+    char lo[PL_TIME_ISO_LEN], hi[PL_TIME_ISO_LEN], v[128];
+    pl_time_format(t->range_lo, lo);
+    pl_time_format(t->range_hi, hi);
+    char total[32] = "*";
+    if (t->tq.last_n)
+        snprintf(total, sizeof total, "%lld", (long long)t->tq.last_n);
+    snprintf(v, sizeof v, "date-time %s-%s/%s", lo, hi, total);
+    pl_req_add_header(t->r, "Content-Range", v);
+    return 206;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET /temporal/entities/{id} (5.7.3, 6.19)
+ * ---------------------------------------------------------------------------------------- */
+struct one {
+    int found;
+    char *types, *scope;
+};
+
+static int one_entity(void *ud, const char *id, const char *types_text, const char *scope_text,
+                      int64_t deleted_ms)
+{
+    (void)id;
+    (void)deleted_ms;
+    struct one *o = ud;
+    o->found = 1;
+    o->types = types_text ? strdup(types_text) : NULL;
+    o->scope = scope_text ? strdup(scope_text) : NULL;
+    return 0;
+}
+
+int pl_api_temporal_get(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    struct treq *t = treq_new(r);
+    struct qreq *x = t ? pl_api__qreq_new(r) : NULL;
+    if (!x)
+        return PL_HANDLER_DONE;
+    t->x = x;
+    if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    int local = 0;
+    if (pl_api__query_get_or_reply(r, x, &local) != 0 || tq_url_or_reply(r, t) != 0 ||
+        aggr_or_reply(r, t) != 0)
+        return PL_HANDLER_DONE;
+    const char *ids[1] = {id};
+    struct one o = {0};
+    int rc =
+        pl_store_hist_entities(r->app->store, r->tenant, ids, 1, NULL, one_entity, &o, &t->err);
+    json_t *doc = NULL;
+    if (rc == 0 && !o.found)
+        rc = pl_err_set(&t->err, PL_ENOTFOUND, "no temporal evolution of '%s'", id);
+    if (rc == 0)
+        rc = build_entity(t, id, o.types, o.scope, &doc);
+    free(o.types);
+    free(o.scope);
+    if (rc != 0)
+        return pl_api_problem(r, &t->err);
+    if (!doc) { /* it has history, none in this window: the entity without attributes */
+        json_t *e = skeleton(id, NULL, NULL, NULL);
+        struct pl_render_opts ro = x->o;
+        ro.attrs = NULL;
+        ro.n_attrs = 0;
+        rc = e ? pl_entity_render(x->ctx, e, &ro, &doc, &t->err) : PL_ENOMEM;
+        json_decref(e);
+        if (rc != 0)
+            return pl_api_problem(r, &t->err);
+    }
+    pl_api_reply_with_context(r, finish_status(t), doc);
+    json_decref(doc);
+    return PL_HANDLER_DONE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET /temporal/entities and POST /temporal/entityOperations/query (5.7.4, 6.18, 6.24)
+ * ---------------------------------------------------------------------------------------- */
+struct cand {
+    char *id, *types, *scope;
+};
+struct cands {
+    struct cand *v;
+    size_t n, cap;
+    int nomem;
+};
+
+static int add_cand(void *ud, const char *id, const char *types_text, const char *scope_text,
+                    int64_t deleted_ms)
+{
+    (void)deleted_ms;
+    struct cands *c = ud;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct cand *x = realloc(c->v, cap * sizeof *x);
+        if (!x)
+            return c->nomem = 1, PL_ENOMEM;
+        c->v = x;
+        c->cap = cap;
+    }
+    struct cand *k = &c->v[c->n++];
+    k->id = strdup(id);
+    k->types = types_text ? strdup(types_text) : NULL;
+    k->scope = scope_text ? strdup(scope_text) : NULL;
+    return 0;
+}
+
+static void free_cands(struct cands *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].id);
+        free(c->v[i].types);
+        free(c->v[i].scope);
+    }
+    free(c->v);
+}
+
+static int id_in(const char *id, const char *const *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(id, ids[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int sel_match(const char *id, const json_t *types, const char *const *ids, size_t n_ids,
+                     const void *re, const struct pl_typesel *ts)
+{
+    if (n_ids && !id_in(id, ids, n_ids))
+        return 0;
+    if (re && regexec((const regex_t *)re, id, 0, NULL, 0) != 0)
+        return 0;
+    if (ts && !pl_typesel_match(ts, types))
+        return 0;
+    return 1;
+}
+
+/* Whether a candidate meets the entity-level filters (ids, idPattern, type, scopeQ). */
+static int cand_match(const struct qreq *x, const struct cand *c)
+{
+    json_t *types = c->types ? json_loads(c->types, 0, NULL) : NULL;
+    int ok = sel_match(c->id, types, x->sq.ids, x->sq.n_ids, x->sq.id_regex, x->sq.types);
+    if (ok && x->sq.n_sels) {
+        ok = 0;
+        for (size_t i = 0; i < x->sq.n_sels && !ok; i++) {
+            const struct pl_store_selector *s = &x->sq.sels[i];
+            ok = sel_match(c->id, types, s->ids, s->n_ids, s->id_regex, s->types);
+        }
+    }
+    if (ok && x->sq.scope) {
+        json_t *scope = c->scope ? json_loads(c->scope, 0, NULL) : NULL;
+        ok = scope && pl_scopeq_match(x->sq.scope, scope);
+        json_decref(scope);
+    }
+    json_decref(types);
+    return ok;
+}
+
+static int run_query(struct pl_req *r, struct treq *t)
+{
+    struct qreq *x = t->x;
+    if (t->tq.rel == PL_TIMEREL_NONE)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "a temporal query needs timerel and timeAt (5.7.4.4)");
+    if (aggr_or_reply(r, t) != 0 || pl_api__tenant_or_reply(r) != 0)
+        return PL_HANDLER_DONE;
+    struct cands c = {0};
+    int rc = pl_store_hist_entities(r->app->store, r->tenant, x->sq.ids, x->sq.n_ids, NULL,
+                                    add_cand, &c, &t->err);
+    json_t *list = json_array();
+    int64_t matched = 0, want = x->sq.limit, off = x->sq.offset;
+    for (size_t i = 0; rc == 0 && i < c.n; i++) {
+        if (!cand_match(x, &c.v[i]))
+            continue;
+        if (!x->sq.count && matched >= off + want + 1)
+            break; /* enough to know a next page exists */
+        json_t *doc = NULL;
+        if (matched >= off && matched < off + want) {
+            rc = build_entity(t, c.v[i].id, c.v[i].types, c.v[i].scope, &doc);
+            if (doc)
+                json_array_append_new(list, doc);
+        } else {
+            /* outside the page: only whether it is selected (no output kept) */
+            int trunc = t->truncated;
+            int64_t lo = t->range_lo, hi = t->range_hi;
+            rc = build_entity(t, c.v[i].id, c.v[i].types, c.v[i].scope, &doc);
+            t->truncated = trunc, t->range_lo = lo, t->range_hi = hi;
+            json_decref(doc);
+        }
+        if (rc == 0 && doc)
+            matched++;
+    }
+    if (c.nomem && rc == 0)
+        rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
+    free_cands(&c);
+    if (rc != 0) {
+        json_decref(list);
+        return pl_api_problem(r, &t->err);
+    }
+    if (x->sq.count) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)matched);
+        pl_req_add_header(r, "NGSILD-Results-Count", n);
+    }
+    if (want > 0 && matched > off + want)
+        pl_api__add_page_link(r, off + want, want, "next");
+    if (want > 0 && off > 0)
+        pl_api__add_page_link(r, off > want ? off - want : 0, want, "prev");
+    pl_api_reply_with_context(r, finish_status(t), list);
+    json_decref(list);
+    return PL_HANDLER_DONE;
+}
+
+int pl_api_temporal_query(struct pl_req *r)
+{
+    struct treq *t = treq_new(r);
+    struct qreq *x = t ? pl_api__qreq_new(r) : NULL;
+    if (!x)
+        return PL_HANDLER_DONE;
+    t->x = x;
+    if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    int local = 0;
+    if (pl_api__query_get_or_reply(r, x, &local) != 0 || tq_url_or_reply(r, t) != 0 ||
+        pl_api__too_wide_or_reply(r, x, local) != 0)
+        return PL_HANDLER_DONE;
+    return run_query(r, t);
+}
+
+int pl_api_temporal_query_post(struct pl_req *r)
+{
+    struct treq *t = treq_new(r);
+    struct qreq *x = t ? pl_api__qreq_new(r) : NULL;
+    if (!x)
+        return PL_HANDLER_DONE;
+    t->x = x;
+    json_t *body;
+    if (pl_api_body_or_reply(r, 1, &body) != 0 || pl_api_context_or_reply(r, body, &x->ctx) != 0)
+        return PL_HANDLER_DONE;
+    int local = 0;
+    if (pl_api__query_post_or_reply(r, x, body, &local) != 0)
+        return PL_HANDLER_DONE;
+    /* 5.2.23 temporalQ, plus (6.24) aggrMethods / aggrPeriodDuration beside it or inside */
+    const json_t *tq = json_object_get(body, "temporalQ");
+    json_t *merged = json_is_object(tq) ? json_copy((json_t *)tq) : NULL;
+    if (merged) {
+        const char *k[] = {"aggrMethods", "aggrPeriodDuration"};
+        for (int i = 0; i < 2; i++)
+            if (!json_object_get(merged, k[i]) && json_object_get(body, k[i]))
+                json_object_set(merged, k[i], json_object_get(body, k[i]));
+    }
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = pl_temporalq_from_json(merged ? merged : tq, &t->tq, &err);
+    json_decref(merged);
+    if (rc != 0)
+        return pl_reply_problem(r, &err);
+    if (pl_api__too_wide_or_reply(r, x, local) != 0)
+        return PL_HANDLER_DONE;
+    return run_query(r, t);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Writes: POST /temporal/entities, POST .../attrs, DELETE, PATCH / DELETE of instances
+ * ---------------------------------------------------------------------------------------- */
+
+/* The attributes of a temporal payload (each an instance or an array of instances) parsed into
+ * {"attrs": {IRI: [instance...]}} (NEW). Members in `skip` are not attributes. */
+static int temporal_attrs_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const json_t *body,
+                                   json_t **out)
+{
+    json_t *attrs = json_object();
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)body, k, v)
+    {
+        if (strcmp(k, "id") == 0 || strcmp(k, "type") == 0 || strcmp(k, "scope") == 0 ||
+            strcmp(k, "@context") == 0)
+            continue;
+        size_t n = json_is_array(v) ? json_array_size(v) : 1;
+        if (n == 0) {
+            json_decref(attrs);
+            return pl_reply_error(r, PL_EBADREQUESTDATA, "attribute '%.200s' has no instance", k),
+                   -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const json_t *inst = json_is_array(v) ? json_array_get(v, i) : v;
+            json_t *copy =
+                json_is_object(inst) ? json_copy((json_t *)inst) : json_incref((json_t *)inst);
+            if (json_is_object(copy)) { /* members the store sets itself */
+                json_object_del(copy, "instanceId");
+                json_object_del(copy, "createdAt");
+                json_object_del(copy, "modifiedAt");
+                json_object_del(copy, "deletedAt");
+            }
+            json_t *frag = json_pack("{s:o}", k, copy), *parsed = NULL;
+            struct pl_err err;
+            pl_err_clear(&err);
+            int rc = frag ? pl_entity_parse(ctx, frag, PL_PARSE_FRAGMENT, 0, &r->app->limits,
+                                            &parsed, &err)
+                          : pl_err_set(&err, PL_ENOMEM, "out of memory");
+            json_decref(frag);
+            if (rc != 0) {
+                json_decref(attrs);
+                pl_reply_problem(r, &err);
+                return -1;
+            }
+            const char *iri;
+            json_t *arr;
+            json_object_foreach(json_object_get(parsed, "attrs"), iri, arr)
+            {
+                json_t *acc = json_object_get(attrs, iri);
+                if (!acc)
+                    json_object_set_new(attrs, iri, acc = json_array());
+                json_array_extend(acc, arr);
+            }
+            json_decref(parsed);
+        }
+    }
+    *out = json_pack("{s:o}", "attrs", attrs);
+    return 0;
+}
+
+/* POST /temporal/entities (5.6.11, 6.18.3.1) */
+int pl_api_temporal_create(struct pl_req *r)
+{
+    json_t *body;
+    struct pl_ctx *ctx;
+    if (pl_api_body_or_reply(r, 1, &body) != 0 || pl_api_context_or_reply(r, body, &ctx) != 0)
+        return PL_HANDLER_DONE;
+    /* id, type and scope as an entity without attributes validates and expands them */
+    json_t *head = json_object();
+    const char *m[] = {"id", "type", "scope"};
+    for (int i = 0; i < 3; i++)
+        if (json_object_get(body, m[i]))
+            json_object_set(head, m[i], json_object_get(body, m[i]));
+    json_t *ent = NULL, *frag = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = pl_entity_parse(ctx, head, PL_PARSE_ENTITY, 0, &r->app->limits, &ent, &err);
+    json_decref(head);
+    if (rc != 0)
+        return pl_reply_problem(r, &err);
+    pl_req_defer_decref(r, ent);
+    if (temporal_attrs_or_reply(r, ctx, body, &frag) != 0)
+        return PL_HANDLER_DONE;
+    pl_req_defer_decref(r, frag);
+    json_object_set(frag, "type", json_object_get(ent, "type"));
+    if (json_object_get(ent, "scope"))
+        json_object_set(frag, "scope", json_object_get(ent, "scope"));
+    const char *id = json_string_value(json_object_get(ent, "id"));
+    int created = 0;
+    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 0, &created, &err) != 0)
+        return pl_api_problem(r, &err);
+    if (!created) {
+        pl_reply_empty(r, 204);
+        return PL_HANDLER_DONE;
+    }
+    char *seg = pl_http_encode_segment(id);
+    size_t n = seg ? strlen(seg) + 40 : 0;
+    char *loc = seg ? malloc(n) : NULL;
+    if (loc) {
+        snprintf(loc, n, "/ngsi-ld/v1/temporal/entities/%s", seg);
+        pl_req_add_header(r, "Location", loc);
+    }
+    free(loc);
+    free(seg);
+    pl_reply_empty(r, 201);
+    return PL_HANDLER_DONE;
+}
+
+/* POST /temporal/entities/{id}/attrs (5.6.12, 6.20.3.1) */
+int pl_api_temporal_attrs_add(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    json_t *body, *frag = NULL;
+    struct pl_ctx *ctx;
+    if (pl_api_entity_id_or_reply(r, id) != 0 || pl_api_body_or_reply(r, 1, &body) != 0 ||
+        pl_api_context_or_reply(r, body, &ctx) != 0 ||
+        temporal_attrs_or_reply(r, ctx, body, &frag) != 0)
+        return PL_HANDLER_DONE;
+    pl_req_defer_decref(r, frag);
+    struct pl_err err;
+    pl_err_clear(&err);
+    int created = 0;
+    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 1, &created, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* DELETE /temporal/entities/{id} (5.6.16, 6.19.3.2) */
+int pl_api_temporal_delete(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    if (pl_api_entity_id_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
+    struct pl_hist_del d = {.id = id};
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* The expanded attribute name of params[1]; NULL after answering. */
+static const char *attr_iri_or_reply(struct pl_req *r, struct pl_ctx **ctx)
+{
+    if (pl_api_context_or_reply(r, NULL, ctx) != 0)
+        return NULL;
+    const char *name = r->params[1];
+    char *iri = pl_is_valid_name(name) || pl_is_uri(name) ? pl_ctx_expand(*ctx, name) : NULL;
+    if (!iri) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s'", name);
+        return NULL;
+    }
+    pl_req_defer_free(r, iri);
+    return iri;
+}
+
+/* DELETE /temporal/entities/{id}/attrs/{attrId} (5.6.13, 6.21.3.1) */
+int pl_api_temporal_attr_delete(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    struct pl_ctx *ctx;
+    const char *iri;
+    if (pl_api_entity_id_or_reply(r, id) != 0 || !(iri = attr_iri_or_reply(r, &ctx)))
+        return PL_HANDLER_DONE;
+    struct pl_hist_del d = {.id = id, .attr = iri};
+    const char *all = pl_req_arg(r, "deleteAll");
+    if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "deleteAll must be true or false");
+    d.all_datasets = all && strcmp(all, "true") == 0;
+    d.dataset_id = pl_req_arg(r, "datasetId");
+    if (d.dataset_id && !pl_is_uri(d.dataset_id))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId '%.200s' is not a URI",
+                              d.dataset_id);
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* The number of an instanceId from the path: 0 after answering (400 not a URI, 404 not ours). */
+static int64_t iid_or_reply(struct pl_req *r)
+{
+    const char *s = r->params[2];
+    if (!pl_is_uri(s))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "instanceId '%.200s' is not a URI", s), 0;
+    size_t n = strlen(INSTANCE_PREFIX);
+    char *end = NULL;
+    long long v = strncmp(s, INSTANCE_PREFIX, n) == 0 && s[n] >= '0' && s[n] <= '9'
+                      ? strtoll(s + n, &end, 10)
+                      : 0;
+    if (v <= 0 || !end || *end)
+        return pl_reply_error(r, PL_ENOTFOUND, "no attribute instance '%.200s'", s), 0;
+    return v;
+}
+
+/* PATCH /temporal/entities/{id}/attrs/{attrId}/{instanceId} (5.6.14, 6.22.3.1): the body is
+ * the attribute fragment {"<attrId>": instance} or the instance itself. */
+int pl_api_temporal_instance_patch(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    struct pl_ctx *ctx;
+    const char *iri;
+    json_t *body;
+    int64_t iid;
+    if (pl_api_entity_id_or_reply(r, id) != 0 || pl_api_body_or_reply(r, 1, &body) != 0 ||
+        !(iri = attr_iri_or_reply(r, &ctx)) || !(iid = iid_or_reply(r)))
+        return PL_HANDLER_DONE;
+    json_t *inst = json_object_get(body, r->params[1]);
+    if (!inst && json_object_size(body) == 1 && !json_object_get(body, "value") &&
+        !json_object_get(body, "object") && !json_object_get(body, "type"))
+        inst = json_object_iter_value(json_object_iter(body)); /* named by its expanded form */
+    if (!inst)
+        inst = body;
+    if (json_is_array(inst) && json_array_size(inst) == 1)
+        inst = json_array_get(inst, 0);
+    json_t *copy = json_is_object(inst) ? json_copy(inst) : json_incref(inst);
+    if (json_is_object(copy)) {
+        json_object_del(copy, "instanceId");
+        json_object_del(copy, "@context");
+    }
+    json_t *parsed = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc =
+        pl_entity_parse(ctx, copy, PL_PARSE_ATTR, PL_PARSE_PARTIAL, &r->app->limits, &parsed, &err);
+    json_decref(copy);
+    if (rc != 0)
+        return pl_reply_problem(r, &err);
+    pl_req_defer_decref(r, parsed);
+    const json_t *one = json_array_get(json_object_get(parsed, "instances"), 0);
+    if (!one || json_array_size(json_object_get(parsed, "instances")) != 1)
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "give exactly one attribute instance");
+    if (pl_store_hist_patch(r->app->store, r->tenant, id, iri, iid, one, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}
+
+/* DELETE /temporal/entities/{id}/attrs/{attrId}/{instanceId} (5.6.15, 6.22.3.2) */
+int pl_api_temporal_instance_delete(struct pl_req *r)
+{
+    const char *id = r->params[0];
+    struct pl_ctx *ctx;
+    const char *iri;
+    int64_t iid;
+    if (pl_api_entity_id_or_reply(r, id) != 0 || !(iri = attr_iri_or_reply(r, &ctx)) ||
+        !(iid = iid_or_reply(r)))
+        return PL_HANDLER_DONE;
+    struct pl_hist_del d = {.id = id, .attr = iri, .iid = iid};
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_reply_empty(r, 204);
+    return PL_HANDLER_DONE;
+}

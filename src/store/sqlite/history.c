@@ -1,0 +1,894 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * history.c — the SQLite backend's attribute history (docs/temporal.md).
+ *
+ *   hentity(eid INTEGER PRIMARY KEY, tenant, id, types, scope, deleted, UNIQUE(tenant, id))
+ *     One row per entity that has history: its last recorded types and scope (compact JSON) and
+ *     when it was deleted through the entity API (epoch ms; NULL while it exists).
+ *
+ *   hinst(iid INTEGER PRIMARY KEY AUTOINCREMENT,  -- the instanceId; never reused
+ *         eid, aid,                               -- entity, attribute (name.nid)
+ *         ds,                                     -- datasetId (NULL: default instance)
+ *         t,                                      -- observedAt, else createdAt (epoch ms)
+ *         obs, cre, mdf, del,                     -- the Temporal Properties (ms or NULL)
+ *         kind, num,                              -- value class (PL_HV_*), numeric value
+ *         body)                                   -- the instance, compact JSON
+ *     + index hinst_t(eid, aid, t): lastN and observedAt windows are index ranges, in time
+ *       order (ties in iid order: the index carries the rowid). createdAt / modifiedAt /
+ *       deletedAt windows scan the attribute's rows through the same index prefix.
+ *
+ * Append-only: rows change only through the temporal API's PATCH / DELETE and retention.
+ * Aggregations run in SQL: GROUP BY pl_tbucket(t, ...) (query/temporalq.h buckets).
+ */
+#include "store/store.h"
+#include "store/store_int.h"
+#include "store/sqlite/sqlite_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "query/temporalq.h"
+
+const char sq_hist_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS hentity(eid INTEGER PRIMARY KEY, tenant TEXT NOT NULL,"
+    " id TEXT NOT NULL, types TEXT, scope TEXT, deleted INTEGER, UNIQUE(tenant, id));"
+    "CREATE TABLE IF NOT EXISTS hinst(iid INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " eid INTEGER NOT NULL, aid INTEGER NOT NULL, ds TEXT, t INTEGER NOT NULL, obs INTEGER,"
+    " cre INTEGER NOT NULL, mdf INTEGER NOT NULL, del INTEGER, kind INTEGER NOT NULL,"
+    " num REAL, body TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS hinst_t ON hinst(eid, aid, t);";
+
+enum hst {
+    H_ENT_GET,
+    H_ENT_INS,
+    H_ENT_UPD,
+    H_INS,
+    H_NAME_GET,
+    H_DEL_ENT_INST,
+    H_DEL_ENT,
+    H_DEL_ATTR,
+    H_DEL_ATTR_DS,
+    H_DEL_IID,
+    H_GET_IID,
+    H_UPD_IID,
+    H__COUNT
+};
+_Static_assert(H__COUNT <= SQ_HIST_STMTS, "raise SQ_HIST_STMTS");
+
+static const char *const hsql[H__COUNT] = {
+    [H_ENT_GET] = "SELECT eid, types, scope, deleted FROM hentity WHERE tenant=?1 AND id=?2",
+    [H_ENT_INS] = "INSERT INTO hentity(tenant,id,types,scope,deleted) VALUES(?1,?2,?3,?4,?5)",
+    [H_ENT_UPD] = "UPDATE hentity SET types=?2, scope=?3, deleted=?4 WHERE eid=?1",
+    [H_INS] = "INSERT INTO hinst(eid,aid,ds,t,obs,cre,mdf,del,kind,num,body) "
+              "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+    [H_NAME_GET] = "SELECT nid FROM name WHERE tenant=?1 AND iri=?2",
+    [H_DEL_ENT_INST] = "DELETE FROM hinst WHERE eid=?1",
+    [H_DEL_ENT] = "DELETE FROM hentity WHERE eid=?1",
+    [H_DEL_ATTR] = "DELETE FROM hinst WHERE eid=?1 AND aid=?2",
+    [H_DEL_ATTR_DS] = "DELETE FROM hinst WHERE eid=?1 AND aid=?2 AND ds IS ?3",
+    [H_DEL_IID] = "DELETE FROM hinst WHERE iid=?1 AND eid=?2 AND aid=?3",
+    [H_GET_IID] = "SELECT body FROM hinst WHERE iid=?1 AND eid=?2 AND aid=?3",
+    [H_UPD_IID] = "UPDATE hinst SET ds=?2,t=?3,obs=?4,mdf=?5,kind=?6,num=?7,body=?8 "
+                  "WHERE iid=?1",
+};
+
+void sq_hist_free(struct sqlite_be *be)
+{
+    for (int i = 0; i < H__COUNT; i++) {
+        sqlite3_finalize(be->hst[i]);
+        be->hst[i] = NULL;
+    }
+}
+
+static sqlite3_stmt *hstmt(struct sqlite_be *be, enum hst k, struct pl_err *err)
+{
+    if (!be->hst[k]) {
+        int rc =
+            sqlite3_prepare_v3(be->db, hsql[k], -1, SQLITE_PREPARE_PERSISTENT, &be->hst[k], NULL);
+        if (rc != SQLITE_OK) {
+            sq_dberr(err, be->db, rc, hsql[k]);
+            return NULL;
+        }
+    }
+    return be->hst[k];
+}
+
+static void hdone(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Steps a statement that returns no row; resets it. */
+static int hstep(struct sqlite_be *be, sqlite3_stmt *st, const char *what, struct pl_err *err)
+{
+    int rc = sqlite3_step(st);
+    hdone(st);
+    return rc == SQLITE_DONE ? 0 : sq_dberr(err, be->db, rc, what);
+}
+
+static void bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+    if (ms == PL_HIST_NONE)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, ms);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Writer side
+ * ---------------------------------------------------------------------------------------- */
+
+/* The eid of (tenant, id), 0 when it has no history. */
+static int ent_get(struct sqlite_be *be, const char *tenant, const char *id, int64_t *eid,
+                   char **types, char **scope, int64_t *deleted, struct pl_err *err)
+{
+    sqlite3_stmt *st = hstmt(be, H_ENT_GET, err);
+    if (!st)
+        return err->code;
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, id);
+    int rc = sqlite3_step(st);
+    *eid = 0;
+    if (rc == SQLITE_ROW) {
+        *eid = sqlite3_column_int64(st, 0);
+        if (types) {
+            const char *t = (const char *)sqlite3_column_text(st, 1);
+            const char *s = (const char *)sqlite3_column_text(st, 2);
+            *types = t ? strdup(t) : NULL;
+            *scope = s ? strdup(s) : NULL;
+            *deleted = sqlite3_column_type(st, 3) == SQLITE_NULL ? PL_HIST_NONE
+                                                                 : sqlite3_column_int64(st, 3);
+        }
+        rc = SQLITE_DONE;
+    }
+    hdone(st);
+    return rc == SQLITE_DONE ? 0 : sq_dberr(err, be->db, rc, "history entity lookup");
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int sq_w_hist_append(void *p, const char *tenant, const char *id, const char *types_text,
+                     const char *scope_text, int64_t deleted_ms, const struct pl_hist_inst *rows,
+                     size_t n, int *created, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    int64_t eid = 0, old_deleted = PL_HIST_NONE;
+    char *old_types = NULL, *old_scope = NULL;
+    int rc = ent_get(be, tenant, id, &eid, &old_types, &old_scope, &old_deleted, err);
+    if (rc != 0)
+        goto out;
+    if (created)
+        *created = eid == 0;
+    const char *types = types_text ? types_text : old_types;
+    const char *scope = scope_text ? (strcmp(scope_text, "null") ? scope_text : NULL) : old_scope;
+    int64_t deleted = deleted_ms == PL_HIST_NONE ? old_deleted
+                      : deleted_ms == 0          ? PL_HIST_NONE
+                                                 : deleted_ms;
+    sqlite3_stmt *st;
+    if (eid == 0) {
+        if (!(st = hstmt(be, H_ENT_INS, err))) {
+            rc = err->code;
+            goto out;
+        }
+        sq_bind_text(st, 1, tenant);
+        sq_bind_text(st, 2, id);
+        sq_bind_text(st, 3, types ? types : "[]");
+        sq_bind_text(st, 4, scope);
+        bind_ms(st, 5, deleted);
+        if ((rc = hstep(be, st, "history entity insert", err)) != 0)
+            goto out;
+        eid = sqlite3_last_insert_rowid(be->db);
+    } else if (!same_text(types, old_types) || !same_text(scope, old_scope) ||
+               deleted != old_deleted) {
+        if (!(st = hstmt(be, H_ENT_UPD, err))) {
+            rc = err->code;
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, eid);
+        sq_bind_text(st, 2, types ? types : "[]");
+        sq_bind_text(st, 3, scope);
+        bind_ms(st, 4, deleted);
+        if ((rc = hstep(be, st, "history entity update", err)) != 0)
+            goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct pl_hist_inst *r = &rows[i];
+        int64_t aid;
+        if ((rc = sq_nid_of(be, tenant, r->attr, &aid, err)) != 0)
+            goto out;
+        if (!(st = hstmt(be, H_INS, err))) {
+            rc = err->code;
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, eid);
+        sqlite3_bind_int64(st, 2, aid);
+        sq_bind_text(st, 3, r->dataset_id);
+        sqlite3_bind_int64(st, 4, r->obs != PL_HIST_NONE ? r->obs : r->cre);
+        bind_ms(st, 5, r->obs);
+        sqlite3_bind_int64(st, 6, r->cre);
+        sqlite3_bind_int64(st, 7, r->mdf);
+        bind_ms(st, 8, r->del);
+        sqlite3_bind_int(st, 9, r->kind);
+        if (r->kind == PL_HV_NUMBER || r->kind == PL_HV_BOOL || r->kind == PL_HV_ARRAY)
+            sqlite3_bind_double(st, 10, r->num);
+        sqlite3_bind_text(st, 11, r->body, (int)r->len, SQLITE_STATIC);
+        if ((rc = hstep(be, st, "history insert", err)) != 0)
+            goto out;
+    }
+out:
+    free(old_types);
+    free(old_scope);
+    return rc;
+}
+
+/* The nid of an attribute IRI, 0 when the name was never interned (then it has no rows). */
+static int name_get(struct sqlite_be *be, const char *tenant, const char *iri, int64_t *nid,
+                    struct pl_err *err)
+{
+    sqlite3_stmt *st = hstmt(be, H_NAME_GET, err);
+    if (!st)
+        return err->code;
+    sq_bind_text(st, 1, tenant);
+    sq_bind_text(st, 2, iri);
+    int rc = sqlite3_step(st);
+    *nid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    hdone(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_dberr(err, be->db, rc, "name lookup");
+}
+
+int sq_w_hist_delete(void *p, const char *tenant, const struct pl_hist_del *d, int64_t *n_deleted,
+                     struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    int64_t eid = 0, aid = 0;
+    *n_deleted = 0;
+    int rc = ent_get(be, tenant, d->id, &eid, NULL, NULL, NULL, err);
+    if (rc != 0 || eid == 0)
+        return rc;
+    sqlite3_stmt *st;
+    if (!d->attr) {
+        if (!(st = hstmt(be, H_DEL_ENT_INST, err)))
+            return err->code;
+        sqlite3_bind_int64(st, 1, eid);
+        if ((rc = hstep(be, st, "history delete", err)) != 0)
+            return rc;
+        if (!(st = hstmt(be, H_DEL_ENT, err)))
+            return err->code;
+        sqlite3_bind_int64(st, 1, eid);
+        if ((rc = hstep(be, st, "history entity delete", err)) != 0)
+            return rc;
+        *n_deleted = 1;
+        return 0;
+    }
+    if ((rc = name_get(be, tenant, d->attr, &aid, err)) != 0 || aid == 0)
+        return rc;
+    enum hst k = d->iid ? H_DEL_IID : d->all_datasets ? H_DEL_ATTR : H_DEL_ATTR_DS;
+    if (!(st = hstmt(be, k, err)))
+        return err->code;
+    if (d->iid) {
+        sqlite3_bind_int64(st, 1, d->iid);
+        sqlite3_bind_int64(st, 2, eid);
+        sqlite3_bind_int64(st, 3, aid);
+    } else {
+        sqlite3_bind_int64(st, 1, eid);
+        sqlite3_bind_int64(st, 2, aid);
+        if (k == H_DEL_ATTR_DS)
+            sq_bind_text(st, 3, d->dataset_id);
+    }
+    if ((rc = hstep(be, st, "history delete", err)) != 0)
+        return rc;
+    *n_deleted = sqlite3_changes(be->db);
+    return 0;
+}
+
+int sq_w_hist_patch(void *p, const char *tenant, const char *id, const char *attr, int64_t iid,
+                    const json_t *patch, int64_t now, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    int64_t eid = 0, aid = 0;
+    int rc = ent_get(be, tenant, id, &eid, NULL, NULL, NULL, err);
+    if (rc == 0 && eid)
+        rc = name_get(be, tenant, attr, &aid, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = eid && aid ? hstmt(be, H_GET_IID, err) : NULL;
+    json_t *cur = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, iid);
+        sqlite3_bind_int64(st, 2, eid);
+        sqlite3_bind_int64(st, 3, aid);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            cur = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+        hdone(st);
+    } else if (eid && aid) {
+        return err->code;
+    }
+    if (!cur)
+        return pl_err_set(err, PL_ENOTFOUND, "no attribute instance '%lld' of '%s'", (long long)iid,
+                          attr);
+    /* The patch's members replace the stored ones; the kind's value member is exclusive. */
+    static const char *const payload[] = {"value", "object",    "languageMap", "vocab",
+                                          "json",  "valueList", "objectList"};
+    if (json_object_get(patch, "type"))
+        for (size_t i = 0; i < sizeof payload / sizeof *payload; i++)
+            json_object_del(cur, payload[i]);
+    json_object_update(cur, (json_t *)patch);
+    struct pl_hist_batch b = {0};
+    rc = pl_store__hist_add_row(&b, attr, cur, now, json_object_get(cur, "deletedAt") != NULL, 1);
+    if (rc != 0) {
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    } else if (!(st = hstmt(be, H_UPD_IID, err))) {
+        rc = err->code;
+    } else {
+        const struct pl_hist_inst *r = &b.rows[0];
+        sqlite3_bind_int64(st, 1, iid);
+        sq_bind_text(st, 2, r->dataset_id);
+        sqlite3_bind_int64(st, 3, r->obs != PL_HIST_NONE ? r->obs : r->cre);
+        bind_ms(st, 4, r->obs);
+        sqlite3_bind_int64(st, 5, r->mdf);
+        sqlite3_bind_int(st, 6, r->kind);
+        if (r->kind == PL_HV_NUMBER || r->kind == PL_HV_BOOL || r->kind == PL_HV_ARRAY)
+            sqlite3_bind_double(st, 7, r->num);
+        sqlite3_bind_text(st, 8, r->body, (int)r->len, SQLITE_STATIC);
+        rc = hstep(be, st, "history instance update", err);
+    }
+    pl_store__hist_batch_free(&b);
+    json_decref(cur);
+    return rc;
+}
+
+/* Runs `sql` (binding ?1.. from vals) and adds the rows it changed to *n. */
+static int exec_changes(struct sqlite_be *be, const char *sql, const int64_t *vals, int nv,
+                        const char *text, int64_t *n, struct pl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(be->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_dberr(err, be->db, rc, sql);
+    for (int i = 0; i < nv; i++)
+        sqlite3_bind_int64(st, i + 1, vals[i]);
+    if (text)
+        sq_bind_text(st, nv + 1, text);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sq_dberr(err, be->db, rc, sql);
+    *n += sqlite3_changes(be->db);
+    return 0;
+}
+
+/* The LIKE pattern that finds a type IRI in hentity.types (compact JSON array). */
+static char *type_like(const char *type)
+{
+    size_t n = strlen(type);
+    char *s = malloc(n * 2 + 8);
+    if (!s)
+        return NULL;
+    char *o = s;
+    *o++ = '%';
+    *o++ = '"';
+    for (const char *c = type; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            *o++ = '\\';
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o++ = '%';
+    *o = 0;
+    return s;
+}
+
+/*
+ * Retention, one bounded step. Age rules walk hinst in iid order (instances are appended in
+ * time order, so the oldest come first) from a cursor, examining at most `budget` rows per
+ * step. Count rules walk entities from a cursor, a few per step, trimming each attribute to its
+ * newest max_count instances.
+ */
+int sq_w_hist_trim(void *p, const struct pl_hist_policy *pol, int64_t now_ms, int budget,
+                   int64_t *n_deleted, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    *n_deleted = 0;
+    int rc = 0, any_age = 0;
+    int64_t end_iid = be->trim_iid;
+    for (size_t i = 0; i < pol->n_retention && rc == 0; i++) {
+        const struct pl_hist_retention *r = &pol->retention[i];
+        if (r->max_age_ms <= 0)
+            continue;
+        any_age = 1;
+        int64_t v[3] = {be->trim_iid, budget, now_ms - r->max_age_ms};
+        char *like = r->type ? type_like(r->type) : NULL;
+        if (r->type && !like)
+            return pl_err_set(err, PL_ENOMEM, "out of memory");
+        rc = exec_changes(be,
+                          r->type ? "DELETE FROM hinst WHERE iid IN (SELECT h.iid FROM (SELECT "
+                                    "iid, eid, cre FROM hinst WHERE iid > ?1 ORDER BY iid LIMIT "
+                                    "?2) h JOIN hentity e USING(eid) WHERE h.cre < ?3 AND "
+                                    "e.types LIKE ?4 ESCAPE '\\')"
+                                  : "DELETE FROM hinst WHERE iid IN (SELECT iid FROM (SELECT iid,"
+                                    " cre FROM hinst WHERE iid > ?1 ORDER BY iid LIMIT ?2) WHERE "
+                                    "cre < ?3)",
+                          v, 3, like, n_deleted, err);
+        free(like);
+    }
+    if (rc == 0 && any_age) {
+        /* advance the cursor past the window just examined; wrap at the end */
+        sqlite3_stmt *st = NULL;
+        const char *sql = "SELECT max(iid), count(*) FROM (SELECT iid FROM hinst WHERE iid > ?1 "
+                          "ORDER BY iid LIMIT ?2)";
+        if (sqlite3_prepare_v2(be->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, be->trim_iid);
+            sqlite3_bind_int(st, 2, budget);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                end_iid = sqlite3_column_int(st, 1) < budget ? 0 : sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        be->trim_iid = end_iid;
+    }
+    for (size_t i = 0; i < pol->n_retention && rc == 0; i++) {
+        const struct pl_hist_retention *r = &pol->retention[i];
+        if (r->max_count <= 0)
+            continue;
+        char *like = type_like(r->type ? r->type : "");
+        if (!like)
+            return pl_err_set(err, PL_ENOMEM, "out of memory");
+        if (!r->type)
+            memcpy(like, "%", 2); /* fits: type_like allocates at least 8 bytes */
+        int64_t v[2] = {be->trim_eid, r->max_count};
+        int64_t before = *n_deleted;
+        rc = exec_changes(be,
+                          "DELETE FROM hinst WHERE iid IN (SELECT h.iid FROM (SELECT eid FROM "
+                          "hentity WHERE eid > ?1 AND types LIKE ?3 ESCAPE '\\' ORDER BY eid "
+                          "LIMIT 16) e JOIN hinst h ON h.eid = e.eid WHERE h.iid NOT IN (SELECT "
+                          "x.iid FROM hinst x WHERE x.eid = h.eid AND x.aid = h.aid ORDER BY x.t "
+                          "DESC, x.iid DESC LIMIT ?2))",
+                          v, 2, like, n_deleted, err);
+        (void)before;
+        free(like);
+    }
+    if (rc == 0) {
+        int has_count = 0;
+        for (size_t i = 0; i < pol->n_retention; i++)
+            has_count |= pol->retention[i].max_count > 0;
+        if (has_count) {
+            sqlite3_stmt *st = NULL;
+            const char *sql = "SELECT max(eid), count(*) FROM (SELECT eid FROM hentity WHERE "
+                              "eid > ?1 ORDER BY eid LIMIT 16)";
+            if (sqlite3_prepare_v2(be->db, sql, -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, be->trim_eid);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                    be->trim_eid = sqlite3_column_int(st, 1) < 16 ? 0 : sqlite3_column_int64(st, 0);
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Reader side
+ * ---------------------------------------------------------------------------------------- */
+
+/* pl_tbucket(t, origin, months, period_ms): the start of t's aggregation bucket. */
+static void fn_tbucket(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+            sqlite3_result_null(cx);
+            return;
+        }
+    sqlite3_result_int64(
+        cx, pl_temporal_bucket_start(sqlite3_value_int64(argv[1]), sqlite3_value_int(argv[2]),
+                                     sqlite3_value_int64(argv[3]), sqlite3_value_int64(argv[0])));
+}
+
+int sq_hist_register(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "pl_tbucket", 4,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   fn_tbucket, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
+static int rprep(struct rconn *c, const char *sql, sqlite3_stmt **st, struct pl_err *err)
+{
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : sq_dberr(err, c->db, rc, sql);
+}
+
+int sq_hist_entities(void *p, const char *tenant, const char *const *ids, size_t n_ids,
+                     const char *id_prefix, pl_hist_entity_fn fn, void *ud, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = sq_reader_get(be, err);
+    if (!c)
+        return err->code;
+    struct pl_strbuf sql = {0};
+    pl_strbuf_puts(&sql, "SELECT id, types, scope, deleted FROM hentity WHERE tenant=?1");
+    if (ids && n_ids) {
+        pl_strbuf_puts(&sql, " AND id IN (SELECT value FROM json_each(?2))");
+    }
+    if (id_prefix && *id_prefix)
+        pl_strbuf_puts(&sql, " AND id >= ?3 AND substr(id, 1, length(?3)) = ?3");
+    pl_strbuf_puts(&sql, " ORDER BY id");
+    sqlite3_stmt *st = NULL;
+    char *idlist = NULL;
+    int rc = sql.nomem ? pl_err_set(err, PL_ENOMEM, "out of memory") : rprep(c, sql.p, &st, err);
+    if (rc == 0) {
+        sq_bind_text(st, 1, tenant);
+        if (ids && n_ids) {
+            json_t *a = json_array();
+            for (size_t i = 0; a && i < n_ids; i++)
+                json_array_append_new(a, json_string(ids[i]));
+            idlist = a ? json_dumps(a, JSON_COMPACT) : NULL;
+            json_decref(a);
+            if (!idlist)
+                rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+            sq_bind_text(st, 2, idlist);
+        }
+        if (id_prefix && *id_prefix)
+            sq_bind_text(st, 3, id_prefix);
+    }
+    while (rc == 0) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE)
+            break;
+        if (s != SQLITE_ROW) {
+            rc = sq_dberr(err, c->db, s, "history entities");
+            break;
+        }
+        const char *scope = (const char *)sqlite3_column_text(st, 2);
+        rc = fn(
+            ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+            scope && strcmp(scope, "null") ? scope : NULL,
+            sqlite3_column_type(st, 3) == SQLITE_NULL ? PL_HIST_NONE : sqlite3_column_int64(st, 3));
+    }
+    sqlite3_finalize(st);
+    free(idlist);
+    pl_strbuf_dispose(&sql);
+    sq_reader_put(be, c);
+    return rc;
+}
+
+/* The attributes (nid, IRI) to read for q, in IRI order. */
+struct attr_ref {
+    int64_t aid;
+    char *iri;
+};
+
+static int cmp_attr(const void *a, const void *b)
+{
+    return strcmp(((const struct attr_ref *)a)->iri, ((const struct attr_ref *)b)->iri);
+}
+
+static int load_attrs(struct rconn *c, int64_t eid, const struct pl_hist_query *q,
+                      struct attr_ref **out, size_t *n, struct pl_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (q->attrs)
+        rc = rprep(c, "SELECT nid, iri FROM name WHERE tenant=?1 AND iri=?2", &st, err);
+    else
+        rc = rprep(c,
+                   "SELECT n.nid, n.iri FROM (SELECT DISTINCT aid FROM hinst WHERE eid=?1) a "
+                   "JOIN name n ON n.nid = a.aid",
+                   &st, err);
+    if (rc)
+        return rc;
+    size_t cap = 0, rounds = q->attrs ? q->n_attrs : 1;
+    for (size_t r = 0; r < rounds && rc == 0; r++) {
+        if (q->attrs) {
+            sqlite3_reset(st);
+            sq_bind_text(st, 1, q->tenant);
+            sq_bind_text(st, 2, q->attrs[r]);
+        } else {
+            sqlite3_bind_int64(st, 1, eid);
+        }
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                struct attr_ref *x = realloc(*out, cap * sizeof *x);
+                if (!x) {
+                    rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+                    break;
+                }
+                *out = x;
+            }
+            (*out)[*n].aid = sqlite3_column_int64(st, 0);
+            if (!((*out)[*n].iri = strdup((const char *)sqlite3_column_text(st, 1)))) {
+                rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+                break;
+            }
+            (*n)++;
+        }
+        if (rc == 0 && s != SQLITE_DONE)
+            rc = sq_dberr(err, c->db, s, "history attributes");
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && *n > 1)
+        qsort(*out, *n, sizeof **out, cmp_attr);
+    return rc;
+}
+
+static void free_attrs(struct attr_ref *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].iri);
+    free(a);
+}
+
+/* The time column of a Temporal Property, and the expression instances are ordered by. */
+static const char *time_col(int prop)
+{
+    switch (prop) {
+    case PL_TIMEPROP_CREATED_AT:
+        return "cre";
+    case PL_TIMEPROP_MODIFIED_AT:
+        return "mdf";
+    case PL_TIMEPROP_DELETED_AT:
+        return "del";
+    default:
+        return "obs";
+    }
+}
+static const char *order_expr(int prop)
+{
+    switch (prop) {
+    case PL_TIMEPROP_CREATED_AT:
+        return "cre";
+    case PL_TIMEPROP_MODIFIED_AT:
+        return "mdf";
+    case PL_TIMEPROP_DELETED_AT:
+        return "coalesce(del, cre)";
+    default:
+        return "t"; /* observedAt, else createdAt (hinst.t) */
+    }
+}
+
+/* " AND <time condition>" for q (4.11 bounds, see temporalq.h), binding ?3 and ?4. */
+static void time_cond(struct pl_strbuf *sql, const struct pl_hist_query *q)
+{
+    const char *col = time_col(q->prop), *ord = order_expr(q->prop);
+    if (q->rel == PL_TIMEREL_NONE)
+        return;
+    /* observedAt windows: t is obs whenever obs exists, so the index range applies */
+    const char *cmp = q->prop == PL_TIMEPROP_OBSERVED_AT ? "t" : ord;
+    pl_strbuf_printf(sql, " AND %s IS NOT NULL", col);
+    if (q->rel == PL_TIMEREL_BEFORE)
+        pl_strbuf_printf(sql, " AND %s < ?3", cmp);
+    else if (q->rel == PL_TIMEREL_AFTER)
+        pl_strbuf_printf(sql, " AND %s >= ?3", cmp);
+    else
+        pl_strbuf_printf(sql, " AND %s >= ?3 AND %s < ?4", cmp, cmp);
+}
+
+static int64_t entity_eid(struct rconn *c, const char *tenant, const char *id, struct pl_err *err,
+                          int *rc)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t eid = 0;
+    *rc = rprep(c, "SELECT eid FROM hentity WHERE tenant=?1 AND id=?2", &st, err);
+    if (*rc == 0) {
+        sq_bind_text(st, 1, tenant);
+        sq_bind_text(st, 2, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            eid = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return eid;
+}
+
+/* Rows of one attribute, buffered to detect the cut and to order them (lastN reads newest
+ * first, per datasetId). */
+struct row {
+    int64_t iid, t;
+    char *body;
+    size_t len;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->iid < y->iid ? -1 : x->iid > y->iid;
+}
+
+int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn, void *ud,
+                      struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = sq_reader_get(be, err);
+    if (!c)
+        return err->code;
+    int rc = 0;
+    int64_t eid = entity_eid(c, q->tenant, q->id, err, &rc);
+    struct attr_ref *attrs = NULL;
+    size_t n_attrs = 0;
+    if (rc == 0 && eid == 0)
+        rc = pl_err_set(err, PL_ENOTFOUND, "no temporal evolution of '%s'", q->id);
+    if (rc == 0)
+        rc = load_attrs(c, eid, q, &attrs, &n_attrs, err);
+    struct pl_strbuf sql = {0};
+    const char *ord = order_expr(q->prop);
+    int desc = q->last_n > 0;
+    pl_strbuf_printf(&sql,
+                     "SELECT iid, %s, body FROM hinst WHERE eid=?1 AND aid=?2 "
+                     "AND (?6 = 0 OR ds IS ?7)",
+                     ord);
+    time_cond(&sql, q);
+    pl_strbuf_printf(&sql, " ORDER BY %s %s, iid %s LIMIT ?5", ord, desc ? "DESC" : "ASC",
+                     desc ? "DESC" : "ASC");
+    sqlite3_stmt *st = NULL;
+    if (rc == 0)
+        rc = sql.nomem ? pl_err_set(err, PL_ENOMEM, "out of memory") : rprep(c, sql.p, &st, err);
+    struct row *rows = NULL;
+    size_t cap = 0;
+    /* lastN is per attribute and datasetId (docs/temporal.md): one read per datasetId */
+    sqlite3_stmt *ds_st = NULL;
+    if (rc == 0 && desc)
+        rc = rprep(c, "SELECT DISTINCT ds FROM hinst WHERE eid=?1 AND aid=?2", &ds_st, err);
+    for (size_t a = 0; a < n_attrs && rc == 0; a++) {
+        int64_t want = desc ? q->last_n : INT64_MAX;
+        int64_t limit = want;
+        int cut_possible = q->max > 0 && want > q->max;
+        if (cut_possible)
+            limit = q->max + 1;
+        size_t n = 0;
+        int more = 0, n_ds = 0;
+        if (ds_st) {
+            sqlite3_reset(ds_st);
+            sqlite3_bind_int64(ds_st, 1, eid);
+            sqlite3_bind_int64(ds_st, 2, attrs[a].aid);
+        }
+        for (;;) { /* each datasetId (lastN), or once */
+            const char *ds = NULL;
+            if (ds_st) {
+                if (sqlite3_step(ds_st) != SQLITE_ROW)
+                    break;
+                ds = (const char *)sqlite3_column_text(ds_st, 0);
+            }
+            n_ds++;
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, eid);
+            sqlite3_bind_int64(st, 2, attrs[a].aid);
+            sqlite3_bind_int64(st, 3, q->t1);
+            sqlite3_bind_int64(st, 4, q->t2);
+            sqlite3_bind_int64(st, 5, limit);
+            sqlite3_bind_int(st, 6, ds_st != NULL);
+            sq_bind_text(st, 7, ds);
+            size_t first = n;
+            int s;
+            while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    struct row *x = realloc(rows, cap * sizeof *x);
+                    if (!x) {
+                        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+                        break;
+                    }
+                    rows = x;
+                }
+                rows[n].iid = sqlite3_column_int64(st, 0);
+                rows[n].t = sqlite3_column_int64(st, 1);
+                rows[n].len = (size_t)sqlite3_column_bytes(st, 2);
+                rows[n].body = malloc(rows[n].len + 1);
+                if (!rows[n].body) {
+                    rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+                    break;
+                }
+                memcpy(rows[n].body, sqlite3_column_text(st, 2), rows[n].len + 1);
+                n++;
+            }
+            if (rc == 0 && s != SQLITE_DONE)
+                rc = sq_dberr(err, c->db, s, "history instances");
+            if (cut_possible && (int64_t)(n - first) > q->max) {
+                /* drop the extra row: the oldest for lastN (desc), the newest otherwise */
+                free(rows[n - 1].body);
+                n--;
+                more = 1;
+            }
+            if (rc != 0 || !ds_st)
+                break;
+        }
+        if (n_ds > 1 || desc) /* ascending time; ties in recording order */
+            qsort(rows, n, sizeof *rows, cmp_row);
+        for (size_t i = 0; i < n; i++) {
+            if (rc == 0)
+                rc = fn(ud, attrs[a].iri, rows[i].iid, rows[i].t, rows[i].body, rows[i].len,
+                        more && i == n - 1);
+            free(rows[i].body);
+        }
+    }
+    sqlite3_finalize(ds_st);
+    free(rows);
+    sqlite3_finalize(st);
+    pl_strbuf_dispose(&sql);
+    free_attrs(attrs, n_attrs);
+    sq_reader_put(be, c);
+    return rc;
+}
+
+int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hist_aggr *ag,
+                      pl_hist_aggr_fn fn, void *ud, struct pl_err *err)
+{
+    struct sqlite_be *be = p;
+    struct rconn *c = sq_reader_get(be, err);
+    if (!c)
+        return err->code;
+    int rc = 0;
+    int64_t eid = entity_eid(c, q->tenant, q->id, err, &rc);
+    struct attr_ref *attrs = NULL;
+    size_t n_attrs = 0;
+    if (rc == 0 && eid == 0)
+        rc = pl_err_set(err, PL_ENOTFOUND, "no temporal evolution of '%s'", q->id);
+    if (rc == 0)
+        rc = load_attrs(c, eid, q, &attrs, &n_attrs, err);
+    const char *ord = order_expr(q->prop);
+    int distinct = (ag->methods & PL_AGGR_DISTINCTCOUNT) != 0;
+    int strs = (ag->methods & (PL_AGGR_MIN | PL_AGGR_MAX)) != 0;
+    struct pl_strbuf sql = {0};
+    pl_strbuf_printf(
+        &sql,
+        "SELECT pl_tbucket(%s, ?6, ?7, ?8) AS b, count(*), %s, count(num), "
+        "total(num), total(num*num), min(num), max(num), %s, %s, min(%s), max(%s), "
+        "sum(DISTINCT 1 << kind) FROM hinst WHERE eid=?1 AND aid=?2 AND del IS NULL "
+        "AND kind <> 0",
+        ord,
+        distinct ? "count(DISTINCT coalesce(json_extract(body, '$.value'), "
+                   "json_extract(body, '$.object'), body))"
+                 : "0",
+        strs ? "min(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL",
+        strs ? "max(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL", ord, ord);
+    time_cond(&sql, q);
+    pl_strbuf_puts(&sql, " GROUP BY b ORDER BY b");
+    sqlite3_stmt *st = NULL;
+    if (rc == 0)
+        rc = sql.nomem ? pl_err_set(err, PL_ENOMEM, "out of memory") : rprep(c, sql.p, &st, err);
+    for (size_t a = 0; a < n_attrs && rc == 0; a++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, eid);
+        sqlite3_bind_int64(st, 2, attrs[a].aid);
+        sqlite3_bind_int64(st, 3, q->t1);
+        sqlite3_bind_int64(st, 4, q->t2);
+        sqlite3_bind_int64(st, 6, ag->origin_ms);
+        sqlite3_bind_int(st, 7, ag->months);
+        sqlite3_bind_int64(st, 8, ag->period_ms);
+        int s;
+        while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+            struct pl_hist_bucket b;
+            b.start = sqlite3_column_int64(st, 0);
+            b.n = sqlite3_column_int64(st, 1);
+            b.n_distinct = sqlite3_column_int64(st, 2);
+            b.n_num = sqlite3_column_int64(st, 3);
+            b.sum = sqlite3_column_double(st, 4);
+            b.sumsq = sqlite3_column_double(st, 5);
+            b.min = sqlite3_column_double(st, 6);
+            b.max = sqlite3_column_double(st, 7);
+            b.smin = (const char *)sqlite3_column_text(st, 8);
+            b.smax = (const char *)sqlite3_column_text(st, 9);
+            b.first_t = sqlite3_column_int64(st, 10);
+            b.last_t = sqlite3_column_int64(st, 11);
+            b.kinds = (unsigned)sqlite3_column_int64(st, 12);
+            rc = fn(ud, attrs[a].iri, &b);
+        }
+        if (rc == 0 && s != SQLITE_DONE)
+            rc = sq_dberr(err, c->db, s, "history aggregation");
+    }
+    sqlite3_finalize(st);
+    pl_strbuf_dispose(&sql);
+    free_attrs(attrs, n_attrs);
+    sq_reader_put(be, c);
+    return rc;
+}
