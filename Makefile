@@ -45,6 +45,7 @@ bench:
 	bash bench/entities
 	bash bench/query/run
 	bash bench/notify/run
+	bash bench/temporal/run
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

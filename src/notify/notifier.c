@@ -29,6 +29,21 @@
 #define NOTIFIER_NICE     10    /* the notifier thread's nice value (see notifier_main) */
 #define FULL_BACKOFF_MS   50    /* after a full endpoint queue, matches are dropped unrendered */
 
+/* The status of one subscription (5.2.14 timesSent ... lastFailure), and what /metrics shows of
+ * its failures. Shared by the entries that PATCHes put in place one after the other (each
+ * holds a reference), so that a notification still in flight for a replaced entry counts for
+ * the subscription. Persisted by pl_notifier_flush (notifier.h, PERSISTENCE). */
+struct substat {
+    atomic_int refs;
+    pthread_mutex_t mu; /* protects every member below */
+    struct pl_sub_status st;
+    uint64_t gen;         /* raised by every change of st */
+    uint64_t saved;       /* the gen of the last st written to the store */
+    int64_t last_warn_ms; /* rate limit of the delivery warnings (warn_due) */
+    char last_error[200]; /* cause of the last failed notification, for /metrics */
+    uint64_t unwarned;    /* failures not logged since */
+};
+
 /* One installed subscription. Referenced by the registry and by notifications in flight. */
 struct entry {
     atomic_int refs;
@@ -39,12 +54,8 @@ struct entry {
     int64_t last_sent_ms; /* throttling, and the last periodic run (notifier thread only) */
     int64_t full_until;   /* the endpoint's queue was full: until then matches are not rendered
                              (notifier thread only) */
-    pthread_mutex_t smu;  /* protects st */
-    struct pl_sub_status st;
+    struct substat *ss;   /* one reference */
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
-    int64_t last_warn_ms; /* rate limit of the warnings below (under smu) */
-    char last_error[200]; /* cause of the last failed notification (under smu), for /metrics */
-    uint64_t unwarned;    /* failures not logged since (under smu) */
 };
 
 /* Candidates of one (tenant, type) key. */
@@ -82,31 +93,63 @@ struct pl_notifier {
 
     atomic_size_t n_installed; /* n_entries, readable without the lock */
     atomic_uint_least64_t n_events, n_matched, n_submitted, n_dropped;
+    pthread_mutex_t flush_mu; /* one pl_notifier_flush at a time: two writing the same
+                                 subscription could land in the store in the other order */
+    atomic_uint_least64_t n_status_writes, n_status_failed; /* pl_notifier_flush */
 };
 
 /* ------------------------------------------------------------------------------------------
  * Entries and the index
  * ---------------------------------------------------------------------------------------- */
+/* A NEW status with zero counters and one reference; NULL: out of memory. */
+static struct substat *substat_new(void)
+{
+    struct substat *ss = calloc(1, sizeof *ss);
+    if (ss) {
+        atomic_init(&ss->refs, 1);
+        pthread_mutex_init(&ss->mu, NULL);
+    }
+    return ss;
+}
+
+static void substat_unref(struct substat *ss)
+{
+    if (!ss || atomic_fetch_sub(&ss->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&ss->mu);
+    free(ss);
+}
+
 static void entry_unref(struct entry *e)
 {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
         return;
     pl_sub_free(e->sub);
     pl_ctx_unref(e->ctx);
-    pthread_mutex_destroy(&e->smu);
+    substat_unref(e->ss);
     free(e->tenant);
     free(e);
 }
 
-static struct entry *entry_new(const char *tenant, struct pl_sub *s)
+/* A NEW entry (one reference) for `s` (owned by the entry once it is installed; the caller
+ * sets e->sub = NULL before dropping an entry that did not get installed, to keep `s`). `ss`:
+ * the status to share (a reference is taken), NULL for a new one. NULL: out of memory. */
+static struct entry *entry_new(const char *tenant, struct pl_sub *s, struct substat *ss)
 {
     struct entry *e = calloc(1, sizeof *e);
     if (!e || !(e->tenant = strdup(tenant ? tenant : ""))) {
         free(e);
         return NULL;
     }
+    if (ss) {
+        atomic_fetch_add(&ss->refs, 1);
+    } else if (!(ss = substat_new())) {
+        free(e->tenant);
+        free(e);
+        return NULL;
+    }
     atomic_init(&e->refs, 1);
-    pthread_mutex_init(&e->smu, NULL);
+    e->ss = ss;
     e->sub = s;
     return e;
 }
@@ -237,6 +280,31 @@ static void uninstall(struct pl_notifier *n, struct entry *e)
 /* ------------------------------------------------------------------------------------------
  * The registry API
  * ---------------------------------------------------------------------------------------- */
+/* Writes the stored form of `s` with the current counters of `ss` (tenant, s->id). Call with
+ * n->lock held, read or write: a PATCH or DELETE (write lock) then cannot slip between reading
+ * what to write and writing it, so no write puts back a deleted subscription or an older form
+ * over a newer one. On success the counters written are marked saved. */
+static int put_stored(struct pl_notifier *n, const char *tenant, const struct pl_sub *s,
+                      struct substat *ss, struct pl_err *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    struct pl_sub_status st = ss->st;
+    uint64_t gen = ss->gen;
+    pthread_mutex_unlock(&ss->mu);
+    json_t *stored = pl_sub_to_stored(s);
+    int rc = stored && pl_sub_stored_set_status(stored, &st) == 0
+                 ? pl_store_sub_put(n->store, tenant, s->id, stored, err)
+                 : pl_err_set(err, PL_ENOMEM, "out of memory");
+    json_decref(stored);
+    if (rc == 0) {
+        pthread_mutex_lock(&ss->mu);
+        if (gen > ss->saved) /* a flush and a PATCH may finish in either order */
+            ss->saved = gen;
+        pthread_mutex_unlock(&ss->mu);
+    }
+    return rc;
+}
+
 int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
                     struct pl_err *err)
 {
@@ -246,17 +314,14 @@ int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
         pthread_rwlock_unlock(&n->lock);
         return pl_err_set(err, PL_EALREADYEXISTS, "subscription '%s' already exists", s->id);
     }
-    json_t *stored = pl_sub_to_stored(s);
-    int rc = stored ? pl_store_sub_put(n->store, tenant, s->id, stored, err)
-                    : pl_err_set(err, PL_ENOMEM, "out of memory");
-    json_decref(stored);
-    struct entry *e = rc == 0 ? entry_new(tenant, s) : NULL;
-    if (rc == 0 && !e)
-        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
-    if (rc == 0 && (rc = install(n, e)) != 0) {
-        e->sub = NULL;
-        entry_unref(e);
+    struct entry *e = entry_new(tenant, s, NULL);
+    int rc = e ? put_stored(n, tenant, s, e->ss, err)
+               : pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = install(n, e)) != 0)
         pl_err_set(err, rc, "out of memory");
+    if (rc != 0 && e) {
+        e->sub = NULL; /* the caller keeps `s` on failure */
+        entry_unref(e);
     }
     pthread_rwlock_unlock(&n->lock);
     return rc;
@@ -272,24 +337,22 @@ int pl_notifier_replace(struct pl_notifier *n, const char *tenant, struct pl_sub
         pthread_rwlock_unlock(&n->lock);
         return pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", s->id);
     }
-    json_t *stored = pl_sub_to_stored(s);
-    int rc = stored ? pl_store_sub_put(n->store, tenant, s->id, stored, err)
-                    : pl_err_set(err, PL_ENOMEM, "out of memory");
-    json_decref(stored);
-    struct entry *e = rc == 0 ? entry_new(tenant, s) : NULL;
-    if (rc == 0 && !e)
-        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
+    /* the new form is stored with the counters as they are: a restart right after the PATCH
+     * keeps them */
+    struct entry *e = entry_new(tenant, s, old->ss);
+    int rc = e ? put_stored(n, tenant, s, e->ss, err)
+               : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0) {
-        pthread_mutex_lock(&old->smu);
-        e->st = old->st;
-        pthread_mutex_unlock(&old->smu);
         uninstall(n, old);
-        if ((rc = install(n, e)) != 0) {
-            e->sub = NULL;
-            entry_unref(e);
+        if ((rc = install(n, e)) != 0)
             pl_err_set(err, rc, "out of memory");
-        }
+        else
+            e = NULL;
         entry_unref(old);
+    }
+    if (e) {
+        e->sub = NULL;
+        entry_unref(e);
     }
     pthread_rwlock_unlock(&n->lock);
     return rc;
@@ -317,9 +380,9 @@ int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id
 static void visit(const struct entry *e, pl_notifier_visit_fn fn, void *ud)
 {
     struct pl_sub_status st;
-    pthread_mutex_lock((pthread_mutex_t *)&e->smu);
-    st = e->st;
-    pthread_mutex_unlock((pthread_mutex_t *)&e->smu);
+    pthread_mutex_lock(&e->ss->mu);
+    st = e->ss->st;
+    pthread_mutex_unlock(&e->ss->mu);
     fn(ud, e->sub, &st);
 }
 
@@ -425,17 +488,27 @@ static void on_changes(void *ud, const struct pl_store_event *evs, size_t n_ev)
 
 /* Counts a failure of `e` and tells whether to log it now: at most one warning per
  * subscription per WARN_EVERY_MS (an overloaded endpoint fails thousands of times a second),
- * with the number of failures not logged since. Call with e->smu held. */
-static int warn_due(struct entry *e, int64_t now, uint64_t *suppressed)
+ * with the number of failures not logged since. Call with ss->mu held. */
+static int warn_due(struct substat *ss, int64_t now, uint64_t *suppressed)
 {
-    if (e->last_warn_ms && now - e->last_warn_ms < WARN_EVERY_MS) {
-        e->unwarned++;
+    if (ss->last_warn_ms && now - ss->last_warn_ms < WARN_EVERY_MS) {
+        ss->unwarned++;
         return 0;
     }
-    *suppressed = e->unwarned;
-    e->unwarned = 0;
-    e->last_warn_ms = now;
+    *suppressed = ss->unwarned;
+    ss->unwarned = 0;
+    ss->last_warn_ms = now;
     return 1;
+}
+
+/* Counts one notification that could not be delivered: not rendered, not queued (ss->mu
+ * held). */
+static void count_failure(struct substat *ss, int64_t now)
+{
+    ss->st.times_sent++;
+    ss->st.times_failed++;
+    ss->st.last_notification_ms = ss->st.last_failure_ms = now;
+    ss->gen++;
 }
 static void on_delivered(void *ud, int ok, int http_status, const char *error)
 {
@@ -443,19 +516,21 @@ static void on_delivered(void *ud, int ok, int http_status, const char *error)
     int64_t now = pl_time_now_ms();
     uint64_t suppressed = 0;
     int warn = 0;
-    pthread_mutex_lock(&e->smu);
-    e->st.times_sent++;
-    e->st.last_notification_ms = now;
+    struct substat *ss = e->ss;
+    pthread_mutex_lock(&ss->mu);
+    ss->st.times_sent++;
+    ss->st.last_notification_ms = now;
     if (ok) {
-        e->st.last_success_ms = now;
+        ss->st.last_success_ms = now;
     } else {
-        e->st.times_failed++;
-        e->st.last_failure_ms = now;
-        snprintf(e->last_error, sizeof e->last_error, "%d %s", http_status,
+        ss->st.times_failed++;
+        ss->st.last_failure_ms = now;
+        snprintf(ss->last_error, sizeof ss->last_error, "%d %s", http_status,
                  error ? error : "?");
-        warn = warn_due(e, now, &suppressed);
+        warn = warn_due(ss, now, &suppressed);
     }
-    pthread_mutex_unlock(&e->smu);
+    ss->gen++;
+    pthread_mutex_unlock(&ss->mu);
     if (warn)
         pl_log_warn("notify: subscription '%s': delivery to %s failed (%d): %s (%llu more "
                     "failures not logged)",
@@ -566,14 +641,12 @@ static void notify_payload(struct pl_notifier *n, struct entry *e, const struct 
     pl_deliver_msg_dispose(&m);
     atomic_fetch_add(&n->n_dropped, 1);
     uint64_t suppressed = 0;
-    pthread_mutex_lock(&e->smu);
-    e->st.times_sent++;
-    e->st.times_failed++;
-    e->st.last_notification_ms = e->st.last_failure_ms = now;
-    snprintf(e->last_error, sizeof e->last_error, "not queued: %s",
+    pthread_mutex_lock(&e->ss->mu);
+    count_failure(e->ss, now);
+    snprintf(e->ss->last_error, sizeof e->ss->last_error, "not queued: %s",
              rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc));
-    int warn = warn_due(e, now, &suppressed);
-    pthread_mutex_unlock(&e->smu);
+    int warn = warn_due(e->ss, now, &suppressed);
+    pthread_mutex_unlock(&e->ss->mu);
     if (warn)
         pl_log_warn("notify: subscription '%s': notification not queued (%s; %llu more not "
                     "logged)",
@@ -651,11 +724,9 @@ static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***bu
          * failed notification like a refused submit. */
         if (e->full_until > now) {
             atomic_fetch_add(&n->n_dropped, 1);
-            pthread_mutex_lock(&e->smu);
-            e->st.times_sent++;
-            e->st.times_failed++;
-            e->st.last_notification_ms = e->st.last_failure_ms = now;
-            pthread_mutex_unlock(&e->smu);
+            pthread_mutex_lock(&e->ss->mu);
+            count_failure(e->ss, now);
+            pthread_mutex_unlock(&e->ss->mu);
             continue;
         }
         e->last_sent_ms = now;
@@ -758,6 +829,66 @@ static void periodic(struct pl_notifier *n)
     free(due);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Persisting the status counters (notifier.h, PERSISTENCE)
+ * ---------------------------------------------------------------------------------------- */
+static int status_dirty(struct substat *ss)
+{
+    pthread_mutex_lock(&ss->mu);
+    int d = ss->gen != ss->saved;
+    pthread_mutex_unlock(&ss->mu);
+    return d;
+}
+
+void pl_notifier_flush(struct pl_notifier *n)
+{
+    /* The subscriptions whose counters changed since their last write. Each is then written
+     * under the read lock taken again for it alone: a PATCH, DELETE or POST (write lock) waits
+     * for at most one store write, not for the whole flush. */
+    pthread_mutex_lock(&n->flush_mu);
+    pthread_rwlock_rdlock(&n->lock);
+    size_t k = 0;
+    struct entry **v = malloc((n->n_entries ? n->n_entries : 1) * sizeof *v);
+    for (size_t i = 0; v && i < n->n_entries; i++) {
+        struct entry *e = n->entries[i];
+        if (status_dirty(e->ss)) {
+            atomic_fetch_add(&e->refs, 1);
+            v[k++] = e;
+        }
+    }
+    pthread_rwlock_unlock(&n->lock);
+    size_t failed = 0;
+    struct pl_err err;
+    pl_err_clear(&err);
+    for (size_t i = 0; i < k; i++) {
+        struct entry *e = v[i];
+        pthread_rwlock_rdlock(&n->lock);
+        /* Still the installed entry? A DELETE since removed it (writing now would bring it
+         * back); a PATCH replaced it (the new entry, sharing e->ss, was stored with the counters
+         * and is written in its own right when they change again). */
+        if (find(n, e->tenant, e->sub->id) == e) {
+            struct pl_err e2;
+            pl_err_clear(&e2);
+            if (put_stored(n, e->tenant, e->sub, e->ss, &e2) == 0) {
+                atomic_fetch_add(&n->n_status_writes, 1);
+            } else {
+                /* stays dirty: tried again at the next flush */
+                atomic_fetch_add(&n->n_status_failed, 1);
+                if (failed++ == 0)
+                    err = e2;
+            }
+        }
+        pthread_rwlock_unlock(&n->lock);
+        entry_unref(e);
+    }
+    free(v);
+    pthread_mutex_unlock(&n->flush_mu);
+    if (failed)
+        pl_log_warn("notify: the status of %zu subscriptions could not be saved (%s); tried "
+                    "again at the next flush",
+                    failed, err.detail);
+}
+
 static void *notifier_main(void *arg)
 {
     struct pl_notifier *n = arg;
@@ -771,6 +902,7 @@ static void *notifier_main(void *arg)
     struct entry **buf = NULL;
     size_t cap = 0;
     int64_t next_tick = pl_time_now_ms() + 1000;
+    int64_t next_flush = pl_time_now_ms() + PL_NOTIFIER_FLUSH_MS;
     pthread_mutex_lock(&n->qmu);
     for (;;) {
         while (!n->head && !n->stopping) {
@@ -783,9 +915,14 @@ static void *notifier_main(void *arg)
                 break;
         }
         if (pl_time_now_ms() >= next_tick) {
-            next_tick = pl_time_now_ms() + 1000;
+            int64_t now = pl_time_now_ms();
+            next_tick = now + 1000;
             pthread_mutex_unlock(&n->qmu);
             periodic(n);
+            if (now >= next_flush) {
+                next_flush = now + PL_NOTIFIER_FLUSH_MS;
+                pl_notifier_flush(n);
+            }
             pthread_mutex_lock(&n->qmu);
             continue;
         }
@@ -839,7 +976,9 @@ static int load(struct pl_notifier *n, struct pl_err *err)
                          json_string_value(json_object_get(r, "id")), e2.detail);
             continue;
         }
-        struct entry *e = entry_new(json_string_value(json_object_get(r, "tenant")), s);
+        struct entry *e = entry_new(json_string_value(json_object_get(r, "tenant")), s, NULL);
+        if (e) /* the counters as last flushed (notifier.h, PERSISTENCE) */
+            pl_sub_stored_status(json_object_get(r, "body"), &e->ss->st);
         if (!e || install(n, e) != 0) {
             if (e)
                 entry_unref(e);
@@ -866,6 +1005,7 @@ int pl_notifier_start(const struct pl_notifier_config *cfg, struct pl_notifier *
     n->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
     pthread_rwlock_init(&n->lock, NULL);
     pthread_mutex_init(&n->qmu, NULL);
+    pthread_mutex_init(&n->flush_mu, NULL);
     pthread_cond_init(&n->qcv, NULL);
     n->by_key = pl_hmap_new(NULL);
     n->index = pl_hmap_new(bucket_free);
@@ -910,6 +1050,7 @@ void pl_notifier_stop(struct pl_notifier *n)
         pl_log_info("notify: %llu notifications or changes dropped in all",
                     (unsigned long long)atomic_load(&n->n_dropped));
     pl_deliver_stop(n->deliver);   /* delivers within its grace period; every done runs */
+    pl_notifier_flush(n);          /* the final counters: a clean stop loses none */
     for (struct ev *v = n->head, *nx; v; v = nx) {
         nx = v->next;
         ev_free(v);
@@ -921,6 +1062,7 @@ void pl_notifier_stop(struct pl_notifier *n)
     pl_hmap_free(n->index);
     pthread_rwlock_destroy(&n->lock);
     pthread_mutex_destroy(&n->qmu);
+    pthread_mutex_destroy(&n->flush_mu);
     pthread_cond_destroy(&n->qcv);
     free(n);
 }
@@ -935,21 +1077,26 @@ json_t *pl_notifier_metrics(struct pl_notifier *n)
     pthread_rwlock_rdlock(&n->lock);
     for (size_t i = 0; i < n->n_entries; i++) {
         struct entry *e = n->entries[i];
-        pthread_mutex_lock(&e->smu);
+        struct substat *ss = e->ss;
+        pthread_mutex_lock(&ss->mu);
+        /* statusSaved: the counters shown are those in the store (a crash now loses none) */
         json_array_append_new(
-            subs, json_pack("{s:s,s:s,s:I,s:I,s:s?}", "id", e->sub->id, "tenant", e->tenant,
-                            "timesSent", (json_int_t)e->st.times_sent, "timesFailed",
-                            (json_int_t)e->st.times_failed, "lastError",
-                            e->last_error[0] ? e->last_error : NULL));
-        pthread_mutex_unlock(&e->smu);
+            subs, json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b}", "id", e->sub->id, "tenant", e->tenant,
+                            "timesSent", (json_int_t)ss->st.times_sent, "timesFailed",
+                            (json_int_t)ss->st.times_failed, "lastError",
+                            ss->last_error[0] ? ss->last_error : NULL, "statusSaved",
+                            ss->saved == ss->gen));
+        pthread_mutex_unlock(&ss->mu);
     }
     pthread_rwlock_unlock(&n->lock);
-    return json_pack("{s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes",
                      (json_int_t)ns.events, "matched", (json_int_t)ns.matched, "submitted",
-                     (json_int_t)ns.submitted, "dropped", (json_int_t)ns.dropped, "delivery",
-                     "sent", (json_int_t)ds.sent, "failed", (json_int_t)ds.failed, "retried",
-                     (json_int_t)ds.retried, "dropped", (json_int_t)ds.dropped, "queued",
-                     (json_int_t)ds.queued, "subscriptions", subs);
+                     (json_int_t)ns.submitted, "dropped", (json_int_t)ns.dropped,
+                     "statusWrites", (json_int_t)ns.status_writes, "statusWriteFailures",
+                     (json_int_t)ns.status_failed, "delivery", "sent", (json_int_t)ds.sent,
+                     "failed", (json_int_t)ds.failed, "retried", (json_int_t)ds.retried,
+                     "dropped", (json_int_t)ds.dropped, "queued", (json_int_t)ds.queued,
+                     "subscriptions", subs);
 }
 
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)
@@ -958,4 +1105,6 @@ void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)
     out->matched = atomic_load(&n->n_matched);
     out->submitted = atomic_load(&n->n_submitted);
     out->dropped = atomic_load(&n->n_dropped);
+    out->status_writes = atomic_load(&n->n_status_writes);
+    out->status_failed = atomic_load(&n->n_status_failed);
 }

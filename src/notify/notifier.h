@@ -16,6 +16,23 @@
  * loaded at start: a subscription survives restarts. Installing happens under the registry lock
  * that the notifier thread takes per event, so a subscription created while updates flow
  * matches every change committed after its creation returned.
+ *
+ * PERSISTENCE OF THE STATUS COUNTERS (timesSent, timesFailed, lastNotification, lastSuccess,
+ * lastFailure; notification.status follows from the last two). Writing them per notification
+ * would cost one store write per notification, as many as the entity writes that cause them or
+ * more. Instead each subscription's counters carry a change generation, and every
+ * PL_NOTIFIER_FLUSH_MS the notifier thread (from its one-second tick) writes the stored form
+ * of each subscription whose counters changed since their last write (pl_sub_stored_set_status:
+ * the subscription as installed now, plus the counters); pl_notifier_stop does it once more
+ * after the last delivery result, and POST / PATCH store the counters with the form they write.
+ * So a clean stop loses nothing, and a crash (or power loss) loses at most the counter changes
+ * of the last flush interval plus the flush in progress: timesSent and the others may then be
+ * lower after the restart than the notifications actually sent. A failed write (disk full)
+ * leaves the subscription dirty; the next flush tries again. Each write happens under the
+ * registry's read lock, after checking that the subscription is still the one installed:
+ * DELETE and PATCH take the write lock, so a flush never brings a deleted subscription back
+ * and never writes an older form over a PATCH. The counters are shared by the entries a PATCH
+ * swaps in, so deliveries in flight during a PATCH still count.
  */
 #ifndef PL_NOTIFY_NOTIFIER_H
 #define PL_NOTIFY_NOTIFIER_H
@@ -27,6 +44,8 @@
 #include "base/err.h"
 #include "notify/deliver.h"
 #include "subs/subscription.h"
+
+#define PL_NOTIFIER_FLUSH_MS 2000 /* status counters are written at most this long after a change */
 
 struct pl_store;
 struct pl_ctxreg;
@@ -69,17 +88,25 @@ int pl_notifier_with(struct pl_notifier *n, const char *tenant, const char *id,
 size_t pl_notifier_list(struct pl_notifier *n, const char *tenant, size_t offset, size_t limit,
                         pl_notifier_visit_fn fn, void *ud);
 
+/* Writes the status counters of every subscription whose counters changed since their last
+ * write (see PERSISTENCE), one store write each, now. The notifier thread calls it every
+ * PL_NOTIFIER_FLUSH_MS and pl_notifier_stop at the end; tests call it to force a flush.
+ * Thread-safe; blocks for the store writes. */
+void pl_notifier_flush(struct pl_notifier *n);
+
 /* Counters for tests and benchmarks. */
 struct pl_notifier_stats {
     uint64_t events;        /* changes received */
     uint64_t matched;       /* (change, subscription) pairs that fired */
     uint64_t submitted;     /* notifications handed to the delivery engine */
     uint64_t dropped;       /* notifications lost: queue full, throttled, render failure */
+    uint64_t status_writes; /* subscriptions' status counters written (pl_notifier_flush) */
+    uint64_t status_failed; /* ... and writes that failed (retried at the next flush) */
 };
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out);
 /* For GET /metrics: the counters above, the delivery engine's, and per subscription its
- * counters and the cause of its last failure (kept out of the NGSI-LD representation). NEW
- * reference. */
+ * counters, the cause of its last failure (kept out of the NGSI-LD representation) and
+ * "statusSaved" (true when the store holds the counters shown). NEW reference. */
 json_t *pl_notifier_metrics(struct pl_notifier *n);
 
 #endif

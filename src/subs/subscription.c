@@ -1452,6 +1452,38 @@ int pl_sub_from_stored(const json_t *stored, struct pl_sub **out, struct pl_err 
     return compile(stored, 0, 0, out, err);
 }
 
+/* The member of the stored form that holds the status counters (compile never reads it). */
+#define STORED_STATUS "notificationStatus"
+
+int pl_sub_stored_set_status(json_t *stored, const struct pl_sub_status *st)
+{
+    /* milliseconds as integers, not DateTime strings: exact, and nothing to parse on load */
+    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "timesSent", (json_int_t)st->times_sent,
+                          "timesFailed", (json_int_t)st->times_failed, "lastNotification",
+                          (json_int_t)st->last_notification_ms, "lastSuccess",
+                          (json_int_t)st->last_success_ms, "lastFailure",
+                          (json_int_t)st->last_failure_ms);
+    if (!o || json_object_set_new(stored, STORED_STATUS, o) != 0)
+        return PL_ENOMEM; /* json_object_set_new released `o` */
+    return 0;
+}
+
+static int64_t stored_count(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v) : 0;
+}
+
+void pl_sub_stored_status(const json_t *stored, struct pl_sub_status *st)
+{
+    const json_t *o = json_object_get(stored, STORED_STATUS);
+    st->times_sent = stored_count(o, "timesSent");
+    st->times_failed = stored_count(o, "timesFailed");
+    st->last_notification_ms = stored_count(o, "lastNotification");
+    st->last_success_ms = stored_count(o, "lastSuccess");
+    st->last_failure_ms = stored_count(o, "lastFailure");
+}
+
 /* ============================================================================================
  * GET rendering
  * ========================================================================================== */

@@ -52,7 +52,19 @@
  *    originally written.
  *  - status (GET): "expired" when expiresAt <= now, else "paused" when isActive is false, else
  *    "active". notification.status: "failed" when the last attempt failed, "ok" when it
- *    succeeded, absent before the first notification.
+ *    succeeded, absent before the first notification (derived from lastSuccess / lastFailure,
+ *    so it survives a restart with them).
+ *  - The notification status counters (timesSent, timesFailed, lastNotification, lastSuccess,
+ *    lastFailure) are kept in the stored form under "notificationStatus" (pl_sub_stored_set_
+ *    status), apart from the subscription itself: pl_sub_to_stored never writes them and
+ *    pl_sub_from_stored / PATCH never read them, so a payload cannot set them. The notifier
+ *    writes them periodically, not per notification: a crash loses at most the increments of
+ *    the last flush interval (notify/notifier.h, PERSISTENCE).
+ *  - No "triggerReason" member in notifications: 5.3.1 (V1.9.1) has none for entity
+ *    notifications. TriggerReasonEnumeration (5.3.3: newlyMatching, updated, noLongerMatching)
+ *    belongs to CSourceNotification (5.3.2, 5.11.7), i.e. Context Source Registration
+ *    subscriptions, which Polis does not implement; notificationTrigger values (entityCreated,
+ *    ...) are subscription members (5.2.12), not notification members.
  *
  * MATCHING (pl_sub_match). A change fires only when the subscription is active and not expired,
  * has no timeInterval (periodic subscriptions notify on time, not on changes: use
@@ -227,6 +239,14 @@ struct pl_sub_status {
     int64_t times_sent, times_failed;
     int64_t last_notification_ms, last_success_ms, last_failure_ms;
 };
+/* The status counters in a stored form (see CHOICES): sets its "notificationStatus" member to
+ * `st` (`stored` is modified, the caller keeps its reference). 0, or PL_ENOMEM. */
+int pl_sub_stored_set_status(json_t *stored, const struct pl_sub_status *st);
+/* Reads them back into *st: zeros for a form without them (written before they were kept) and
+ * for any member that is not a non-negative integer (a damaged counter must not cost the
+ * subscription). */
+void pl_sub_stored_status(const json_t *stored, struct pl_sub_status *st);
+
 /* "active" / "paused" / "expired" at now_ms. Static string. */
 const char *pl_sub_status_name(const struct pl_sub *s, int64_t now_ms);
 

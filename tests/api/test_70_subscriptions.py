@@ -552,6 +552,17 @@ def test_notification_triggers_5_2_12(api, subs, receiver, path, triggers, expec
     assert [_step(d) for d in got] == expected, got
 
 
+def test_notifications_carry_no_trigger_reason_5_3_1(api, subs, receiver, path):
+    """5.3.1 (V1.9.1) defines no triggerReason for entity notifications: TriggerReasonEnumeration
+    (5.3.3: newlyMatching, updated, noLongerMatching) is a member of CSourceNotification (5.3.2,
+    5.11.7) only. Whatever trigger fires, the members are those of 5.3.1."""
+    _trigger_run(api, subs, receiver, path, ["entityCreated", "entityUpdated", "entityDeleted"])
+    recs = receiver.received(path)
+    assert len(recs) == 5
+    for r in recs:
+        assert set(r["body"]) == {"id", "type", "subscriptionId", "notifiedAt", "data"}, r["body"]
+
+
 def test_entity_deleted_notification_body_5_8_6(api, subs, receiver, path):
     t = new_type()
     e = mk_entity(api, t, a=1)
@@ -1054,6 +1065,73 @@ def test_subscriptions_survive_restart(fresh_polis, receiver, path):
     assert p.stop(signal.SIGTERM) == 0
     p.start()
     assert {x["id"] for x in requests.get(p.api + "/subscriptions").json()} == {sid1}
+
+
+def _status(api, sid):
+    r = requests.get(api + "/subscriptions/" + sid)
+    assert r.status_code == 200, r.text
+    n = r.json()["notification"]
+    return {k: n.get(k) for k in ("timesSent", "timesFailed", "lastNotification", "lastSuccess",
+                                  "lastFailure", "status")}
+
+
+def _status_saved(p, sid):
+    """True when /metrics says the subscription's counters are in the store (flushed)."""
+    m = requests.get(p.url + "/metrics").json()["notifications"]
+    return any(s["id"] == sid and s["statusSaved"] for s in m["subscriptions"])
+
+
+def test_status_counters_survive_restart_and_crash(fresh_polis, own_receiver):
+    """timesSent, timesFailed, lastNotification, lastSuccess, lastFailure and notification.status
+    are persisted: all of them after a clean stop (SIGTERM), and as of the last periodic flush
+    (every 2 s) after a crash (SIGKILL)."""
+    p = fresh_polis.start()
+    t_ok, t_bad = new_type(), new_type()
+    ok_path, bad_path = "/ok/" + uid(), "/fail/" + uid()
+    s = Subs(p.api)
+    ok_sid = s.create(sub_body(own_receiver.url(ok_path), t_ok))
+    bad_sid = s.create(sub_body(own_receiver.url(bad_path), t_bad))
+    e = mk_entity(p.api, t_ok, v=0)
+    patch(p.api, e, v=1)
+    patch(p.api, e, v=2)
+    mk_entity(p.api, t_bad, v=0)   # one notification, answered 500 (retried, then failed)
+    own_receiver.wait_for(ok_path, 3)
+    ok1 = wait_until(lambda: (lambda st: st if st["timesSent"] == 3 else None)(
+        _status(p.api, ok_sid)), msg="timesSent == 3")
+    bad1 = wait_until(lambda: (lambda st: st if (st["timesFailed"] or 0) >= 1 else None)(
+        _status(p.api, bad_sid)), timeout=30, msg="timesFailed >= 1")
+    assert ok1["status"] == "ok" and ok1["lastSuccess"] and not ok1["lastFailure"]
+    assert bad1["status"] == "failed" and bad1["lastFailure"] and not bad1["lastSuccess"]
+    # a PATCH keeps them (and stores them with the new form)
+    assert s.patch(ok_sid, {"description": "patched"}).status_code == 204
+    assert _status(p.api, ok_sid) == ok1
+
+    # clean stop: every counter comes back exactly
+    assert p.stop(signal.SIGTERM) == 0
+    p.start()
+    assert _status(p.api, ok_sid) == ok1
+    assert _status(p.api, bad_sid) == bad1
+    assert requests.get(p.api + "/subscriptions/" + ok_sid).json()["description"] == "patched"
+
+    # they go on from there; once flushed, a crash keeps them too
+    patch(p.api, e, v=3)
+    own_receiver.wait_for(ok_path, 4)
+    ok2 = wait_until(lambda: (lambda st: st if st["timesSent"] == 4 else None)(
+        _status(p.api, ok_sid)), msg="timesSent == 4")
+    assert ok2["lastNotification"] > ok1["lastNotification"]
+    wait_until(lambda: _status_saved(p, ok_sid), timeout=10, msg="counters flushed")
+    p.stop(signal.SIGKILL)
+    p.start()
+    assert _status(p.api, ok_sid) == ok2
+    assert _status(p.api, bad_sid) == bad1
+
+    # a deleted subscription stays deleted (no flush brings it back)
+    assert requests.delete(p.api + "/subscriptions/" + bad_sid).status_code == 204
+    time.sleep(2.5)   # a flush interval
+    assert p.stop(signal.SIGTERM) == 0
+    p.start()
+    assert requests.get(p.api + "/subscriptions/" + bad_sid).status_code == 404
+    assert _status(p.api, ok_sid) == ok2
 
 
 # ------------------------------------------------------------------------------------------------

@@ -31,4 +31,10 @@ def test_metrics_show_the_last_delivery_error_outside_the_subscription(api, poli
         requests.utils.unquote(sid), safe="")).json()
     assert got["notification"]["timesFailed"] >= 1
     assert "lastError" not in got and "lastError" not in got["notification"]
+    # the counters reach the store within a flush interval (2 s), and /metrics says so
+    wait_until(lambda: any(x["id"].endswith(sid) and x["statusSaved"] for x in requests.get(
+        polis.url + "/metrics").json()["notifications"]["subscriptions"]), timeout=10,
+        msg="statusSaved")
+    m = requests.get(polis.url + "/metrics").json()["notifications"]
+    assert m["statusWrites"] >= 1 and m["statusWriteFailures"] == 0
     requests.delete(api + "/subscriptions/" + sid)

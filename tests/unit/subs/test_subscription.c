@@ -1041,6 +1041,113 @@ static void notify_context_and_link(void **st)
     pl_sub_free(s);
 }
 
+/* The status counters in the stored form: written and read by the notifier only, never taken
+ * from a payload, and kept apart from what the subscription's own stored form says. */
+static void stored_status_counters(void **st)
+{
+    (void)st;
+    struct pl_sub *s = ok("{\"id\":\"urn:ngsi-ld:Subscription:c\",\"type\":\"Subscription\","
+                          "\"entities\":[{\"type\":\"Building\"}],\"notificationStatus\":"
+                          "{\"timesSent\":7},\"notification\":{\"timesSent\":9,"
+                          "\"endpoint\":{\"uri\":\"http://r/\"}}}");
+    json_t *stored = pl_sub_to_stored(s);
+    /* a payload cannot set them: none in the stored form, zeros when read */
+    assert_null(json_object_get(stored, "notificationStatus"));
+    struct pl_sub_status got;
+    memset(&got, 0xff, sizeof got);
+    pl_sub_stored_status(stored, &got);
+    assert_true(got.times_sent == 0 && got.times_failed == 0 && got.last_notification_ms == 0 &&
+                got.last_success_ms == 0 && got.last_failure_ms == 0);
+
+    struct pl_sub_status in = {.times_sent = 12,
+                               .times_failed = 5,
+                               .last_notification_ms = T0 + 3,
+                               .last_success_ms = T0 + 1,
+                               .last_failure_ms = T0 + 3};
+    assert_int_equal(pl_sub_stored_set_status(stored, &in), 0);
+    /* through text, as the store keeps it */
+    char *text = json_dumps(stored, JSON_COMPACT);
+    json_t *back = tj(text);
+    free(text);
+    pl_sub_stored_status(back, &got);
+    assert_memory_equal(&got, &in, sizeof in);
+    /* the subscription reads back the same with them in its stored form */
+    struct pl_sub *b = NULL;
+    struct pl_err err;
+    assert_int_equal(pl_sub_from_stored(back, &b, &err), 0);
+    json_t *st2 = pl_sub_to_stored(b);
+    json_object_del(stored, "notificationStatus");
+    assert_true(json_equal(stored, st2));
+    /* a PATCH (which starts from pl_sub_to_stored) cannot bring them in either */
+    json_t *frag = tj("{\"notificationStatus\":{\"timesSent\":99},\"description\":\"d\"}");
+    struct pl_sub *p = NULL;
+    assert_int_equal(pl_sub_patch_at(b, frag, g_ctx, T0, &p, &err), 0);
+    json_t *st3 = pl_sub_to_stored(p);
+    assert_null(json_object_get(st3, "notificationStatus"));
+    assert_string_equal(sget(st3, "description"), "d");
+    /* set again: replaced, not merged */
+    in.times_sent = 13;
+    assert_int_equal(pl_sub_stored_set_status(back, &in), 0);
+    pl_sub_stored_status(back, &got);
+    assert_int_equal(got.times_sent, 13);
+    /* a damaged member costs only that member */
+    json_t *dmg = tj("{\"notificationStatus\":{\"timesSent\":-4,\"timesFailed\":\"x\","
+                     "\"lastNotification\":1.5,\"lastSuccess\":null,\"lastFailure\":42}}");
+    pl_sub_stored_status(dmg, &got);
+    assert_true(got.times_sent == 0 && got.times_failed == 0 && got.last_notification_ms == 0 &&
+                got.last_success_ms == 0 && got.last_failure_ms == 42);
+    json_t *notobj = tj("{\"notificationStatus\":[1]}");
+    pl_sub_stored_status(notobj, &got);
+    assert_int_equal(got.last_failure_ms, 0);
+    json_decref(notobj);
+    json_decref(dmg);
+    json_decref(frag);
+    json_decref(st3);
+    json_decref(st2);
+    json_decref(back);
+    json_decref(stored);
+    pl_sub_free(p);
+    pl_sub_free(b);
+    pl_sub_free(s);
+}
+
+/* 5.3.1 (V1.9.1) Notification: id, type, subscriptionId, notifiedAt, data (and @context for
+ * JSON-LD). No triggerReason: that member belongs to CSourceNotification (5.3.2, 5.3.3). */
+static void notification_members_5_3_1(void **st)
+{
+    (void)st;
+    static const char *const trig[] = {"entityCreated",    "entityUpdated",
+                                       "entityDeleted",    "attributeCreated",
+                                       "attributeUpdated", "attributeDeleted"};
+    json_t *e0 = building("");
+    json_t *e1 = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":1}]");
+    json_t *e2 = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":2}]");
+    /* a change that fires each trigger, in the order of trig[] */
+    const json_t *bs[] = {NULL, e1, e1, e0, e1, e2}, *as[] = {e2, e2, NULL, e2, e2, e0};
+    for (size_t i = 0; i < 6; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"id\":\"urn:ngsi-ld:Subscription:m\",\"type\":\"Subscription\","
+                 "\"entities\":[{\"type\":\"Building\"}],\"notificationTrigger\":[\"%s\"],"
+                 EP "}",
+                 trig[i]);
+        struct pl_sub *s = ok(text);
+        assert_true(pl_sub_match(s, bs[i], as[i], T0) & (1u << i));
+        json_t *n = notify1(s, bs[i], as[i]);
+        assert_int_equal(json_object_size(n), 5);
+        static const char *const members[] = {"id", "type", "subscriptionId", "notifiedAt",
+                                              "data"};
+        for (size_t m = 0; m < 5; m++)
+            assert_non_null(json_object_get(n, members[m]));
+        assert_null(json_object_get(n, "triggerReason"));
+        json_decref(n);
+        pl_sub_free(s);
+    }
+    json_decref(e0);
+    json_decref(e1);
+    json_decref(e2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1055,6 +1162,8 @@ int main(void)
         cmocka_unit_test(match_selectors_and_filters),
         cmocka_unit_test(notification_payloads),
         cmocka_unit_test(notify_context_and_link),
+        cmocka_unit_test(stored_status_counters),
+        cmocka_unit_test(notification_members_5_3_1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
