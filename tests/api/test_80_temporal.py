@@ -1303,6 +1303,22 @@ def test_5_6_11_temporal_writes_never_change_the_current_entity(api):
     assert requests.get(api + "/entities/" + id_, params={"options": "sysAttrs"}).json() == current
 
 
+def test_5_5_10_a_temporal_create_creates_its_tenant(api):
+    """A tenant exists from its first entity on (5.5.10), also when that entity was created
+    through POST /temporal/entities: queries in that tenant are answered, not NonexistentTenant."""
+    tenant = "tcreated" + uid().replace("-", "")[:8]
+    h = {"NGSILD-Tenant": tenant}
+    t = new_type()
+    id_ = eid(t)
+    r = requests.post(api + "/temporal/entities", headers=h,
+                      json={"id": id_, "type": t, "a": [prop(1, observedAt=H(0))]})
+    assert r.status_code == 201, r.text
+    r = requests.get(api + "/temporal/entities", headers=h,
+                     params={"type": t, "timerel": "after", "timeAt": H(-1)})
+    assert r.status_code == 200, r.text
+    assert [e["id"] for e in r.json()] == [id_]
+
+
 # ================================================================================================
 # 7. Truncation (instance paging: 206 Partial Content + Content-Range)
 # ================================================================================================

@@ -53,6 +53,7 @@ enum hst {
     H_DEL_IID,
     H_GET_IID,
     H_UPD_IID,
+    H_TENANT,
     H__COUNT
 };
 _Static_assert(H__COUNT <= SQ_HIST_STMTS, "raise SQ_HIST_STMTS");
@@ -70,6 +71,8 @@ static const char *const hsql[H__COUNT] = {
     [H_DEL_ATTR_DS] = "DELETE FROM hinst WHERE eid=?1 AND aid=?2 AND ds IS ?3",
     [H_DEL_IID] = "DELETE FROM hinst WHERE iid=?1 AND eid=?2 AND aid=?3",
     [H_GET_IID] = "SELECT body FROM hinst WHERE iid=?1 AND eid=?2 AND aid=?3",
+    /* 5.5.10: a tenant exists from its first entity on, temporal ones included */
+    [H_TENANT] = "INSERT OR IGNORE INTO tenant(name) VALUES(?1)",
     [H_UPD_IID] = "UPDATE hinst SET ds=?2,t=?3,obs=?4,mdf=?5,kind=?6,num=?7,body=?8 "
                   "WHERE iid=?1",
 };
@@ -184,6 +187,13 @@ int sq_w_hist_append(void *p, const char *tenant, const char *id, const char *ty
         if ((rc = hstep(be, st, "history entity insert", err)) != 0)
             goto out;
         eid = sqlite3_last_insert_rowid(be->db);
+        if (!(st = hstmt(be, H_TENANT, err))) {
+            rc = err->code;
+            goto out;
+        }
+        sq_bind_text(st, 1, tenant);
+        if ((rc = hstep(be, st, "tenant insert", err)) != 0)
+            goto out;
     } else if (!same_text(types, old_types) || !same_text(scope, old_scope) ||
                deleted != old_deleted) {
         if (!(st = hstmt(be, H_ENT_UPD, err))) {
@@ -318,9 +328,18 @@ int sq_w_hist_patch(void *p, const char *tenant, const char *id, const char *att
     if (json_object_get(patch, "type"))
         for (size_t i = 0; i < sizeof payload / sizeof *payload; i++)
             json_object_del(cur, payload[i]);
+    /* createdAt and deletedAt are the instance's history, not the patch's to change */
+    json_t *created = json_incref(json_object_get(cur, "createdAt"));
+    json_t *deleted = json_incref(json_object_get(cur, "deletedAt"));
     json_object_update(cur, (json_t *)patch);
+    json_object_del(cur, "createdAt");
+    json_object_del(cur, "deletedAt");
+    if (created)
+        json_object_set_new(cur, "createdAt", created);
+    if (deleted)
+        json_object_set_new(cur, "deletedAt", deleted);
     struct pl_hist_batch b = {0};
-    rc = pl_store__hist_add_row(&b, attr, cur, now, json_object_get(cur, "deletedAt") != NULL, 1);
+    rc = pl_store__hist_add_row(&b, attr, cur, now, 0, 1);
     if (rc != 0) {
         rc = pl_err_set(err, PL_ENOMEM, "out of memory");
     } else if (!(st = hstmt(be, H_UPD_IID, err))) {
@@ -397,11 +416,25 @@ int sq_w_hist_trim(void *p, const struct pl_hist_policy *pol, int64_t now_ms, in
     *n_deleted = 0;
     int rc = 0, any_age = 0;
     int64_t end_iid = be->trim_iid;
+    /* the end of the window this step examines, found before deleting from it; wrap at the end */
+    for (size_t i = 0; i < pol->n_retention; i++)
+        any_age |= pol->retention[i].max_age_ms > 0;
+    if (any_age) {
+        sqlite3_stmt *st = NULL;
+        const char *sql = "SELECT max(iid), count(*) FROM (SELECT iid FROM hinst WHERE iid > ?1 "
+                          "ORDER BY iid LIMIT ?2)";
+        if (sqlite3_prepare_v2(be->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, be->trim_iid);
+            sqlite3_bind_int(st, 2, budget);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                end_iid = sqlite3_column_int(st, 1) < budget ? 0 : sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+    }
     for (size_t i = 0; i < pol->n_retention && rc == 0; i++) {
         const struct pl_hist_retention *r = &pol->retention[i];
         if (r->max_age_ms <= 0)
             continue;
-        any_age = 1;
         int64_t v[3] = {be->trim_iid, budget, now_ms - r->max_age_ms};
         char *like = r->type ? type_like(r->type) : NULL;
         if (r->type && !like)
@@ -417,20 +450,8 @@ int sq_w_hist_trim(void *p, const struct pl_hist_policy *pol, int64_t now_ms, in
                           v, 3, like, n_deleted, err);
         free(like);
     }
-    if (rc == 0 && any_age) {
-        /* advance the cursor past the window just examined; wrap at the end */
-        sqlite3_stmt *st = NULL;
-        const char *sql = "SELECT max(iid), count(*) FROM (SELECT iid FROM hinst WHERE iid > ?1 "
-                          "ORDER BY iid LIMIT ?2)";
-        if (sqlite3_prepare_v2(be->db, sql, -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_int64(st, 1, be->trim_iid);
-            sqlite3_bind_int(st, 2, budget);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                end_iid = sqlite3_column_int(st, 1) < budget ? 0 : sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
+    if (rc == 0 && any_age)
         be->trim_iid = end_iid;
-    }
     for (size_t i = 0; i < pol->n_retention && rc == 0; i++) {
         const struct pl_hist_retention *r = &pol->retention[i];
         if (r->max_count <= 0)
@@ -802,7 +823,7 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
             if (rc != 0 || !ds_st)
                 break;
         }
-        if (n_ds > 1 || desc) /* ascending time; ties in recording order */
+        if (n > 1 && (n_ds > 1 || desc)) /* ascending time; ties in recording order */
             qsort(rows, n, sizeof *rows, cmp_row);
         for (size_t i = 0; i < n; i++) {
             if (rc == 0)
@@ -846,8 +867,8 @@ int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hi
         "sum(DISTINCT 1 << kind) FROM hinst WHERE eid=?1 AND aid=?2 AND del IS NULL "
         "AND kind <> 0",
         ord,
-        distinct ? "count(DISTINCT coalesce(json_extract(body, '$.value'), "
-                   "json_extract(body, '$.object'), body))"
+        /* -> keeps JSON types apart: 1 and true are two distinct values */
+        distinct ? "count(DISTINCT coalesce(body -> '$.value', body -> '$.object', body))"
                  : "0",
         strs ? "min(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL",
         strs ? "max(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL", ord, ord);
