@@ -90,39 +90,90 @@ static int need_before(const struct pl_store *s)
     return atomic_load(&((struct pl_store *)s)->want_before) || s->hist;
 }
 
-/* The history rows of one committed entity change (before -> after; either may be NULL),
- * written in the write's savepoint. Failing here fails the write: history is never lost
- * silently. */
-static int record_history(struct pl_store *s, struct pl_store_write *w, const json_t *before,
-                          const json_t *after, struct pl_err *err)
+/* The history of one write, as far as it can be known before the writer runs it. */
+struct hist_prep {
+    int wanted;             /* 0: the policy records nothing for this entity */
+    int64_t now;            /* the write's time (the new entity's modifiedAt, else now) */
+    struct pl_hist_batch b; /* the rows */
+    char *types, *scope;    /* hentity members: compact JSON ("null": no scope) */
+};
+
+static void hist_prep_free(struct hist_prep *h)
 {
+    if (!h)
+        return;
+    pl_store__hist_batch_free(&h->b);
+    free(h->types);
+    free(h->scope);
+    free(h);
+}
+
+/* Computes the history rows of the change before -> after (either may be NULL) for `tenant`.
+ * Returns a NEW struct hist_prep, or NULL when out of memory. */
+static struct hist_prep *hist_prepare(const struct pl_store *s, const char *tenant,
+                                      const json_t *before, const json_t *after)
+{
+    struct hist_prep *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
     const json_t *e = after ? after : before;
-    if (!s->hist || !e || !pl_store__hist_wanted(s->hist, tn(w->tenant), e))
-        return 0;
-    int64_t now = 0;
+    if (!e || !pl_store__hist_wanted(s->hist, tn(tenant), e))
+        return h;
+    h->wanted = 1;
     const char *m = after ? json_string_value(json_object_get(after, "modifiedAt")) : NULL;
-    if (!m || pl_time_parse(m, &now) != 0)
-        now = pl_time_now_ms();
-    if (!after && s->hist->purge_on_delete) {
+    if (!m || pl_time_parse(m, &h->now) != 0)
+        h->now = pl_time_now_ms();
+    if (!after && s->hist->purge_on_delete)
+        return h;
+    const json_t *scope = json_object_get(e, "scope");
+    if (pl_store__hist_diff(before, after, h->now, &h->b) != 0 ||
+        !(h->types = pl_store__types_text(e)) ||
+        !(h->scope = json_dumps(scope ? scope : json_null(), JSON_COMPACT | JSON_ENCODE_ANY))) {
+        hist_prep_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Prepared writes: the JSON work of history runs on the caller's thread, like the rest of a
+ * prepared write's (the writer thread is the store's bottleneck). */
+static void prep_history(const struct pl_store *s, struct pl_store_write *w)
+{
+    if (!(w->flags & PL_WRITE_PREPARED))
+        return; /* hist_ is only ever set (and freed) on prepared writes */
+    hist_prep_free(w->hist_);
+    w->hist_ = NULL;
+    if (!s->hist || !w->prepared)
+        return;
+    if (w->prep_old && !w->before)
+        return; /* the writer refuses it (PL_ESTALE): history needs `before` */
+    w->hist_ = hist_prepare(s, w->tenant, w->prep_old ? w->before : NULL, w->prepared);
+}
+
+/* Writes the history of one committed entity change in the write's savepoint: from `prep`
+ * (computed by the caller) or computed here from before -> after. Failing here fails the write:
+ * history is never lost silently. */
+static int record_history(struct pl_store *s, struct pl_store_write *w, const json_t *before,
+                          const json_t *after, struct hist_prep *prep, struct pl_err *err)
+{
+    if (!s->hist)
+        return 0;
+    struct hist_prep *own = prep ? NULL : hist_prepare(s, w->tenant, before, after);
+    struct hist_prep *h = prep ? prep : own;
+    int rc = 0;
+    if (!h) {
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory recording history");
+    } else if (!h->wanted) {
+        rc = 0;
+    } else if (!after && s->hist->purge_on_delete) {
         struct pl_hist_del d = {.id = w->id};
         int64_t n = 0;
-        return s->ops->w_hist_delete(s->be, tn(w->tenant), &d, &n, err);
+        rc = s->ops->w_hist_delete(s->be, tn(w->tenant), &d, &n, err);
+    } else if (h->b.n || !after || !before) {
+        rc = s->ops->w_hist_append(s->be, tn(w->tenant), w->id, h->types, h->scope,
+                                   after ? 0 : h->now, h->b.rows, h->b.n, NULL, err);
     }
-    struct pl_hist_batch b = {0};
-    int rc = pl_store__hist_diff(before, after, now, &b);
-    char *types = rc == 0 ? pl_store__types_text(e) : NULL;
-    const json_t *scope = json_object_get(e, "scope");
-    char *scope_text = json_dumps(scope ? scope : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-    if (rc == 0 && (!types || !scope_text))
-        rc = PL_ENOMEM;
-    if (rc != 0)
-        rc = pl_err_set(err, PL_ENOMEM, "out of memory recording history");
-    else if (b.n || !after || !before)
-        rc = s->ops->w_hist_append(s->be, tn(w->tenant), w->id, types, scope_text, after ? 0 : now,
-                                   b.rows, b.n, NULL, err);
-    free(types);
-    free(scope_text);
-    pl_store__hist_batch_free(&b);
+    hist_prep_free(own);
     return rc;
 }
 
@@ -211,7 +262,7 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
                                w->prepared_len, NULL, w->prep_new, &w->err);
         if (rc == 0) {
             next = json_incref((json_t *)w->prepared);
-            rc = record_history(s, w, NULL, next, &w->err);
+            rc = record_history(s, w, NULL, next, w->hist_, &w->err);
             goto finish;
         }
         w->existed = rc == PL_EALREADYEXISTS;
@@ -241,7 +292,7 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             if (s->hist && !w->before) /* the caller did not keep it: read it back */
                 rc = pl_err_set(&w->err, PL_ESTALE, "history needs the entity before");
             else
-                rc = record_history(s, w, w->before, next, &w->err);
+                rc = record_history(s, w, w->before, next, w->hist_, &w->err);
         }
         goto finish;
     }
@@ -285,11 +336,11 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         }
         rc = put_entity(s, w, next, old_ix);
         if (rc == 0)
-            rc = record_history(s, w, w->ev_before_, next, &w->err);
+            rc = record_history(s, w, w->ev_before_, next, NULL, &w->err);
     } else if (cur) {
         rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, old_ix, &w->err);
         if (rc == 0)
-            rc = record_history(s, w, w->ev_before_, NULL, &w->err);
+            rc = record_history(s, w, w->ev_before_, NULL, NULL, &w->err);
     }
 
 finish:
@@ -530,6 +581,7 @@ int pl_store_write_async(struct pl_store *s, struct pl_store_write *w)
             reject(w, PL_EINTERNAL, "invalid write");
         return PL_EINTERNAL;
     }
+    prep_history(s, w);
     return enqueue(s, &w, 1);
 }
 
@@ -540,6 +592,7 @@ int pl_store_write_sync(struct pl_store *s, struct pl_store_write *w)
             reject(w, PL_EINTERNAL, "invalid write");
         return PL_EINTERNAL;
     }
+    prep_history(s, w);
     return write_sync(s, w);
 }
 
@@ -557,6 +610,8 @@ int pl_store_write_many_sync(struct pl_store *s, struct pl_store_write **ws, siz
         }
         return PL_EINTERNAL;
     }
+    for (size_t i = 0; i < n; i++)
+        prep_history(s, ws[i]);
     int rc = enqueue(s, ws, n);
     if (rc)
         return rc;
@@ -1128,6 +1183,8 @@ void pl_store_prep_release(struct pl_store_write *w)
     ix_delete(w->prep_old);
     ix_delete(w->prep_new);
     w->prep_old = w->prep_new = NULL;
+    hist_prep_free(w->hist_);
+    w->hist_ = NULL;
 }
 
 int pl_store_entity_query(struct pl_store *s, const struct pl_store_query *q, pl_store_row_fn row,

@@ -346,6 +346,8 @@ struct pl_store_write {
                              change listener (borrowed until reported) */
     /* private to the store */
     json_t *ev_before_; /* the entity before the write, for the listener */
+    void *hist_;        /* prepared writes: their history rows, computed on the caller's thread
+                           at queueing (freed by pl_store_prep_release) */
     struct pl_store_write *next_;
     int sync_done_;
 };

@@ -195,7 +195,9 @@ static const char *const rsql[R__COUNT] = {
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
  * pages. The WAL file is truncated back to 64 MiB after a checkpoint resets it. */
-#define WRITER_CACHE_SQL "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864"
+#define WRITER_CACHE_SQL                                                                           \
+    "PRAGMA cache_size=-65536; PRAGMA journal_size_limit=67108864; PRAGMA "                        \
+    "wal_autocheckpoint=10000"
 
 /* ------------------------------------------------------------------------------------------
  * Helpers
@@ -559,6 +561,7 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
                        "SELECT DISTINCT tenant FROM entity WHERE tenant <> ''",
                        err)) != 0)
         goto fail;
+    be->hlog_rows = 1; /* history's staging log may hold rows: merge at the first commit */
     if ((rc = load_last_rev(be, err)) != 0)
         goto fail;
     pl_log_info("store/sqlite: opened %s (SpatiaLite %s, synchronous=%s)", be->path,
@@ -841,6 +844,8 @@ static int sq_tx_commit(void *p, struct pl_err *err)
     if (rc == 0)
         rc = counts_flush(be, err);
     if (rc == 0)
+        rc = sq_hist_tx_commit(be, err);
+    if (rc == 0)
         rc = wrun(be, W_COMMIT, err);
     if (rc == 0)
         be->in_tx = 0;
@@ -854,6 +859,7 @@ static void sq_tx_rollback(void *p)
         wrun(be, W_ROLLBACK, NULL);
     be->in_tx = 0;
     pl_hmap_clear(be->names);
+    sq_hist_cache_clear(be);
     counts_clear(be);
 }
 
@@ -882,6 +888,7 @@ static void sq_sp_rollback(void *p)
     /* Names interned and counters counted by the rolled-back write are gone. */
     pl_hmap_clear(be->names);
     pl_hmap_clear(be->sp_counts);
+    sq_hist_cache_clear(be);
     if (sqlite3_get_autocommit(be->db))
         return; /* nothing left to roll back; tx_commit will report it */
     if (wrun(be, W_SP_ROLLBACK_TO, NULL) == 0)

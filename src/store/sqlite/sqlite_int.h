@@ -15,10 +15,9 @@
 #include "base/strbuf.h"
 #include "store/store.h"
 
+/* room for the writer's cached statements (enum wst in backend.c, enum hst in history.c) */
 #define SQ_WRITER_STMTS 40
-#define SQ_HIST_STMTS                                                                              \
-    16 /* history.c's cached writer statements */ /* room for the writer's cached statements (enum \
-                                                     wst in backend.c) */
+#define SQ_HIST_STMTS   24
 
 /* Statements cached on each read connection. */
 enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
@@ -34,8 +33,14 @@ struct sqlite_be {
     sqlite3 *db;                       /* the write connection; used only by the writer thread */
     sqlite3_stmt *st[SQ_WRITER_STMTS]; /* cached writer statements, prepared on first use */
     sqlite3_stmt *hst[SQ_HIST_STMTS];  /* history.c's writer statements */
-    int64_t trim_iid;                  /* retention: the age rules' scan position (iid) */
     int64_t trim_eid;                  /* retention: the count rules' scan position (eid) */
+    int64_t last_iid;                  /* highest instanceId handed out (0: not loaded yet) */
+    int64_t saved_iid;                 /* the high-water mark last saved in meta */
+    int64_t hlog_rows;                 /* rows appended to hlog since the last merge (1 at
+                                          open: unknown, merge at the first commit) */
+    int64_t hlog_merged_ms;            /* when the last merge ran */
+    struct pl_hmap *hents;             /* writer cache "tenant\x1fid" -> struct hent */
+    struct pl_hmap *hattrs;            /* writer cache of hattr rows written ("eid aid ds") */
     char *path;                        /* <dir>/polis.db (owned) */
     int geo;                           /* 1 when SpatiaLite is loaded and table geo exists */
     int in_tx;                         /* 1 between tx_begin and tx_commit/rollback */
@@ -73,6 +78,10 @@ int sq_nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t
 /* History (history.c): schema, writer statements' cleanup, SQL functions, ops members. */
 extern const char sq_hist_schema_sql[];
 void sq_hist_free(struct sqlite_be *be);
+/* Drops the writer's history caches (after a rollback: they may name rolled-back rows). */
+void sq_hist_cache_clear(struct sqlite_be *be);
+/* Writes what history keeps per transaction (the instanceId high-water mark); before COMMIT. */
+int sq_hist_tx_commit(struct sqlite_be *be, struct pl_err *err);
 int sq_hist_register(sqlite3 *db);
 int sq_w_hist_append(void *be, const char *tenant, const char *id, const char *types_text,
                      const char *scope_text, int64_t deleted_ms, const struct pl_hist_inst *rows,
