@@ -18,9 +18,10 @@
  *     Clustered by (entity, attribute, time): lastN, observedAt windows and aggregations read
  *     one contiguous key range, in time order (ties in iid order), without a row lookup per
  *     instance. createdAt / modifiedAt / deletedAt windows scan the attribute's range.
- *     No secondary index: it would be a second b-tree insert per instance (the write cost of
- *     history is what matters most). Instance PATCH / DELETE name the entity and attribute,
- *     so they scan that attribute's range; retention works per (entity, attribute) range.
+ *     + index hinst_agg(eid, aid, t, obs, del, kind, num): numeric aggregations read this
+ *       narrow index, not the instance bodies (rows are merged into hinst in bulk, so the
+ *       index costs little at write time). Instance PATCH / DELETE name the entity and
+ *       attribute and scan that attribute's range for the instanceId.
  *
  *   hlog(seq INTEGER PRIMARY KEY, the columns of hinst)
  *     The staging log. Instances are appended here (the same one or two pages per commit),
@@ -56,6 +57,7 @@ const char sq_hist_schema_sql[] =
     " t INTEGER NOT NULL, iid INTEGER NOT NULL, ds TEXT, obs INTEGER, cre INTEGER NOT NULL,"
     " mdf INTEGER NOT NULL, del INTEGER, kind INTEGER NOT NULL, num REAL, body TEXT NOT NULL,"
     " PRIMARY KEY(eid, aid, t, iid)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS hinst_agg ON hinst(eid, aid, t, obs, del, kind, num);"
     "CREATE TABLE IF NOT EXISTS hlog(seq INTEGER PRIMARY KEY, eid INTEGER NOT NULL,"
     " aid INTEGER NOT NULL, t INTEGER NOT NULL, iid INTEGER NOT NULL, ds TEXT, obs INTEGER,"
     " cre INTEGER NOT NULL, mdf INTEGER NOT NULL, del INTEGER, kind INTEGER NOT NULL, num REAL,"
@@ -1083,6 +1085,101 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
     return rc;
 }
 
+/* The aggregation SQL. with_body: distinctCount and string min/max, which read the instance
+ * bodies; without, the query reads only the columns of the covering index hinst_agg. */
+static void aggr_sql(struct pl_strbuf *sql, const struct pl_hist_query *q, int with_body)
+{
+    const char *ord = order_expr(q->prop);
+    const char *cols = with_body ? "t, obs, cre, mdf, del, kind, num, body"
+                       : q->prop == PL_TIMEPROP_OBSERVED_AT ? "t, obs, del, kind, num"
+                                                            : "t, obs, cre, mdf, del, kind, num";
+    pl_strbuf_printf(
+        sql,
+        "SELECT pl_tbucket(%s, ?6, ?7, ?8) AS b, count(*), %s, count(num), "
+        "total(num), total(num*num), min(num), max(num), %s, %s, min(%s), max(%s), "
+        "sum(DISTINCT 1 << kind) FROM (",
+        ord,
+        /* -> keeps JSON types apart: 1 and true are two distinct values */
+        with_body ? "count(DISTINCT coalesce(body -> '$.value', body -> '$.object', body))" : "0",
+        with_body ? "min(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL",
+        with_body ? "max(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL", ord,
+        ord);
+    for (int k = 0; k < 2; k++) { /* hinst, then the staging log */
+        pl_strbuf_printf(sql,
+                         "%sSELECT %s FROM %s WHERE eid=?1 AND aid=?2 AND del IS NULL AND "
+                         "kind <> 0",
+                         k ? " UNION ALL " : "", cols, k ? "hlog" : "hinst");
+        time_cond(sql, q);
+    }
+    pl_strbuf_puts(sql, ") GROUP BY b ORDER BY b");
+}
+
+struct bucket_buf {
+    struct pl_hist_bucket *v;
+    char **strs; /* smin / smax copies (2 per bucket) */
+    size_t n, cap;
+    unsigned kinds;
+};
+
+static void bucket_buf_reset(struct bucket_buf *bb)
+{
+    for (size_t i = 0; i < 2 * bb->n; i++)
+        free(bb->strs[i]);
+    bb->n = 0;
+    bb->kinds = 0;
+}
+
+/* Runs `st` for one attribute into bb. */
+static int aggr_run(struct rconn *c, sqlite3_stmt *st, int64_t eid, int64_t aid,
+                    const struct pl_hist_query *q, const struct pl_hist_aggr *ag,
+                    struct bucket_buf *bb, struct pl_err *err)
+{
+    bucket_buf_reset(bb);
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, eid);
+    sqlite3_bind_int64(st, 2, aid);
+    sqlite3_bind_int64(st, 3, q->t1);
+    sqlite3_bind_int64(st, 4, q->t2);
+    sqlite3_bind_int64(st, 6, ag->origin_ms);
+    sqlite3_bind_int(st, 7, ag->months);
+    sqlite3_bind_int64(st, 8, ag->period_ms);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (bb->n == bb->cap) {
+            size_t cap = bb->cap ? bb->cap * 2 : 64;
+            struct pl_hist_bucket *v = realloc(bb->v, cap * sizeof *v);
+            char **strs = v ? realloc(bb->strs, 2 * cap * sizeof *strs) : NULL;
+            if (v)
+                bb->v = v;
+            if (!strs)
+                return pl_err_set(err, PL_ENOMEM, "out of memory");
+            bb->strs = strs;
+            bb->cap = cap;
+        }
+        struct pl_hist_bucket *b = &bb->v[bb->n];
+        b->start = sqlite3_column_int64(st, 0);
+        b->n = sqlite3_column_int64(st, 1);
+        b->n_distinct = sqlite3_column_int64(st, 2);
+        b->n_num = sqlite3_column_int64(st, 3);
+        b->sum = sqlite3_column_double(st, 4);
+        b->sumsq = sqlite3_column_double(st, 5);
+        b->min = sqlite3_column_double(st, 6);
+        b->max = sqlite3_column_double(st, 7);
+        const char *a = (const char *)sqlite3_column_text(st, 8);
+        const char *z = (const char *)sqlite3_column_text(st, 9);
+        bb->strs[2 * bb->n] = a ? strdup(a) : NULL;
+        bb->strs[2 * bb->n + 1] = z ? strdup(z) : NULL;
+        b->smin = bb->strs[2 * bb->n];
+        b->smax = bb->strs[2 * bb->n + 1];
+        b->first_t = sqlite3_column_int64(st, 10);
+        b->last_t = sqlite3_column_int64(st, 11);
+        b->kinds = (unsigned)sqlite3_column_int64(st, 12);
+        bb->kinds |= b->kinds;
+        bb->n++;
+    }
+    return s == SQLITE_DONE ? 0 : sq_dberr(err, c->db, s, "history aggregation");
+}
+
 int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hist_aggr *ag,
                       pl_hist_aggr_fn fn, void *ud, struct pl_err *err)
 {
@@ -1098,61 +1195,35 @@ int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hi
         rc = pl_err_set(err, PL_ENOTFOUND, "no temporal evolution of '%s'", q->id);
     if (rc == 0)
         rc = load_attrs(c, eid, q, &attrs, &n_attrs, err);
-    const char *ord = order_expr(q->prop);
     int distinct = (ag->methods & PL_AGGR_DISTINCTCOUNT) != 0;
     int strs = (ag->methods & (PL_AGGR_MIN | PL_AGGR_MAX)) != 0;
-    struct pl_strbuf sql = {0};
-    pl_strbuf_printf(
-        &sql,
-        "SELECT pl_tbucket(%s, ?6, ?7, ?8) AS b, count(*), %s, count(num), "
-        "total(num), total(num*num), min(num), max(num), %s, %s, min(%s), max(%s), "
-        "sum(DISTINCT 1 << kind) FROM (SELECT t, cre, mdf, del, kind, num, body FROM hinst "
-        "WHERE eid=?1 AND aid=?2 AND del IS NULL AND kind <> 0",
-        ord,
-        /* -> keeps JSON types apart: 1 and true are two distinct values */
-        distinct ? "count(DISTINCT coalesce(body -> '$.value', body -> '$.object', body))" : "0",
-        strs ? "min(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL",
-        strs ? "max(CASE WHEN kind = 3 THEN json_extract(body, '$.value') END)" : "NULL", ord, ord);
-    time_cond(&sql, q);
-    pl_strbuf_puts(&sql, " UNION ALL SELECT t, cre, mdf, del, kind, num, body FROM hlog WHERE "
-                         "eid=?1 AND aid=?2 AND del IS NULL AND kind <> 0");
-    time_cond(&sql, q);
-    pl_strbuf_puts(&sql, ") GROUP BY b ORDER BY b");
-    sqlite3_stmt *st = NULL;
+    struct pl_strbuf fast = {0}, full = {0};
+    aggr_sql(&fast, q, 0);
+    aggr_sql(&full, q, 1);
+    sqlite3_stmt *st_fast = NULL, *st_full = NULL;
+    if (rc == 0 && (fast.nomem || full.nomem))
+        rc = pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = sql.nomem ? pl_err_set(err, PL_ENOMEM, "out of memory") : rprep(c, sql.p, &st, err);
+        rc = rprep(c, fast.p, &st_fast, err);
+    if (rc == 0)
+        rc = rprep(c, full.p, &st_full, err);
+    struct bucket_buf bb = {0};
     for (size_t a = 0; a < n_attrs && rc == 0; a++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, eid);
-        sqlite3_bind_int64(st, 2, attrs[a].aid);
-        sqlite3_bind_int64(st, 3, q->t1);
-        sqlite3_bind_int64(st, 4, q->t2);
-        sqlite3_bind_int64(st, 6, ag->origin_ms);
-        sqlite3_bind_int(st, 7, ag->months);
-        sqlite3_bind_int64(st, 8, ag->period_ms);
-        int s;
-        while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
-            struct pl_hist_bucket b;
-            b.start = sqlite3_column_int64(st, 0);
-            b.n = sqlite3_column_int64(st, 1);
-            b.n_distinct = sqlite3_column_int64(st, 2);
-            b.n_num = sqlite3_column_int64(st, 3);
-            b.sum = sqlite3_column_double(st, 4);
-            b.sumsq = sqlite3_column_double(st, 5);
-            b.min = sqlite3_column_double(st, 6);
-            b.max = sqlite3_column_double(st, 7);
-            b.smin = (const char *)sqlite3_column_text(st, 8);
-            b.smax = (const char *)sqlite3_column_text(st, 9);
-            b.first_t = sqlite3_column_int64(st, 10);
-            b.last_t = sqlite3_column_int64(st, 11);
-            b.kinds = (unsigned)sqlite3_column_int64(st, 12);
-            rc = fn(ud, attrs[a].iri, &b);
-        }
-        if (rc == 0 && s != SQLITE_DONE)
-            rc = sq_dberr(err, c->db, s, "history aggregation");
+        /* numbers (the usual case) need no body: the covering index answers; bodies are read
+         * only for distinctCount, or min/max of an attribute that has string values */
+        rc = aggr_run(c, distinct ? st_full : st_fast, eid, attrs[a].aid, q, ag, &bb, err);
+        if (rc == 0 && !distinct && strs && (bb.kinds & (1u << PL_HV_STRING)))
+            rc = aggr_run(c, st_full, eid, attrs[a].aid, q, ag, &bb, err);
+        for (size_t i = 0; rc == 0 && i < bb.n; i++)
+            rc = fn(ud, attrs[a].iri, &bb.v[i]);
     }
-    sqlite3_finalize(st);
-    pl_strbuf_dispose(&sql);
+    bucket_buf_reset(&bb);
+    free(bb.v);
+    free(bb.strs);
+    sqlite3_finalize(st_fast);
+    sqlite3_finalize(st_full);
+    pl_strbuf_dispose(&fast);
+    pl_strbuf_dispose(&full);
     free_attrs(attrs, n_attrs);
     sq_reader_put(be, c);
     return rc;
