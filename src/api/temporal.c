@@ -39,6 +39,8 @@ struct treq {
     int64_t max_inst;           /* instances per attribute in one response */
     int truncated;              /* some attribute was cut at max_inst */
     int64_t range_lo, range_hi; /* times of the returned instances (Content-Range) */
+    const char **datasets;      /* datasetId= (5.7.4.4 S8): keep only these ("@none": default) */
+    int n_datasets;
     struct pl_err err;
 };
 
@@ -74,6 +76,28 @@ static int tq_url_or_reply(struct pl_req *r, struct treq *t)
         pl_reply_problem(r, &err);
         return -1;
     }
+    int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), &t->datasets);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(t->datasets[i], "@none") != 0 && !pl_is_uri(t->datasets[i])) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId: '%.200s' is not a URI",
+                           t->datasets[i]);
+            return -1;
+        }
+    t->n_datasets = n;
+    return 0;
+}
+
+/* Whether an instance's datasetId passes datasetId= ("@none" names the default instance). */
+static int dataset_wanted(const struct treq *t, const json_t *inst)
+{
+    if (!t->n_datasets)
+        return 1;
+    const char *ds = json_string_value(json_object_get(inst, "datasetId"));
+    for (int i = 0; i < t->n_datasets; i++)
+        if (ds ? strcmp(ds, t->datasets[i]) == 0 : strcmp(t->datasets[i], "@none") == 0)
+            return 1;
     return 0;
 }
 
@@ -129,6 +153,10 @@ static int acc_row(void *ud, const char *attr, int64_t iid, int64_t tm, const ch
     json_t *inst = json_loadb(body, len, 0, NULL);
     if (!inst)
         return pl_err_set(&a->t->err, PL_EINTERNAL, "a stored attribute instance is corrupt");
+    if (!dataset_wanted(a->t, inst)) {
+        json_decref(inst);
+        return 0;
+    }
     char idbuf[64];
     snprintf(idbuf, sizeof idbuf, INSTANCE_PREFIX "%lld", (long long)iid);
     json_object_set_new(inst, "instanceId", json_string(idbuf));

@@ -432,6 +432,23 @@ def test_4_5_5_dataset_ids_are_recorded_per_instance(api):
 # ================================================================================================
 # 2. Deletion (4.5.7 deletedAt; POLIS_HISTORY_PURGE_ON_DELETE)
 # ================================================================================================
+def test_5_7_4_4_dataset_id_parameter_keeps_those_instances(api):
+    """5.7.4.4 (S8): datasetId= keeps only the instances of the listed datasets; @none names
+    the default instance."""
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "speed": [
+        prop(1, observedAt=H(0)),
+        prop(2, observedAt=H(0), datasetId=GPS),
+        prop(3, observedAt=H(0), datasetId=RADAR)]})
+    patch_attrs(api, id_, {"speed": prop(4, observedAt=H(1), datasetId=GPS)})
+    got = instances(temporal(api, id_, datasetId=GPS), "speed")
+    assert [val(i) for i in got] == [2, 4] and {i["datasetId"] for i in got} == {GPS}
+    got = instances(temporal(api, id_, datasetId="@none," + RADAR), "speed")
+    assert sorted(val(i) for i in got) == [1, 3]
+    r = tget(api, id_, datasetId="not a uri")
+    assert r.status_code == 400, r.text
+
+
 def test_4_5_7_delete_attribute_records_a_deletion_instance(api):
     t = new_type()
     id_ = create(api, {"id": eid(t), "type": t, "temperature": prop(1, observedAt=H(0)),
