@@ -80,6 +80,10 @@ char *pl_api_context_member_text(struct pl_req *r);
  */
 int pl_api_problem(struct pl_req *r, const struct pl_err *e);
 
+/* Answers 201 Created with "Location: <collection><id>" (id percent-encoded as one path
+ * segment). Returns PL_HANDLER_DONE. */
+int pl_api_reply_created(struct pl_req *r, const char *collection, const char *id);
+
 /* Validates an entity id taken from the path; answers BadRequestData when it is not a URI. */
 int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
 

@@ -14,11 +14,11 @@ int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
 {
     json_error_t je;
     /* JSON_REJECT_DUPLICATES: a member given twice is ambiguous input, not "last one wins". */
-    json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *j = json_loadb(r->body ? r->body : "", r->body_len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j) {
-        pl_reply_error(r, PL_EINVALIDREQUEST,
-                       "malformed JSON at line %d, column %d (byte %d): %s", je.line, je.column,
-                       je.position, je.text);
+        pl_reply_error(r, PL_EINVALIDREQUEST, "malformed JSON at line %d, column %d (byte %d): %s",
+                       je.line, je.column, je.position, je.text);
         return -1;
     }
     pl_req_defer_decref(r, j);
@@ -93,8 +93,10 @@ static char *context_header_value(struct pl_req *r)
     size_t n = strlen(url) + 96;
     char *v = malloc(n);
     if (v)
-        snprintf(v, n, "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; "
-                       "type=\"application/ld+json\"", url);
+        snprintf(v, n,
+                 "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; "
+                 "type=\"application/ld+json\"",
+                 url);
     return v;
 }
 
@@ -207,4 +209,19 @@ int pl_api_problem(struct pl_req *r, const struct pl_err *e)
         !pl_store_tenant_exists(r->app->store, r->tenant))
         return pl_reply_error(r, PL_ENOTENANT, "tenant '%s' does not exist", r->tenant);
     return pl_reply_problem(r, e);
+}
+
+int pl_api_reply_created(struct pl_req *r, const char *collection, const char *id)
+{
+    char *seg = pl_http_encode_segment(id);
+    size_t n = seg ? strlen(collection) + strlen(seg) + 1 : 0;
+    char *loc = seg ? malloc(n) : NULL;
+    if (loc) {
+        snprintf(loc, n, "%s%s", collection, seg);
+        pl_req_add_header(r, "Location", loc);
+    }
+    free(loc);
+    free(seg);
+    pl_reply_empty(r, 201);
+    return PL_HANDLER_DONE;
 }

@@ -22,7 +22,7 @@
 enum job_kind {
     JOB_CREATE,
     JOB_DELETE,
-    JOB_APPLY,        /* pl_entity_apply with job->op */
+    JOB_APPLY, /* pl_entity_apply with job->op */
     JOB_ATTR_PATCH,
     JOB_ATTR_REPLACE,
     JOB_ATTR_DELETE
@@ -30,19 +30,19 @@ enum job_kind {
 
 /* The state of one write while the request is suspended. Owned by the request. */
 struct job {
-    struct pl_store_write w;  /* the store write (must stay valid until done) */
-    struct pl_req *req;       /* the suspended request */
-    enum job_kind kind;       /* what apply does */
-    enum pl_update_op op;     /* JOB_APPLY: which update */
-    json_t *frag;             /* parsed payload (borrowed from the request) */
-    const char *attr_iri;     /* JOB_ATTR_*: expanded attribute name (borrowed) */
-    const char *dataset_id;   /* JOB_ATTR_DELETE: datasetId or NULL */
-    int delete_all;           /* JOB_ATTR_DELETE: deleteAll=true */
-    json_t *not_updated;      /* JOB_APPLY: attributes not applied (owned) */
-    json_t *work;             /* optimistic updates: the entity as modified here (owned) */
-    json_t *before;           /* optimistic updates: a copy of it before, when the store's
-                                 change listener wants it (owned) */
-    int tries;                /* optimistic attempts so far */
+    struct pl_store_write w; /* the store write (must stay valid until done) */
+    struct pl_req *req;      /* the suspended request */
+    enum job_kind kind;      /* what apply does */
+    enum pl_update_op op;    /* JOB_APPLY: which update */
+    json_t *frag;            /* parsed payload (borrowed from the request) */
+    const char *attr_iri;    /* JOB_ATTR_*: expanded attribute name (borrowed) */
+    const char *dataset_id;  /* JOB_ATTR_DELETE: datasetId or NULL */
+    int delete_all;          /* JOB_ATTR_DELETE: deleteAll=true */
+    json_t *not_updated;     /* JOB_APPLY: attributes not applied (owned) */
+    json_t *work;            /* optimistic updates: the entity as modified here (owned) */
+    json_t *before;          /* optimistic updates: a copy of it before, when the store's
+                                change listener wants it (owned) */
+    int tries;               /* optimistic attempts so far */
     int (*final_cont)(struct pl_req *r); /* serializes the answer once the write is final */
 };
 
@@ -269,21 +269,11 @@ static int cont_created(struct pl_req *r)
     struct job *j = r->job;
     if (j->w.rc != 0)
         return pl_api_problem(r, &j->w.err);
-    char *seg = pl_http_encode_segment(j->w.id);
-    size_t n = seg ? strlen(seg) + 32 : 0;
-    char *loc = seg ? malloc(n) : NULL;
-    if (loc) {
-        snprintf(loc, n, "/ngsi-ld/v1/entities/%s", seg);
-        pl_req_add_header(r, "Location", loc);
-    }
-    free(loc);
-    free(seg);
-    pl_reply_empty(r, 201);
-    return PL_HANDLER_DONE;
+    return pl_api_reply_created(r, "/ngsi-ld/v1/entities/", j->w.id);
 }
 
-/* Parse body (unless already parsed: `body` not NULL) + context + payload of `kind`. Returns 0 with *frag (released with the request)
- * and *ctx (borrowed), or -1 after answering. */
+/* Parse body (unless already parsed: `body` not NULL) + context + payload of `kind`. Returns 0 with
+ * *frag (released with the request) and *ctx (borrowed), or -1 after answering. */
 static int parse_payload(struct pl_req *r, json_t *body, enum pl_parse_kind kind, unsigned flags,
                          json_t **frag, struct pl_ctx **ctx)
 {

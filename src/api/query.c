@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "base/strbuf.h"
+#include "base/strv.h"
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "ngsild/entity_stream.h"
@@ -716,14 +717,6 @@ struct purge {
     const char *now;
 };
 
-static int in_list(const char *s, const char *const *l, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, l[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 {
     (void)err;
@@ -739,8 +732,8 @@ static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     int changed = 0;
     json_object_foreach_safe(attrs, tmp, name, v)
     {
-        int del =
-            p->n_pick ? in_list(name, p->pick, p->n_pick) : !in_list(name, p->omit, p->n_omit);
+        int del = p->n_pick ? pl_strv_has(p->pick, p->n_pick, name)
+                            : !pl_strv_has(p->omit, p->n_omit, name);
         if (del) {
             json_object_del(attrs, name);
             changed = 1;

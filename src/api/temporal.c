@@ -20,6 +20,7 @@
 #include "api/query_int.h"
 #include "app/app.h"
 #include "base/strbuf.h"
+#include "base/strv.h"
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "query/geoq.h"
@@ -195,10 +196,7 @@ static json_t *skeleton(const char *id, const char *types_text, const char *scop
 
 static int in_attrs(const struct treq *t, const char *iri)
 {
-    for (size_t i = 0; i < t->x->o.n_attrs; i++)
-        if (strcmp(t->x->o.attrs[i], iri) == 0)
-            return 1;
-    return 0;
+    return pl_strv_has(t->x->o.attrs, t->x->o.n_attrs, iri);
 }
 
 /* The payload member of a rendered instance, and the 4.5.9 simplified key it goes under. */
@@ -642,18 +640,10 @@ static void free_cands(struct cands *c)
     free(c->v);
 }
 
-static int id_in(const char *id, const char *const *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(id, ids[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int sel_match(const char *id, const json_t *types, const char *const *ids, size_t n_ids,
                      const void *re, const struct pl_typesel *ts)
 {
-    if (n_ids && !id_in(id, ids, n_ids))
+    if (n_ids && !pl_strv_has(ids, n_ids, id))
         return 0;
     if (re && regexec((const regex_t *)re, id, 0, NULL, 0) != 0)
         return 0;
@@ -883,17 +873,7 @@ int pl_api_temporal_create(struct pl_req *r)
         pl_reply_empty(r, 204);
         return PL_HANDLER_DONE;
     }
-    char *seg = pl_http_encode_segment(id);
-    size_t n = seg ? strlen(seg) + 40 : 0;
-    char *loc = seg ? malloc(n) : NULL;
-    if (loc) {
-        snprintf(loc, n, "/ngsi-ld/v1/temporal/entities/%s", seg);
-        pl_req_add_header(r, "Location", loc);
-    }
-    free(loc);
-    free(seg);
-    pl_reply_empty(r, 201);
-    return PL_HANDLER_DONE;
+    return pl_api_reply_created(r, "/ngsi-ld/v1/temporal/entities/", id);
 }
 
 /* POST /temporal/entities/{id}/attrs (5.6.12, 6.20.3.1) */

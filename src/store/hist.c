@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strv.h"
 #include "base/timeutil.h"
 
 #define NGSILD_NULL "urn:ngsi-ld:null"
@@ -224,24 +225,16 @@ int pl_store__hist_fragment(const json_t *frag, int64_t now, struct pl_hist_batc
     return 0;
 }
 
-static int in_list(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int pl_store__hist_wanted(const struct pl_hist_policy *p, const char *tenant, const json_t *e)
 {
-    if (!p || p->off || in_list(tenant ? tenant : "", p->off_tenants, p->n_off_tenants))
+    if (!p || p->off || pl_strv_has(p->off_tenants, p->n_off_tenants, tenant ? tenant : ""))
         return 0;
     if (p->n_off_types) {
         size_t i;
         const json_t *t;
         json_array_foreach(json_object_get(e, "type"), i,
-                           t) if (json_is_string(t) && in_list(json_string_value(t), p->off_types,
-                                                               p->n_off_types)) return 0;
+                           t) if (json_is_string(t) && pl_strv_has(p->off_types, p->n_off_types,
+                                                                   json_string_value(t))) return 0;
     }
     return 1;
 }

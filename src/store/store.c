@@ -25,6 +25,7 @@
 
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/strv.h"
 #include "base/timeutil.h"
 #include "store/store_int.h"
 
@@ -848,12 +849,7 @@ static int no_history(const struct pl_store *s, struct pl_err *err)
 
 int pl_store_hist_on(const struct pl_store *s, const char *tenant)
 {
-    if (!s->hist)
-        return 0;
-    for (size_t i = 0; i < s->hist->n_off_tenants; i++)
-        if (strcmp(tn(tenant), s->hist->off_tenants[i]) == 0)
-            return 0;
-    return 1;
+    return s->hist && !pl_strv_has(s->hist->off_tenants, s->hist->n_off_tenants, tn(tenant));
 }
 
 int pl_store_hist_entities(struct pl_store *s, const char *tenant, const char *const *ids,
