@@ -73,6 +73,8 @@ int main(int argc, char **argv)
     memset(&ncfg, 0, sizeof ncfg);
     ncfg.store = app.store;
     ncfg.ctxreg = app.ctxreg;
+    ncfg.batch_max = (size_t)app.cfg.notify_batch;
+    ncfg.pend_max = (size_t)app.cfg.notify_pending;
     if (pl_notifier_start(&ncfg, &app.notifier, &err) != 0) {
         pl_log_error("notify: %s", err.detail);
         pl_ctxreg_free(app.ctxreg);

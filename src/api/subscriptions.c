@@ -160,19 +160,18 @@ int pl_api_subscriptions_list(struct pl_req *r)
     return PL_HANDLER_DONE;
 }
 
-struct copy_ud {
-    struct pl_sub *patched;
+struct patch_ud {
     const json_t *frag;
     struct pl_ctx *ctx;
-    struct pl_err *err;
-    int rc;
+    int fn_failed; /* the fragment was refused (not: the subscription is missing) */
 };
 
-static void patch_one(void *ud, const struct pl_sub *s, const struct pl_sub_status *st)
+static int patch_one(void *ud, const struct pl_sub *cur, struct pl_sub **out, struct pl_err *err)
 {
-    (void)st;
-    struct copy_ud *u = ud;
-    u->rc = pl_sub_patch(s, u->frag, u->ctx, &u->patched, u->err);
+    struct patch_ud *u = ud;
+    int rc = pl_sub_patch(cur, u->frag, u->ctx, out, err);
+    u->fn_failed = rc != 0;
+    return rc;
 }
 
 /* PATCH /subscriptions/{id} (5.8.2, 6.11.3.2) */
@@ -186,18 +185,9 @@ int pl_api_subscription_patch(struct pl_req *r)
         return PL_HANDLER_DONE;
     struct pl_err err;
     pl_err_clear(&err);
-    struct copy_ud u = {NULL, body, ctx, &err, 0};
-    if (pl_notifier_with(r->app->notifier, r->tenant, r->params[0], patch_one, &u) != 0) {
-        pl_err_set(&err, PL_ENOTFOUND, "subscription '%.200s' not found", r->params[0]);
-        return pl_api_problem(r, &err);
-    }
-    if (u.rc != 0)
-        return pl_reply_problem(r, &err);
-    /* a concurrent DELETE between the read and the swap gives ResourceNotFound here */
-    if (pl_notifier_replace(r->app->notifier, r->tenant, u.patched, &err) != 0) {
-        pl_sub_free(u.patched);
-        return pl_api_problem(r, &err);
-    }
+    struct patch_ud u = {body, ctx, 0};
+    if (pl_notifier_update(r->app->notifier, r->tenant, r->params[0], patch_one, &u, &err) != 0)
+        return u.fn_failed ? pl_reply_problem(r, &err) : pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
 }

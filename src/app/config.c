@@ -64,6 +64,11 @@ static const struct opt opts[] = {
      "TYPE=LIMIT,... with TYPE an IRI, term or *, LIMIT an ISO 8601 duration or a count"},
     {"temporal-max-instances", "POLIS_TEMPORAL_MAX_INSTANCES", K_INT, F(temporal_max_instances),
      "N", "most instances per attribute in one temporal response (default 1000)"},
+    {"notify-batch", "POLIS_NOTIFY_BATCH", K_INT, F(notify_batch), "N",
+     "most changes in one notification (default 1000; 1: one notification per change)"},
+    {"notify-pending", "POLIS_NOTIFY_PENDING", K_INT, F(notify_pending), "N",
+     "changes waiting per subscription for a slow endpoint before the oldest are dropped "
+     "(default 10000)"},
 };
 
 static void usage(FILE *f)
@@ -149,6 +154,8 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->fetch_timeout_ms = 5000;
     memcpy(cfg->history, "on", 3);
     cfg->temporal_max_instances = 1000;
+    cfg->notify_batch = 1000;
+    cfg->notify_pending = 10000;
     cfg->max_context_bytes = 1024 * 1024;
 
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
@@ -212,5 +219,9 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
                  cfg->listen_port);
     if (cfg->threads < 1)
         cfg->threads = 1;
+    if (cfg->notify_batch < 1)
+        cfg->notify_batch = 1;
+    if (cfg->notify_pending < 1)
+        cfg->notify_pending = 1;
     return PL_CONFIG_RUN;
 }

@@ -32,6 +32,8 @@ struct pl_config {
     int history_purge_on_delete;    /* --history-purge-on-delete (POLIS_HISTORY_PURGE_ON_DELETE) */
     char history_retention[4096];   /* --history-retention RULES (POLIS_HISTORY_RETENTION) */
     int temporal_max_instances;     /* --temporal-max-instances N (POLIS_TEMPORAL_MAX_INSTANCES) */
+    int notify_batch;               /* --notify-batch N (POLIS_NOTIFY_BATCH) */
+    int notify_pending;             /* --notify-pending N (POLIS_NOTIFY_PENDING) */
 };
 
 enum pl_config_result { PL_CONFIG_RUN = 0, PL_CONFIG_EXIT_OK, PL_CONFIG_EXIT_ERROR };

@@ -18,6 +18,7 @@
 #include "base/hmap.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/context.h"
@@ -27,7 +28,10 @@
 #define WARN_EVERY_MS     10000 /* at most one delivery warning per subscription per period */
 #define STOP_GRACE_MS     2000  /* matching what is queued at stop, at most this long */
 #define NOTIFIER_NICE     10    /* the notifier thread's nice value (see notifier_main) */
-#define FULL_BACKOFF_MS   50    /* after a full endpoint queue, matches are dropped unrendered */
+#define FULL_BACKOFF_MS   50    /* after a full endpoint queue, the subscription waits this long */
+#define DEFAULT_BATCH_MAX 1000  /* changes per notification (notifier.h, BATCHING) */
+#define DEFAULT_PEND_MAX  10000 /* changes waiting per subscription (notifier.h, BATCHING) */
+#define MATCH_CHUNK       256   /* changes matched between two flushes of the waiting lists */
 
 /* The status of one subscription (5.2.14 timesSent ... lastFailure), and what /metrics shows of
  * its failures. Shared by the entries that PATCHes put in place one after the other (each
@@ -56,6 +60,19 @@ struct entry {
                              (notifier thread only) */
     struct substat *ss;   /* one reference */
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
+    struct pl_notifier *owner;
+    char *key;            /* "tenant\x1fid": the delivery ordering key of batched notifications */
+    char *rsig;           /* pl_sub_render_sig: the render cache's key (NULL: no sharing) */
+    atomic_int removed;   /* DELETEd: what waits is not sent */
+    /* BATCHING (notifier.h): the changes matched and not yet notified, oldest first, a ring
+     * (notifier thread only); `outstanding` counts its notifications the delivery engine has
+     * not finished (decremented by the delivery thread). */
+    struct ev **pend;
+    size_t pend_head, n_pend, cap_pend;
+    int listed;           /* in n->waiting (notifier thread only) */
+    atomic_int has_pend;  /* n_pend > 0, for the delivery thread's wake-up */
+    atomic_int outstanding;
+    int64_t last_drop_ms; /* the last overflow counted as a failure (notifier thread only) */
 };
 
 /* Candidates of one (tenant, type) key. */
@@ -64,11 +81,23 @@ struct bucket {
     size_t n, cap;
 };
 
-/* One committed entity change waiting for matching. */
+/* One rendered `data` element of a change, shared by the subscriptions that render alike. */
+struct rendered {
+    const char *sig;            /* the entry's rsig (compared by content) */
+    const struct pl_ctx *ctx;   /* the compiled @context it was rendered with */
+    char *text;                 /* NULL: the change renders nothing */
+    size_t len;
+};
+
+/* One committed entity change waiting for matching, then in the waiting lists of the
+ * subscriptions it matched (notifier thread only past the queue). */
 struct ev {
     struct ev *next;
     char *tenant, *id;
     json_t *before, *after;
+    int refs; /* the matching loop and each waiting list holding it */
+    struct rendered *r;
+    size_t n_r, cap_r;
 };
 
 struct pl_notifier {
@@ -82,12 +111,19 @@ struct pl_notifier {
     struct pl_hmap *by_key; /* "tenant\x1fid" -> entry (borrowed from entries) */
     struct pl_hmap *index;  /* "tenant\x1ftype IRI" or "tenant\x1f*" -> struct bucket */
     unsigned mark;          /* notifier thread */
+    size_t batch_max;       /* changes per notification; 1: one per change, ordered per entity */
+    size_t pend_max;        /* changes waiting per subscription */
+    struct entry **waiting; /* entries with changes waiting (a reference each; notifier thread) */
+    size_t n_waiting, cap_waiting;
+    const char **items;     /* flush_entry's scratch: the rendered changes of one notification */
+    size_t *lens, cap_items;
 
     pthread_mutex_t qmu;    /* the event queue */
     pthread_cond_t qcv;
     struct ev *head, *tail;
     size_t qlen, max_queue;
     int stopping;
+    int kick; /* a batched notification finished and its subscription has changes waiting */
     atomic_llong stop_deadline; /* ms; 0 while running */
     pthread_t thread;
 
@@ -127,6 +163,9 @@ static void entry_unref(struct entry *e)
     pl_sub_free(e->sub);
     pl_ctx_unref(e->ctx);
     substat_unref(e->ss);
+    free(e->pend); /* empty: a waiting list holds a reference to its entry */
+    free(e->key);
+    free(e->rsig);
     free(e->tenant);
     free(e);
 }
@@ -134,16 +173,26 @@ static void entry_unref(struct entry *e)
 /* A NEW entry (one reference) for `s` (owned by the entry once it is installed; the caller
  * sets e->sub = NULL before dropping an entry that did not get installed, to keep `s`). `ss`:
  * the status to share (a reference is taken), NULL for a new one. NULL: out of memory. */
-static struct entry *entry_new(const char *tenant, struct pl_sub *s, struct substat *ss)
+static char *key2(const char *a, const char *b);
+
+static struct entry *entry_new(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
+                               struct substat *ss)
 {
     struct entry *e = calloc(1, sizeof *e);
-    if (!e || !(e->tenant = strdup(tenant ? tenant : ""))) {
+    if (!e || !(e->tenant = strdup(tenant ? tenant : "")) ||
+        !(e->key = key2(e->tenant, s->id ? s->id : ""))) {
+        if (e)
+            free(e->tenant);
         free(e);
         return NULL;
     }
+    e->owner = n;
+    e->rsig = pl_sub_render_sig(s);
     if (ss) {
         atomic_fetch_add(&ss->refs, 1);
     } else if (!(ss = substat_new())) {
+        free(e->rsig);
+        free(e->key);
         free(e->tenant);
         free(e);
         return NULL;
@@ -314,7 +363,7 @@ int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
         pthread_rwlock_unlock(&n->lock);
         return pl_err_set(err, PL_EALREADYEXISTS, "subscription '%s' already exists", s->id);
     }
-    struct entry *e = entry_new(tenant, s, NULL);
+    struct entry *e = entry_new(n, tenant, s, NULL);
     int rc = e ? put_stored(n, tenant, s, e->ss, err)
                : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0 && (rc = install(n, e)) != 0)
@@ -327,21 +376,29 @@ int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
     return rc;
 }
 
-int pl_notifier_replace(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
-                        struct pl_err *err)
+int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id,
+                       pl_notifier_update_fn fn, void *ud, struct pl_err *err)
 {
     tenant = tenant ? tenant : "";
+    /* read, modify and swap under the write lock: two PATCHes of one subscription apply one
+     * after the other, neither is lost */
     pthread_rwlock_wrlock(&n->lock);
-    struct entry *old = find(n, tenant, s->id);
+    struct entry *old = find(n, tenant, id);
     if (!old) {
         pthread_rwlock_unlock(&n->lock);
-        return pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", s->id);
+        return pl_err_set(err, PL_ENOTFOUND, "subscription '%.200s' not found", id);
+    }
+    struct pl_sub *s = NULL;
+    int rc = fn(ud, old->sub, &s, err);
+    if (rc != 0 || !s) {
+        pthread_rwlock_unlock(&n->lock);
+        pl_sub_free(s);
+        return rc ? rc : pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     /* the new form is stored with the counters as they are: a restart right after the PATCH
      * keeps them */
-    struct entry *e = entry_new(tenant, s, old->ss);
-    int rc = e ? put_stored(n, tenant, s, e->ss, err)
-               : pl_err_set(err, PL_ENOMEM, "out of memory");
+    struct entry *e = entry_new(n, tenant, s, old->ss);
+    rc = e ? put_stored(n, tenant, s, e->ss, err) : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0) {
         uninstall(n, old);
         if ((rc = install(n, e)) != 0)
@@ -350,10 +407,10 @@ int pl_notifier_replace(struct pl_notifier *n, const char *tenant, struct pl_sub
             e = NULL;
         entry_unref(old);
     }
-    if (e) {
-        e->sub = NULL;
-        entry_unref(e);
-    }
+    if (e)
+        entry_unref(e); /* frees s */
+    else if (rc != 0)
+        pl_sub_free(s);
     pthread_rwlock_unlock(&n->lock);
     return rc;
 }
@@ -369,6 +426,7 @@ int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id
         rc = pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", id);
     } else if ((rc = pl_store_sub_delete(n->store, tenant, id, err)) == 0 ||
                rc == PL_ENOTFOUND) {
+        atomic_store(&e->removed, 1);
         uninstall(n, e);
         entry_unref(e);
         rc = 0;
@@ -431,7 +489,16 @@ static void ev_free(struct ev *v)
     free(v->id);
     json_decref(v->before);
     json_decref(v->after);
+    for (size_t i = 0; i < v->n_r; i++)
+        free(v->r[i].text);
+    free(v->r);
     free(v);
+}
+
+static void ev_unref(struct ev *v)
+{
+    if (--v->refs == 0)
+        ev_free(v);
 }
 
 /* The store listener: runs on the writer thread after each commit. Only queues. */
@@ -452,6 +519,7 @@ static void on_changes(void *ud, const struct pl_store_event *evs, size_t n_ev)
             atomic_fetch_add(&n->n_dropped, 1);
             continue;
         }
+        v->refs = 1;
         v->before = json_incref((json_t *)evs[i].before);
         v->after = json_incref((json_t *)evs[i].after);
         *tail = v;
@@ -574,16 +642,51 @@ static const struct pl_ctx *entry_ctx(struct pl_notifier *n, struct entry *e)
     return e->ctx ? e->ctx : pl_ctx_core();
 }
 
-/* Submits the notification `note` (consumed; NULL: render failure) of `e`, ordered by v->id.
- * Consumes the caller's reference to `e`. */
-static void notify_payload(struct pl_notifier *n, struct entry *e, const struct ev *v,
-                           json_t *note, int64_t now)
+/* Counts a notification of `e` that could not be handed to the delivery engine (rc) and logs
+ * it, rate-limited. */
+static void count_not_queued(struct pl_notifier *n, struct entry *e, int rc, int64_t now)
+{
+    atomic_fetch_add(&n->n_dropped, 1);
+    uint64_t suppressed = 0;
+    const char *why = rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc);
+    pthread_mutex_lock(&e->ss->mu);
+    count_failure(e->ss, now);
+    snprintf(e->ss->last_error, sizeof e->ss->last_error, "not queued: %s", why);
+    int warn = warn_due(e->ss, now, &suppressed);
+    pthread_mutex_unlock(&e->ss->mu);
+    if (warn)
+        pl_log_warn("notify: subscription '%s': notification not queued (%s; %llu more not "
+                    "logged)",
+                    e->sub->id, why, (unsigned long long)suppressed);
+}
+
+/* A batched notification finished: the subscription may send its next one. */
+static void on_delivered_batch(void *ud, int ok, int http_status, const char *error)
+{
+    struct entry *e = ud;
+    struct pl_notifier *n = e->owner;
+    atomic_fetch_sub(&e->outstanding, 1);
+    if (atomic_load(&e->has_pend)) {
+        pthread_mutex_lock(&n->qmu);
+        n->kick = 1;
+        pthread_cond_signal(&n->qcv);
+        pthread_mutex_unlock(&n->qmu);
+    }
+    on_delivered(ud, ok, http_status, error); /* drops the reference */
+}
+
+/* Hands the notification `body` (len bytes, consumed) of `e` in `tenant` to the delivery engine
+ * with ordering key `key`, wrapped for MQTT (7.2) or with its HTTP headers. `done`: the
+ * completion (it receives a new reference to `e`). Returns 0, or the engine's refusal (nothing
+ * was counted: the caller decides). */
+static int submit(struct pl_notifier *n, struct entry *e, const char *tenant, const char *key,
+                  char *body, size_t len,
+                  void (*done)(void *, int, int, const char *))
 {
     const struct pl_sub *s = e->sub;
     struct pl_deliver_msg m;
     memset(&m, 0, sizeof m);
-    char *text = note ? json_dumps(note, JSON_COMPACT) : NULL;
-    int rc = text ? 0 : PL_ENOMEM;
+    int rc = body ? 0 : PL_ENOMEM;
     const char *link = pl_sub_link_url(s);
     char linkv[2048];
     snprintf(linkv, sizeof linkv,
@@ -593,75 +696,248 @@ static void notify_payload(struct pl_notifier *n, struct entry *e, const struct 
     if (rc == 0 && s->mqtt) {
         /* 7.2: the MQTT payload carries the HTTP headers as "metadata" next to the "body" */
         json_t *meta = json_pack("{s:s}", "Content-Type", pl_sub_accept_name(s));
-        if (json)
+        if (meta && json)
             json_object_set_new(meta, "Link", json_string(linkv));
-        if (*v->tenant)
-            json_object_set_new(meta, "NGSILD-Tenant", json_string(v->tenant));
-        for (size_t i = 0; i < s->n_receiver_info; i++)
+        if (meta && *tenant)
+            json_object_set_new(meta, "NGSILD-Tenant", json_string(tenant));
+        for (size_t i = 0; meta && i < s->n_receiver_info; i++)
             json_object_set_new(meta, s->receiver_info[i].key,
                                 json_string(s->receiver_info[i].value));
-        json_t *payload = json_pack("{s:o,s:O}", "metadata", meta, "body", note);
-        free(text);
-        text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-        json_decref(payload);
-        rc = text ? 0 : PL_ENOMEM;
+        char *mt = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+        json_decref(meta);
+        struct pl_strbuf b;
+        pl_strbuf_init(&b);
+        if (mt) {
+            pl_strbuf_puts(&b, "{\"metadata\":");
+            pl_strbuf_puts(&b, mt);
+            pl_strbuf_puts(&b, ",\"body\":");
+            pl_strbuf_append(&b, body, len);
+            pl_strbuf_putc(&b, '}');
+        }
+        free(mt);
+        free(body);
+        body = mt ? pl_strbuf_take(&b, &len) : NULL;
+        pl_strbuf_dispose(&b);
+        rc = body ? 0 : PL_ENOMEM;
     } else if (rc == 0) {
         if (json)
             rc = push_header(&m.headers, &m.n_headers, "Link", linkv);
-        if (rc == 0 && *v->tenant)
-            rc = push_header(&m.headers, &m.n_headers, "NGSILD-Tenant", v->tenant);
+        if (rc == 0 && *tenant)
+            rc = push_header(&m.headers, &m.n_headers, "NGSILD-Tenant", tenant);
         for (size_t i = 0; rc == 0 && i < s->n_receiver_info; i++)
             rc = push_header(&m.headers, &m.n_headers, s->receiver_info[i].key,
                              s->receiver_info[i].value);
     }
-    json_decref(note);
     if (rc == 0) {
-        m.len = pl_json_shorten_reals(text);
-        m.body = text;
-        text = NULL;
+        m.len = len;
+        m.body = body;
+        body = NULL;
         m.uri = strdup(s->uri);
-        m.key = strdup(v->id);
+        m.key = strdup(key);
         m.content_type = pl_sub_accept_name(s);
         m.mqtt_qos = s->mqtt_qos;
         m.mqtt_v5 = s->mqtt_v5;
-        m.done = on_delivered;
+        m.done = done;
         m.ud = e;
+        atomic_fetch_add(&e->refs, 1);
         if (!m.uri || !m.key)
             rc = PL_ENOMEM;
         else
             rc = pl_deliver_submit(n->deliver, &m);
+        if (rc != 0)
+            atomic_fetch_sub(&e->refs, 1); /* not the last: the caller holds one */
     }
-    free(text);
-    if (rc == 0) {
-        atomic_fetch_add(&n->n_submitted, 1);
-        return; /* e's reference now belongs to on_delivered */
-    }
-    if (rc == PL_ETOOLARGE)
-        e->full_until = now + FULL_BACKOFF_MS;
+    free(body);
     pl_deliver_msg_dispose(&m);
-    atomic_fetch_add(&n->n_dropped, 1);
-    uint64_t suppressed = 0;
-    pthread_mutex_lock(&e->ss->mu);
-    count_failure(e->ss, now);
-    snprintf(e->ss->last_error, sizeof e->ss->last_error, "not queued: %s",
-             rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc));
-    int warn = warn_due(e->ss, now, &suppressed);
-    pthread_mutex_unlock(&e->ss->mu);
-    if (warn)
-        pl_log_warn("notify: subscription '%s': notification not queued (%s; %llu more not "
-                    "logged)",
-                    s->id, rc == PL_ETOOLARGE ? "the endpoint's queue is full" : pl_err_title(rc),
-                    (unsigned long long)suppressed);
-    entry_unref(e);
+    if (rc == 0)
+        atomic_fetch_add(&n->n_submitted, 1);
+    return rc;
 }
 
-/* Renders and submits one notification of `e` for one change. Consumes the caller's
- * reference to `e`. */
-static void notify(struct pl_notifier *n, struct entry *e, const struct ev *v, int64_t now)
+/* ------------------------------------------------------------------------------------------
+ * BATCHING (notifier.h): the changes a subscription matched wait in its list until it may send
+ * ---------------------------------------------------------------------------------------- */
+static struct ev *pend_at(const struct entry *e, size_t i)
 {
-    const json_t *before = v->before, *after = v->after;
-    json_t *note = pl_sub_notification(e->sub, entry_ctx(n, e), &before, &after, 1, now);
-    notify_payload(n, e, v, note, now);
+    return e->pend[(e->pend_head + i) % e->cap_pend];
+}
+
+static void pend_pop(struct entry *e, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        ev_unref(pend_at(e, i));
+    e->pend_head = (e->pend_head + k) % (e->cap_pend ? e->cap_pend : 1);
+    e->n_pend -= k;
+    if (!e->n_pend)
+        atomic_store(&e->has_pend, 0);
+}
+
+/* `v` joins the changes `e` waits to notify (a reference is taken). At the limit the oldest
+ * waiting change is dropped: the subscription's endpoint does not keep up. */
+static void pend_push(struct pl_notifier *n, struct entry *e, struct ev *v, int64_t now)
+{
+    if (e->n_pend == e->cap_pend && e->cap_pend < n->pend_max) {
+        size_t nc = e->cap_pend ? e->cap_pend * 2 : 16;
+        if (nc > n->pend_max)
+            nc = n->pend_max;
+        struct ev **nv = malloc(nc * sizeof *nv);
+        if (nv) {
+            for (size_t i = 0; i < e->n_pend; i++)
+                nv[i] = pend_at(e, i);
+            free(e->pend);
+            e->pend = nv;
+            e->pend_head = 0;
+            e->cap_pend = nc;
+        }
+    }
+    if (e->n_pend == e->cap_pend) {
+        if (!e->n_pend) { /* out of memory before the first change */
+            count_not_queued(n, e, PL_ENOMEM, now);
+            return;
+        }
+        pend_pop(e, 1);
+        atomic_fetch_add(&n->n_dropped, 1);
+        /* a failure in the subscription's status, at most once a second (not per change) */
+        if (now - e->last_drop_ms >= 1000) {
+            e->last_drop_ms = now;
+            uint64_t suppressed = 0;
+            pthread_mutex_lock(&e->ss->mu);
+            count_failure(e->ss, now);
+            snprintf(e->ss->last_error, sizeof e->ss->last_error,
+                     "changes dropped: more than %zu waiting for the endpoint", n->pend_max);
+            int warn = warn_due(e->ss, now, &suppressed);
+            pthread_mutex_unlock(&e->ss->mu);
+            if (warn)
+                pl_log_warn("notify: subscription '%s': the endpoint %s does not keep up: more "
+                            "than %zu changes waiting, the oldest are dropped",
+                            e->sub->id, e->sub->uri, n->pend_max);
+        }
+    }
+    v->refs++;
+    e->pend[(e->pend_head + e->n_pend) % e->cap_pend] = v;
+    e->n_pend++;
+    atomic_store(&e->has_pend, 1);
+    if (!e->listed) {
+        struct entry **nv = n->n_waiting == n->cap_waiting
+                                ? realloc(n->waiting, (n->cap_waiting ? n->cap_waiting * 2 : 16) *
+                                                          sizeof *nv)
+                                : n->waiting;
+        if (!nv) { /* cannot list it: forget what waits (counted) */
+            pend_pop(e, e->n_pend);
+            count_not_queued(n, e, PL_ENOMEM, now);
+            return;
+        }
+        if (nv != n->waiting) {
+            n->waiting = nv;
+            n->cap_waiting = n->cap_waiting ? n->cap_waiting * 2 : 16;
+        }
+        atomic_fetch_add(&e->refs, 1);
+        e->listed = 1;
+        n->waiting[n->n_waiting++] = e;
+    }
+}
+
+/* The `data` element of change `v` for `e`: rendered once per (signature, @context) and shared
+ * by every subscription that renders alike. Borrowed from v; NULL: nothing to show. */
+static const char *item_of(struct pl_notifier *n, struct entry *e, struct ev *v, int64_t now,
+                           size_t *len)
+{
+    const struct pl_ctx *ctx = entry_ctx(n, e);
+    for (size_t i = 0; e->rsig && i < v->n_r; i++) {
+        if (v->r[i].ctx == ctx && v->r[i].sig && !strcmp(v->r[i].sig, e->rsig)) {
+            *len = v->r[i].len;
+            return v->r[i].text;
+        }
+    }
+    if (v->n_r == v->cap_r) {
+        size_t nc = v->cap_r ? v->cap_r * 2 : 2;
+        struct rendered *nv = realloc(v->r, nc * sizeof *nv);
+        if (!nv)
+            return NULL;
+        v->r = nv;
+        v->cap_r = nc;
+    }
+    struct rendered *r = &v->r[v->n_r++];
+    r->sig = e->rsig;
+    r->ctx = ctx;
+    r->len = 0;
+    r->text = pl_sub_render_item(e->sub, ctx, v->before, v->after, now, &r->len);
+    *len = r->len;
+    return r->text;
+}
+
+/* Sends what `e` has waiting: one notification of up to batch_max changes at a time, while the
+ * previous one is finished (batching) or at once (batch_max 1: one per change, ordered by
+ * entity). force: regardless of what is in flight (at stop; the ordering key keeps the order). */
+static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int force)
+{
+    while (e->n_pend) {
+        if (atomic_load(&e->removed)) {
+            pend_pop(e, e->n_pend); /* DELETEd: nothing more is sent */
+            break;
+        }
+        if (!force && e->full_until > now)
+            break;
+        int batched = n->batch_max > 1;
+        if (!force && batched && atomic_load(&e->outstanding) > 0)
+            break;
+        size_t k = e->n_pend < n->batch_max ? e->n_pend : n->batch_max;
+        if (k > n->cap_items) {
+            const char **ni = realloc(n->items, k * sizeof *ni);
+            if (ni)
+                n->items = ni;
+            size_t *nl = realloc(n->lens, k * sizeof *nl);
+            if (nl)
+                n->lens = nl;
+            if (!ni || !nl) {
+                pend_pop(e, e->n_pend);
+                count_not_queued(n, e, PL_ENOMEM, now);
+                break;
+            }
+            n->cap_items = k;
+        }
+        for (size_t i = 0; i < k; i++)
+            n->items[i] = item_of(n, e, pend_at(e, i), now, &n->lens[i]);
+        struct pl_strbuf b;
+        pl_strbuf_init(&b);
+        pl_sub_notification_text(e->sub, n->items, n->lens, k, now, &b);
+        size_t len = 0;
+        char *body = pl_strbuf_take(&b, &len);
+        atomic_fetch_add(&e->outstanding, 1);
+        int rc = submit(n, e, e->tenant, batched ? e->key : pend_at(e, 0)->id, body, len,
+                        on_delivered_batch);
+        if (rc != 0)
+            atomic_fetch_sub(&e->outstanding, 1);
+        if (rc == PL_ETOOLARGE && !force) {
+            /* the endpoint's queue is full: the changes wait (the list's limit applies) */
+            e->full_until = now + FULL_BACKOFF_MS;
+            break;
+        }
+        pend_pop(e, k);
+        if (rc != 0)
+            count_not_queued(n, e, rc, now);
+    }
+}
+
+/* Flushes every subscription with changes waiting; drops from the list those left with none. */
+static void flush_all(struct pl_notifier *n, int force)
+{
+    int64_t now = pl_time_now_ms();
+    for (size_t i = 0; i < n->n_waiting; i++) {
+        struct entry *e = n->waiting[i];
+        int64_t deadline = atomic_load(&n->stop_deadline);
+        if (force && deadline && pl_time_now_ms() > deadline) {
+            /* stopping, and the grace period is over: what waits is not sent */
+            atomic_fetch_add(&n->n_dropped, e->n_pend);
+            pend_pop(e, e->n_pend);
+        }
+        flush_entry(n, e, now, force);
+        if (!e->n_pend) {
+            e->listed = 0;
+            n->waiting[i--] = n->waiting[--n->n_waiting];
+            entry_unref(e);
+        }
+    }
 }
 
 /* Candidates of one change: the tenant's subscriptions for any of the entity's types, and
@@ -700,15 +976,22 @@ static size_t candidates(struct pl_notifier *n, const struct ev *v, struct entry
     return k;
 }
 
-static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***buf, size_t *cap)
+/* Matches one change against the candidate subscriptions and queues it in the waiting list of
+ * each that fires (notifier thread). */
+static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, size_t *cap)
 {
     int64_t now = pl_time_now_ms();
+    struct pl_sub_change c;
+    if (pl_sub_change_init(&c, v->before, v->after) != 0) {
+        pl_sub_change_dispose(&c);
+        atomic_fetch_add(&n->n_dropped, 1);
+        return;
+    }
     pthread_rwlock_rdlock(&n->lock);
     size_t k = candidates(n, v, buf, cap);
-    size_t fire = 0;
     for (size_t i = 0; i < k; i++) {
         struct entry *e = (*buf)[i];
-        if (pl_sub_match(e->sub, v->before, v->after, now) == 0)
+        if (pl_sub_match_change(e->sub, &c, now) == 0)
             continue;
         atomic_fetch_add(&n->n_matched, 1);
         /* 5.8.6 throttling: at most one notification per period; changes inside it are not
@@ -718,41 +1001,31 @@ static void handle(struct pl_notifier *n, const struct ev *v, struct entry ***bu
             atomic_fetch_add(&n->n_dropped, 1);
             continue;
         }
-        /* The endpoint's queue was full a moment ago: rendering the notification only to
-         * drop it at submit would spend the cores writes need (one write fanned out to 1 000
-         * subscriptions rendered 20 million notifications to deliver 22 000). Counted as a
-         * failed notification like a refused submit. */
-        if (e->full_until > now) {
-            atomic_fetch_add(&n->n_dropped, 1);
-            pthread_mutex_lock(&e->ss->mu);
-            count_failure(e->ss, now);
-            pthread_mutex_unlock(&e->ss->mu);
-            continue;
-        }
         e->last_sent_ms = now;
-        atomic_fetch_add(&e->refs, 1);
-        (*buf)[fire++] = e;
+        pend_push(n, e, v, now);
     }
     pthread_rwlock_unlock(&n->lock);
-    for (size_t i = 0; i < fire; i++)
-        notify(n, (*buf)[i], v, now);
+    pl_sub_change_dispose(&c);
 }
 
 /* ------------------------------------------------------------------------------------------
  * Periodic subscriptions (timeInterval, 5.8.6): every interval, one notification with every
  * entity the subscription matches (queried from the store, checked with pl_sub_match_entity).
  * ---------------------------------------------------------------------------------------- */
-#define PERIODIC_MAX_ENTITIES 1000 /* entities per periodic notification */
+#define PERIODIC_PAGE      1000 /* entities per periodic notification */
+#define PERIODIC_MAX_PAGES 100  /* notifications per subscription per interval */
 
 struct periodic_rows {
     const struct pl_sub *s;
     int64_t now;
+    size_t seen;  /* rows the store returned */
     json_t *ents; /* array of internal-form entities */
 };
 
 static int periodic_row(void *ud, const char *body, size_t len)
 {
     struct periodic_rows *p = ud;
+    p->seen++;
     json_t *e = json_loadb(body, len, 0, NULL);
     if (e && pl_sub_match_entity(p->s, e, p->now) == 1)
         json_array_append(p->ents, e);
@@ -760,6 +1033,8 @@ static int periodic_row(void *ud, const char *body, size_t len)
     return 0;
 }
 
+/* One periodic run of `e`: every matching entity, PERIODIC_PAGE per notification (pages of the
+ * store's stable order), all keyed by the subscription so they arrive in order. */
 static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
 {
     const struct pl_sub *s = e->sub;
@@ -771,36 +1046,52 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
         sels[i].n_ids = s->entities[i].id ? 1 : 0;
         sels[i].types = s->entities[i].ts;
     }
-    struct pl_store_query q = {.tenant = e->tenant, .sels = sels, .n_sels = s->n_entities,
-                               .q = s->q, .scope = s->scopeq, .geo = s->geoq,
-                               .geo_attr = s->geoq ? s->geoq->geoproperty : NULL,
-                               .limit = PERIODIC_MAX_ENTITIES};
-    struct periodic_rows rows = {s, now, json_array()};
-    struct pl_err err;
-    pl_err_clear(&err);
-    int rc = rows.ents ? pl_store_entity_query(n->store, &q, periodic_row, &rows, NULL, &err)
-                       : PL_ENOMEM;
-    free(sels);
-    size_t k = json_array_size(rows.ents);
-    if (rc != 0 || k == 0) {
+    for (int page = 0; page < PERIODIC_MAX_PAGES; page++) {
+        struct pl_store_query q = {.tenant = e->tenant, .sels = sels, .n_sels = s->n_entities,
+                                   .q = s->q, .scope = s->scopeq, .geo = s->geoq,
+                                   .geo_attr = s->geoq ? s->geoq->geoproperty : NULL,
+                                   .limit = PERIODIC_PAGE,
+                                   .offset = (int64_t)page * PERIODIC_PAGE};
+        struct periodic_rows rows = {s, now, 0, json_array()};
+        struct pl_err err;
+        pl_err_clear(&err);
+        int rc = rows.ents ? pl_store_entity_query(n->store, &q, periodic_row, &rows, NULL, &err)
+                           : PL_ENOMEM;
+        size_t k = json_array_size(rows.ents);
         if (rc != 0)
             pl_log_warn("notify: periodic subscription '%s': query failed: %s", s->id,
                         err.detail);
+        if (rc == 0 && k > 0) {
+            struct pl_strbuf b;
+            pl_strbuf_init(&b);
+            const char **items = malloc(k * sizeof *items);
+            size_t *lens = malloc(k * sizeof *lens);
+            for (size_t i = 0; items && lens && i < k; i++)
+                items[i] = pl_sub_render_item(s, entry_ctx(n, e), NULL,
+                                              json_array_get(rows.ents, i), now, &lens[i]);
+            if (items && lens)
+                pl_sub_notification_text(s, items, lens, k, now, &b);
+            for (size_t i = 0; items && lens && i < k; i++)
+                free((char *)items[i]);
+            free(items);
+            free(lens);
+            size_t len = 0;
+            char *body = items && lens ? pl_strbuf_take(&b, &len) : NULL;
+            pl_strbuf_dispose(&b);
+            int src = submit(n, e, e->tenant, e->key, body, len, on_delivered);
+            if (src != 0)
+                count_not_queued(n, e, src, now);
+        }
         json_decref(rows.ents);
-        return;
+        if (rc != 0 || rows.seen < PERIODIC_PAGE)
+            break;
+        if (page == PERIODIC_MAX_PAGES - 1)
+            pl_log_warn("notify: periodic subscription '%s': more than %d entities match; "
+                        "notified the first %d",
+                        s->id, PERIODIC_MAX_PAGES * PERIODIC_PAGE,
+                        PERIODIC_MAX_PAGES * PERIODIC_PAGE);
     }
-    /* one notification with every matching entity, keyed by the subscription */
-    const json_t **after = malloc(k * sizeof *after);
-    if (after) {
-        for (size_t i = 0; i < k; i++)
-            after[i] = json_array_get(rows.ents, i);
-        struct ev v = {NULL, e->tenant, s->id, NULL, NULL};
-        atomic_fetch_add(&e->refs, 1);
-        json_t *note = pl_sub_notification(s, entry_ctx(n, e), NULL, after, k, now);
-        notify_payload(n, e, &v, note, now);
-        free(after);
-    }
-    json_decref(rows.ents);
+    free(sels);
 }
 
 static void periodic(struct pl_notifier *n)
@@ -905,7 +1196,7 @@ static void *notifier_main(void *arg)
     int64_t next_flush = pl_time_now_ms() + PL_NOTIFIER_FLUSH_MS;
     pthread_mutex_lock(&n->qmu);
     for (;;) {
-        while (!n->head && !n->stopping) {
+        while (!n->head && !n->kick && !n->stopping) {
             /* a tick every second runs the periodic subscriptions */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -919,6 +1210,7 @@ static void *notifier_main(void *arg)
             next_tick = now + 1000;
             pthread_mutex_unlock(&n->qmu);
             periodic(n);
+            flush_all(n, 0); /* subscriptions waiting out a full endpoint queue */
             if (now >= next_flush) {
                 next_flush = now + PL_NOTIFIER_FLUSH_MS;
                 pl_notifier_flush(n);
@@ -926,12 +1218,14 @@ static void *notifier_main(void *arg)
             pthread_mutex_lock(&n->qmu);
             continue;
         }
-        if (!n->head)
+        if (!n->head && (n->stopping || !n->kick))
             break;
         struct ev *batch = n->head;
         n->head = n->tail = NULL;
         n->qlen = 0;
+        n->kick = 0;
         pthread_mutex_unlock(&n->qmu);
+        size_t done = 0;
         while (batch) {
             struct ev *v = batch;
             batch = v->next;
@@ -942,11 +1236,15 @@ static void *notifier_main(void *arg)
             } else {
                 handle(n, v, &buf, &cap);
             }
-            ev_free(v);
+            ev_unref(v);
+            if (++done % MATCH_CHUNK == 0)
+                flush_all(n, 0); /* a long backlog does not hold the first notifications */
         }
+        flush_all(n, 0);
         pthread_mutex_lock(&n->qmu);
     }
     pthread_mutex_unlock(&n->qmu);
+    flush_all(n, 1); /* stopping: what waits goes to the engine (within the grace period) */
     free(buf);
     return NULL;
 }
@@ -976,7 +1274,7 @@ static int load(struct pl_notifier *n, struct pl_err *err)
                          json_string_value(json_object_get(r, "id")), e2.detail);
             continue;
         }
-        struct entry *e = entry_new(json_string_value(json_object_get(r, "tenant")), s, NULL);
+        struct entry *e = entry_new(n, json_string_value(json_object_get(r, "tenant")), s, NULL);
         if (e) /* the counters as last flushed (notifier.h, PERSISTENCE) */
             pl_sub_stored_status(json_object_get(r, "body"), &e->ss->st);
         if (!e || install(n, e) != 0) {
@@ -1003,6 +1301,8 @@ int pl_notifier_start(const struct pl_notifier_config *cfg, struct pl_notifier *
     n->store = cfg->store;
     n->ctxreg = cfg->ctxreg;
     n->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
+    n->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
+    n->pend_max = cfg->pend_max ? cfg->pend_max : DEFAULT_PEND_MAX;
     pthread_rwlock_init(&n->lock, NULL);
     pthread_mutex_init(&n->qmu, NULL);
     pthread_mutex_init(&n->flush_mu, NULL);
@@ -1058,6 +1358,9 @@ void pl_notifier_stop(struct pl_notifier *n)
     for (size_t i = 0; i < n->n_entries; i++)
         entry_unref(n->entries[i]);
     free(n->entries);
+    free(n->waiting); /* empty: the thread flushed or dropped what waited */
+    free(n->items);
+    free(n->lens);
     pl_hmap_free(n->by_key);
     pl_hmap_free(n->index);
     pthread_rwlock_destroy(&n->lock);

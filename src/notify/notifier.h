@@ -6,11 +6,26 @@
  *
  * Flow: the store's writer hands every committed entity change to pl_notifier's listener, which
  * only queues it (a reference to before/after: the write path never waits for matching). The
- * notifier thread takes the queue in commit order, finds the candidate subscriptions by tenant
- * and entity type (hash lookups), matches each (subs/subscription.h pl_sub_match), renders the
- * notification and submits it to the delivery engine with the entity id as ordering key: per
- * entity, notifications leave in the order of the updates. Delivery results update the
- * subscription's status counters.
+ * notifier thread takes the queue in commit order, computes once per change what it changed
+ * (pl_sub_change), finds the candidate subscriptions by tenant and entity type (hash lookups),
+ * matches each (pl_sub_match_change: a few string compares), and appends the change to the
+ * waiting list of each subscription that fires.
+ *
+ * BATCHING. A subscription has at most one notification in the delivery engine at a time;
+ * while it is in flight the changes it matches wait, and the next notification carries all of
+ * them (up to batch_max, in commit order: "data" holds one entity per change, so an entity
+ * changed twice appears twice, in order). An idle subscription notifies a change at once (no
+ * timer, no added latency); a busy one sends fewer, larger notifications instead of queueing or
+ * dropping one per change. The ordering key is the subscription, so its notifications, retries
+ * included, arrive in order: per entity, changes arrive in the order of the updates. A change is
+ * rendered once per rendering signature and @context (pl_sub_render_sig) and the text shared by
+ * every subscription that renders alike; only the envelope is built per subscription. A
+ * subscription whose endpoint does not keep up holds at most pend_max waiting changes: beyond,
+ * the oldest are dropped, counted (/metrics "dropped", the subscription's lastError, a
+ * rate-limited warning) and shown as a failure in its status (timesFailed, lastFailure, at most
+ * once a second). Its neighbours are not affected: each has its own list and the engine a queue
+ * per endpoint. batch_max 1 gives one notification per change, ordered by entity id, several
+ * in flight per endpoint (the engine's window).
  *
  * Subscriptions are persisted in the store (pl_store_sub_*) before they are installed, and
  * loaded at start: a subscription survives restarts. Installing happens under the registry lock
@@ -55,7 +70,9 @@ struct pl_notifier_config {
     struct pl_store *store;           /* borrowed; must outlive the notifier */
     struct pl_ctxreg *ctxreg;         /* borrowed: resolves subscriptions' @contexts */
     struct pl_deliver_config deliver; /* zero = defaults */
-    size_t max_queue;                 /* change events waiting for matching (0: 100000) */
+    size_t max_queue;                 /* change events waiting for matching (0: 20000) */
+    size_t batch_max; /* changes per notification (0: 1000; 1: one notification per change) */
+    size_t pend_max;  /* changes waiting per subscription (0: 10000) */
 };
 
 /* Loads the stored subscriptions, starts the delivery engine and the notifier thread, and
@@ -69,10 +86,15 @@ void pl_notifier_stop(struct pl_notifier *n);
  * s->id must be set). PL_EALREADYEXISTS when the id exists in the tenant. */
 int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
                     struct pl_err *err);
-/* Persists and swaps an existing subscription for `s` (PATCH; ownership as add), keeping its
- * status counters. PL_ENOTFOUND when absent. */
-int pl_notifier_replace(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
-                        struct pl_err *err);
+/* PATCH: under the registry's write lock, calls fn with the installed subscription (`cur`,
+ * borrowed), which returns 0 and a NEW subscription in *out (or an error in err), then persists
+ * and swaps it in, keeping the status counters. Concurrent updates of one subscription apply one
+ * after the other. PL_ENOTFOUND when absent; fn's error as it returned it. fn must not call the
+ * notifier. */
+typedef int (*pl_notifier_update_fn)(void *ud, const struct pl_sub *cur, struct pl_sub **out,
+                                     struct pl_err *err);
+int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id,
+                       pl_notifier_update_fn fn, void *ud, struct pl_err *err);
 /* Deletes (store and registry). PL_ENOTFOUND when absent. */
 int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id,
                        struct pl_err *err);

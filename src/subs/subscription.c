@@ -19,7 +19,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/jsonfmt.h"
 #include "base/limits.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "subs/subscription.h"
@@ -1901,48 +1903,95 @@ static int opt_equal(const json_t *a, const json_t *b)
     return json_equal((json_t *)a, (json_t *)b);
 }
 
-static unsigned changes(const struct pl_sub *s, const json_t *before, const json_t *after)
+/* ---- The change summary: what changed, once per change, for every subscription ---------- */
+
+static int change_add(struct pl_sub_change *c, const char *iri, unsigned bits)
 {
+    if (!bits)
+        return 0;
+    if (c->n_attrs == c->cap_) {
+        size_t nc = c->cap_ ? c->cap_ * 2 : 8;
+        struct pl_sub_change_attr *nv = realloc(c->attrs, nc * sizeof *nv);
+        if (!nv)
+            return PL_ENOMEM;
+        c->attrs = nv;
+        c->cap_ = nc;
+    }
+    c->attrs[c->n_attrs].iri = iri;
+    c->attrs[c->n_attrs].bits = bits;
+    c->n_attrs++;
+    return 0;
+}
+
+int pl_sub_change_init(struct pl_sub_change *c, const json_t *before, const json_t *after)
+{
+    memset(c, 0, sizeof *c);
+    c->before = before;
+    c->after = after;
     const char *k;
     json_t *v;
+    int rc = 0;
+    if (!before && !after)
+        return 0;
     if (!before) {
-        unsigned c = PL_TRIG_ENTITY_CREATED;
+        c->kind = PL_TRIG_ENTITY_CREATED;
         json_object_foreach(json_object_get(after, "attrs"), k, v)
         {
-            if (json_array_size(v) && watched(s, k)) {
-                c |= PL_TRIG_ATTR_CREATED;
-                break;
-            }
+            if (rc == 0 && json_array_size(v))
+                rc = change_add(c, k, PL_TRIG_ATTR_CREATED);
         }
-        return c;
+        return rc;
     }
-    if (!after)
-        return PL_TRIG_ENTITY_DELETED;
-    unsigned c = 0;
+    if (!after) {
+        c->kind = PL_TRIG_ENTITY_DELETED;
+        return 0;
+    }
     const json_t *ba = json_object_get(before, "attrs"), *aa = json_object_get(after, "attrs");
     json_object_foreach((json_t *)aa, k, v)
     {
-        if (watched(s, k))
-            c |= attr_changes(json_object_get(ba, k), v);
+        if (rc == 0)
+            rc = change_add(c, k, attr_changes(json_object_get(ba, k), v));
     }
     json_object_foreach((json_t *)ba, k, v)
     {
-        if (!json_object_get(aa, k) && watched(s, k))
-            c |= attr_changes(v, NULL);
+        if (rc == 0 && !json_object_get(aa, k))
+            rc = change_add(c, k, attr_changes(v, NULL));
     }
-    if (c)
-        c |= PL_TRIG_ENTITY_UPDATED;
-    else if (!s->watched &&
-             (!opt_equal(json_object_get(before, "type"), json_object_get(after, "type")) ||
-              !opt_equal(json_object_get(before, "scope"), json_object_get(after, "scope"))))
-        c |= PL_TRIG_ENTITY_UPDATED;
-    return c;
+    c->types_or_scope_changed =
+        !opt_equal(json_object_get(before, "type"), json_object_get(after, "type")) ||
+        !opt_equal(json_object_get(before, "scope"), json_object_get(after, "scope"));
+    return rc;
 }
 
-unsigned pl_sub_match(const struct pl_sub *s, const json_t *before, const json_t *after,
-                      int64_t now_ms)
+void pl_sub_change_dispose(struct pl_sub_change *c)
 {
-    const json_t *e = after ? after : before;
+    free(c->attrs);
+    memset(c, 0, sizeof *c);
+}
+
+/* The triggers the change carries for `s` (its watchedAttributes), before filtering. */
+static unsigned changes(const struct pl_sub *s, const struct pl_sub_change *c)
+{
+    if (c->kind == PL_TRIG_ENTITY_DELETED)
+        return PL_TRIG_ENTITY_DELETED;
+    unsigned r = c->kind;
+    for (size_t i = 0; i < c->n_attrs; i++) {
+        if (watched(s, c->attrs[i].iri))
+            r |= c->attrs[i].bits;
+    }
+    if (c->kind == PL_TRIG_ENTITY_CREATED)
+        return r;
+    if (r)
+        r |= PL_TRIG_ENTITY_UPDATED;
+    else if (!s->watched && c->types_or_scope_changed)
+        r |= PL_TRIG_ENTITY_UPDATED;
+    return r;
+}
+
+unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c,
+                             int64_t now_ms)
+{
+    const json_t *e = c->after ? c->after : c->before;
     if (!e || !active_at(s, now_ms) || s->time_interval > 0)
         return 0;
     if (!entity_selected(s, e))
@@ -1950,9 +1999,22 @@ unsigned pl_sub_match(const struct pl_sub *s, const json_t *before, const json_t
     unsigned want = s->triggers;
     if (want & PL_TRIG_ENTITY_UPDATED)
         want |= PL_TRIG_ATTR_CREATED | PL_TRIG_ATTR_UPDATED | PL_TRIG_ATTR_DELETED;
-    unsigned r = changes(s, before, after) & want;
+    unsigned r = changes(s, c) & want;
     if (!r || !filters_match(s, e))
         return 0;
+    return r;
+}
+
+unsigned pl_sub_match(const struct pl_sub *s, const json_t *before, const json_t *after,
+                      int64_t now_ms)
+{
+    struct pl_sub_change c;
+    if (pl_sub_change_init(&c, before, after) != 0) {
+        pl_sub_change_dispose(&c);
+        return 0;
+    }
+    unsigned r = pl_sub_match_change(s, &c, now_ms);
+    pl_sub_change_dispose(&c);
     return r;
 }
 
@@ -2330,4 +2392,101 @@ json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
     if (s->accept == PL_SUB_ACCEPT_LDJSON)
         json_object_set_new(body, "@context", pl_sub_context_member(s));
     return body;
+}
+
+/* ---- Notifications as text ------------------------------------------------------------- */
+
+static void sig_strv(struct pl_strbuf *b, char tag, char *const *v, size_t n, int given)
+{
+    pl_strbuf_putc(b, tag);
+    pl_strbuf_putc(b, given ? '1' : '0');
+    for (size_t i = 0; i < n; i++) {
+        pl_strbuf_puts(b, v[i]);
+        pl_strbuf_putc(b, '\x1f');
+    }
+    pl_strbuf_putc(b, '\x1e');
+}
+
+char *pl_sub_render_sig(const struct pl_sub *s)
+{
+    /* every member render_change and feature read, nothing else */
+    struct pl_strbuf b;
+    pl_strbuf_init(&b);
+    pl_strbuf_printf(&b, "f%d s%d c%d a%d l%s\x1e", (int)render_format(s), s->sys_attrs,
+                     s->show_changes, (int)s->accept, s->lang ? s->lang : "\x1d");
+    sig_strv(&b, 'A', s->attrs, s->n_attrs, s->attrs != NULL);
+    sig_strv(&b, 'P', s->pick, s->n_pick, s->pick != NULL);
+    sig_strv(&b, 'O', s->omit, s->n_omit, s->omit != NULL);
+    if (s->accept == PL_SUB_ACCEPT_GEOJSON)
+        pl_strbuf_puts(&b, s->geoq ? s->geoq->geoproperty : PL_GEOQ_LOCATION_IRI);
+    return pl_strbuf_take(&b, NULL);
+}
+
+char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
+                         const json_t *after, int64_t now_ms, size_t *len)
+{
+    if (!ctx)
+        ctx = pl_ctx_core();
+    json_t *r = render_change(s, ctx, before, after, now_ms);
+    if (!r)
+        return NULL;
+    if (s->accept == PL_SUB_ACCEPT_GEOJSON)
+        r = feature(s, after ? after : before, r);
+    char *text = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    if (text)
+        *len = pl_json_shorten_reals(text);
+    return text;
+}
+
+/* A JSON string member "name":value with the value escaped by jansson. */
+static void text_member(struct pl_strbuf *b, const char *name, const char *value)
+{
+    json_t *v = json_string(value);
+    char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (!t) {
+        b->nomem = 1;
+        return;
+    }
+    pl_strbuf_printf(b, "\"%s\":%s", name, t);
+    free(t);
+}
+
+void pl_sub_notification_text(const struct pl_sub *s, const char *const *items,
+                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b)
+{
+    char u[37], nid[64], at[PL_TIME_ISO_LEN];
+    uuid4(u);
+    snprintf(nid, sizeof nid, "urn:ngsi-ld:Notification:%s", u);
+    pl_time_format(now_ms, at);
+    pl_strbuf_printf(b, "{\"id\":\"%s\",\"type\":\"Notification\",", nid);
+    text_member(b, "subscriptionId", s->id ? s->id : "");
+    pl_strbuf_putc(b, ',');
+    text_member(b, "notifiedAt", at);
+    pl_strbuf_puts(b, s->accept == PL_SUB_ACCEPT_GEOJSON
+                          ? ",\"data\":{\"type\":\"FeatureCollection\",\"features\":["
+                          : ",\"data\":[");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i])
+            continue;
+        if (k++)
+            pl_strbuf_putc(b, ',');
+        pl_strbuf_append(b, items[i], lens[i]);
+    }
+    pl_strbuf_puts(b, s->accept == PL_SUB_ACCEPT_GEOJSON ? "]}" : "]");
+    if (s->accept == PL_SUB_ACCEPT_LDJSON) {
+        json_t *c = pl_sub_context_member(s);
+        char *t = c ? json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(c);
+        if (!t) {
+            b->nomem = 1;
+            return;
+        }
+        pl_strbuf_puts(b, ",\"@context\":");
+        pl_strbuf_puts(b, t);
+        free(t);
+    }
+    pl_strbuf_putc(b, '}');
 }

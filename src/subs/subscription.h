@@ -260,6 +260,26 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
  * 0 when the subscription does not fire. Entities in the internal form, borrowed. */
 unsigned pl_sub_match(const struct pl_sub *s, const json_t *before, const json_t *after,
                       int64_t now_ms);
+/* What one entity change changed, computed once (pl_sub_change_init) and matched against any
+ * number of subscriptions (pl_sub_match_change: a few string compares per subscription
+ * instead of comparing the entities again). pl_sub_match(s, b, a, t) is
+ * pl_sub_match_change(s, pl_sub_change_init(b, a), t). */
+struct pl_sub_change_attr {
+    const char *iri; /* borrowed from the entities */
+    unsigned bits;   /* PL_TRIG_ATTR_CREATED / UPDATED / DELETED, never 0 */
+};
+struct pl_sub_change {
+    const json_t *before, *after; /* borrowed */
+    unsigned kind; /* PL_TRIG_ENTITY_CREATED, PL_TRIG_ENTITY_DELETED, or 0 (an update) */
+    int types_or_scope_changed;
+    struct pl_sub_change_attr *attrs; /* the attributes that changed (owned) */
+    size_t n_attrs, cap_;
+};
+/* Fills *c (dispose it even on failure). 0, or PL_ENOMEM. */
+int pl_sub_change_init(struct pl_sub_change *c, const json_t *before, const json_t *after);
+void pl_sub_change_dispose(struct pl_sub_change *c);
+unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c,
+                             int64_t now_ms);
 /* For periodic (timeInterval) notifications: 1 when `entity` (internal form) is subscribed
  * (active, not expired, selectors, q, scopeQ, geoQ), else 0. */
 int pl_sub_match_entity(const struct pl_sub *s, const json_t *entity, int64_t now_ms);
@@ -283,6 +303,24 @@ size_t pl_sub_watched(const struct pl_sub *s, const char *const **attrs);
 json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
                             const json_t *const *before, const json_t *const *after, size_t n,
                             int64_t now_ms);
+
+/*
+ * The same notification as text, built from pre-rendered `data` elements, so that one change
+ * is rendered once for every subscription that renders it alike (the notifier's cache):
+ *  - pl_sub_render_sig: a NEW string (NULL: out of memory); two subscriptions with equal
+ *    signatures, notified with the same compiled @context, render every change identically.
+ *  - pl_sub_render_item: one element of "data" (an entity; a Feature for application/geo+json)
+ *    as compact JSON text, reals shortened; NEW string and *len, NULL when the change renders
+ *    nothing or out of memory (pl_sub_notification skips such a change too).
+ *  - pl_sub_notification_text: appends the whole notification around `n` items to `b`; its
+ *    JSON equals pl_sub_notification's for the same changes, but for the notification id.
+ */
+char *pl_sub_render_sig(const struct pl_sub *s);
+char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
+                         const json_t *after, int64_t now_ms, size_t *len);
+struct pl_strbuf;
+void pl_sub_notification_text(const struct pl_sub *s, const char *const *items,
+                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b);
 
 /* The @context to compile for notifications and their "@context" / Link: jsonldContext when
  * set, else the creation @context (JSON null = core only). NEW reference. */

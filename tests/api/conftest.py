@@ -251,19 +251,28 @@ class NotifyReceiver:
         return recs
 
     def wait_for(self, path, n=1, timeout=10, pred=None):
-        """Waits until `n` records for `path` (matching pred(record) when given) have arrived;
-        returns them all (fails the test on timeout)."""
+        """Waits until `n` changes have been notified to `path`: entities in the "data" of the
+        records (those matching pred(record) when given; a notification may carry several
+        changes, notifier.h BATCHING); returns the records (fails the test on timeout)."""
+        return self.wait_for_entities(path, n, timeout, pred)
+
+    def wait_for_entities(self, path, n, timeout=10, pred=None):
+        """Waits until the notifications for `path` (those matching pred(record) when given)
+        carry `n` entities in all (a notification may carry several changes: notifier.h,
+        BATCHING); returns the records (fails the test on timeout)."""
         deadline = time.time() + timeout * TIMEOUT_MULT
         while True:
             recs = self.received(path)
             if pred:
                 recs = [r for r in recs if pred(r)]
-            if len(recs) >= n:
+            got = sum(len(r["body"]["data"]) if isinstance(r["body"], dict) and
+                      isinstance(r["body"].get("data"), list) else 1 for r in recs)
+            if got >= n:
                 return recs
             left = deadline - time.time()
             if left <= 0:
-                raise AssertionError(f"{len(recs)} of {n} notifications arrived at {path}: "
-                                     f"{[r.get('body') for r in recs][-3:]}")
+                raise AssertionError(f"{got} of {n} entities arrived at {path} in "
+                                     f"{len(recs)} notifications")
             with self.cond:
                 self.cond.wait(min(left, 0.2))
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "ngsild/context.h"
 #include "subs/subscription.h"
@@ -1148,6 +1149,119 @@ static void notification_members_5_3_1(void **st)
     json_decref(e2);
 }
 
+/* The notifier's text path (shared rendered items + envelope) gives the same JSON as
+ * pl_sub_notification, for every format and accept, several changes, deletions included. */
+static void notification_text_equals_json(void **st)
+{
+    (void)st;
+    json_t *e1 = building(E1_ATTRS);
+    json_t *e2 = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":21.25}],\"" EX
+                          "location\":[{\"type\":\"GeoProperty\",\"value\":{\"type\":\"Point\","
+                          "\"coordinates\":[1.5,2.5]}}]");
+    const char *subs[] = {
+        "{\"id\":\"urn:ngsi-ld:Subscription:t\",\"type\":\"Subscription\",\"entities\":[{\"type\":"
+        "\"Building\"}]," EP "}",
+        "{\"id\":\"urn:ngsi-ld:Subscription:t\",\"type\":\"Subscription\",\"entities\":[{\"type\":"
+        "\"Building\"}],\"notification\":{\"format\":\"keyValues\",\"attributes\":[\"temp\"],"
+        "\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"id\":\"urn:ngsi-ld:Subscription:t\",\"type\":\"Subscription\",\"entities\":[{\"type\":"
+        "\"Building\"}],\"notification\":{\"format\":\"concise\",\"showChanges\":true,"
+        "\"sysAttrs\":true,\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\",\"accept\":"
+        "\"application/ld+json\"}}}",
+        "{\"id\":\"urn:ngsi-ld:Subscription:t\",\"type\":\"Subscription\",\"entities\":[{\"type\":"
+        "\"Building\"}],\"notification\":{\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\","
+        "\"accept\":\"application/geo+json\"}}}",
+    };
+    const json_t *before[] = {NULL, e1, e2, e1};
+    const json_t *after[] = {e1, e2, NULL, e2};
+    for (size_t k = 0; k < sizeof subs / sizeof subs[0]; k++) {
+        struct pl_sub *s = ok(subs[k]);
+        json_t *want = pl_sub_notification(s, g_ctx, before, after, 4, T0);
+        assert_non_null(want);
+        const char *items[4];
+        size_t lens[4];
+        for (size_t i = 0; i < 4; i++)
+            items[i] = pl_sub_render_item(s, g_ctx, before[i], after[i], T0, &lens[i]);
+        struct pl_strbuf b;
+        pl_strbuf_init(&b);
+        pl_sub_notification_text(s, items, lens, 4, T0, &b);
+        assert_false(pl_strbuf_failed(&b));
+        json_error_t jerr;
+        json_t *got = json_loads(b.p, 0, &jerr);
+        if (!got)
+            fail_msg("subscription %zu: not JSON (%s): %s", k, jerr.text, b.p);
+        assert_int_equal(strncmp(json_string_value(json_object_get(got, "id")),
+                                 "urn:ngsi-ld:Notification:", 25),
+                         0);
+        json_object_del(got, "id");
+        json_object_del(want, "id");
+        if (!json_equal(got, want)) {
+            char *w = json_dumps(want, JSON_COMPACT);
+            fail_msg("subscription %zu:\n text %s\n json %s", k, b.p, w);
+        }
+        /* reals as written, not 21.250000000000000 */
+        if (k == 0)
+            assert_non_null(strstr(b.p, "21.25"));
+        json_decref(got);
+        json_decref(want);
+        pl_strbuf_dispose(&b);
+        for (size_t i = 0; i < 4; i++)
+            free((char *)items[i]);
+        pl_sub_free(s);
+    }
+    json_decref(e1);
+    json_decref(e2);
+}
+
+/* Subscriptions that differ only in what selects changes or where they go render alike (one
+ * signature); any rendering member makes them differ. */
+static void render_signatures(void **st)
+{
+    (void)st;
+    const char *base = "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],"
+                       "\"notification\":{\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}";
+    const char *same[] = {
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Other\"}],\"watchedAttributes\":"
+        "[\"temp\"],\"q\":\"temp>1\",\"notification\":{\"endpoint\":{\"uri\":\"mqtt://h/t\"}}}",
+    };
+    const char *differ[] = {
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"format\":\"keyValues\",\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"attributes\":[\"temp\"],\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"sysAttrs\":true,\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"lang\":\"fr\","
+        "\"notification\":{\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"showChanges\":true,\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"omit\":[\"temp\"],\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\"}}}",
+        "{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],\"notification\":{"
+        "\"endpoint\":{\"uri\":\"http://127.0.0.1:9/n\",\"accept\":\"application/geo+json\"}}}",
+    };
+    struct pl_sub *b = ok(base);
+    char *sb = pl_sub_render_sig(b);
+    assert_non_null(sb);
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        struct pl_sub *s = ok(same[i]);
+        char *x = pl_sub_render_sig(s);
+        assert_string_equal(x, sb);
+        free(x);
+        pl_sub_free(s);
+    }
+    for (size_t i = 0; i < sizeof differ / sizeof differ[0]; i++) {
+        struct pl_sub *s = ok(differ[i]);
+        char *x = pl_sub_render_sig(s);
+        if (!strcmp(x, sb))
+            fail_msg("differ[%zu] has the base's signature", i);
+        free(x);
+        pl_sub_free(s);
+    }
+    free(sb);
+    pl_sub_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1164,6 +1278,8 @@ int main(void)
         cmocka_unit_test(notify_context_and_link),
         cmocka_unit_test(stored_status_counters),
         cmocka_unit_test(notification_members_5_3_1),
+        cmocka_unit_test(notification_text_equals_json),
+        cmocka_unit_test(render_signatures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
