@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/strbuf.h"
 #include "ngsild/context.h"
 #include "subs/subscription.h"
 
@@ -85,6 +86,31 @@ static void exercise(struct pl_sub *s, const struct pl_ctx *ctx, const json_t *i
         (void)pl_sub_match(s, bef[i], aft[i], NOW);
     (void)pl_sub_match_entity(s, e0, NOW);
     json_t *n = pl_sub_notification(s, ctx, bef, aft, 3, NOW);
+    /* the notifier's text path must give the same JSON (but for the notification id) */
+    const char *items[3];
+    size_t lens[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++)
+        items[i] = pl_sub_render_item(s, ctx, bef[i], aft[i], NOW, &lens[i]);
+    struct pl_strbuf tb;
+    pl_strbuf_init(&tb);
+    pl_sub_notification_text(s, items, lens, 3, NOW, &tb);
+    json_t *tn = tb.p ? json_loads(tb.p, 0, NULL) : NULL;
+    if (n && !pl_strbuf_failed(&tb)) {
+        json_object_del(n, "id");
+        if (tn)
+            json_object_del(tn, "id");
+        if (!tn || !json_equal(n, tn)) {
+            char *x = json_dumps(n, JSON_SORT_KEYS);
+            fprintf(stderr, "notification text differs:\n%s\n%s\n", x, tb.p ? tb.p : "(null)");
+            abort();
+        }
+    }
+    json_decref(tn);
+    pl_strbuf_dispose(&tb);
+    for (int i = 0; i < 3; i++)
+        free((char *)items[i]);
+    char *sig = pl_sub_render_sig(s);
+    free(sig);
     json_decref(n);
     json_decref(e0);
     json_decref(e1);

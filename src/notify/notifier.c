@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "base/hmap.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
@@ -849,14 +850,8 @@ static const char *item_of(struct pl_notifier *n, struct entry *e, struct ev *v,
             return v->r[i].text;
         }
     }
-    if (v->n_r == v->cap_r) {
-        size_t nc = v->cap_r ? v->cap_r * 2 : 2;
-        struct rendered *nv = realloc(v->r, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        v->r = nv;
-        v->cap_r = nc;
-    }
+    if (pl_grow((void **)&v->r, &v->cap_r, v->n_r, sizeof *v->r, 2) != 0)
+        return NULL;
     struct rendered *r = &v->r[v->n_r++];
     r->sig = e->rsig;
     r->ctx = ctx;

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/grow.h"
 #include "base/jsonfmt.h"
 #include "base/limits.h"
 #include "base/strbuf.h"
@@ -1909,14 +1910,8 @@ static int change_add(struct pl_sub_change *c, const char *iri, unsigned bits)
 {
     if (!bits)
         return 0;
-    if (c->n_attrs == c->cap_) {
-        size_t nc = c->cap_ ? c->cap_ * 2 : 8;
-        struct pl_sub_change_attr *nv = realloc(c->attrs, nc * sizeof *nv);
-        if (!nv)
-            return PL_ENOMEM;
-        c->attrs = nv;
-        c->cap_ = nc;
-    }
+    if (pl_grow((void **)&c->attrs, &c->cap_, c->n_attrs, sizeof *c->attrs, 8) != 0)
+        return PL_ENOMEM;
     c->attrs[c->n_attrs].iri = iri;
     c->attrs[c->n_attrs].bits = bits;
     c->n_attrs++;

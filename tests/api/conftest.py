@@ -392,14 +392,27 @@ class MqttSubscriber:
         except (EOFError, OSError):
             pass
 
+    @staticmethod
+    def changes(msg):
+        """Entities in the notification of one message (its "body"."data"; several when
+        batched, notifier.h BATCHING); 1 for a payload that is not a notification."""
+        try:
+            data = json.loads(msg[1])["body"]["data"]
+            return len(data) if isinstance(data, list) else 1
+        except (ValueError, KeyError, TypeError):
+            return 1
+
     def wait_for(self, n, timeout=10):
+        """Waits until the messages carry `n` notified changes; returns the messages."""
         deadline = time.time() + timeout * TIMEOUT_MULT
         with self.cond:
-            while len(self.messages) < n:
+            while sum(self.changes(m) for m in self.messages) < n:
                 left = deadline - time.time()
                 if left <= 0:
-                    raise AssertionError(f"{len(self.messages)} of {n} MQTT messages arrived")
-                self.cond.wait(left)
+                    got = sum(self.changes(m) for m in self.messages)
+                    raise AssertionError(f"{got} of {n} changes arrived in "
+                                         f"{len(self.messages)} MQTT messages")
+                self.cond.wait(min(left, 0.2))
             return list(self.messages)
 
     def close(self):

@@ -1418,6 +1418,26 @@ def test_time_interval_sends_periodic_notifications_5_8_6(api, subs, receiver, p
     assert recs[0]["body"]["data"][0]["id"] == e
 
 
+def test_time_interval_notifies_every_matching_entity_past_1000_5_8_6(api, subs, own_receiver):
+    """A periodic run over 1 500 entities: pages of at most 1 000 entities per notification,
+    every entity once per run."""
+    t = new_type()
+    ids = [eid(t, i) for i in range(1500)]
+    r = requests.post(api + "/entityOperations/create",
+                      json=[{"id": i, "type": t, "v": prop(1)} for i in ids])
+    assert r.status_code == 201, r.text[:300]
+    subs.create(sub_body(own_receiver.url("/period"), t, timeInterval=2,
+                         notification={"format": "keyValues"}))
+    recs = own_receiver.wait_for("/period", 1500, timeout=20)
+    first = []
+    for r in recs:  # the first run: notifications until 1 500 entities
+        first.extend(d["id"] for d in r["body"]["data"])
+        if len(first) >= 1500:
+            break
+    assert sorted(first) == sorted(ids)
+    assert max(len(r["body"]["data"]) for r in recs) == 1000
+
+
 def test_patch_entities_and_watched_attributes_reindexes_5_8_2(api, subs, receiver, path):
     ta, tb = new_type(), new_type()
     ea, eb = mk_entity(api, ta, x=0, y=0), mk_entity(api, tb, x=0, y=0)
