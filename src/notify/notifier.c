@@ -118,6 +118,8 @@ struct pl_notifier {
     size_t n_waiting, cap_waiting;
     const char **items;     /* flush_entry's scratch: the rendered changes of one notification */
     size_t *lens, cap_items;
+    int64_t next_due;       /* ms: the earliest end of a throttling period with changes waiting
+                               (0: none; notifier thread) */
 
     pthread_mutex_t qmu;    /* the event queue */
     pthread_cond_t qcv;
@@ -876,6 +878,17 @@ static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int
         int batched = n->batch_max > 1;
         if (!force && batched && atomic_load(&e->outstanding) > 0)
             break;
+        /* 5.2.12 throttling: at least this long between two notifications. The changes made
+         * meanwhile wait and go together in the next one (not dropped); the notifier wakes up
+         * when the period ends (n->next_due). */
+        if (!force && e->sub->throttling > 0 && e->last_sent_ms) {
+            int64_t due = e->last_sent_ms + (int64_t)(e->sub->throttling * 1000);
+            if (now < due) {
+                if (!n->next_due || due < n->next_due)
+                    n->next_due = due;
+                break;
+            }
+        }
         size_t k = e->n_pend < n->batch_max ? e->n_pend : n->batch_max;
         if (k > n->cap_items) {
             const char **ni = realloc(n->items, k * sizeof *ni);
@@ -899,6 +912,7 @@ static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int
         size_t len = 0;
         char *body = pl_strbuf_take(&b, &len);
         atomic_fetch_add(&e->outstanding, 1);
+        e->last_sent_ms = now;
         int rc = submit(n, e, e->tenant, batched ? e->key : pend_at(e, 0)->id, body, len,
                         on_delivered_batch);
         if (rc != 0)
@@ -918,6 +932,7 @@ static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int
 static void flush_all(struct pl_notifier *n, int force)
 {
     int64_t now = pl_time_now_ms();
+    n->next_due = 0; /* recomputed by flush_entry for the subscriptions throttled now */
     for (size_t i = 0; i < n->n_waiting; i++) {
         struct entry *e = n->waiting[i];
         int64_t deadline = atomic_load(&n->stop_deadline);
@@ -989,15 +1004,7 @@ static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, siz
         if (pl_sub_match_change(e->sub, &c, now) == 0)
             continue;
         atomic_fetch_add(&n->n_matched, 1);
-        /* 5.8.6 throttling: at most one notification per period; changes inside it are not
-         * notified (counted as dropped). */
-        if (e->sub->throttling > 0 && e->last_sent_ms &&
-            now - e->last_sent_ms < (int64_t)(e->sub->throttling * 1000)) {
-            atomic_fetch_add(&n->n_dropped, 1);
-            continue;
-        }
-        e->last_sent_ms = now;
-        pend_push(n, e, v, now);
+        pend_push(n, e, v, now); /* throttling is applied when sending (flush_entry) */
     }
     pthread_rwlock_unlock(&n->lock);
     pl_sub_change_dispose(&c);
@@ -1192,13 +1199,18 @@ static void *notifier_main(void *arg)
     pthread_mutex_lock(&n->qmu);
     for (;;) {
         while (!n->head && !n->kick && !n->stopping) {
-            /* a tick every second runs the periodic subscriptions */
+            /* a tick every second runs the periodic subscriptions; a throttled subscription
+             * with changes waiting is woken up at the end of its period */
+            int64_t now = pl_time_now_ms();
+            if (now >= next_tick || (n->next_due && now >= n->next_due))
+                break;
+            int64_t until = n->next_due && n->next_due < next_tick ? n->next_due : next_tick;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            int64_t ns = ts.tv_nsec + (until - now) * 1000000LL;
+            ts.tv_sec += ns / 1000000000LL;
+            ts.tv_nsec = ns % 1000000000LL;
             pthread_cond_timedwait(&n->qcv, &n->qmu, &ts);
-            if (pl_time_now_ms() >= next_tick)
-                break;
         }
         if (pl_time_now_ms() >= next_tick) {
             int64_t now = pl_time_now_ms();
@@ -1210,6 +1222,13 @@ static void *notifier_main(void *arg)
                 next_flush = now + PL_NOTIFIER_FLUSH_MS;
                 pl_notifier_flush(n);
             }
+            pthread_mutex_lock(&n->qmu);
+            continue;
+        }
+        if (!n->head && !n->kick && !n->stopping && n->next_due &&
+            pl_time_now_ms() >= n->next_due) {
+            pthread_mutex_unlock(&n->qmu);
+            flush_all(n, 0); /* a throttling period ended */
             pthread_mutex_lock(&n->qmu);
             continue;
         }

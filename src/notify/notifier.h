@@ -25,7 +25,9 @@
  * rate-limited warning) and shown as a failure in its status (timesFailed, lastFailure, at most
  * once a second). Its neighbours are not affected: each has its own list and the engine a queue
  * per endpoint. batch_max 1 gives one notification per change, ordered by entity id, several
- * in flight per endpoint (the engine's window).
+ * in flight per endpoint (the engine's window). THROTTLING (5.2.12: at least `throttling`
+ * seconds between two notifications) uses the same list: the changes made inside the period
+ * wait and go together in the notification sent when it ends (none is dropped for it).
  *
  * Subscriptions are persisted in the store (pl_store_sub_*) before they are installed, and
  * loaded at start: a subscription survives restarts. Installing happens under the registry lock
@@ -121,7 +123,8 @@ struct pl_notifier_stats {
     uint64_t events;        /* changes received */
     uint64_t matched;       /* (change, subscription) pairs that fired */
     uint64_t submitted;     /* notifications handed to the delivery engine */
-    uint64_t dropped;       /* notifications lost: queue full, throttled, render failure */
+    uint64_t dropped;       /* changes or notifications lost: change queue full, waiting list
+                               full, not queued by the engine, stopped */
     uint64_t status_writes; /* subscriptions' status counters written (pl_notifier_flush) */
     uint64_t status_failed; /* ... and writes that failed (retried at the next flush) */
 };

@@ -16,7 +16,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import CORE, LINK_REL, Polis, assert_problem, free_port, link, wait_until
+from conftest import CORE, LINK_REL, TIMEOUT_MULT, Polis, assert_problem, free_port, link, wait_until
 
 LD = {"Content-Type": "application/ld+json"}
 NULL = "urn:ngsi-ld:null"
@@ -1472,6 +1472,25 @@ def test_retries_keep_per_entity_order_5_8_6(api, subs, own_receiver):
     n = wait_until(lambda: (lambda n: n if n.get("timesSent") == sent else None)(
         subs.get(sid)["notification"]), msg=f"timesSent == {sent}")
     assert n["status"] == "ok" and n.get("timesFailed", 0) == 0   # retried, then delivered
+
+
+def test_throttling_defers_changes_to_the_end_of_the_period_none_lost_5_2_12(api, subs,
+                                                                             own_receiver):
+    """throttling: at least that long between two notifications (5.2.12). The changes made
+    inside the period are not lost: they go together in the notification sent when it ends."""
+    t = new_type()
+    e = mk_entity(api, t, v=0)
+    p = "/thr"
+    sid = subs.create(sub_body(own_receiver.url(p), t, throttling=1,
+                               notification={"format": "keyValues"}))
+    for v in range(1, 6):
+        patch(api, e, v=v)
+    recs = own_receiver.wait_for(p, 5, timeout=10)
+    assert [d["v"] for d in datas(recs)] == [1, 2, 3, 4, 5]
+    assert len(recs) == 2 and [d["v"] for d in recs[0]["body"]["data"]] == [1]
+    gap = recs[1]["time"] - recs[0]["time"]
+    assert 0.9 <= gap < 5.0 * TIMEOUT_MULT, gap
+    assert subs.get(sid)["notification"]["timesSent"] == 2
 
 
 def test_fractional_throttling_lets_later_updates_through(api, subs, receiver, path):
