@@ -325,8 +325,8 @@ static int ts_apply_names(struct pl_typesel *n, const json_t *map, const char *p
 static const char *const readonly_members[] = {"status",      "createdAt",   "modifiedAt",
                                                "timesSent",   "timesFailed", "lastNotification",
                                                "lastFailure", "lastSuccess", "deletedAt"};
-static const char *const unsupported_members[] = {"temporalQ",    "csf",      "datasetId",
-                                                  "expandValues", "jsonKeys", "ngsildConformance"};
+static const char *const unsupported_members[] = {"temporalQ", "csf", "expandValues", "jsonKeys",
+                                                  "ngsildConformance"};
 static const char *const unsupported_notif[] = {"join", "joinLevel"};
 
 static int in_list(const char *const *l, size_t n, const char *s)
@@ -564,6 +564,7 @@ void pl_sub_free(struct pl_sub *s)
     }
     free(s->entities);
     strv_free(s->watched, s->n_watched);
+    strv_free(s->dataset_ids, s->n_dataset_ids);
     free(s->q_text);
     pl_q_free(s->q);
     pl_geoq_free(s->geoq);
@@ -1010,6 +1011,35 @@ static int compile_notification(const json_t *n, struct pl_sub *s, struct pl_err
     return compile_endpoint(json_object_get(n, "endpoint"), s, err);
 }
 
+/* 5.2.12 datasetId: a non-empty array of URIs, "@none" for the default instances. */
+static int compile_dataset_ids(const json_t *a, struct pl_sub *s, struct pl_err *err)
+{
+    if (!json_is_array(a))
+        return bad(err, "datasetId: must be an array of strings, not %s", jtype(a));
+    if (json_array_size(a) == 0)
+        return bad(err, "datasetId: an empty array is not allowed");
+    if (!(s->dataset_ids = calloc(json_array_size(a), sizeof *s->dataset_ids)))
+        return nomem(err);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        const char *d = json_string_value(e);
+        char sb[SHOW_MAX + 4];
+        if (!d)
+            return bad(err, "datasetId[%zu]: must be a string, not %s", i, jtype(e));
+        if (strcmp(d, "@none") != 0 && (!pl_is_uri(d) || strlen(d) > PL_LIMITS_DEFAULT_IDLEN))
+            return bad(err, "datasetId[%zu]: '%s' is neither a URI nor \"@none\"", i,
+                       shown(sb, d));
+        if (in_strv(s->dataset_ids, s->n_dataset_ids, d))
+            continue;
+        if (!(s->dataset_ids[s->n_dataset_ids] = strdup(d)))
+            return nomem(err);
+        s->n_dataset_ids++;
+    }
+    return 0;
+}
+
 static int valid_lang(const char *l)
 {
     if (!*l || strlen(l) > 256)
@@ -1061,6 +1091,8 @@ static int compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_s
     if ((v = json_object_get(doc, "entities")) != NULL)
         TRY(compile_entities(v, s, err));
     TRY(get_strv(doc, "watchedAttributes", "watchedAttributes", &s->watched, &s->n_watched, err));
+    if ((v = json_object_get(doc, "datasetId")) != NULL)
+        TRY(compile_dataset_ids(v, s, err));
 
     if ((v = json_object_get(doc, "notificationTrigger")) != NULL) {
         static const char *const names[] = {"entityCreated",    "entityUpdated",
@@ -1420,6 +1452,8 @@ json_t *pl_sub_to_stored(const struct pl_sub *s)
     }
     if (s->watched)
         json_object_set_new(d, "watchedAttributes", strv_json(s->watched, s->n_watched));
+    if (s->dataset_ids)
+        json_object_set_new(d, "datasetId", strv_json(s->dataset_ids, s->n_dataset_ids));
     if (s->triggers_given)
         json_object_set_new(d, "notificationTrigger", triggers_json(s->triggers));
     if (s->q_text) {
@@ -1687,6 +1721,8 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
     if (s->watched)
         json_object_set_new(d, "watchedAttributes",
                             names_json(s->watched, s->n_watched, name_compact, ctx, 0));
+    if (s->dataset_ids)
+        json_object_set_new(d, "datasetId", strv_json(s->dataset_ids, s->n_dataset_ids));
     if (s->triggers_given)
         json_object_set_new(d, "notificationTrigger", triggers_json(s->triggers));
     if (s->q_text) {
@@ -1904,6 +1940,44 @@ static int opt_equal(const json_t *a, const json_t *b)
     return json_equal((json_t *)a, (json_t *)b);
 }
 
+/* 5.2.12 / 5.8.6 datasetId: `e` (internal form, borrowed) with only the attribute instances
+ * the subscription selects ("@none": those without a datasetId); attributes left without an
+ * instance are removed. NEW reference (`e` itself when nothing is selected out); NULL for NULL. */
+static json_t *select_datasets(const struct pl_sub *s, const json_t *e)
+{
+    if (!e)
+        return NULL;
+    if (!s->dataset_ids)
+        return json_incref((json_t *)e);
+    json_t *out = json_copy((json_t *)e); /* shallow: only "attrs" is replaced */
+    json_t *attrs = json_object();
+    if (!out || !attrs) {
+        json_decref(out);
+        json_decref(attrs);
+        return NULL;
+    }
+    const char *k;
+    json_t *insts;
+    json_object_foreach(json_object_get(e, "attrs"), k, insts)
+    {
+        json_t *keep = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(insts, i, x)
+        {
+            const char *d = dsid(x);
+            if (in_strv(s->dataset_ids, s->n_dataset_ids, d ? d : "@none"))
+                json_array_append(keep, x);
+        }
+        if (json_array_size(keep))
+            json_object_set_new(attrs, k, keep);
+        else
+            json_decref(keep);
+    }
+    json_object_set_new(out, "attrs", attrs);
+    return out;
+}
+
 /* ---- The change summary: what changed, once per change, for every subscription ---------- */
 
 static int change_add(struct pl_sub_change *c, const char *iri, unsigned bits)
@@ -1994,7 +2068,19 @@ unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change 
     unsigned want = s->triggers;
     if (want & PL_TRIG_ENTITY_UPDATED)
         want |= PL_TRIG_ATTR_CREATED | PL_TRIG_ATTR_UPDATED | PL_TRIG_ATTR_DELETED;
-    unsigned r = changes(s, c) & want;
+    unsigned r;
+    if (s->dataset_ids) {
+        /* only the selected instances' changes count (the shared summary is over all) */
+        json_t *b = select_datasets(s, c->before), *a = select_datasets(s, c->after);
+        struct pl_sub_change own;
+        int rc = pl_sub_change_init(&own, b, a);
+        r = rc == 0 ? changes(s, &own) & want : 0;
+        pl_sub_change_dispose(&own);
+        json_decref(b);
+        json_decref(a);
+    } else {
+        r = changes(s, c) & want;
+    }
     if (!r || !filters_match(s, e))
         return 0;
     return r;
@@ -2273,8 +2359,25 @@ static enum pl_format render_format(const struct pl_sub *s)
 }
 
 /* One entity of `data` for one change; NULL when it cannot be rendered. */
+static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ctx,
+                                 const json_t *before, const json_t *after, int64_t now_ms);
+
+/* One entity of `data` for one change, with the subscription's datasetId selection applied. */
 static json_t *render_change(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
                              const json_t *after, int64_t now_ms)
+{
+    if (!s->dataset_ids)
+        return render_change_sel(s, ctx, before, after, now_ms);
+    json_t *b = select_datasets(s, before), *a = select_datasets(s, after);
+    json_t *r = (before && !b) || (after && !a) ? NULL
+                                                : render_change_sel(s, ctx, b, a, now_ms);
+    json_decref(b);
+    json_decref(a);
+    return r;
+}
+
+static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ctx,
+                                 const json_t *before, const json_t *after, int64_t now_ms)
 {
     struct pl_render_opts o = {.format = render_format(s),
                                .sys_attrs = s->sys_attrs,
@@ -2412,6 +2515,7 @@ char *pl_sub_render_sig(const struct pl_sub *s)
     sig_strv(&b, 'A', s->attrs, s->n_attrs, s->attrs != NULL);
     sig_strv(&b, 'P', s->pick, s->n_pick, s->pick != NULL);
     sig_strv(&b, 'O', s->omit, s->n_omit, s->omit != NULL);
+    sig_strv(&b, 'D', s->dataset_ids, s->n_dataset_ids, s->dataset_ids != NULL);
     if (s->accept == PL_SUB_ACCEPT_GEOJSON)
         pl_strbuf_puts(&b, s->geoq ? s->geoq->geoproperty : PL_GEOQ_LOCATION_IRI);
     return pl_strbuf_take(&b, NULL);

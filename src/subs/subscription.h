@@ -35,7 +35,12 @@
  *  - Read-only members (status, and notification.status, timesSent, timesFailed,
  *    lastNotification, lastSuccess, lastFailure, plus createdAt/modifiedAt) are IGNORED (5.2.12).
  *  - Members not implemented are refused with OperationNotSupported (422): temporalQ, csf,
- *    datasetId, expandValues, jsonKeys, ngsildConformance, notification.join / joinLevel.
+ *    expandValues, jsonKeys, ngsildConformance, notification.join / joinLevel.
+ *  - datasetId (5.2.12, 5.8.6): a non-empty array of URIs or "@none" (the default instances).
+ *    Notifications (on change and periodic) show only the selected instances of each attribute
+ *    (an attribute without one is left out), and only changes of selected instances trigger
+ *    (attributeCreated / Updated / Deleted are judged on them; entityCreated / entityDeleted
+ *    are not affected). q, scopeQ and geoQ still look at the whole entity.
  *    splitEntities is accepted and ignored (no federation). Other unknown members are ignored
  *    (JSON-LD drops terms it cannot expand) and not stored.
  *  - PATCH (5.8.2, 5.5.8): every top-level member of the fragment replaces the stored one, except
@@ -160,6 +165,8 @@ struct pl_sub {
     size_t n_entities;
     char **watched; /* watchedAttributes */
     size_t n_watched;
+    char **dataset_ids; /* datasetId: the attribute instances selected ("@none": default) */
+    size_t n_dataset_ids;
     unsigned triggers; /* PL_TRIG_* effective (PL_TRIG_DEFAULT when not given) */
     int triggers_given;
     char *q_text;         /* q as written */

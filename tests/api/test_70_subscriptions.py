@@ -453,7 +453,7 @@ def test_invalid_json_and_non_object_400(api):
 UNSUPPORTED = [
     ("temporalQ", _bad(temporalQ={"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"})),
     ("csf", _bad(csf="p==1")),
-    ("datasetId", _bad(datasetId=["urn:ngsi-ld:Dataset:a"])),
+    ("expandValues", _bad(expandValues="a")),
     ("join", _bad_note(join="flat")),
 ]
 
@@ -1599,3 +1599,41 @@ def test_endpoint_that_does_not_keep_up_drops_oldest_and_shows_failure_5_8_6(tmp
         assert ln["status"] == "ok" and ln.get("timesFailed", 0) == 0
     finally:
         p.check_exit()
+
+
+def test_dataset_id_selects_the_instances_notified_5_8_6(api, subs, own_receiver):
+    """datasetId (5.2.12): notifications carry only the selected attribute instances, and only
+    their changes trigger; "@none" selects the default instances; GET shows the member."""
+    t = new_type()
+    e = eid(t)
+    r = requests.post(api + "/entities", json={
+        "id": e, "type": t, "temp": [prop(20), prop(21, datasetId="urn:ngsi-ld:Dataset:b")]})
+    assert r.status_code == 201, r.text
+    sid = subs.create(sub_body(own_receiver.url("/ds"), t,
+                               datasetId=["urn:ngsi-ld:Dataset:b"]))
+    subs.create(sub_body(own_receiver.url("/none"), t, datasetId=["@none"]))
+    assert subs.get(sid)["datasetId"] == ["urn:ngsi-ld:Dataset:b"]
+    # the default instance changes: only "/none" hears of it
+    assert requests.patch(api + "/entities/" + e + "/attrs/temp",
+                          json={"value": 30}).status_code == 204
+    # the urn:ngsi-ld:Dataset:b instance changes: only "/ds"
+    assert requests.patch(api + "/entities/" + e + "/attrs/temp", json={
+        "value": 31, "datasetId": "urn:ngsi-ld:Dataset:b"}).status_code == 204
+    ds = datas(own_receiver.wait_for("/ds", 1))
+    none = datas(own_receiver.wait_for("/none", 1))
+    time.sleep(0.3)
+    ds, none = datas(own_receiver.received("/ds")), datas(own_receiver.received("/none"))
+    assert len(ds) == 1 and len(none) == 1, (ds, none)
+    t_ds = ds[0]["temp"]
+    t_ds = t_ds if isinstance(t_ds, list) else [t_ds]
+    assert [(i.get("datasetId"), i["value"]) for i in t_ds] == [("urn:ngsi-ld:Dataset:b", 31)]
+    t_none = none[0]["temp"]
+    t_none = t_none if isinstance(t_none, list) else [t_none]
+    assert [(i.get("datasetId"), i["value"]) for i in t_none] == [(None, 30)]
+
+
+def test_dataset_id_invalid_400(api):
+    for bad in ([], ["not a uri"], "urn:ngsi-ld:Dataset:b", [7]):
+        r = requests.post(api + "/subscriptions", json=_bad(datasetId=bad))
+        p = assert_problem(r, 400, "BadRequestData")
+        assert "datasetId" in p["detail"]

@@ -342,8 +342,14 @@ static void parse_member_errors(void **st)
         "pick and omit");
     bad_code("{\"type\":\"Subscription\"," W ",\"temporalQ\":{}," EP "}", PL_EOPNOTSUPPORTED,
              "temporalQ: not supported");
-    bad_code("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"@none\"]," EP "}",
-             PL_EOPNOTSUPPORTED, "datasetId");
+    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[]," EP "}",
+        "datasetId: an empty array");
+    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"not a uri\"]," EP "}",
+        "datasetId[0]: 'not a uri' is neither a URI");
+    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":\"urn:ds:1\"," EP "}",
+        "datasetId: must be an array");
+    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"urn:ds:1\",7]," EP "}",
+        "datasetId[1]: must be a string");
     bad_code("{\"type\":\"Subscription\"," W ",\"notification\":{\"join\":\"flat\",\"endpoint\":"
              "{\"uri\":\"http://h\"}}}",
              PL_EOPNOTSUPPORTED, "notification.join");
@@ -1262,6 +1268,70 @@ static void render_signatures(void **st)
     pl_sub_free(b);
 }
 
+/* datasetId (5.2.12, 5.8.6): only the selected instances trigger and are notified. */
+static void dataset_selection_5_8_6(void **st)
+{
+    (void)st;
+    struct pl_sub *d1 = ok("{\"id\":\"urn:ngsi-ld:Subscription:d\",\"type\":\"Subscription\","
+                           "\"entities\":[{\"type\":\"Building\"}],\"datasetId\":[\"urn:ds:1\"],"
+                           "\"notification\":{\"format\":\"keyValues\",\"endpoint\":{\"uri\":"
+                           "\"http://h/n\"}}}");
+    struct pl_sub *dn = ok("{\"type\":\"Subscription\",\"entities\":[{\"type\":\"Building\"}],"
+                           "\"datasetId\":[\"@none\"]," EP "}");
+    /* label has a default instance "a" and a urn:ds:1 instance "b" */
+    json_t *e1 = building(E1_ATTRS);
+    json_t *e_def = building(
+        "\"" EX "temp\":[{\"type\":\"Property\",\"value\":20}],\"" EX
+        "label\":[{\"type\":\"Property\",\"value\":\"z\"},{\"type\":\"Property\",\"value\":\"b\","
+        "\"datasetId\":\"urn:ds:1\"}]");
+    json_t *e_ds = building(
+        "\"" EX "temp\":[{\"type\":\"Property\",\"value\":20}],\"" EX
+        "label\":[{\"type\":\"Property\",\"value\":\"a\"},{\"type\":\"Property\",\"value\":\"y\","
+        "\"datasetId\":\"urn:ds:1\"}]");
+    /* the default instance changed: only the @none subscription fires */
+    assert_int_equal(pl_sub_match(d1, e1, e_def, T0), 0);
+    assert_int_equal(pl_sub_match(dn, e1, e_def, T0), PL_TRIG_ATTR_UPDATED);
+    /* the urn:ds:1 instance changed: only d1 fires */
+    assert_int_equal(pl_sub_match(d1, e1, e_ds, T0), PL_TRIG_ATTR_UPDATED);
+    assert_int_equal(pl_sub_match(dn, e1, e_ds, T0), 0);
+    /* a creation fires d1 only when it has a selected instance */
+    assert_int_equal(pl_sub_match(d1, NULL, e1, T0), PL_TRIG_ATTR_CREATED);
+    json_t *bare = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":20}]");
+    assert_int_equal(pl_sub_match(d1, NULL, bare, T0), 0);
+    /* the notification shows only the selected instances; temp (no urn:ds:1 instance) is out */
+    const json_t *bb[1] = {e1}, *aa[1] = {e_ds};
+    json_t *n = pl_sub_notification(d1, g_ctx, bb, aa, 1, T0);
+    json_t *d = json_array_get(json_object_get(n, "data"), 0);
+    assert_null(json_object_get(d, "temp"));
+    json_t *lab = json_object_get(d, "label");
+    /* keyValues of a single datasetId instance: {"dataset": {"urn:ds:1": "y"}} (4.5.4) */
+    char *txt = json_dumps(lab, JSON_COMPACT);
+    assert_non_null(strstr(txt, "urn:ds:1"));
+    assert_non_null(strstr(txt, "\"y\""));
+    assert_null(strstr(txt, "\"a\""));
+    free(txt);
+    json_decref(n);
+    /* stored and rendered back */
+    json_t *stored = pl_sub_to_stored(d1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(stored, "datasetId"), 0)),
+                        "urn:ds:1");
+    struct pl_sub *back = NULL;
+    struct pl_err err;
+    assert_int_equal(pl_sub_from_stored(stored, &back, &err), 0);
+    assert_int_equal(back->n_dataset_ids, 1);
+    json_t *g = pl_sub_render(d1, g_ctx, NULL, T0);
+    assert_true(json_is_array(json_object_get(g, "datasetId")));
+    json_decref(g);
+    pl_sub_free(back);
+    json_decref(stored);
+    json_decref(e1);
+    json_decref(e_def);
+    json_decref(e_ds);
+    json_decref(bare);
+    pl_sub_free(d1);
+    pl_sub_free(dn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1280,6 +1350,7 @@ int main(void)
         cmocka_unit_test(notification_members_5_3_1),
         cmocka_unit_test(notification_text_equals_json),
         cmocka_unit_test(render_signatures),
+        cmocka_unit_test(dataset_selection_5_8_6),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
