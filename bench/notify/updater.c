@@ -17,7 +17,10 @@
  *   updater batch PORT N NENT BATCH CONNS
  *       N updates as POST /ngsi-ld/v1/entityOperations/upsert?options=update of BATCH entities
  *       each (update i is entity i % NENT, of type NBT<k % 100>, with the same seq and sentAt
- *       attributes); the batches go out in order on CONNS connections. Answers must be 2xx.
+ *       attributes). Batch i goes out on connection i % CONNS, so when NENT / BATCH is a
+ *       multiple of CONNS each connection always updates the same entities, and the updates of
+ *       one entity leave in order (two connections updating one entity at once could commit in
+ *       either order, which the receiver would count as out of order). Answers must be 2xx.
  *
  * Output (one line): "ok=N failed=F seconds=S rate=R p50_ms=X p99_ms=X" (rate in updates or
  * requests per second; p50/p99 of the request round trip), plus the first failures on stderr.
@@ -186,9 +189,11 @@ static void sleep_until(int64_t due_ns)
     }
 }
 
+static long n_conns = 1;
+
 static void *worker(void *arg)
 {
-    (void)arg;
+    long wid = (long)(intptr_t)arg, round = 0;
     int fd = -1;
     size_t cap = (size_t)(batch_sz > 0 ? batch_sz : 1) * 200 + 4096;
     char *body = malloc(cap), rbuf[4096], path[512];
@@ -196,7 +201,8 @@ static void *worker(void *arg)
                  : mode == M_PATCH ? n_total
                                    : n_lines;
     for (;;) {
-        long i = atomic_fetch_add(&next_i, 1);
+        /* batches: striped over the connections (see the usage); the rest: shared */
+        long i = mode == M_BATCH ? wid + n_conns * round++ : atomic_fetch_add(&next_i, 1);
         if (i >= steps)
             break;
         int st;
@@ -330,11 +336,12 @@ int main(int argc, char **argv)
     }
     if (conns < 1 || conns > 1024 || (mode >= M_PATCH && (n_total < 1 || n_ent < 1)))
         usage();
+    n_conns = conns;
     rtt_ms = calloc((size_t)(steps > 0 ? steps : 1), sizeof *rtt_ms);
     pthread_t th[1024];
     t0_ns = mono_ns();
     for (long c = 0; c < conns; c++)
-        pthread_create(&th[c], NULL, worker, NULL);
+        pthread_create(&th[c], NULL, worker, (void *)(intptr_t)c);
     for (long c = 0; c < conns; c++)
         pthread_join(th[c], NULL);
     double secs = (double)(mono_ns() - t0_ns) / 1e9;
