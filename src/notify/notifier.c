@@ -6,6 +6,7 @@
 #include "notify/notifier.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #define WARN_EVERY_MS     10000 /* at most one delivery warning per subscription per period */
 #define STOP_GRACE_MS     2000  /* matching what is queued at stop, at most this long */
 #define NOTIFIER_NICE     10    /* the notifier thread's nice value (see notifier_main) */
+#define OVERLOAD_DIV      4     /* overloaded: more than max_queue / this changes waiting */
 #define FULL_BACKOFF_MS   50    /* after a full endpoint queue, the subscription waits this long */
 #define DEFAULT_BATCH_MAX 1000  /* changes per notification (notifier.h, BATCHING) */
 #define DEFAULT_PEND_MAX  10000 /* changes waiting per subscription (notifier.h, BATCHING) */
@@ -1267,6 +1269,25 @@ void pl_notifier_flush(struct pl_notifier *n)
                     "again at the next flush");
 }
 
+/* OVERLOAD: when changes come faster than the notifier matches them (its queue holds more than
+ * max_queue / OVERLOAD_DIV), the subscriptions' endpoints will not get them all anyway (the
+ * queue and the waiting lists drop the excess, counted), and the CPU the notifier would spend
+ * is taken from the writes. Then the thread moves to SCHED_IDLE: it runs only on CPU time that
+ * the request threads and the writer leave, and the writes keep their pace (issue 4: a write
+ * is never slowed by more than a small constant). Back to nice NOTIFIER_NICE once the queue
+ * is short again. Returns the class now in force (1 idle, 0 normal). */
+static int set_overload_class(int idle)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0)
+        return !idle;
+    if (!idle)
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NOTIFIER_NICE);
+    pl_log_debug("notify: %s", idle ? "overloaded: matching on idle CPU only"
+                                    : "caught up: matching at nice 10 again");
+    return idle;
+}
+
 static void *notifier_main(void *arg)
 {
     struct pl_notifier *n = arg;
@@ -1279,6 +1300,7 @@ static void *notifier_main(void *arg)
         pl_log_debug("notify: cannot lower the notifier thread's priority");
     struct entry **buf = NULL;
     size_t cap = 0;
+    int idle_class = 0;
     int64_t next_tick = pl_time_now_ms() + 1000;
     int64_t next_flush = pl_time_now_ms() + PL_NOTIFIER_FLUSH_MS;
     pthread_mutex_lock(&n->qmu);
@@ -1320,10 +1342,13 @@ static void *notifier_main(void *arg)
         if (!n->head && (n->stopping || !n->kick))
             break;
         struct ev *batch = n->head;
+        int over = n->qlen > n->max_queue / OVERLOAD_DIV;
         n->head = n->tail = NULL;
         n->qlen = 0;
         n->kick = 0;
         pthread_mutex_unlock(&n->qmu);
+        if (over != idle_class)
+            idle_class = set_overload_class(over);
         size_t done = 0;
         while (batch) {
             struct ev *v = batch;
