@@ -73,7 +73,7 @@ struct entry {
     struct ev **pend;
     size_t pend_head, n_pend, cap_pend;
     int listed;           /* in n->waiting (notifier thread only) */
-    atomic_int has_pend;  /* n_pend > 0, for the delivery thread's wake-up */
+    atomic_size_t waiting; /* n_pend, for the delivery thread's wake-up and /metrics */
     atomic_int outstanding;
     int64_t last_drop_ms; /* the last overflow counted as a failure (notifier thread only) */
     uint64_t from_seq;    /* changes up to this sequence number were committed before the
@@ -711,7 +711,7 @@ static void on_delivered_batch(void *ud, int ok, int http_status, const char *er
     struct entry *e = ud;
     struct pl_notifier *n = e->owner;
     atomic_fetch_sub(&e->outstanding, 1);
-    if (atomic_load(&e->has_pend)) {
+    if (atomic_load(&e->waiting)) {
         pthread_mutex_lock(&n->qmu);
         n->kick = 1;
         pthread_cond_signal(&n->qcv);
@@ -813,8 +813,7 @@ static void pend_pop(struct entry *e, size_t k)
         ev_unref(pend_at(e, i));
     e->pend_head = (e->pend_head + k) % (e->cap_pend ? e->cap_pend : 1);
     e->n_pend -= k;
-    if (!e->n_pend)
-        atomic_store(&e->has_pend, 0);
+    atomic_store(&e->waiting, e->n_pend);
 }
 
 /* `v` joins the changes `e` waits to notify (a reference is taken). At the limit the oldest
@@ -861,7 +860,7 @@ static void pend_push(struct pl_notifier *n, struct entry *e, struct ev *v, int6
     v->refs++;
     e->pend[(e->pend_head + e->n_pend) % e->cap_pend] = v;
     e->n_pend++;
-    atomic_store(&e->has_pend, 1);
+    atomic_store(&e->waiting, e->n_pend);
     if (!e->listed) {
         struct entry **nv = n->n_waiting == n->cap_waiting
                                 ? realloc(n->waiting, (n->cap_waiting ? n->cap_waiting * 2 : 16) *
@@ -1513,11 +1512,13 @@ json_t *pl_notifier_metrics(struct pl_notifier *n)
         pthread_mutex_lock(&ss->mu);
         /* statusSaved: the counters shown are those in the store (a crash now loses none) */
         json_array_append_new(
-            subs, json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b}", "id", e->sub->id, "tenant", e->tenant,
-                            "timesSent", (json_int_t)ss->st.times_sent, "timesFailed",
-                            (json_int_t)ss->st.times_failed, "lastError",
+            subs, json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b,s:I,s:i}", "id", e->sub->id, "tenant",
+                            e->tenant, "timesSent", (json_int_t)ss->st.times_sent,
+                            "timesFailed", (json_int_t)ss->st.times_failed, "lastError",
                             ss->last_error[0] ? ss->last_error : NULL, "statusSaved",
-                            ss->saved == ss->gen));
+                            ss->saved == ss->gen, "waiting",
+                            (json_int_t)atomic_load(&e->waiting), "inFlight",
+                            atomic_load(&e->outstanding)));
         pthread_mutex_unlock(&ss->mu);
     }
     pthread_rwlock_unlock(&n->lock);

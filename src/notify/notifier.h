@@ -141,8 +141,10 @@ struct pl_notifier_stats {
 };
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out);
 /* For GET /metrics: the counters above, the delivery engine's, and per subscription its
- * counters, the cause of its last failure (kept out of the NGSI-LD representation) and
- * "statusSaved" (true when the store holds the counters shown). NEW reference. */
+ * counters, the cause of its last failure (kept out of the NGSI-LD representation),
+ * "statusSaved" (true when the store holds the counters shown), "waiting" (changes matched and
+ * not yet handed to delivery, BATCHING) and "inFlight" (its notifications in delivery). NEW
+ * reference. */
 json_t *pl_notifier_metrics(struct pl_notifier *n);
 
 #endif
