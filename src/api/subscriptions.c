@@ -151,8 +151,9 @@ int pl_api_subscriptions_list(struct pl_req *r)
     }
     if ((size_t)(offset + limit) < total) {
         char link[160];
-        snprintf(link, sizeof link, "</ngsi-ld/v1/subscriptions?offset=%lld&limit=%lld>; "
-                                    "rel=\"next\"",
+        snprintf(link, sizeof link,
+                 "</ngsi-ld/v1/subscriptions?offset=%lld&limit=%lld>; "
+                 "rel=\"next\"",
                  offset + limit, limit);
         pl_req_add_header(r, "Link", link);
     }

@@ -64,15 +64,15 @@ struct entry {
     struct substat *ss;   /* one reference */
     unsigned mark;        /* dedupe of candidates per event (notifier thread, under rdlock) */
     struct pl_notifier *owner;
-    char *key;            /* "tenant\x1fid": the delivery ordering key of batched notifications */
-    char *rsig;           /* pl_sub_render_sig: the render cache's key (NULL: no sharing) */
-    atomic_int removed;   /* DELETEd: what waits is not sent */
+    char *key;          /* "tenant\x1fid": the delivery ordering key of batched notifications */
+    char *rsig;         /* pl_sub_render_sig: the render cache's key (NULL: no sharing) */
+    atomic_int removed; /* DELETEd: what waits is not sent */
     /* BATCHING (notifier.h): the changes matched and not yet notified, oldest first, a ring
      * (notifier thread only); `outstanding` counts its notifications the delivery engine has
      * not finished (decremented by the delivery thread). */
     struct ev **pend;
     size_t pend_head, n_pend, cap_pend;
-    int listed;           /* in n->waiting (notifier thread only) */
+    int listed;            /* in n->waiting (notifier thread only) */
     atomic_size_t waiting; /* n_pend, for the delivery thread's wake-up and /metrics */
     atomic_int outstanding;
     int64_t last_drop_ms; /* the last overflow counted as a failure (notifier thread only) */
@@ -90,9 +90,9 @@ struct bucket {
 
 /* One rendered `data` element of a change, shared by the subscriptions that render alike. */
 struct rendered {
-    const char *sig;            /* the entry's rsig (compared by content) */
-    const struct pl_ctx *ctx;   /* the compiled @context it was rendered with */
-    char *text;                 /* NULL: the change renders nothing */
+    const char *sig;          /* the entry's rsig (compared by content) */
+    const struct pl_ctx *ctx; /* the compiled @context it was rendered with */
+    char *text;               /* NULL: the change renders nothing */
     size_t len;
 };
 
@@ -123,12 +123,12 @@ struct pl_notifier {
     size_t pend_max;        /* changes waiting per subscription */
     struct entry **waiting; /* entries with changes waiting (a reference each; notifier thread) */
     size_t n_waiting, cap_waiting;
-    const char **items;     /* flush_entry's scratch: the rendered changes of one notification */
+    const char **items; /* flush_entry's scratch: the rendered changes of one notification */
     size_t *lens, cap_items;
-    int64_t next_due;       /* ms: the earliest end of a throttling period with changes waiting
-                               (0: none; notifier thread) */
+    int64_t next_due; /* ms: the earliest end of a throttling period with changes waiting
+                         (0: none; notifier thread) */
 
-    pthread_mutex_t qmu;    /* the event queue */
+    pthread_mutex_t qmu; /* the event queue */
     pthread_cond_t qcv;
     struct ev *head, *tail;
     size_t qlen, max_queue;
@@ -137,8 +137,8 @@ struct pl_notifier {
     atomic_llong stop_deadline; /* ms; 0 while running */
     pthread_t thread;
 
-    atomic_size_t n_installed; /* n_entries, readable without the lock */
-    atomic_uint_least64_t ev_seq; /* the last change's sequence number (on_changes) */
+    atomic_size_t n_installed;      /* n_entries, readable without the lock */
+    atomic_uint_least64_t ev_seq;   /* the last change's sequence number (on_changes) */
     atomic_uint_least64_t done_seq; /* the last change the notifier thread has matched */
     /* Forms a PATCH replaced while changes committed before it were still waiting to be
      * matched: they match those changes (seq <= to_seq), so a change is judged by the
@@ -374,8 +374,7 @@ static int put_stored(struct pl_notifier *n, const char *tenant, const struct pl
     return rc;
 }
 
-int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
-                    struct pl_err *err)
+int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s, struct pl_err *err)
 {
     tenant = tenant ? tenant : "";
     pthread_rwlock_wrlock(&n->lock);
@@ -388,8 +387,7 @@ int pl_notifier_add(struct pl_notifier *n, const char *tenant, struct pl_sub *s,
      * matches it later: the listener numbered it before its write returned. */
     if (e)
         e->from_seq = atomic_load(&n->ev_seq);
-    int rc = e ? put_stored(n, tenant, s, e->ss, err)
-               : pl_err_set(err, PL_ENOMEM, "out of memory");
+    int rc = e ? put_stored(n, tenant, s, e->ss, err) : pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0 && (rc = install(n, e)) != 0)
         pl_err_set(err, rc, "out of memory");
     if (rc != 0 && e) {
@@ -428,9 +426,8 @@ int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id
         uint64_t cur = atomic_load(&n->ev_seq);
         e->from_seq = cur;
         uninstall(n, old);
-        if (cur > atomic_load(&n->done_seq) &&
-            pl_grow((void **)&n->retired, &n->cap_retired, n->n_retired, sizeof *n->retired,
-                    4) == 0) {
+        if (cur > atomic_load(&n->done_seq) && pl_grow((void **)&n->retired, &n->cap_retired,
+                                                       n->n_retired, sizeof *n->retired, 4) == 0) {
             old->to_seq = cur; /* the registry's reference moves to the retired list */
             n->retired[n->n_retired++] = old;
             atomic_store(&n->n_retired_hint, n->n_retired);
@@ -461,8 +458,7 @@ int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id
     int rc;
     if (!e) {
         rc = pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", id);
-    } else if ((rc = pl_store_sub_delete(n->store, tenant, id, err)) == 0 ||
-               rc == PL_ENOTFOUND) {
+    } else if ((rc = pl_store_sub_delete(n->store, tenant, id, err)) == 0 || rc == PL_ENOTFOUND) {
         atomic_store(&e->removed, 1);
         uninstall(n, e);
         entry_unref(e);
@@ -638,8 +634,7 @@ static void on_delivered(void *ud, int ok, int http_status, const char *error)
     } else {
         ss->st.times_failed++;
         ss->st.last_failure_ms = now;
-        snprintf(ss->last_error, sizeof ss->last_error, "%d %s", http_status,
-                 error ? error : "?");
+        snprintf(ss->last_error, sizeof ss->last_error, "%d %s", http_status, error ? error : "?");
         warn = warn_due(ss, now, &suppressed);
     }
     ss->gen++;
@@ -725,8 +720,7 @@ static void on_delivered_batch(void *ud, int ok, int http_status, const char *er
  * completion (it receives a new reference to `e`). Returns 0, or the engine's refusal (nothing
  * was counted: the caller decides). */
 static int submit(struct pl_notifier *n, struct entry *e, const char *tenant, const char *key,
-                  char *body, size_t len,
-                  void (*done)(void *, int, int, const char *))
+                  char *body, size_t len, void (*done)(void *, int, int, const char *))
 {
     const struct pl_sub *s = e->sub;
     struct pl_deliver_msg m;
@@ -862,10 +856,10 @@ static void pend_push(struct pl_notifier *n, struct entry *e, struct ev *v, int6
     e->n_pend++;
     atomic_store(&e->waiting, e->n_pend);
     if (!e->listed) {
-        struct entry **nv = n->n_waiting == n->cap_waiting
-                                ? realloc(n->waiting, (n->cap_waiting ? n->cap_waiting * 2 : 16) *
-                                                          sizeof *nv)
-                                : n->waiting;
+        struct entry **nv =
+            n->n_waiting == n->cap_waiting
+                ? realloc(n->waiting, (n->cap_waiting ? n->cap_waiting * 2 : 16) * sizeof *nv)
+                : n->waiting;
         if (!nv) { /* cannot list it: forget what waits (counted) */
             pend_pop(e, e->n_pend);
             count_not_queued(n, e, PL_ENOMEM, now);
@@ -1001,9 +995,8 @@ static size_t candidates(struct pl_notifier *n, const struct ev *v, struct entry
     const json_t *types = json_object_get(e, "type");
     n->mark++;
     for (size_t t = 0; t <= json_array_size(types); t++) {
-        const char *type = t < json_array_size(types)
-                               ? json_string_value(json_array_get(types, t))
-                               : "*";
+        const char *type =
+            t < json_array_size(types) ? json_string_value(json_array_get(types, t)) : "*";
         if (!type)
             continue;
         char *key = key2(v->tenant, type);
@@ -1117,8 +1110,12 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
         sels[i].types = s->entities[i].ts;
     }
     for (int page = 0; page < PERIODIC_MAX_PAGES; page++) {
-        struct pl_store_query q = {.tenant = e->tenant, .sels = sels, .n_sels = s->n_entities,
-                                   .q = s->q, .scope = s->scopeq, .geo = s->geoq,
+        struct pl_store_query q = {.tenant = e->tenant,
+                                   .sels = sels,
+                                   .n_sels = s->n_entities,
+                                   .q = s->q,
+                                   .scope = s->scopeq,
+                                   .geo = s->geoq,
                                    .geo_attr = s->geoq ? s->geoq->geoproperty : NULL,
                                    .limit = PERIODIC_PAGE,
                                    .offset = (int64_t)page * PERIODIC_PAGE};
@@ -1129,8 +1126,7 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
                            : PL_ENOMEM;
         size_t k = json_array_size(rows.ents);
         if (rc != 0)
-            pl_log_warn("notify: periodic subscription '%s': query failed: %s", s->id,
-                        err.detail);
+            pl_log_warn("notify: periodic subscription '%s': query failed: %s", s->id, err.detail);
         if (rc == 0 && k > 0) {
             struct pl_strbuf b;
             pl_strbuf_init(&b);
@@ -1173,8 +1169,7 @@ static void periodic(struct pl_notifier *n)
     for (size_t i = 0; due && i < n->n_entries; i++) {
         struct entry *e = n->entries[i];
         const struct pl_sub *s = e->sub;
-        if (s->time_interval <= 0 || !s->is_active ||
-            (s->expires_at_ms && s->expires_at_ms <= now))
+        if (s->time_interval <= 0 || !s->is_active || (s->expires_at_ms && s->expires_at_ms <= now))
             continue;
         if (e->last_sent_ms && now - e->last_sent_ms < (int64_t)(s->time_interval * 1000))
             continue;
@@ -1236,8 +1231,7 @@ void pl_notifier_flush(struct pl_notifier *n)
     pl_err_clear(&err);
     size_t failed = 0;
     if (k > 0)
-        pl_store_sub_put_many(n->store, k, tenants, ids, (const json_t *const *)bodies, rcs,
-                              &err);
+        pl_store_sub_put_many(n->store, k, tenants, ids, (const json_t *const *)bodies, rcs, &err);
     for (size_t i = 0; i < k; i++) {
         if (rcs[i] == 0) {
             atomic_fetch_add(&n->n_status_writes, 1);
@@ -1474,8 +1468,8 @@ void pl_notifier_stop(struct pl_notifier *n)
     if (atomic_load(&n->n_dropped))
         pl_log_info("notify: %llu notifications or changes dropped in all",
                     (unsigned long long)atomic_load(&n->n_dropped));
-    pl_deliver_stop(n->deliver);   /* delivers within its grace period; every done runs */
-    pl_notifier_flush(n);          /* the final counters: a clean stop loses none */
+    pl_deliver_stop(n->deliver); /* delivers within its grace period; every done runs */
+    pl_notifier_flush(n);        /* the final counters: a clean stop loses none */
     for (struct ev *v = n->head, *nx; v; v = nx) {
         nx = v->next;
         ev_free(v);
@@ -1513,23 +1507,21 @@ json_t *pl_notifier_metrics(struct pl_notifier *n)
         /* statusSaved: the counters shown are those in the store (a crash now loses none) */
         json_array_append_new(
             subs, json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b,s:I,s:i}", "id", e->sub->id, "tenant",
-                            e->tenant, "timesSent", (json_int_t)ss->st.times_sent,
-                            "timesFailed", (json_int_t)ss->st.times_failed, "lastError",
+                            e->tenant, "timesSent", (json_int_t)ss->st.times_sent, "timesFailed",
+                            (json_int_t)ss->st.times_failed, "lastError",
                             ss->last_error[0] ? ss->last_error : NULL, "statusSaved",
-                            ss->saved == ss->gen, "waiting",
-                            (json_int_t)atomic_load(&e->waiting), "inFlight",
-                            atomic_load(&e->outstanding)));
+                            ss->saved == ss->gen, "waiting", (json_int_t)atomic_load(&e->waiting),
+                            "inFlight", atomic_load(&e->outstanding)));
         pthread_mutex_unlock(&ss->mu);
     }
     pthread_rwlock_unlock(&n->lock);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes",
-                     (json_int_t)ns.events, "matched", (json_int_t)ns.matched, "submitted",
-                     (json_int_t)ns.submitted, "dropped", (json_int_t)ns.dropped,
-                     "statusWrites", (json_int_t)ns.status_writes, "statusWriteFailures",
-                     (json_int_t)ns.status_failed, "delivery", "sent", (json_int_t)ds.sent,
-                     "failed", (json_int_t)ds.failed, "retried", (json_int_t)ds.retried,
-                     "dropped", (json_int_t)ds.dropped, "queued", (json_int_t)ds.queued,
-                     "subscriptions", subs);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes", (json_int_t)ns.events,
+        "matched", (json_int_t)ns.matched, "submitted", (json_int_t)ns.submitted, "dropped",
+        (json_int_t)ns.dropped, "statusWrites", (json_int_t)ns.status_writes, "statusWriteFailures",
+        (json_int_t)ns.status_failed, "delivery", "sent", (json_int_t)ds.sent, "failed",
+        (json_int_t)ds.failed, "retried", (json_int_t)ds.retried, "dropped", (json_int_t)ds.dropped,
+        "queued", (json_int_t)ds.queued, "subscriptions", subs);
 }
 
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)

@@ -1029,8 +1029,7 @@ static int compile_dataset_ids(const json_t *a, struct pl_sub *s, struct pl_err 
         if (!d)
             return bad(err, "datasetId[%zu]: must be a string, not %s", i, jtype(e));
         if (strcmp(d, "@none") != 0 && (!pl_is_uri(d) || strlen(d) > PL_LIMITS_DEFAULT_IDLEN))
-            return bad(err, "datasetId[%zu]: '%s' is neither a URI nor \"@none\"", i,
-                       shown(sb, d));
+            return bad(err, "datasetId[%zu]: '%s' is neither a URI nor \"@none\"", i, shown(sb, d));
         if (in_strv(s->dataset_ids, s->n_dataset_ids, d))
             continue;
         if (!(s->dataset_ids[s->n_dataset_ids] = strdup(d)))
@@ -1495,11 +1494,11 @@ int pl_sub_from_stored(const json_t *stored, struct pl_sub **out, struct pl_err 
 int pl_sub_stored_set_status(json_t *stored, const struct pl_sub_status *st)
 {
     /* milliseconds as integers, not DateTime strings: exact, and nothing to parse on load */
-    json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "timesSent", (json_int_t)st->times_sent,
-                          "timesFailed", (json_int_t)st->times_failed, "lastNotification",
-                          (json_int_t)st->last_notification_ms, "lastSuccess",
-                          (json_int_t)st->last_success_ms, "lastFailure",
-                          (json_int_t)st->last_failure_ms);
+    json_t *o =
+        json_pack("{s:I,s:I,s:I,s:I,s:I}", "timesSent", (json_int_t)st->times_sent, "timesFailed",
+                  (json_int_t)st->times_failed, "lastNotification",
+                  (json_int_t)st->last_notification_ms, "lastSuccess",
+                  (json_int_t)st->last_success_ms, "lastFailure", (json_int_t)st->last_failure_ms);
     if (!o || json_object_set_new(stored, STORED_STATUS, o) != 0)
         return PL_ENOMEM; /* json_object_set_new released `o` */
     return 0;
@@ -2057,8 +2056,7 @@ static unsigned changes(const struct pl_sub *s, const struct pl_sub_change *c)
     return r;
 }
 
-unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c,
-                             int64_t now_ms)
+unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c, int64_t now_ms)
 {
     const json_t *e = c->after ? c->after : c->before;
     if (!e || !active_at(s, now_ms) || s->time_interval > 0)
@@ -2369,8 +2367,7 @@ static json_t *render_change(const struct pl_sub *s, const struct pl_ctx *ctx, c
     if (!s->dataset_ids)
         return render_change_sel(s, ctx, before, after, now_ms);
     json_t *b = select_datasets(s, before), *a = select_datasets(s, after);
-    json_t *r = (before && !b) || (after && !a) ? NULL
-                                                : render_change_sel(s, ctx, b, a, now_ms);
+    json_t *r = (before && !b) || (after && !a) ? NULL : render_change_sel(s, ctx, b, a, now_ms);
     json_decref(b);
     json_decref(a);
     return r;
@@ -2552,8 +2549,8 @@ static void text_member(struct pl_strbuf *b, const char *name, const char *value
     free(t);
 }
 
-void pl_sub_notification_text(const struct pl_sub *s, const char *const *items,
-                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b)
+void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
+                              size_t n, int64_t now_ms, struct pl_strbuf *b)
 {
     char u[37], nid[64], at[PL_TIME_ISO_LEN];
     uuid4(u);

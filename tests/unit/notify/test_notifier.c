@@ -128,12 +128,12 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A NEW subscription `id` to entities of `type`, notifying the dead endpoint; the caller owns it. */
+/* A NEW subscription `id` to entities of `type`, notifying the dead endpoint; the caller owns it.
+ */
 static struct pl_sub *new_sub(const struct fx *f, const char *id, const char *type)
 {
     json_t *p = json_pack("{s:s,s:s,s:[{s:s}],s:{s:{s:s}}}", "id", id, "type", "Subscription",
-                          "entities", "type", type, "notification", "endpoint", "uri",
-                          f->endpoint);
+                          "entities", "type", type, "notification", "endpoint", "uri", f->endpoint);
     struct pl_sub *s = NULL;
     struct pl_err err;
     pl_err_clear(&err);
@@ -187,10 +187,10 @@ static int apply_set(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 static void put_entity(struct fx *f, const char *tenant, const char *id, const char *type,
                        json_int_t value)
 {
-    json_t *e = json_pack("{s:s,s:[s],s:s,s:s,s:{s:[{s:s,s:I}]}}", "id", id, "type", type,
-                          "createdAt", "2024-01-01T00:00:00.000Z", "modifiedAt",
-                          "2024-01-01T00:00:00.000Z", "attrs", T_ATTR, "type", "Property",
-                          "value", value);
+    json_t *e =
+        json_pack("{s:s,s:[s],s:s,s:s,s:{s:[{s:s,s:I}]}}", "id", id, "type", type, "createdAt",
+                  "2024-01-01T00:00:00.000Z", "modifiedAt", "2024-01-01T00:00:00.000Z", "attrs",
+                  T_ATTR, "type", "Property", "value", value);
     struct pl_store_write w;
     memset(&w, 0, sizeof w);
     w.tenant = tenant;
@@ -216,8 +216,7 @@ static struct pl_sub_status status_of(struct fx *f, const char *tenant, const ch
     return st;
 }
 
-static struct pl_sub_status wait_failed(struct fx *f, const char *tenant, const char *id,
-                                        int64_t n)
+static struct pl_sub_status wait_failed(struct fx *f, const char *tenant, const char *id, int64_t n)
 {
     for (int i = 0; i < 1000 * tmult(); i++) {
         struct pl_sub_status st = status_of(f, tenant, id);
@@ -520,8 +519,7 @@ static void concurrent_patches_are_both_applied(void **state)
     json_t *recs = stored_records(f);
     const json_t *body = stored_body(recs, "", "urn:ngsi-ld:Subscription:twice");
     assert_non_null(body);
-    assert_string_equal(json_string_value(json_object_get(body, "description")),
-                        "description-300");
+    assert_string_equal(json_string_value(json_object_get(body, "description")), "description-300");
     json_decref(recs);
     start_notifier(f);
 }

@@ -668,11 +668,15 @@ static void sqlite_geoproperty_writes_geo_row(void **state)
     json_decref(w.result);
 
     sqlite3 *db = raw_db(f, 0);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:geo')"), 2);
+    assert_int_equal(
+        raw_count(db,
+                  "SELECT count(*) FROM geo WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:geo')"),
+        2);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE dataset='urn:ds:1' AND "
                                    "attr='" T_LOC "'"),
                      1);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype JOIN name USING(nid) WHERE iri='" T_TYPE "'"), 1);
+    assert_int_equal(
+        raw_count(db, "SELECT count(*) FROM etype JOIN name USING(nid) WHERE iri='" T_TYPE "'"), 1);
 
     /* Replace without geometry: the rows go. */
     json_object_del(attrs, T_LOC);
@@ -743,14 +747,22 @@ static void sqlite_side_rows_follow_every_change(void **state)
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo WHERE ST_X(geom)=11.0"), 1);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"), 1);
+    assert_int_equal(
+        raw_count(
+            db,
+            "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"),
+        1);
 
     /* A type is added: two type rows. */
     json_array_append_new(json_object_get(e, "type"), json_string("https://example.org/ns/T2"));
     w = mkw("", "urn:x:move", 0, apply_set, e);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     json_decref(w.result);
-    assert_int_equal(raw_count(db, "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"), 2);
+    assert_int_equal(
+        raw_count(
+            db,
+            "SELECT count(*) FROM etype WHERE pk=(SELECT pk FROM entity WHERE id='urn:x:move')"),
+        2);
     assert_int_equal(raw_count(db, "SELECT count(*) FROM geo"), 1);
     sqlite3_close(db);
     json_decref(e);
@@ -758,8 +770,7 @@ static void sqlite_side_rows_follow_every_change(void **state)
 
 /* Optimistic writes (store.h): a prepared write commits only on the revision it was computed
  * from; a concurrent write in between makes it PL_ESTALE and leaves the winner in place. */
-static int prepared_write(struct fx *f, const char *id, json_t *next, int64_t rev,
-                          json_t *before)
+static int prepared_write(struct fx *f, const char *id, json_t *next, int64_t rev, json_t *before)
 {
     struct pl_store_prep p;
     pl_store_prep_begin(&p, before);
@@ -808,8 +819,8 @@ static void store_prepared_write_checks_the_revision(void **state)
 
     /* Deleted meanwhile: not found, nothing re-created. */
     int64_t rev_before_delete = 0;
-    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &got, &rev_before_delete,
-                                             &err), 0);
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:rev", &got, &rev_before_delete, &err),
+                     0);
     json_decref(got);
     w = mkw("", "urn:x:rev", 0, apply_delete, NULL);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
@@ -824,8 +835,7 @@ static void store_prepared_write_checks_the_revision(void **state)
     json_decref(w.result);
     json_t *old_copy = NULL;
     int64_t old_rev = 0;
-    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:aba", &old_copy, &old_rev, &err),
-                     0);
+    assert_int_equal(pl_store_entity_get_rev(f->s, "", "urn:x:aba", &old_copy, &old_rev, &err), 0);
     w = mkw("", "urn:x:aba", 0, apply_delete, NULL);
     assert_int_equal(pl_store_write_sync(f->s, &w), 0);
     w = mkw("", "urn:x:aba", PL_WRITE_MUST_NOT_EXIST, apply_set, fresh);
@@ -914,9 +924,8 @@ static void store_listener_sees_committed_changes_in_order(void **state)
     int rcs[3] = {-1, -1, -1};
     for (int i = 0; i < 3; i++)
         b[i] = json_pack("{s:s,s:i}", "id", ids[i], "n", i);
-    assert_int_equal(pl_store_sub_put_many(f->s, 3, tenants, ids, (const json_t *const *)b, rcs,
-                                           &err),
-                     0);
+    assert_int_equal(
+        pl_store_sub_put_many(f->s, 3, tenants, ids, (const json_t *const *)b, rcs, &err), 0);
     assert_true(rcs[0] == 0 && rcs[1] == 0 && rcs[2] == 0);
     json_object_set_new(b[1], "n", json_integer(7));
     assert_int_equal(pl_store_sub_put_many(f->s, 1, tenants + 1, ids + 1,

@@ -342,8 +342,7 @@ static void parse_member_errors(void **st)
         "pick and omit");
     bad_code("{\"type\":\"Subscription\"," W ",\"temporalQ\":{}," EP "}", PL_EOPNOTSUPPORTED,
              "temporalQ: not supported");
-    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[]," EP "}",
-        "datasetId: an empty array");
+    bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[]," EP "}", "datasetId: an empty array");
     bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"not a uri\"]," EP "}",
         "datasetId[0]: 'not a uri' is neither a URI");
     bad("{\"type\":\"Subscription\"," W ",\"datasetId\":\"urn:ds:1\"," EP "}",
@@ -1123,9 +1122,8 @@ static void stored_status_counters(void **st)
 static void notification_members_5_3_1(void **st)
 {
     (void)st;
-    static const char *const trig[] = {"entityCreated",    "entityUpdated",
-                                       "entityDeleted",    "attributeCreated",
-                                       "attributeUpdated", "attributeDeleted"};
+    static const char *const trig[] = {"entityCreated",    "entityUpdated",    "entityDeleted",
+                                       "attributeCreated", "attributeUpdated", "attributeDeleted"};
     json_t *e0 = building("");
     json_t *e1 = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":1}]");
     json_t *e2 = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":2}]");
@@ -1135,15 +1133,13 @@ static void notification_members_5_3_1(void **st)
         char text[512];
         snprintf(text, sizeof text,
                  "{\"id\":\"urn:ngsi-ld:Subscription:m\",\"type\":\"Subscription\","
-                 "\"entities\":[{\"type\":\"Building\"}],\"notificationTrigger\":[\"%s\"],"
-                 EP "}",
+                 "\"entities\":[{\"type\":\"Building\"}],\"notificationTrigger\":[\"%s\"]," EP "}",
                  trig[i]);
         struct pl_sub *s = ok(text);
         assert_true(pl_sub_match(s, bs[i], as[i], T0) & (1u << i));
         json_t *n = notify1(s, bs[i], as[i]);
         assert_int_equal(json_object_size(n), 5);
-        static const char *const members[] = {"id", "type", "subscriptionId", "notifiedAt",
-                                              "data"};
+        static const char *const members[] = {"id", "type", "subscriptionId", "notifiedAt", "data"};
         for (size_t m = 0; m < 5; m++)
             assert_non_null(json_object_get(n, members[m]));
         assert_null(json_object_get(n, "triggerReason"));
@@ -1196,9 +1192,9 @@ static void notification_text_equals_json(void **st)
         json_t *got = json_loads(b.p, 0, &jerr);
         if (!got)
             fail_msg("subscription %zu: not JSON (%s): %s", k, jerr.text, b.p);
-        assert_int_equal(strncmp(json_string_value(json_object_get(got, "id")),
-                                 "urn:ngsi-ld:Notification:", 25),
-                         0);
+        assert_int_equal(
+            strncmp(json_string_value(json_object_get(got, "id")), "urn:ngsi-ld:Notification:", 25),
+            0);
         json_object_del(got, "id");
         json_object_del(want, "id");
         if (!json_equal(got, want)) {
