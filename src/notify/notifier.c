@@ -123,7 +123,7 @@ struct pl_notifier {
     size_t pend_max;        /* changes waiting per subscription */
     struct entry **waiting; /* entries with changes waiting (a reference each; notifier thread) */
     size_t n_waiting, cap_waiting;
-    const char **items; /* flush_entry's scratch: the rendered changes of one notification */
+    const char **items; /* scratch (notifier thread): the rendered changes of one notification */
     size_t *lens, cap_items;
     int64_t next_due; /* ms: the earliest end of a throttling period with changes waiting
                          (0: none; notifier thread) */
@@ -898,6 +898,35 @@ static const char *item_of(struct pl_notifier *n, struct entry *e, struct ev *v,
     return r->text;
 }
 
+/* Room for k rendered items in the notifier's scratch arrays (notifier thread). 0 or
+ * PL_ENOMEM. */
+static int items_reserve(struct pl_notifier *n, size_t k)
+{
+    if (k <= n->cap_items)
+        return 0;
+    const char **ni = realloc(n->items, k * sizeof *ni);
+    if (ni)
+        n->items = ni;
+    size_t *nl = ni ? realloc(n->lens, k * sizeof *nl) : NULL;
+    if (nl)
+        n->lens = nl;
+    if (!ni || !nl)
+        return PL_ENOMEM;
+    n->cap_items = k;
+    return 0;
+}
+
+/* The notification of `s` around the k rendered items in n->items / n->lens: a NEW string and
+ * *len, NULL when out of memory. */
+static char *notification_body(struct pl_notifier *n, const struct pl_sub *s, size_t k, int64_t now,
+                               size_t *len)
+{
+    struct pl_strbuf b;
+    pl_strbuf_init(&b);
+    pl_sub_notification_text(s, n->items, n->lens, k, now, &b);
+    return pl_strbuf_take(&b, len);
+}
+
 /* Sends what `e` has waiting: one notification of up to batch_max changes at a time, while the
  * previous one is finished (batching) or at once (batch_max 1: one per change, ordered by
  * entity). force: regardless of what is in flight (at stop; the ordering key keeps the order). */
@@ -925,27 +954,15 @@ static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int
             }
         }
         size_t k = e->n_pend < n->batch_max ? e->n_pend : n->batch_max;
-        if (k > n->cap_items) {
-            const char **ni = realloc(n->items, k * sizeof *ni);
-            if (ni)
-                n->items = ni;
-            size_t *nl = realloc(n->lens, k * sizeof *nl);
-            if (nl)
-                n->lens = nl;
-            if (!ni || !nl) {
-                pend_pop(e, e->n_pend);
-                count_not_queued(n, e, PL_ENOMEM, now);
-                break;
-            }
-            n->cap_items = k;
+        if (items_reserve(n, k) != 0) {
+            pend_pop(e, e->n_pend);
+            count_not_queued(n, e, PL_ENOMEM, now);
+            break;
         }
         for (size_t i = 0; i < k; i++)
             n->items[i] = item_of(n, e, pend_at(e, i), now, &n->lens[i]);
-        struct pl_strbuf b;
-        pl_strbuf_init(&b);
-        pl_sub_notification_text(e->sub, n->items, n->lens, k, now, &b);
         size_t len = 0;
-        char *body = pl_strbuf_take(&b, &len);
+        char *body = notification_body(n, e->sub, k, now, &len);
         atomic_fetch_add(&e->outstanding, 1);
         e->last_sent_ms = now;
         int rc = submit(n, e, e->tenant, batched ? e->key : pend_at(e, 0)->id, body, len,
@@ -1128,22 +1145,16 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
         if (rc != 0)
             pl_log_warn("notify: periodic subscription '%s': query failed: %s", s->id, err.detail);
         if (rc == 0 && k > 0) {
-            struct pl_strbuf b;
-            pl_strbuf_init(&b);
-            const char **items = malloc(k * sizeof *items);
-            size_t *lens = malloc(k * sizeof *lens);
-            for (size_t i = 0; items && lens && i < k; i++)
-                items[i] = pl_sub_render_item(s, entry_ctx(n, e), NULL,
-                                              json_array_get(rows.ents, i), now, &lens[i]);
-            if (items && lens)
-                pl_sub_notification_text(s, items, lens, k, now, &b);
-            for (size_t i = 0; items && lens && i < k; i++)
-                free((char *)items[i]);
-            free(items);
-            free(lens);
+            char *body = NULL;
             size_t len = 0;
-            char *body = items && lens ? pl_strbuf_take(&b, &len) : NULL;
-            pl_strbuf_dispose(&b);
+            if (items_reserve(n, k) == 0) {
+                for (size_t i = 0; i < k; i++)
+                    n->items[i] = pl_sub_render_item(
+                        s, entry_ctx(n, e), NULL, json_array_get(rows.ents, i), now, &n->lens[i]);
+                body = notification_body(n, s, k, now, &len);
+                for (size_t i = 0; i < k; i++)
+                    free((char *)n->items[i]);
+            }
             int src = submit(n, e, e->tenant, e->key, body, len, on_delivered);
             if (src != 0)
                 count_not_queued(n, e, src, now);
@@ -1198,12 +1209,12 @@ void pl_notifier_flush(struct pl_notifier *n)
     pthread_mutex_lock(&n->flush_mu);
     pthread_rwlock_rdlock(&n->lock);
     size_t cap = n->n_entries ? n->n_entries : 1, k = 0;
-    struct entry **v = malloc(cap * sizeof *v);
-    json_t **bodies = malloc(cap * sizeof *bodies);
-    const char **tenants = malloc(cap * sizeof *tenants), **ids = malloc(cap * sizeof *ids);
-    uint64_t *gens = malloc(cap * sizeof *gens);
-    int *rcs = malloc(cap * sizeof *rcs);
-    int nomem = !v || !bodies || !tenants || !ids || !gens || !rcs;
+    struct pl_store_sub_rec *recs = malloc(cap * sizeof *recs);
+    struct dirty {
+        struct entry *e;
+        uint64_t gen; /* the generation of the counters written */
+    } *v = malloc(cap * sizeof *v);
+    int nomem = !recs || !v;
     for (size_t i = 0; !nomem && i < n->n_entries; i++) {
         struct entry *e = n->entries[i];
         struct substat *ss = e->ss;
@@ -1220,39 +1231,32 @@ void pl_notifier_flush(struct pl_notifier *n)
             nomem = 1;
             break;
         }
-        v[k] = e;
-        bodies[k] = stored;
-        tenants[k] = e->tenant;
-        ids[k] = e->sub->id;
-        gens[k] = gen;
-        k++;
+        recs[k] = (struct pl_store_sub_rec){e->tenant, e->sub->id, stored, 0};
+        v[k++] = (struct dirty){e, gen};
     }
     struct pl_err err;
     pl_err_clear(&err);
     size_t failed = 0;
     if (k > 0)
-        pl_store_sub_put_many(n->store, k, tenants, ids, (const json_t *const *)bodies, rcs, &err);
+        pl_store_sub_put_many(n->store, recs, k, &err);
     for (size_t i = 0; i < k; i++) {
-        if (rcs[i] == 0) {
+        struct substat *ss = v[i].e->ss;
+        if (recs[i].rc == 0) {
             atomic_fetch_add(&n->n_status_writes, 1);
-            pthread_mutex_lock(&v[i]->ss->mu);
-            if (gens[i] > v[i]->ss->saved) /* a flush and a PATCH may finish in either order */
-                v[i]->ss->saved = gens[i];
-            pthread_mutex_unlock(&v[i]->ss->mu);
+            pthread_mutex_lock(&ss->mu);
+            if (v[i].gen > ss->saved) /* a flush and a PATCH may finish in either order */
+                ss->saved = v[i].gen;
+            pthread_mutex_unlock(&ss->mu);
         } else { /* stays dirty: tried again at the next flush */
             atomic_fetch_add(&n->n_status_failed, 1);
             failed++;
         }
-        json_decref(bodies[i]);
+        json_decref((json_t *)recs[i].body);
     }
     pthread_rwlock_unlock(&n->lock);
     pthread_mutex_unlock(&n->flush_mu);
+    free(recs);
     free(v);
-    free(bodies);
-    free(tenants);
-    free(ids);
-    free(gens);
-    free(rcs);
     if (failed)
         pl_log_warn("notify: the status of %zu subscriptions could not be saved (%s); tried "
                     "again at the next flush",

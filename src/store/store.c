@@ -806,8 +806,7 @@ int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, con
     return sub_write(s, WF_SUB_PUT, tenant, id, body, err);
 }
 
-int pl_store_sub_put_many(struct pl_store *s, size_t n, const char *const *tenants,
-                          const char *const *ids, const json_t *const *bodies, int *rcs,
+int pl_store_sub_put_many(struct pl_store *s, struct pl_store_sub_rec *recs, size_t n,
                           struct pl_err *err)
 {
     if (n == 0)
@@ -820,29 +819,24 @@ int pl_store_sub_put_many(struct pl_store *s, size_t n, const char *const *tenan
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        w[i].tenant = tenants[i] ? tenants[i] : "";
-        w[i].id = ids[i];
+        w[i].tenant = recs[i].tenant ? recs[i].tenant : "";
+        w[i].id = recs[i].id;
         w[i].flags = WF_SUB_PUT;
         w[i].apply = no_apply;
-        w[i].ud = (void *)(uintptr_t)bodies[i]; /* read-only use by the backend's w_sub_put */
+        w[i].ud = (void *)(uintptr_t)recs[i].body; /* read-only use by the backend's w_sub_put */
         ws[i] = &w[i];
     }
-    int rc = enqueue(s, ws, n); /* one group: one transaction */
-    if (rc == 0) {
+    int queued = enqueue(s, ws, n); /* one group: one transaction */
+    if (queued == 0)
         wait_all(s, ws, n);
-        for (size_t i = 0; i < n; i++) {
-            rcs[i] = w[i].rc;
-            if (w[i].rc && rc == 0) {
-                rc = w[i].rc;
-                if (err)
-                    *err = w[i].err;
-            }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        recs[i].rc = queued ? queued : w[i].rc;
+        if (recs[i].rc && rc == 0) {
+            rc = recs[i].rc;
+            if (err)
+                *err = w[i].err;
         }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            rcs[i] = rc;
-        if (err)
-            *err = w[0].err;
     }
     free(ws);
     free(w);

@@ -400,10 +400,16 @@ int pl_store_ctx_load(struct pl_store *s, json_t **out, struct pl_err *err); /* 
  */
 int pl_store_sub_put(struct pl_store *s, const char *tenant, const char *id, const json_t *body,
                      struct pl_err *err);
-/* Puts n subscription bodies (borrowed) in ONE transaction and waits: rcs[i] is each one's
- * result; returns 0, or the first failure (in err). */
-int pl_store_sub_put_many(struct pl_store *s, size_t n, const char *const *tenants,
-                          const char *const *ids, const json_t *const *bodies, int *rcs,
+/* One subscription record for pl_store_sub_put_many: tenant, id and body borrowed; rc is the
+ * put's result. */
+struct pl_store_sub_rec {
+    const char *tenant, *id;
+    const json_t *body;
+    int rc;
+};
+/* Puts n subscription records in ONE transaction and waits: recs[i].rc is each one's result;
+ * returns 0, or the first failure (in err). */
+int pl_store_sub_put_many(struct pl_store *s, struct pl_store_sub_rec *recs, size_t n,
                           struct pl_err *err);
 int pl_store_sub_delete(struct pl_store *s, const char *tenant, const char *id, struct pl_err *err);
 int pl_store_sub_load(struct pl_store *s, json_t **out, struct pl_err *err);

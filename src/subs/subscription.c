@@ -631,9 +631,10 @@ static int get_pos_num(const json_t *o, const char *k, const char *path, double 
     return 0;
 }
 
-/* Optional non-empty array of strings already expanded (or names), copied into *v / *n. */
-static int get_strv(const json_t *o, const char *k, const char *path, char ***v, size_t *n,
-                    struct pl_err *err)
+/* Optional non-empty array of strings, each passing `valid` (else "<path>[i]: '<s>' <why>"),
+ * duplicates collapsed, copied into *v / *n. */
+static int get_strv_valid(const json_t *o, const char *k, const char *path, char ***v, size_t *n,
+                          int (*valid)(const char *), const char *why, struct pl_err *err)
 {
     const json_t *a = json_object_get(o, k);
     if (!a)
@@ -653,8 +654,8 @@ static int get_strv(const json_t *o, const char *k, const char *path, char ***v,
             return bad(err, "%s[%zu]: must be a string, not %s", path, i, jtype(e));
         const char *s = json_string_value(e);
         char sb[SHOW_MAX + 4];
-        if (!valid_attr_name(s))
-            return bad(err, "%s[%zu]: '%s' is not a valid attribute name", path, i, shown(sb, s));
+        if (!valid(s))
+            return bad(err, "%s[%zu]: '%s' %s", path, i, shown(sb, s), why);
         if (in_strv(*v, *n, s))
             continue; /* duplicates collapse */
         if (!((*v)[*n] = strdup(s)))
@@ -662,6 +663,13 @@ static int get_strv(const json_t *o, const char *k, const char *path, char ***v,
         (*n)++;
     }
     return 0;
+}
+
+/* Optional non-empty array of attribute names already expanded (or names). */
+static int get_strv(const json_t *o, const char *k, const char *path, char ***v, size_t *n,
+                    struct pl_err *err)
+{
+    return get_strv_valid(o, k, path, v, n, valid_attr_name, "is not a valid attribute name", err);
 }
 
 /* idPattern: safety checks of the q regex parser, then our own compiled copy. */
@@ -1011,32 +1019,10 @@ static int compile_notification(const json_t *n, struct pl_sub *s, struct pl_err
     return compile_endpoint(json_object_get(n, "endpoint"), s, err);
 }
 
-/* 5.2.12 datasetId: a non-empty array of URIs, "@none" for the default instances. */
-static int compile_dataset_ids(const json_t *a, struct pl_sub *s, struct pl_err *err)
+/* 5.2.12 datasetId: a URI, or "@none" for the default instances. */
+static int valid_dataset_id(const char *d)
 {
-    if (!json_is_array(a))
-        return bad(err, "datasetId: must be an array of strings, not %s", jtype(a));
-    if (json_array_size(a) == 0)
-        return bad(err, "datasetId: an empty array is not allowed");
-    if (!(s->dataset_ids = calloc(json_array_size(a), sizeof *s->dataset_ids)))
-        return nomem(err);
-    size_t i;
-    json_t *e;
-    json_array_foreach(a, i, e)
-    {
-        const char *d = json_string_value(e);
-        char sb[SHOW_MAX + 4];
-        if (!d)
-            return bad(err, "datasetId[%zu]: must be a string, not %s", i, jtype(e));
-        if (strcmp(d, "@none") != 0 && (!pl_is_uri(d) || strlen(d) > PL_LIMITS_DEFAULT_IDLEN))
-            return bad(err, "datasetId[%zu]: '%s' is neither a URI nor \"@none\"", i, shown(sb, d));
-        if (in_strv(s->dataset_ids, s->n_dataset_ids, d))
-            continue;
-        if (!(s->dataset_ids[s->n_dataset_ids] = strdup(d)))
-            return nomem(err);
-        s->n_dataset_ids++;
-    }
-    return 0;
+    return !strcmp(d, "@none") || (pl_is_uri(d) && strlen(d) <= PL_LIMITS_DEFAULT_IDLEN);
 }
 
 static int valid_lang(const char *l)
@@ -1090,8 +1076,8 @@ static int compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_s
     if ((v = json_object_get(doc, "entities")) != NULL)
         TRY(compile_entities(v, s, err));
     TRY(get_strv(doc, "watchedAttributes", "watchedAttributes", &s->watched, &s->n_watched, err));
-    if ((v = json_object_get(doc, "datasetId")) != NULL)
-        TRY(compile_dataset_ids(v, s, err));
+    TRY(get_strv_valid(doc, "datasetId", "datasetId", &s->dataset_ids, &s->n_dataset_ids,
+                       valid_dataset_id, "is neither a URI nor \"@none\"", err));
 
     if ((v = json_object_get(doc, "notificationTrigger")) != NULL) {
         static const char *const names[] = {"entityCreated",    "entityUpdated",
@@ -2452,6 +2438,17 @@ static json_t *feature(const struct pl_sub *s, const json_t *e, json_t *r)
     return f;
 }
 
+/* One element of "data": the rendered entity, or its Feature for application/geo+json. NEW
+ * reference; NULL when the change renders nothing. */
+static json_t *data_element(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
+                            const json_t *after, int64_t now_ms)
+{
+    json_t *r = render_change(s, ctx, before, after, now_ms);
+    if (r && s->accept == PL_SUB_ACCEPT_GEOJSON)
+        r = feature(s, after ? after : before, r);
+    return r;
+}
+
 json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
                             const json_t *const *before, const json_t *const *after, size_t n,
                             int64_t now_ms)
@@ -2462,13 +2459,10 @@ json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
     if (!data)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        const json_t *b = before ? before[i] : NULL, *a = after ? after[i] : NULL;
-        json_t *r = render_change(s, ctx, b, a, now_ms);
-        if (!r)
-            continue;
-        if (s->accept == PL_SUB_ACCEPT_GEOJSON)
-            r = feature(s, a ? a : b, r);
-        json_array_append_new(data, r);
+        json_t *r =
+            data_element(s, ctx, before ? before[i] : NULL, after ? after[i] : NULL, now_ms);
+        if (r)
+            json_array_append_new(data, r);
     }
     char u[37];
     uuid4(u);
@@ -2523,11 +2517,9 @@ char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const
 {
     if (!ctx)
         ctx = pl_ctx_core();
-    json_t *r = render_change(s, ctx, before, after, now_ms);
+    json_t *r = data_element(s, ctx, before, after, now_ms);
     if (!r)
         return NULL;
-    if (s->accept == PL_SUB_ACCEPT_GEOJSON)
-        r = feature(s, after ? after : before, r);
     char *text = json_dumps(r, JSON_COMPACT);
     json_decref(r);
     if (text)
@@ -2535,18 +2527,24 @@ char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const
     return text;
 }
 
-/* A JSON string member "name":value with the value escaped by jansson. */
-static void text_member(struct pl_strbuf *b, const char *name, const char *value)
+/* Appends `v` (consumed; NULL: out of memory) as compact JSON text. */
+static void append_json(struct pl_strbuf *b, json_t *v)
 {
-    json_t *v = json_string(value);
     char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(v);
     if (!t) {
         b->nomem = 1;
         return;
     }
-    pl_strbuf_printf(b, "\"%s\":%s", name, t);
+    pl_strbuf_puts(b, t);
     free(t);
+}
+
+/* A JSON string member "name":value, the value escaped by jansson. */
+static void text_member(struct pl_strbuf *b, const char *name, const char *value)
+{
+    pl_strbuf_printf(b, "\"%s\":", name);
+    append_json(b, json_string(value));
 }
 
 void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
@@ -2573,16 +2571,8 @@ void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, 
     }
     pl_strbuf_puts(b, s->accept == PL_SUB_ACCEPT_GEOJSON ? "]}" : "]");
     if (s->accept == PL_SUB_ACCEPT_LDJSON) {
-        json_t *c = pl_sub_context_member(s);
-        char *t = c ? json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        json_decref(c);
-        if (!t) {
-            b->nomem = 1;
-            return;
-        }
         pl_strbuf_puts(b, ",\"@context\":");
-        pl_strbuf_puts(b, t);
-        free(t);
+        append_json(b, pl_sub_context_member(s));
     }
     pl_strbuf_putc(b, '}');
 }

@@ -921,16 +921,17 @@ static void store_listener_sees_committed_changes_in_order(void **state)
     /* several records in one transaction: each stored, then overwritten in place */
     const char *tenants[3] = {"", "t1", ""}, *ids[3] = {"urn:x:s1", "urn:x:s2", "urn:x:s3"};
     json_t *b[3];
-    int rcs[3] = {-1, -1, -1};
-    for (int i = 0; i < 3; i++)
+    struct pl_store_sub_rec recs[3];
+    for (int i = 0; i < 3; i++) {
         b[i] = json_pack("{s:s,s:i}", "id", ids[i], "n", i);
-    assert_int_equal(
-        pl_store_sub_put_many(f->s, 3, tenants, ids, (const json_t *const *)b, rcs, &err), 0);
-    assert_true(rcs[0] == 0 && rcs[1] == 0 && rcs[2] == 0);
+        recs[i] = (struct pl_store_sub_rec){tenants[i], ids[i], b[i], -1};
+    }
+    assert_int_equal(pl_store_sub_put_many(f->s, recs, 3, &err), 0);
+    assert_true(recs[0].rc == 0 && recs[1].rc == 0 && recs[2].rc == 0);
     json_object_set_new(b[1], "n", json_integer(7));
-    assert_int_equal(pl_store_sub_put_many(f->s, 1, tenants + 1, ids + 1,
-                                           (const json_t *const *)b + 1, rcs, &err),
-                     0);
+    recs[1].rc = -1;
+    assert_int_equal(pl_store_sub_put_many(f->s, recs + 1, 1, &err), 0);
+    assert_int_equal(recs[1].rc, 0);
     assert_int_equal(pl_store_sub_load(f->s, &subs, &err), 0);
     assert_int_equal(json_array_size(subs), 3);
     size_t i;
