@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz/subscription.c — libFuzzer target for subs/subscription.c.
+ * fuzz/subscription.c — libFuzzer target for the subs module (subs/subscription.h).
  *
  * Parses the input as JSON, then as a Subscription payload (with the core context and with a
  * small user context) and as a stored form. Every subscription that parses is rendered, matched
