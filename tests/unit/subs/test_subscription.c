@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_subscription.c — the subs module (subs/subscription.h): validation of every member (with the member path in
+ * test_subscription.c — subs/ (subscription.h): validation of every member (with the member path in
  * the detail), PATCH merge, the stored form round trip, GET rendering with status, matching of
  * changes (triggers, watchedAttributes, selectors, q / geoQ / scopeQ, expiry) and notification
  * payloads (formats, projection, showChanges, deletions, ld+json, geo+json).
