@@ -447,11 +447,11 @@ int pl_api_batch_upsert(struct pl_req *r)
         else if (strcmp(opts[i], "update") == 0)
             seen_update = 1;
         else
-            return pl_reply_error(r, PL_EBADREQUESTDATA,
+            return pl_reply_error(r, PL_EINVALIDREQUEST,
                                   "unknown options value '%.100s' (replace or update)", opts[i]);
     }
     if (seen_replace && seen_update)
-        return pl_reply_error(r, PL_EBADREQUESTDATA,
+        return pl_reply_error(r, PL_EINVALIDREQUEST,
                               "options replace and update exclude each other");
     if (seen_update)
         uop = PL_UPDATE_APPEND;
@@ -468,7 +468,7 @@ int pl_api_batch_update(struct pl_req *r)
     enum pl_update_op uop = PL_UPDATE_APPEND;
     if (opt) {
         if (strcmp(opt, "noOverwrite") != 0)
-            return pl_reply_error(r, PL_EBADREQUESTDATA,
+            return pl_reply_error(r, PL_EINVALIDREQUEST,
                                   "unknown options value '%.100s' (only noOverwrite)", opt);
         uop = PL_UPDATE_APPEND_NOOVER;
     }

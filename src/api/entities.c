@@ -384,7 +384,7 @@ int pl_api_attrs_append(struct pl_req *r)
     enum pl_update_op op = PL_UPDATE_APPEND;
     if (opt) {
         if (strcmp(opt, "noOverwrite") != 0)
-            return pl_reply_error(r, PL_EBADREQUESTDATA,
+            return pl_reply_error(r, PL_EINVALIDREQUEST,
                                   "unknown options value '%.100s' (only noOverwrite)", opt);
         op = PL_UPDATE_APPEND_NOOVER;
     }

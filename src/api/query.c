@@ -204,10 +204,6 @@ static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
         bool_arg_or_reply(r, "count", &x->sq.count) != 0 ||
         bool_arg_or_reply(r, "local", local) != 0)
         return -1;
-    /* options=count is the pre-1.6 spelling of count=true */
-    const char *opts = pl_req_arg(r, "options");
-    if (opts && strstr(opts, "count"))
-        x->sq.count = 1;
     if (x->sq.limit > MAX_LIMIT) {
         pl_reply_error(r, PL_EBADREQUESTDATA, "limit %lld is above the maximum of %d",
                        (long long)x->sq.limit, MAX_LIMIT);

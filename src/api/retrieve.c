@@ -47,7 +47,7 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
         else if (strcmp(opts[i], "sysAttrs") == 0)
             o->sys_attrs = 1;
         else {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "unknown options value '%.100s'", opts[i]);
+            pl_reply_error(r, PL_EINVALIDREQUEST, "unknown options value '%.100s'", opts[i]);
             return -1;
         }
     }
@@ -66,12 +66,12 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
         else if (strcmp(fmt, "normalized") == 0)
             normalized = 1;
         else {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "unknown format '%.100s'", fmt);
+            pl_reply_error(r, PL_EINVALIDREQUEST, "unknown format '%.100s'", fmt);
             return -1;
         }
     }
     if (kv + concise + normalized > 1) {
-        pl_reply_error(r, PL_EBADREQUESTDATA,
+        pl_reply_error(r, PL_EINVALIDREQUEST,
                        "options name more than one representation (keyValues, concise, "
                        "normalized)");
         return -1;

@@ -25,6 +25,7 @@
     XX(TOOCOMPLEX, "TooComplexQuery", 403, "Too complex query")                                    \
     XX(TOOMANY, "TooManyResults", 403, "Too many results")                                         \
     XX(NOMULTITENANT, "NoMultiTenantSupport", 501, "No multi-tenant support")                      \
+    XX(NOTIMPLEMENTED, "OperationNotSupported", 501, "Not implemented")                            \
     XX(NOTENANT, "NonexistentTenant", 404, "Nonexistent tenant")                                   \
     XX(TOOLARGE, "TooLarge", 413, "Request entity too large")                                      \
     XX(NOTACCEPTABLE, "NotAcceptable", 406, "Not acceptable")                                      \

@@ -46,13 +46,39 @@ typedef int (*pl_handler_fn)(struct pl_req *r);
 #define PL_ROUTE_GEO       0x2u /* application/geo+json is an acceptable response type */
 #define PL_ROUTE_NO_ACCEPT 0x4u /* the Accept header is not checked (health, static) */
 
+/*
+ * One URI parameter a route accepts (NGSI-LD 6.3.7 and the URL parameter tables of clause 6).
+ * A route's list ends with a {NULL} row. The parameter phase answers, before the handler runs:
+ * an unknown or repeated parameter (cardinality 0..1) with 400 InvalidRequest; a parameter of
+ * the spec that Polis does not implement (PL_PARAM_NOT_IMPLEMENTED) with 501; a value outside
+ * `values` (each comma-separated item when PL_PARAM_LIST) with 400 InvalidRequest.
+ */
+#define PL_PARAM_LIST            0x1u /* a comma-separated list: each item is checked */
+#define PL_PARAM_NOT_IMPLEMENTED 0x2u /* defined by the spec, not implemented: 501 */
+
+struct pl_param {
+    const char *name;          /* as written in the URL, e.g. "options" */
+    unsigned flags;            /* PL_PARAM_* */
+    const char *const *values; /* the allowed values (NULL-terminated); NULL: any value */
+};
+
+/*
+ * Checks one URI parameter (name and value already percent-decoded; value "" when it came
+ * without '=') against `accepted`. `seen` has one bit per row of `accepted` (at most 64 rows)
+ * and catches repeats; zero it before the first parameter of a request. Returns 0, or
+ * PL_EINVALIDREQUEST / PL_ENOTIMPLEMENTED with `err` filled (http/params.c).
+ */
+int pl_http_param_check(const struct pl_param *accepted, const char *name, const char *value,
+                        unsigned long long *seen, struct pl_err *err);
+
 /* One row of the route table: a path pattern whose segments are literals or "*" (captured, in
- * order, into req->params), a method, flags and the handler. */
+ * order, into req->params), a method, flags, the handler and the URI parameters it accepts. */
 struct pl_route {
-    enum pl_method method;  /* one method */
-    const char *pattern;    /* e.g. "/ngsi-ld/v1/entities/ * /attrs/ *" without spaces */
-    unsigned flags;         /* PL_ROUTE_* */
-    pl_handler_fn handler;  /* the handler */
+    enum pl_method method;         /* one method */
+    const char *pattern;           /* e.g. "/ngsi-ld/v1/entities/ * /attrs/ *" without spaces */
+    unsigned flags;                /* PL_ROUTE_* */
+    pl_handler_fn handler;         /* the handler */
+    const struct pl_param *params; /* accepted URI parameters; NULL: not checked (non NGSI-LD) */
 };
 
 #define PL_REQ_MAX_PARAMS  4

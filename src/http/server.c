@@ -504,9 +504,52 @@ static int phase_tenant(struct req_impl *ri)
     return 0;
 }
 
+/* The URI parameters against the route's list (pl_http_param_check). */
+struct param_acc {
+    const struct pl_param *accepted;
+    unsigned long long seen;
+    struct pl_err err; /* the first failure */
+};
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    struct param_acc *a = cls;
+    /* keys and values are still percent-encoded (unescape_none): decode copies */
+    size_t nk = strlen(key), nv = value ? strlen(value) : 0;
+    char *k = malloc(nk + nv + 2);
+    if (!k) {
+        pl_err_set(&a->err, PL_ENOMEM, "out of memory");
+        return MHD_NO;
+    }
+    char *v = k + nk + 1;
+    memcpy(k, key, nk + 1);
+    memcpy(v, value ? value : "", nv + 1);
+    int nul = MHD_http_unescape(k) != strlen(k) || MHD_http_unescape(v) != strlen(v);
+    int rc = nul ? pl_err_set(&a->err, PL_EINVALIDREQUEST, "a URI parameter contains %%00")
+                 : pl_http_param_check(a->accepted, k, v, &a->seen, &a->err);
+    free(k);
+    return rc == 0 ? MHD_YES : MHD_NO;
+}
+
+/* 6.3.7 and the URL parameter tables of clause 6: see pl_http_param_check. */
+static int phase_params(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    if (!r->route->params)
+        return 0;
+    struct param_acc a = {r->route->params, 0, {PL_OK, ""}};
+    MHD_get_connection_values(r->conn_, MHD_GET_ARGUMENT_KIND, check_arg, &a);
+    if (a.err.code == PL_OK)
+        return 0;
+    pl_reply_problem(r, &a.err);
+    return 1;
+}
+
 typedef int (*phase_fn)(struct req_impl *ri);
-static const phase_fn phases[] = {phase_route, phase_body, phase_accept, phase_link,
-                                  phase_tenant};
+static const phase_fn phases[] = {phase_route, phase_body,   phase_accept,
+                                  phase_link,  phase_params, phase_tenant};
 
 /* ---------------------------------------------------------------------------------------------
  * MHD callbacks

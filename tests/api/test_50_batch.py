@@ -239,7 +239,7 @@ def test_upsert_duplicates_are_applied_in_order_5_5_11_2(api):
 
 def test_upsert_unknown_option_is_400(api):
     for o in ("merge", "replace,update", "update,"):
-        assert_problem(op(api, "upsert", [ent()], options=o), 400, "BadRequestData")
+        assert_problem(op(api, "upsert", [ent()], options=o), 400, "InvalidRequest")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_update_no_overwrite_keeps_existing_5_6_9(api):
     got = get(api, e["id"]).json()
     assert got["a"]["value"] == 1 and got["b"]["value"] == 3
     assert_problem(op(api, "update", [ent(e["id"], a=2)], options="replace"), 400,
-                   "BadRequestData")
+                   "InvalidRequest")
 
 
 def test_update_without_type_and_without_id(api):

