@@ -76,9 +76,9 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
                        "normalized)");
         return -1;
     }
-    if (temporal && (kv || concise)) {
+    if (temporal && kv) {
         pl_reply_error(r, PL_EBADREQUESTDATA,
-                       "the temporal API answers normalized, temporalValues or "
+                       "the temporal API answers normalized, concise, temporalValues or "
                        "aggregatedValues representations");
         return -1;
     }

@@ -38,8 +38,8 @@ struct treq {
     struct qreq *x;
     struct pl_temporalq tq;
     int64_t max_inst;           /* instances per attribute in one response */
-    int truncated;              /* some attribute was cut at max_inst */
-    int64_t range_lo, range_hi; /* times of the returned instances (Content-Range) */
+    int truncated;              /* some attribute was cut at max_inst (206, 6.3.10) */
+    int64_t range_start, range_end; /* the Content-Range bounds (6.3.10) when truncated */
     const char **datasets;      /* datasetId= (5.7.4.4 S8): keep only these ("@none": default) */
     int n_datasets;
     struct pl_err err;
@@ -60,8 +60,6 @@ static struct treq *treq_new(struct pl_req *r)
     t->r = r;
     t->max_inst =
         r->app->cfg.temporal_max_instances > 0 ? r->app->cfg.temporal_max_instances : 1000;
-    t->range_lo = INT64_MAX;
-    t->range_hi = INT64_MIN;
     return t;
 }
 
@@ -141,10 +139,11 @@ static struct pl_hist_query hist_query(struct pl_req *r, const struct treq *t, c
  * ---------------------------------------------------------------------------------------- */
 
 /* Instances of one entity as the store hands them out: attrs {IRI: [instance]} in the internal
- * form with "instanceId" added, and their times {IRI: [ms]}. */
+ * form with "instanceId" added, their times {IRI: [ms]}, and trunc {IRI: [ms]} the times where
+ * the store cut an attribute (or one of its datasets) at max_inst. */
 struct acc {
     struct treq *t;
-    json_t *attrs, *times;
+    json_t *attrs, *times, *trunc;
 };
 
 static int acc_row(void *ud, const char *attr, int64_t iid, int64_t tm, const char *body,
@@ -168,12 +167,13 @@ static int acc_row(void *ud, const char *attr, int64_t iid, int64_t tm, const ch
     }
     if (json_array_append_new(arr, inst) || json_array_append_new(ts, json_integer(tm)))
         return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
-    if (more)
-        a->t->truncated = 1;
-    if (tm < a->t->range_lo)
-        a->t->range_lo = tm;
-    if (tm > a->t->range_hi)
-        a->t->range_hi = tm;
+    if (more) {
+        json_t *edges = json_object_get(a->trunc, attr);
+        if (!edges && json_object_set_new(a->trunc, attr, edges = json_array()))
+            return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
+        if (json_array_append_new(edges, json_integer(tm)))
+            return pl_err_set(&a->t->err, PL_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -220,18 +220,34 @@ static const char *simplified_key(const char *type, const char **member, int *wr
     return *member = "value", "values";
 }
 
-/* 4.5.9: {"type": kind, "<values>": [[payload, time], ...]} from rendered instances. */
-static json_t *simplify(const json_t *rendered, const json_t *times)
+/* The datasetId of a rendered instance (NULL: the default instance). */
+static const char *dataset_of(const json_t *inst)
 {
-    const char *type = json_string_value(json_object_get(json_array_get(rendered, 0), "type"));
-    const char *member;
-    int wrap;
-    const char *key = simplified_key(type, &member, &wrap);
+    return json_string_value(json_object_get(inst, "datasetId"));
+}
+
+static int same_ds(const char *a, const char *b)
+{
+    return a ? b && strcmp(a, b) == 0 : !b;
+}
+
+/* 4.5.9 for the rendered instances of one datasetId `ds` (NULL: the default instance):
+ * {"type": kind, "<values>": [[payload, time], ...], ["datasetId": ds]}. */
+static json_t *simplify_dataset(const json_t *rendered, const json_t *times, const char *ds)
+{
+    const char *type = NULL, *member, *key = NULL;
+    int wrap = 0;
     json_t *vals = json_array();
     size_t i;
     const json_t *inst;
     json_array_foreach(rendered, i, inst)
     {
+        if (!same_ds(dataset_of(inst), ds))
+            continue;
+        if (!key) {
+            type = json_string_value(json_object_get(inst, "type"));
+            key = simplified_key(type, &member, &wrap);
+        }
         json_t *p = json_object_get(inst, member);
         p = p ? json_incref(p) : json_null();
         if (wrap)
@@ -240,18 +256,72 @@ static json_t *simplify(const json_t *rendered, const json_t *times)
         pl_time_format(json_integer_value(json_array_get(times, i)), iso);
         json_array_append_new(vals, json_pack("[o,s]", p, iso));
     }
-    return json_pack("{s:s, s:o}", "type", type ? type : "Property", key, vals);
+    json_t *o = json_pack("{s:s, s:o}", "type", type ? type : "Property", key ? key : "values", vals);
+    if (o && ds)
+        json_object_set_new(o, "datasetId", json_string(ds));
+    return o;
+}
+
+/* 4.5.9 with 4.5.5: one simplified object per datasetId (the default instance first, then in
+ * order of first appearance); an array of them when there are several. */
+static json_t *simplify(const json_t *rendered, const json_t *times)
+{
+    const char *seen[64];
+    size_t n = 0, i;
+    int has_default = 0, overflow = 0;
+    const json_t *inst;
+    json_array_foreach(rendered, i, inst)
+    {
+        const char *ds = dataset_of(inst);
+        if (!ds) {
+            has_default = 1;
+            continue;
+        }
+        size_t k = 0;
+        while (k < n && strcmp(seen[k], ds) != 0)
+            k++;
+        if (k == n) {
+            if (n == sizeof seen / sizeof seen[0])
+                overflow = 1;
+            else
+                seen[n++] = ds;
+        }
+    }
+    if (overflow) /* more datasets than we group: every instance in one series */
+        return simplify_dataset(rendered, times, NULL);
+    if (n + (size_t)has_default == 1)
+        return simplify_dataset(rendered, times, has_default ? NULL : seen[0]);
+    json_t *all = json_array();
+    if (has_default)
+        json_array_append_new(all, simplify_dataset(rendered, times, NULL));
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(all, simplify_dataset(rendered, times, seen[k]));
+    return all;
+}
+
+/* A concise instance (format=concise) as a temporal instance: always an object with its payload
+ * member, since instanceId is added to it ({"value": v} for a bare concise value). */
+static json_t *concise_instance(json_t *rendered, const json_t *internal)
+{
+    const char *member;
+    int wrap;
+    simplified_key(json_string_value(json_object_get(internal, "type")), &member, &wrap);
+    if (json_is_object(rendered) &&
+        (json_object_get(rendered, member) || json_object_get(rendered, "value")))
+        return json_incref(rendered);
+    return json_pack("{s:O}", member, rendered);
 }
 
 /*
- * Renders `e` (internal form, borrowed) as a temporal entity: normalized (4.5.6-4.5.8: each
- * attribute an array of instances with instanceId and deletedAt) or simplified (4.5.9).
+ * Renders `e` (internal form, borrowed) as a temporal entity: normalized or concise (4.5.6-4.5.8:
+ * each attribute an array of instances with instanceId and deletedAt) or simplified (4.5.9).
  */
 static int render_instances(struct treq *t, const json_t *e, const json_t *times, json_t **out)
 {
     struct qreq *x = t->x;
     struct pl_render_opts o = x->o;
-    o.format = PL_FORMAT_NORMALIZED;
+    int concise = x->o.format == PL_FORMAT_CONCISE && x->o.temporal == PL_TEMPORAL_NORMALIZED;
+    o.format = concise ? PL_FORMAT_CONCISE : PL_FORMAT_NORMALIZED;
     o.attrs = NULL; /* already projected */
     o.n_attrs = 0;
     json_t *doc = NULL;
@@ -266,24 +336,27 @@ static int render_instances(struct treq *t, const json_t *e, const json_t *times
         const char *key = pl_ctx_compact_borrowed(x->ctx, iri, &owned);
         json_t *v = json_object_get(doc, key);
         if (v) {
-            if (json_is_object(v)) { /* one instance: the renderer gave the object itself */
-                json_t *a = json_array();
-                json_array_append(a, v);
+            /* the renderer gives one instance as itself, several as an array */
+            json_t *a = json_array();
+            size_t n = json_array_size(arr);
+            for (size_t i = 0; i < n; i++) {
+                json_t *ri = n == 1 ? v : json_array_get(v, i);
+                const json_t *inst = json_array_get(arr, i);
+                ri = concise ? concise_instance(ri, inst) : json_incref(ri);
+                if (json_is_object(ri)) {
+                    json_object_set(ri, "instanceId", json_object_get(inst, "instanceId"));
+                    const json_t *del = json_object_get(inst, "deletedAt");
+                    if (del)
+                        json_object_set(ri, "deletedAt", (json_t *)del);
+                }
+                json_array_append_new(a, ri);
+            }
+            if (x->o.temporal == PL_TEMPORAL_VALUES) {
+                json_object_set_new(doc, key, simplify(a, json_object_get(times, iri)));
+                json_decref(a);
+            } else {
                 json_object_set_new(doc, key, a);
-                v = a;
             }
-            size_t i;
-            const json_t *inst;
-            json_array_foreach(arr, i, inst)
-            {
-                json_t *ri = json_array_get(v, i);
-                json_object_set(ri, "instanceId", json_object_get(inst, "instanceId"));
-                const json_t *del = json_object_get(inst, "deletedAt");
-                if (del)
-                    json_object_set(ri, "deletedAt", (json_t *)del);
-            }
-            if (x->o.temporal == PL_TEMPORAL_VALUES)
-                json_object_set_new(doc, key, simplify(v, json_object_get(times, iri)));
         }
         free(owned);
     }
@@ -394,9 +467,11 @@ static void bucket_span(const struct treq *t, const struct pl_hist_aggr *ag,
     *start = b->start;
     /* the next bucket's start: bucket lengths lie in [28 d * months + p, 31 d * months + p] */
     int64_t probe = b->start + ag->period_ms + (int64_t)ag->months * 31 * 86400000;
-    *end = pl_temporal_bucket_start(ag->origin_ms, ag->months, ag->period_ms, probe);
+    *end = pl_temporal_bucket_start(b->origin, ag->months, ag->period_ms, probe);
     if (tq->rel == PL_TIMEREL_BETWEEN && *end > tq->end_time_at_ms)
         *end = tq->end_time_at_ms;
+    if (tq->rel == PL_TIMEREL_BEFORE && *end > tq->time_at_ms)
+        *end = tq->time_at_ms; /* the time range ends there */
 }
 
 /* Adds the aggregated attributes of entity `id` to `doc`; *any: some attribute had values. */
@@ -408,9 +483,10 @@ static int render_aggregated(struct treq *t, const char *id, json_t *doc, int *a
     ag.months = t->tq.aggr_months;
     ag.period_ms = t->tq.aggr_period_ms;
     ag.methods = t->tq.aggr_methods;
-    ag.origin_ms = t->tq.rel == PL_TIMEREL_AFTER || t->tq.rel == PL_TIMEREL_BETWEEN
-                       ? t->tq.time_at_ms
-                       : 0; /* aligned to 1970-01-01T00:00:00Z: days at UTC midnight */
+    /* 4.5.19 periods start where the queried time range does: at timeAt (after, between), else
+     * (before, no timerel) at each attribute's first instance in it */
+    ag.origin_first = t->tq.rel != PL_TIMEREL_AFTER && t->tq.rel != PL_TIMEREL_BETWEEN;
+    ag.origin_ms = ag.origin_first ? 0 : t->tq.time_at_ms;
     struct aggr_acc a = {t, NULL, 0, 0};
     int rc = pl_store_hist_aggregate(r->app->store, &q, &ag, aggr_row, &a, &t->err);
     *any = 0;
@@ -453,22 +529,42 @@ static int render_aggregated(struct treq *t, const char *id, json_t *doc, int *a
     return rc;
 }
 
+/* One selected temporal entity before rendering (members NEW, tent_free releases them). */
+struct tent {
+    int selected;
+    json_t *e;     /* internal form, attrs projected (normalized / concise / simplified) */
+    json_t *times; /* {IRI: [ms]} parallel to e.attrs */
+    json_t *trunc; /* {IRI: [ms]}: where the store cut attributes at max_inst */
+    json_t *doc;   /* the aggregated representation, already rendered */
+};
+
+static void tent_free(struct tent *v)
+{
+    json_decref(v->e);
+    json_decref(v->times);
+    json_decref(v->trunc);
+    json_decref(v->doc);
+    memset(v, 0, sizeof *v);
+}
+
 /*
- * The temporal representation of one entity, or *out NULL when it is not selected (no instance
- * in the window, or q / geo-query not met). Returns 0 or PL_E* (t->err).
+ * Reads the instances of one temporal entity and decides whether it is selected (v->selected
+ * 0: no instance in the window, or q / geo-query not met). Returns 0 or PL_E* (t->err).
  */
-static int build_entity(struct treq *t, const char *id, const char *types_text,
-                        const char *scope_text, json_t **out)
+static int select_entity(struct treq *t, const char *id, const char *types_text,
+                         const char *scope_text, struct tent *v)
 {
     struct pl_req *r = t->r;
     struct qreq *x = t->x;
-    *out = NULL;
+    memset(v, 0, sizeof *v);
     int filtering = x->sq.q || x->sq.geo;
     int aggregated = x->o.temporal == PL_TEMPORAL_AGGREGATED;
-    struct acc a = {t, json_object(), json_object()};
-    json_t *e = NULL, *doc = NULL;
+    struct acc a = {t, json_object(), json_object(), json_object()};
+    json_t *e = NULL;
     int rc = 0;
-    if (!aggregated || filtering) {
+    if (!a.attrs || !a.times || !a.trunc)
+        rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
+    if (rc == 0 && (!aggregated || filtering)) {
         /* q and the geo-query may name attributes outside the projection: read them all */
         struct pl_hist_query q = hist_query(r, t, id, filtering);
         rc = pl_store_hist_instances(r->app->store, &q, acc_row, &a, &t->err);
@@ -490,42 +586,136 @@ static int build_entity(struct treq *t, const char *id, const char *types_text,
     if (filtering && x->o.n_attrs) { /* back to the projection */
         json_t *attrs = json_object_get(e, "attrs");
         const char *iri;
-        json_t *v;
+        json_t *m;
         void *tmp;
-        json_object_foreach_safe(attrs, tmp, iri, v) if (!in_attrs(t, iri))
+        json_object_foreach_safe(attrs, tmp, iri, m) if (!in_attrs(t, iri))
+        {
             json_object_del(attrs, iri);
+            json_object_del(a.times, iri);
+            json_object_del(a.trunc, iri);
+        }
         if (!aggregated && json_object_size(attrs) == 0)
             goto out;
     }
     if (aggregated) {
         json_object_set_new(e, "attrs", json_object());
+        json_t *doc = NULL;
         if ((rc = render_instances(t, e, a.times, &doc)) != 0)
             goto out;
         int any = 0;
         if ((rc = render_aggregated(t, id, doc, &any)) != 0 || !any) {
             json_decref(doc);
-            doc = NULL;
             goto out;
         }
-    } else if ((rc = render_instances(t, e, a.times, &doc)) != 0) {
+        v->doc = doc;
+        v->selected = 1;
         goto out;
     }
-    *out = doc;
+    v->selected = 1;
+    v->e = json_incref(e);
+    v->times = json_incref(a.times);
+    v->trunc = json_incref(a.trunc);
 out:
     json_decref(e);
     json_decref(a.attrs);
     json_decref(a.times);
+    json_decref(a.trunc);
     return rc;
 }
 
-/* Content-Range (docs/temporal.md "Truncation") and the status of a temporal answer. */
+/* The temporal representation of a selected entity (NEW in *out). */
+static int render_tent(struct treq *t, const struct tent *v, json_t **out)
+{
+    if (v->doc) {
+        *out = json_incref(v->doc);
+        return 0;
+    }
+    return render_instances(t, v->e, v->times, out);
+}
+
+/*
+ * Temporal pagination (6.3.10). When the store cut some attribute at max_inst, the answer is one
+ * page of the time range: forwards (oldest first) without lastN, backwards (newest first) with
+ * it. The page ends at the cut, the earliest last time (forwards) or the latest first time
+ * (backwards) of the cut attributes (per datasetId), and every attribute of every entity is clipped to it, so
+ * that a next request starting at the cut misses no instance. The Content-Range bounds are those
+ * of 6.3.10: range-start is timeAt (after, between) or the first returned time (before, no
+ * timerel) forwards; endTimeAt (between), timeAt (before) or the latest returned time (after, no
+ * timerel) backwards; range-end is the cut.
+ */
+static void paginate(struct treq *t, struct tent *v, size_t n)
+{
+    int backwards = t->tq.last_n > 0;
+    int64_t cut = backwards ? INT64_MIN : INT64_MAX;
+    int cut_any = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!v[k].selected || !v[k].trunc)
+            continue;
+        const char *iri;
+        json_t *edges;
+        json_object_foreach(v[k].trunc, iri, edges)
+        {
+            size_t i;
+            json_t *x;
+            json_array_foreach(edges, i, x)
+            {
+                int64_t edge = json_integer_value(x);
+                if (backwards ? edge > cut : edge < cut)
+                    cut = edge;
+                cut_any = 1;
+            }
+        }
+    }
+    if (!cut_any)
+        return;
+    int64_t lo = INT64_MAX, hi = INT64_MIN; /* of the instances kept */
+    for (size_t k = 0; k < n; k++) {
+        if (!v[k].selected || !v[k].e)
+            continue;
+        json_t *attrs = json_object_get(v[k].e, "attrs");
+        const char *iri;
+        json_t *arr;
+        void *tmp;
+        json_object_foreach_safe(attrs, tmp, iri, arr)
+        {
+            json_t *ts = json_object_get(v[k].times, iri);
+            for (size_t i = json_array_size(ts); i-- > 0;) {
+                int64_t tm = json_integer_value(json_array_get(ts, i));
+                if (backwards ? tm < cut : tm > cut) {
+                    json_array_remove(ts, i);
+                    json_array_remove(arr, i);
+                    continue;
+                }
+                lo = tm < lo ? tm : lo;
+                hi = tm > hi ? tm : hi;
+            }
+            if (json_array_size(arr) == 0) {
+                json_object_del(v[k].times, iri);
+                json_object_del(attrs, iri);
+            }
+        }
+    }
+    const struct pl_temporalq *tq = &t->tq;
+    t->truncated = 1;
+    t->range_end = cut;
+    if (!backwards)
+        t->range_start = tq->rel == PL_TIMEREL_AFTER || tq->rel == PL_TIMEREL_BETWEEN
+                             ? tq->time_at_ms
+                             : lo;
+    else
+        t->range_start = tq->rel == PL_TIMEREL_BETWEEN  ? tq->end_time_at_ms
+                         : tq->rel == PL_TIMEREL_BEFORE ? tq->time_at_ms
+                                                        : hi;
+}
+
+/* Content-Range (6.3.10) and the status of a temporal answer. */
 static int finish_status(struct treq *t)
 {
-    if (!t->truncated || t->range_lo > t->range_hi)
+    if (!t->truncated)
         return 200;
     char lo[PL_TIME_ISO_LEN], hi[PL_TIME_ISO_LEN], v[128];
-    pl_time_format(t->range_lo, lo);
-    pl_time_format(t->range_hi, hi);
+    pl_time_format(t->range_start, lo);
+    pl_time_format(t->range_end, hi);
     char total[32] = "*";
     if (t->tq.last_n)
         snprintf(total, sizeof total, "%lld", (long long)t->tq.last_n);
@@ -575,24 +765,25 @@ int pl_api_temporal_get(struct pl_req *r)
     int rc =
         pl_store_hist_entities(r->app->store, r->tenant, ids, 1, NULL, one_entity, &o, &t->err);
     json_t *doc = NULL;
+    struct tent v = {0};
     if (rc == 0 && !o.found)
         rc = pl_err_set(&t->err, PL_ENOTFOUND, "no temporal evolution of '%s'", id);
     if (rc == 0)
-        rc = build_entity(t, id, o.types, o.scope, &doc);
+        rc = select_entity(t, id, o.types, o.scope, &v);
     free(o.types);
     free(o.scope);
+    /* 5.7.3.4: an entity without instances of the wanted attributes in the window is removed
+     * from the result: nothing is left to answer */
+    if (rc == 0 && !v.selected)
+        rc = pl_err_set(&t->err, PL_ENOTFOUND,
+                        "'%s' has no attribute instance that matches the request", id);
+    if (rc == 0) {
+        paginate(t, &v, 1);
+        rc = render_tent(t, &v, &doc);
+    }
+    tent_free(&v);
     if (rc != 0)
         return pl_api_problem(r, &t->err);
-    if (!doc) { /* it has history, none in this window: the entity without attributes */
-        json_t *e = skeleton(id, NULL, NULL, NULL);
-        struct pl_render_opts ro = x->o;
-        ro.attrs = NULL;
-        ro.n_attrs = 0;
-        rc = e ? pl_entity_render(x->ctx, e, &ro, &doc, &t->err) : PL_ENOMEM;
-        json_decref(e);
-        if (rc != 0)
-            return pl_api_problem(r, &t->err);
-    }
     pl_api_reply_with_context(r, finish_status(t), doc);
     json_decref(doc);
     return PL_HANDLER_DONE;
@@ -686,27 +877,37 @@ static int run_query(struct pl_req *r, struct treq *t)
                                     add_cand, &c, &t->err);
     json_t *list = json_array();
     int64_t matched = 0, want = x->sq.limit, off = x->sq.offset;
+    /* the page's entities, kept until the page is complete: pagination clips them together */
+    struct tent *page = calloc(want > 0 ? (size_t)want : 1, sizeof *page);
+    size_t n_page = 0;
+    if (!page || !list)
+        rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         if (!cand_match(x, &c.v[i]))
             continue;
         if (!x->sq.count && matched >= off + want + 1)
             break; /* enough to know a next page exists */
-        json_t *doc = NULL;
-        if (matched >= off && matched < off + want) {
-            rc = build_entity(t, c.v[i].id, c.v[i].types, c.v[i].scope, &doc);
-            if (doc)
-                json_array_append_new(list, doc);
-        } else {
-            /* outside the page: only whether it is selected (no output kept) */
-            int trunc = t->truncated;
-            int64_t lo = t->range_lo, hi = t->range_hi;
-            rc = build_entity(t, c.v[i].id, c.v[i].types, c.v[i].scope, &doc);
-            t->truncated = trunc, t->range_lo = lo, t->range_hi = hi;
-            json_decref(doc);
-        }
-        if (rc == 0 && doc)
+        struct tent v;
+        rc = select_entity(t, c.v[i].id, c.v[i].types, c.v[i].scope, &v);
+        if (rc == 0 && v.selected) {
+            if (matched >= off && matched < off + want)
+                page[n_page++] = v; /* kept */
+            else
+                tent_free(&v); /* outside the page: only whether it is selected */
             matched++;
+        } else {
+            tent_free(&v);
+        }
     }
+    if (rc == 0)
+        paginate(t, page, n_page);
+    for (size_t k = 0; k < n_page; k++) {
+        json_t *doc = NULL;
+        if (rc == 0 && (rc = render_tent(t, &page[k], &doc)) == 0)
+            json_array_append_new(list, doc);
+        tent_free(&page[k]);
+    }
+    free(page);
     if (c.nomem && rc == 0)
         rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
     free_cands(&c);

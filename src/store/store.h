@@ -173,17 +173,21 @@ struct pl_hist_query {
 typedef int (*pl_hist_entity_fn)(void *ud, const char *id, const char *types_text,
                                  const char *scope_text, int64_t deleted_ms);
 /* One instance, attribute by attribute, each in ascending time order; `t` its time for the
- * query's property (createdAt when it lacks it); `more` 1 on the last row of an attribute whose
- * rows were cut by q->max. Returning non-zero stops the read (that value is returned). */
+ * query's property (createdAt when it lacks it); `more` 1 on the row where q->max cut the rows:
+ * the newest row returned (ascending reads), or the oldest row returned of each datasetId that
+ * was cut (lastN reads, which go backwards per datasetId). Returning non-zero stops the read
+ * (that value is returned). */
 typedef int (*pl_hist_row_fn)(void *ud, const char *attr, int64_t iid, int64_t t, const char *body,
                               size_t len, int more);
 
-/* An aggregation (4.5.19): buckets start at origin + k * (months, period_ms). */
+/* An aggregation (4.5.19): buckets start at origin + k * (months, period_ms); with
+ * origin_first, each attribute's origin is its first matching instance (origin_ms unused). */
 struct pl_hist_aggr {
     int64_t origin_ms;
     int months;
     int64_t period_ms;
     unsigned methods; /* PL_AGGR_* */
+    int origin_first;
 };
 struct pl_hist_bucket {
     int64_t start, first_t, last_t; /* bucket start; first and last instance times in it */
@@ -191,6 +195,7 @@ struct pl_hist_bucket {
     double sum, sumsq, min, max;    /* over numeric values (valid when n_num > 0) */
     const char *smin, *smax;        /* lexicographic min/max of string values (or NULL) */
     unsigned kinds;                 /* 1 << PL_HV_* of the values seen in the attribute */
+    int64_t origin;                 /* the origin of the attribute's buckets */
 };
 typedef int (*pl_hist_aggr_fn)(void *ud, const char *attr, const struct pl_hist_bucket *b);
 

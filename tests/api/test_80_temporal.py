@@ -415,12 +415,12 @@ def test_4_5_5_dataset_ids_are_recorded_per_instance(api):
     last = instances(temporal(api, id_, lastN="1"), "speed")
     assert sorted((i.get("datasetId") or "", val(i)) for i in last) == \
         [("", 1), (GPS, 4), (RADAR, 3)]
-    # simplified: the datasets merged in time order
+    # simplified: one object per datasetId (4.5.9 with 4.5.5), the default instance first
     simple = temporal(api, id_, options="temporalValues")["speed"]
-    assert simple["type"] == "Property"
-    vals = simple["values"]
-    assert sorted(v for v, _ in vals[:3]) == [1, 2, 3] and vals[3][0] == 4
-    assert [ts(x) for _, x in vals] == [ts(H(0))] * 3 + [ts(H(1))]
+    assert [o["type"] for o in simple] == ["Property"] * 3
+    assert [o.get("datasetId") for o in simple] == [None, GPS, RADAR]
+    assert [[v for v, _ in o["values"]] for o in simple] == [[1], [2, 4], [3]]
+    assert [ts(x) for _, x in simple[1]["values"]] == [ts(H(0)), ts(H(1))]
     # deleting one dataset records a deletion instance for it only
     r = requests.delete(api + f"/entities/{id_}/attrs/speed", params={"datasetId": GPS})
     assert r.status_code == 204, r.text
@@ -1060,17 +1060,18 @@ def test_4_5_19_buckets_start_at_time_at_for_after(readings):
     check_aggr(e["reading"], fixed_buckets(pts, start, DAY), ["totalCount", "sum", "max", "min"])
 
 
-def test_4_5_19_buckets_align_to_the_epoch_for_before(readings):
-    """docs/temporal.md: without a lower bound (before), buckets are aligned to
-    1970-01-01T00:00:00Z, so PT12H buckets start at 00:00 and 12:00 UTC, whatever the time of
-    the first instance (03:00 here)."""
+def test_4_5_19_buckets_start_at_the_first_instance_for_before(readings):
+    """4.5.19: the periods cover the time range of the query; without a lower bound (before)
+    it starts at the first instance (03:00 here), not at a calendar boundary, and the last
+    period ends at timeAt at the latest."""
     api, id_ = readings
     end = datetime.datetime(2024, 4, 5, tzinfo=UTC)
     methods = ["totalCount", "avg", "stddev"]
     e = aggr(api, id_, methods, timerel="before", timeAt=iso(end), aggrPeriodDuration="PT12H")
     pts = [(v, t) for v, t in READINGS if t < end]
-    epoch = datetime.datetime(1970, 1, 1, tzinfo=UTC)
-    check_aggr(e["reading"], fixed_buckets(pts, epoch, datetime.timedelta(hours=12)), methods)
+    expected = fixed_buckets(pts, pts[0][1], datetime.timedelta(hours=12))
+    expected = [(s, min(e_, end), vs) for s, e_, vs in expected]
+    check_aggr(e["reading"], expected, methods)
 
 
 def test_4_5_19_pt0s_is_one_bucket_spanning_the_window(readings):
@@ -1400,7 +1401,7 @@ def test_truncation_last_n_above_the_cap_gives_the_latest(capped35):
     insts = instances(r.json(), "n")
     assert [val(i) for i in insts] == list(range(25, 35))
     first, last, _ = content_range(r)
-    assert (first, last) == (ts(H(25)), ts(H(34)))
+    assert (first, last) == (ts(H(34)), ts(H(25)))  # backwards (6.3.10): newest, then the cut
     r = tget(api, id_, lastN="5")
     assert r.status_code == 200 and values(r.json(), "n") == list(range(30, 35))
 

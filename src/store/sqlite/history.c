@@ -956,6 +956,7 @@ struct row {
     int64_t iid, t;
     char *body;
     size_t len;
+    int edge; /* the row at a cut (pl_hist_row_fn `more`) */
 };
 
 static int cmp_row(const void *a, const void *b)
@@ -1011,7 +1012,7 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
         if (cut_possible)
             limit = q->max + 1;
         size_t n = 0;
-        int more = 0, n_ds = 0;
+        int n_ds = 0;
         if (ds_st) {
             sqlite3_reset(ds_st);
             sqlite3_bind_int64(ds_st, 1, eid);
@@ -1054,6 +1055,7 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
                     break;
                 }
                 memcpy(rows[n].body, sqlite3_column_text(st, 2), rows[n].len + 1);
+                rows[n].edge = 0;
                 n++;
             }
             if (rc == 0 && s != SQLITE_DONE)
@@ -1062,7 +1064,7 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
                 /* drop the extra row: the oldest for lastN (desc), the newest otherwise */
                 free(rows[n - 1].body);
                 n--;
-                more = 1;
+                rows[n - 1].edge = 1; /* the last one kept, in the read's order */
             }
             if (rc != 0 || !ds_st)
                 break;
@@ -1072,7 +1074,7 @@ int sq_hist_instances(void *p, const struct pl_hist_query *q, pl_hist_row_fn fn,
         for (size_t i = 0; i < n; i++) {
             if (rc == 0)
                 rc = fn(ud, attrs[a].iri, rows[i].iid, rows[i].t, rows[i].body, rows[i].len,
-                        more && i == n - 1);
+                        rows[i].edge);
             free(rows[i].body);
         }
     }
@@ -1114,6 +1116,21 @@ static void aggr_sql(struct pl_strbuf *sql, const struct pl_hist_query *q, int w
     pl_strbuf_puts(sql, ") GROUP BY b ORDER BY b");
 }
 
+/* The earliest matching time of one attribute (the origin of its buckets with origin_first). */
+static void first_sql(struct pl_strbuf *sql, const struct pl_hist_query *q)
+{
+    const char *ord = order_expr(q->prop);
+    pl_strbuf_puts(sql, "SELECT min(tt) FROM (");
+    for (int k = 0; k < 2; k++) {
+        pl_strbuf_printf(sql,
+                         "%sSELECT min(%s) AS tt FROM %s WHERE eid=?1 AND aid=?2 AND del IS NULL "
+                         "AND kind <> 0",
+                         k ? " UNION ALL " : "", ord, k ? "hlog" : "hinst");
+        time_cond(sql, q);
+    }
+    pl_strbuf_puts(sql, ")");
+}
+
 struct bucket_buf {
     struct pl_hist_bucket *v;
     char **strs; /* smin / smax copies (2 per bucket) */
@@ -1129,10 +1146,10 @@ static void bucket_buf_reset(struct bucket_buf *bb)
     bb->kinds = 0;
 }
 
-/* Runs `st` for one attribute into bb. */
+/* Runs `st` for one attribute into bb, its buckets starting at `origin`. */
 static int aggr_run(struct rconn *c, sqlite3_stmt *st, int64_t eid, int64_t aid,
                     const struct pl_hist_query *q, const struct pl_hist_aggr *ag,
-                    struct bucket_buf *bb, struct pl_err *err)
+                    int64_t origin, struct bucket_buf *bb, struct pl_err *err)
 {
     bucket_buf_reset(bb);
     sqlite3_reset(st);
@@ -1140,7 +1157,7 @@ static int aggr_run(struct rconn *c, sqlite3_stmt *st, int64_t eid, int64_t aid,
     sqlite3_bind_int64(st, 2, aid);
     sqlite3_bind_int64(st, 3, q->t1);
     sqlite3_bind_int64(st, 4, q->t2);
-    sqlite3_bind_int64(st, 6, ag->origin_ms);
+    sqlite3_bind_int64(st, 6, origin);
     sqlite3_bind_int(st, 7, ag->months);
     sqlite3_bind_int64(st, 8, ag->period_ms);
     int s;
@@ -1174,6 +1191,7 @@ static int aggr_run(struct rconn *c, sqlite3_stmt *st, int64_t eid, int64_t aid,
         b->first_t = sqlite3_column_int64(st, 10);
         b->last_t = sqlite3_column_int64(st, 11);
         b->kinds = (unsigned)sqlite3_column_int64(st, 12);
+        b->origin = origin;
         bb->kinds |= b->kinds;
         bb->n++;
     }
@@ -1197,23 +1215,43 @@ int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hi
         rc = load_attrs(c, eid, q, &attrs, &n_attrs, err);
     int distinct = (ag->methods & PL_AGGR_DISTINCTCOUNT) != 0;
     int strs = (ag->methods & (PL_AGGR_MIN | PL_AGGR_MAX)) != 0;
-    struct pl_strbuf fast = {0}, full = {0};
+    struct pl_strbuf fast = {0}, full = {0}, first = {0};
     aggr_sql(&fast, q, 0);
     aggr_sql(&full, q, 1);
-    sqlite3_stmt *st_fast = NULL, *st_full = NULL;
-    if (rc == 0 && (fast.nomem || full.nomem))
+    first_sql(&first, q);
+    sqlite3_stmt *st_fast = NULL, *st_full = NULL, *st_first = NULL;
+    if (rc == 0 && (fast.nomem || full.nomem || first.nomem))
         rc = pl_err_set(err, PL_ENOMEM, "out of memory");
     if (rc == 0)
         rc = rprep(c, fast.p, &st_fast, err);
     if (rc == 0)
         rc = rprep(c, full.p, &st_full, err);
+    if (rc == 0 && ag->origin_first)
+        rc = rprep(c, first.p, &st_first, err);
     struct bucket_buf bb = {0};
     for (size_t a = 0; a < n_attrs && rc == 0; a++) {
+        int64_t origin = ag->origin_ms;
+        if (st_first) {
+            sqlite3_reset(st_first);
+            sqlite3_bind_int64(st_first, 1, eid);
+            sqlite3_bind_int64(st_first, 2, attrs[a].aid);
+            sqlite3_bind_int64(st_first, 3, q->t1);
+            sqlite3_bind_int64(st_first, 4, q->t2);
+            int s = sqlite3_step(st_first);
+            if (s != SQLITE_ROW)
+                rc = sq_dberr(err, c->db, s, "history aggregation origin");
+            else if (sqlite3_column_type(st_first, 0) == SQLITE_NULL)
+                continue; /* no instance: no bucket */
+            else
+                origin = sqlite3_column_int64(st_first, 0);
+        }
         /* numbers (the usual case) need no body: the covering index answers; bodies are read
          * only for distinctCount, or min/max of an attribute that has string values */
-        rc = aggr_run(c, distinct ? st_full : st_fast, eid, attrs[a].aid, q, ag, &bb, err);
+        if (rc == 0)
+            rc = aggr_run(c, distinct ? st_full : st_fast, eid, attrs[a].aid, q, ag, origin, &bb,
+                          err);
         if (rc == 0 && !distinct && strs && (bb.kinds & (1u << PL_HV_STRING)))
-            rc = aggr_run(c, st_full, eid, attrs[a].aid, q, ag, &bb, err);
+            rc = aggr_run(c, st_full, eid, attrs[a].aid, q, ag, origin, &bb, err);
         for (size_t i = 0; rc == 0 && i < bb.n; i++)
             rc = fn(ud, attrs[a].iri, &bb.v[i]);
     }
@@ -1222,8 +1260,10 @@ int sq_hist_aggregate(void *p, const struct pl_hist_query *q, const struct pl_hi
     free(bb.strs);
     sqlite3_finalize(st_fast);
     sqlite3_finalize(st_full);
+    sqlite3_finalize(st_first);
     pl_strbuf_dispose(&fast);
     pl_strbuf_dispose(&full);
+    pl_strbuf_dispose(&first);
     free_attrs(attrs, n_attrs);
     sq_reader_put(be, c);
     return rc;

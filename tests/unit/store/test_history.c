@@ -862,14 +862,15 @@ static void writes_max_truncates_with_more_flag(void **state)
     for (size_t i = 0; i < c.n; i++)
         assert_int_equal(c.r[i].more, 0);
 
-    /* lastN above max: the latest max instances, ascending, `more` on the last row */
+    /* lastN above max: the latest max instances, ascending, `more` on the row at the cut, the
+     * oldest one returned (lastN pages backwards, 6.3.10) */
     q.max = 2;
     q.last_n = 4;
     assert_int_equal(read_rows(s, &q, &c), 0);
     EXPECT_VALS(&c, AT, "12", "\"" NULLV "\"");
     assert_int_equal(rows_of(&c, AT, r, 8), 2);
-    assert_int_equal(r[0]->more, 0);
-    assert_int_equal(r[1]->more, 1);
+    assert_int_equal(r[0]->more, 1);
+    assert_int_equal(r[1]->more, 0);
     coll_free(&c);
 }
 
