@@ -511,6 +511,13 @@ static int parse_members(struct pstate *ps, const char *aname, int kind, const j
             if ((rc = parse_payload(ps, aname, NULL, kind, m, &p)) != 0)
                 goto fail;
             json_object_set_new(inst, k, p);
+        } else if (!strcmp(k, "expiresAt")) { /* 4.22: a system DateTime, not a sub-Property */
+            int64_t ms;
+            if (!json_is_string(m) || pl_time_parse(json_string_value(m), &ms) != 0) {
+                rc = bad(ps, "attribute '%s': expiresAt must be a UTC DateTime (4.22)", aname);
+                goto fail;
+            }
+            json_object_set(inst, k, m);
         } else if (!strcmp(k, "observedAt")) { /* NGSI-LD 4.6.3 */
             int64_t ms;
             if (!json_is_string(m) || pl_time_parse(json_string_value(m), &ms) != 0) {
@@ -757,6 +764,11 @@ static int parse_entity(struct pstate *ps, const json_t *in, enum pl_parse_kind 
         } else if (!strcmp(k, "scope")) { /* NGSI-LD 4.18 */
             if ((rc = parse_scope(ps, v, o)) != 0)
                 return rc;
+        } else if (!strcmp(k, "expiresAt")) { /* 4.22: when the entity is removed */
+            int64_t ms;
+            if (!json_is_string(v) || pl_time_parse(json_string_value(v), &ms) != 0)
+                return bad(ps, "expiresAt must be a UTC DateTime (4.22)");
+            json_object_set(o, "expiresAt", v);
         } else if (!strcmp(k, "createdAt") || !strcmp(k, "modifiedAt") ||
                    !strcmp(k, "deletedAt")) {
             /* System-managed (4.8): a string lets a client round-trip a sysAttrs GET. */

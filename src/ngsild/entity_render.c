@@ -208,8 +208,9 @@ static json_t *render_instance(struct rstate *rs, const char *iri, const json_t 
     if (ot)
         json_object_set_new(out, "objectType", compact_any(rs, ot));
     if (rs->o->sys_attrs) {
-        static const char *const sys[] = {"createdAt", "modifiedAt"};
-        for (size_t i = 0; i < 2; i++) {
+        /* expiresAt (4.22) is a system attribute too */
+        static const char *const sys[] = {"createdAt", "modifiedAt", "expiresAt"};
+        for (size_t i = 0; i < 3; i++) {
             const json_t *m = json_object_get(inst, sys[i]);
             if (m)
                 json_object_set_new(out, sys[i], json_deep_copy(m));
@@ -323,8 +324,8 @@ int pl_entity_render(const struct pl_ctx *ctx, const json_t *e, const struct pl_
                                             ? json_deep_copy(json_array_get(sc, 0))
                                             : json_deep_copy(sc));
     if (o->sys_attrs) {
-        static const char *const sys[] = {"createdAt", "modifiedAt", "deletedAt"};
-        for (size_t i = 0; i < 3; i++) {
+        static const char *const sys[] = {"createdAt", "modifiedAt", "deletedAt", "expiresAt"};
+        for (size_t i = 0; i < 4; i++) {
             const json_t *m = json_object_get(e, sys[i]);
             if (m)
                 json_object_set_new(r, sys[i], json_deep_copy(m));

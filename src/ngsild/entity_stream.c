@@ -687,16 +687,18 @@ struct rs {
 /* Members of a stored instance that rendering reads. */
 enum {
     I_TYPE, I_VALUE, I_OBJECT, I_LANGMAP, I_VOCAB, I_JSON, I_VALUELIST, I_OBJECTLIST,
-    I_OBSERVEDAT, I_UNITCODE, I_DATASETID, I_OBJECTTYPE, I_CREATEDAT, I_MODIFIEDAT, I_SUB, I__N
+    I_OBSERVEDAT, I_UNITCODE, I_DATASETID, I_OBJECTTYPE, I_CREATEDAT, I_MODIFIEDAT, I_EXPIRESAT,
+    I_SUB, I__N
 };
 static const struct key inst_keys[I__N] = {
     KEY("type"),      KEY("value"),      KEY("object"),     KEY("languageMap"), KEY("vocab"),
     KEY("json"),      KEY("valueList"),  KEY("objectList"), KEY("observedAt"),  KEY("unitCode"),
-    KEY("datasetId"), KEY("objectType"), KEY("createdAt"),  KEY("modifiedAt"),  KEY("sub")};
+    KEY("datasetId"), KEY("objectType"), KEY("createdAt"),  KEY("modifiedAt"),  KEY("expiresAt"),
+    KEY("sub")};
 static const char *const inst_names[I__N] = {
     "type",       "value",    "object",    "languageMap", "vocab",      "json",
     "valueList",  "objectList", "observedAt", "unitCode", "datasetId", "objectType",
-    "createdAt",  "modifiedAt", "sub"};
+    "createdAt",  "modifiedAt", "expiresAt", "sub"};
 /* The payload member of each kind (entity_parse.c kind_payloads), as an I_* index. */
 static const int kind_payload[PL_KIND__COUNT] = {I_VALUE, I_OBJECT,  I_VALUE,     I_LANGMAP,
                                                  I_VOCAB, I_JSON, I_VALUELIST, I_OBJECTLIST};
@@ -868,7 +870,8 @@ static int render_instance(struct rs *rs, const char *iri, const struct inst *in
     int sys = rs->o->sys_attrs;
     if (fmt == PL_FORMAT_CONCISE && !force_object && pk == I_VALUE && p.p &&
         !in->m[I_OBSERVEDAT].p && !in->m[I_UNITCODE].p && !in->m[I_DATASETID].p &&
-        !in->m[I_OBJECTTYPE].p && !(sys && (in->m[I_CREATEDAT].p || in->m[I_MODIFIEDAT].p)) &&
+        !in->m[I_OBJECTTYPE].p &&
+        !(sys && (in->m[I_CREATEDAT].p || in->m[I_MODIFIEDAT].p || in->m[I_EXPIRESAT].p)) &&
         !obj_nonempty(in->m[I_SUB])) {
         /* Concise (4.5.2.3, 4.7.3): only a value left, written bare when unambiguous. */
         if (kind == PL_KIND_GEOPROPERTY ||
@@ -904,7 +907,7 @@ static int render_instance(struct rs *rs, const char *iri, const struct inst *in
     if (rc == R_OK && in->m[I_OBJECTTYPE].p &&
         (rc = put_core(rs, &first, &seen, "objectType")) == R_OK)
         rc = put_compact_any(rs, in->m[I_OBJECTTYPE]);
-    for (int i = I_CREATEDAT; sys && rc == R_OK && i <= I_MODIFIEDAT; i++) {
+    for (int i = I_CREATEDAT; sys && rc == R_OK && i <= I_EXPIRESAT; i++) {
         if (in->m[i].p && (rc = put_core(rs, &first, &seen, inst_names[i])) == R_OK)
             put_slice(rs->out, in->m[i]);
     }
@@ -1092,10 +1095,10 @@ static struct slice only_item(struct slice v)
 }
 
 /* Members of a stored entity that rendering reads. */
-enum { E_ID, E_TYPE, E_SCOPE, E_CREATEDAT, E_MODIFIEDAT, E_DELETEDAT, E_ATTRS, E__N };
+enum { E_ID, E_TYPE, E_SCOPE, E_CREATEDAT, E_MODIFIEDAT, E_DELETEDAT, E_EXPIRESAT, E_ATTRS, E__N };
 static const struct key ent_keys[E__N] = {KEY("id"),         KEY("type"),      KEY("scope"),
                                           KEY("createdAt"),  KEY("modifiedAt"),
-                                          KEY("deletedAt"),  KEY("attrs")};
+                                          KEY("deletedAt"),  KEY("expiresAt"), KEY("attrs")};
 
 static int render_entity(struct rs *rs, const char *body, size_t len)
 {
@@ -1132,7 +1135,7 @@ static int render_entity(struct rs *rs, const char *body, size_t len)
         struct slice one = only_item(m[E_SCOPE]);
         put_slice(rs->out, one.p ? one : m[E_SCOPE]);
     }
-    for (int i = E_CREATEDAT; rs->o->sys_attrs && rc == R_OK && i <= E_DELETEDAT; i++) {
+    for (int i = E_CREATEDAT; rs->o->sys_attrs && rc == R_OK && i <= E_EXPIRESAT; i++) {
         if (m[i].p && (rc = put_core(rs, &first, &seen, ent_keys[i].z)) == R_OK)
             put_slice(rs->out, m[i]);
     }

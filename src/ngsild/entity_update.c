@@ -220,6 +220,12 @@ int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const c
     } else if (op == PL_UPDATE_REPLACE) {
         json_object_del(e, "scope");
     }
+    /* 4.22: expiresAt is the entity's own; a replace without one makes it permanent */
+    const json_t *fx = json_object_get(frag, "expiresAt");
+    if (fx)
+        json_object_set(e, "expiresAt", (json_t *)fx);
+    else if (op == PL_UPDATE_REPLACE)
+        json_object_del(e, "expiresAt");
     const json_t *fa = json_object_get(frag, "attrs");
     const char *iri;
     json_t *finsts;

@@ -168,6 +168,11 @@ int pl_store__ix_build(const json_t *entity, struct pl_store_ix *ix)
             goto nomem;
     }
 
+    int64_t expires = pl_store__expires_first(entity);
+    if (expires != INT64_MAX &&
+        add_val(&b, PL_STORE_IX_EXPIRES, PL_QV_DATETIME, (double)expires, NULL, &scap) != 0)
+        goto nomem;
+
     const char *name;
     json_t *insts;
     json_object_foreach((json_t *)json_object_get(entity, "attrs"), name, insts)

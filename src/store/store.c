@@ -62,7 +62,7 @@ struct pl_store {
     struct pl_store_write *head, *tail; /* the queue, linked through next_ */
     int closing;                        /* 1: no new writes; the writer drains and exits */
     pthread_t writer;                   /* the writer thread */
-    pthread_t retention;                /* history retention steps (when rules exist) */
+    pthread_t retention;                /* housekeeping: history retention, expiry (4.22) */
     int has_retention;                  /* 1 when that thread runs */
     pthread_cond_t ret_cv;              /* it sleeps here (signalled at close) */
 
@@ -674,7 +674,7 @@ int pl_store_open(const struct pl_store_config *cfg, struct pl_store **out, stru
         free(s);
         return pl_err_set(err, PL_EINTERNAL, "store: cannot start the writer thread");
     }
-    if (s->hist && s->hist->n_retention && ops->w_hist_trim)
+    if ((s->hist && s->hist->n_retention && ops->w_hist_trim) || ops->expired)
         s->has_retention = pthread_create(&s->retention, NULL, retention_main, s) == 0;
     *out = s;
     return 0;
@@ -1053,12 +1053,83 @@ int64_t pl_store_hist_trim_step(struct pl_store *s)
     return a.n;
 }
 
-/* Retention runs as small writer steps, one per second, or back to back (with a short pause
- * for the writes queued meanwhile) while a step found a full budget of expired instances. */
+/* One expiry step: the apply of each entity's write. */
+static int expire_apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
+{
+    int64_t now = *(const int64_t *)ud;
+    int rc = cur ? pl_store__expire(cur, now, next) : 0;
+    if (rc < 0)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    if (rc == 0) /* changed meanwhile: nothing expired any more */
+        return pl_err_set(err, PL_ENOTFOUND, "nothing expired");
+    return 0;
+}
+
+#define EXPIRE_STEP 32
+
+struct expired_list {
+    char *tenant[EXPIRE_STEP], *id[EXPIRE_STEP];
+    int n, nomem;
+};
+
+static int add_expired(void *ud, const char *tenant, const char *id)
+{
+    struct expired_list *l = ud;
+    if (l->n == EXPIRE_STEP)
+        return 1;
+    l->tenant[l->n] = strdup(tenant ? tenant : "");
+    l->id[l->n] = strdup(id);
+    if (!l->tenant[l->n] || !l->id[l->n]) {
+        free(l->tenant[l->n]);
+        free(l->id[l->n]);
+        l->nomem = 1;
+        return 1;
+    }
+    l->n++;
+    return 0;
+}
+
+int64_t pl_store_expire_step(struct pl_store *s, int64_t now_ms)
+{
+    if (!s->ops->expired)
+        return 0;
+    struct expired_list l = {0};
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = s->ops->expired(s->be, now_ms, EXPIRE_STEP, add_expired, &l, &err);
+    if (rc != 0 && !l.nomem)
+        pl_log_warn("expiry: %s", err.detail);
+    struct pl_store_write w[EXPIRE_STEP];
+    struct pl_store_write *ws[EXPIRE_STEP];
+    for (int i = 0; i < l.n; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].tenant = l.tenant[i];
+        w[i].id = l.id[i];
+        w[i].flags = PL_WRITE_MUST_EXIST;
+        w[i].apply = expire_apply;
+        w[i].ud = &now_ms;
+        ws[i] = &w[i];
+    }
+    int64_t changed = 0;
+    if (l.n && pl_store_write_many_sync(s, ws, (size_t)l.n) != 0)
+        pl_log_warn("expiry: the store is closing");
+    for (int i = 0; i < l.n; i++) {
+        if (w[i].rc == 0)
+            changed++;
+        json_decref(w[i].result);
+        free(l.tenant[i]);
+        free(l.id[i]);
+    }
+    return rc != 0 && !l.nomem ? -1 : changed;
+}
+
+/* Housekeeping: retention and expiry run as small writer steps, one per second, or back to
+ * back (with a short pause for the writes queued meanwhile) while a step found a full budget
+ * of expired instances or entities. */
 static void *retention_main(void *arg)
 {
     struct pl_store *s = arg;
-    pthread_setname_np(pthread_self(), "pl-retention");
+    pthread_setname_np(pthread_self(), "pl-housekeep");
     int64_t wait_ms = 1000;
     pthread_mutex_lock(&s->mu);
     while (!s->closing) {
@@ -1075,7 +1146,8 @@ static void *retention_main(void *arg)
             break;
         pthread_mutex_unlock(&s->mu);
         int64_t n = pl_store_hist_trim_step(s);
-        wait_ms = n >= 2000 ? 20 : 1000;
+        int64_t x = pl_store_expire_step(s, pl_time_now_ms());
+        wait_ms = n >= 2000 || x >= EXPIRE_STEP ? 20 : 1000;
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);

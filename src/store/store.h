@@ -199,6 +199,9 @@ struct pl_hist_bucket {
 };
 typedef int (*pl_hist_aggr_fn)(void *ud, const char *attr, const struct pl_hist_bucket *b);
 
+/* An entity with something expired (tenant "" is the default one); non-zero stops the read. */
+typedef int (*pl_expired_fn)(void *ud, const char *tenant, const char *id);
+
 /* ------------------------------------------------------------------------------------------
  * The backend table. Version 1.
  * ---------------------------------------------------------------------------------------- */
@@ -287,6 +290,10 @@ struct pl_store_ops {
                           struct pl_err *err);
     int (*hist_aggregate)(void *be, const struct pl_hist_query *q, const struct pl_hist_aggr *a,
                           pl_hist_aggr_fn fn, void *ud, struct pl_err *err);
+    /* Transient entities (4.22), reader side: at most `limit` entities whose earliest expiresAt
+     * (the PL_STORE_IX_EXPIRES index key, store_int.h) is at or before now_ms, to fn. */
+    int (*expired)(void *be, int64_t now_ms, int limit, pl_expired_fn fn, void *ud,
+                   struct pl_err *err);
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -543,6 +550,11 @@ int pl_store_hist_patch(struct pl_store *s, const char *tenant, const char *id, 
 /* One retention step (the store runs them itself, once a second, when the policy has rules).
  * Returns the number of instances deleted, or -1 on error. */
 int64_t pl_store_hist_trim_step(struct pl_store *s);
+/* One expiry step (4.22; the store runs them itself, once a second): removes the entities, and
+ * the attribute instances, whose expiresAt is at or before now_ms, at most 32 entities, as
+ * ordinary writes in one transaction (history and the change listener see deletions). Returns
+ * the number of entities changed, or -1 (logged). */
+int64_t pl_store_expire_step(struct pl_store *s, int64_t now_ms);
 /* Whether the store records history for entities of `tenant` (any type). */
 int pl_store_hist_on(const struct pl_store *s, const char *tenant);
 

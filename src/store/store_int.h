@@ -32,6 +32,9 @@ char *pl_store__serialize(const json_t *entity, size_t *len);
 
 /* Pseudo attribute under which the entity's scopes are indexed (never an IRI: no ':'). */
 #define PL_STORE_IX_SCOPE "@scope"
+/* Pseudo attribute under which the entity's earliest expiresAt (4.22: of the entity or of one
+ * of its attribute instances) is indexed, as a DATETIME value (never an IRI: no ':'). */
+#define PL_STORE_IX_EXPIRES "@expires"
 /* Pseudo type under which the tenant-wide discovery counters are kept (never an IRI). */
 #define PL_ALL_TYPES "@all"
 /* Value class of the row that says "this attribute exists but has no comparable value" (a
@@ -75,6 +78,17 @@ int pl_store__ixval_cmp(const struct pl_store_ixval *x, const struct pl_store_ix
 int pl_store__ixak_cmp(const struct pl_store_ixak *x, const struct pl_store_ixak *y);
 int pl_store__ix_same_types(const struct pl_store_ix *a, const struct pl_store_ix *b);
 int pl_store__ix_same_aks(const struct pl_store_ix *a, const struct pl_store_ix *b);
+
+/* ------------------------------------------------------------------------------------------
+ * Transient entities and attributes (expire.c, NGSI-LD 4.22).
+ * ---------------------------------------------------------------------------------------- */
+
+/* The earliest expiresAt (ms) of the entity and its attribute instances; INT64_MAX: none. */
+int64_t pl_store__expires_first(const json_t *entity);
+/* What is left of `cur` (borrowed) at now_ms: returns 1 and *next NULL when the entity itself
+ * expired, 1 and *next NEW (the entity without its expired instances, modifiedAt now) when some
+ * instances expired, 0 when nothing did, -1 on OOM. */
+int pl_store__expire(const json_t *cur, int64_t now_ms, json_t **next);
 
 /* ------------------------------------------------------------------------------------------
  * Attribute history rows (hist.c). A batch owns its rows' body texts; the attr and dataset_id

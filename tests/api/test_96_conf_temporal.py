@@ -578,3 +578,85 @@ def test_keyvalues_is_still_not_a_temporal_representation(api):
     id_ = create(api, {"id": eid(t), "type": t, "a": prop(1)})
     assert_problem(tget(api, id_, format="keyValues"), 400, "BadRequestData")
     assert_problem(tget(api, id_, options="keyValues"), 400, "BadRequestData")
+
+
+# ================================================================================================
+# 7. Transient entities and attributes (4.22 expiresAt)
+# ================================================================================================
+def soon(seconds=1.5):
+    return iso(datetime.datetime.now(UTC) + datetime.timedelta(seconds=seconds))
+
+
+def subscribe(api, uri, t, triggers):
+    r = requests.post(api + "/subscriptions", json={
+        "type": "Subscription", "entities": [{"type": t}], "notificationTrigger": triggers,
+        "notification": {"endpoint": {"uri": uri}}})
+    assert r.status_code == 201, r.text
+    return r.headers["Location"].rsplit("/", 1)[-1]
+
+
+def gone(api, id_):
+    return requests.get(api + f"/entities/{id_}").status_code == 404
+
+
+def test_4_22_expired_entity_is_removed_notified_and_recorded(api, own_receiver):
+    t = new_type()
+    sid = subscribe(api, own_receiver.url("/expired"), t, ["entityDeleted"])
+    try:
+        id_ = create(api, {"id": eid(t), "type": t, "expiresAt": soon(), "a": prop(1)})
+        later = create(api, {"id": eid(t), "type": t, "expiresAt": "2100-01-01T00:00:00Z",
+                             "a": prop(1)})
+        e = requests.get(api + f"/entities/{id_}", params={"options": "sysAttrs"}).json()
+        assert "expiresAt" in e and ts(e["expiresAt"]), e  # a system attribute (4.22)
+        assert "expiresAt" not in requests.get(api + f"/entities/{id_}").json()
+        wait_until(lambda: gone(api, id_))
+        # the removal is a deletion: notified to entityDeleted and recorded in history
+        [rec] = own_receiver.wait_for("/expired", 1)
+        [d] = rec["body"]["data"]
+        assert d["id"] == id_ and "deletedAt" in d, d
+        [i] = insts(deleted_window(api, id_), "a")
+        assert i["value"] == NULL
+        assert not gone(api, later)
+    finally:
+        requests.delete(api + f"/subscriptions/{sid}")
+
+
+def test_4_22_expired_attribute_is_removed_and_notified_as_attribute_deleted(api,
+                                                                            own_receiver):
+    t = new_type()
+    sid = subscribe(api, own_receiver.url("/expired-attr"), t, ["attributeDeleted"])
+    try:
+        id_ = create(api, {"id": eid(t), "type": t, "keep": prop(1),
+                           "a": prop(2, expiresAt=soon()),
+                           "m": [prop(3, datasetId=GPS, expiresAt=soon()), prop(4)]})
+        e = requests.get(api + f"/entities/{id_}", params={"options": "sysAttrs"}).json()
+        assert ts(e["a"]["expiresAt"]), e
+        wait_until(lambda: "a" not in requests.get(api + f"/entities/{id_}").json())
+        e = requests.get(api + f"/entities/{id_}").json()
+        assert e["keep"]["value"] == 1 and e["m"]["value"] == 4 and "datasetId" not in e["m"]
+        [rec] = own_receiver.wait_for("/expired-attr", 1)
+        [d] = rec["body"]["data"]
+        assert d["id"] == id_ and d["a"] == NULL, d
+        h = deleted_window(api, id_)
+        assert set(h) == {"id", "type", "a", "m"}, h
+        assert [i.get("datasetId") for i in insts(h, "m")] == [GPS]
+    finally:
+        requests.delete(api + f"/subscriptions/{sid}")
+
+
+def test_4_22_expires_at_must_be_a_date_time(api):
+    t = new_type()
+    for body in ({"id": eid(t), "type": t, "expiresAt": "tomorrow"},
+                 {"id": eid(t), "type": t, "expiresAt": 5},
+                 {"id": eid(t), "type": t, "a": prop(1, expiresAt="later")}):
+        assert_problem(requests.post(api + "/entities", json=body), 400, "BadRequestData")
+
+
+def test_4_22_expiry_can_be_extended_by_replacing_the_entity(api):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "expiresAt": soon(3), "a": prop(1)})
+    r = requests.put(api + f"/entities/{id_}", json={"type": t, "a": prop(2),
+                                                      "expiresAt": "2100-01-01T00:00:00Z"})
+    assert r.status_code == 204, r.text
+    e = requests.get(api + f"/entities/{id_}", params={"options": "sysAttrs"}).json()
+    assert e["expiresAt"].startswith("2100-01-01"), e

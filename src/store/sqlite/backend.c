@@ -376,6 +376,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS aval(aid INTEGER NOT NULL, k INTEGER NOT NULL, v NOT NULL,"
     " pk INTEGER NOT NULL, PRIMARY KEY(aid, k, v, pk)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS aval_by_pk ON aval(pk, aid, k, v);"
+    /* the expiry step finds the "@expires" names of every tenant (store_int.h) */
+    "CREATE INDEX IF NOT EXISTS name_by_iri ON name(iri);"
     "CREATE TABLE IF NOT EXISTS tcount(tnid INTEGER NOT NULL, anid INTEGER NOT NULL,"
     " kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(tnid, anid, kind)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS tenant(name TEXT PRIMARY KEY) WITHOUT ROWID;"
@@ -1539,4 +1541,5 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .hist_entities = sq_hist_entities,
     .hist_instances = sq_hist_instances,
     .hist_aggregate = sq_hist_aggregate,
+    .expired = sq_expired,
 };

@@ -83,6 +83,9 @@ void sq_hist_cache_clear(struct sqlite_be *be);
 /* Writes what history keeps per transaction (the instanceId high-water mark); before COMMIT. */
 int sq_hist_tx_commit(struct sqlite_be *be, struct pl_err *err);
 int sq_hist_register(sqlite3 *db);
+/* expire.c: the `expired` member of the table (4.22). */
+int sq_expired(void *be, int64_t now_ms, int limit, pl_expired_fn fn, void *ud,
+               struct pl_err *err);
 int sq_w_hist_append(void *be, const char *tenant, const char *id, const char *types_text,
                      const char *scope_text, int64_t deleted_ms, const struct pl_hist_inst *rows,
                      size_t n, int *created, struct pl_err *err);
