@@ -37,6 +37,7 @@ struct treq {
     struct pl_req *r;
     struct qreq *x;
     struct pl_temporalq tq;
+    const char *time_at_text;   /* timeAt as the client wrote it (borrowed), NULL when absent */
     int64_t max_inst;           /* instances per attribute in one response */
     int truncated;              /* some attribute was cut at max_inst (206, 6.3.10) */
     int64_t range_start, range_end; /* the Content-Range bounds (6.3.10) when truncated */
@@ -75,6 +76,7 @@ static int tq_url_or_reply(struct pl_req *r, struct treq *t)
         pl_reply_problem(r, &err);
         return -1;
     }
+    t->time_at_text = pl_req_arg(r, "timeAt");
     int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), &t->datasets);
     if (n < 0)
         return -1;
@@ -231,9 +233,23 @@ static int same_ds(const char *a, const char *b)
     return a ? b && strcmp(a, b) == 0 : !b;
 }
 
+/* The time of a rendered instance in a simplified series: its member `tprop` (the
+ * timeproperty) as the client wrote it (4.6.3: "...:00Z" stays "...:00Z"), else `ms` (from the
+ * store) formatted. NEW reference. */
+static json_t *instance_time(const json_t *inst, const char *tprop, const json_t *ms)
+{
+    json_t *given = json_object_get(inst, tprop);
+    if (json_is_string(given))
+        return json_incref(given);
+    char iso[PL_TIME_ISO_LEN];
+    pl_time_format(json_integer_value(ms), iso);
+    return json_string(iso);
+}
+
 /* 4.5.9 for the rendered instances of one datasetId `ds` (NULL: the default instance):
  * {"type": kind, "<values>": [[payload, time], ...], ["datasetId": ds]}. */
-static json_t *simplify_dataset(const json_t *rendered, const json_t *times, const char *ds)
+static json_t *simplify_dataset(const json_t *rendered, const json_t *times, const char *tprop,
+                                const char *ds)
 {
     const char *type = NULL, *member, *key = NULL;
     int wrap = 0;
@@ -252,9 +268,8 @@ static json_t *simplify_dataset(const json_t *rendered, const json_t *times, con
         p = p ? json_incref(p) : json_null();
         if (wrap)
             p = json_pack("{s:o}", member, p);
-        char iso[PL_TIME_ISO_LEN];
-        pl_time_format(json_integer_value(json_array_get(times, i)), iso);
-        json_array_append_new(vals, json_pack("[o,s]", p, iso));
+        json_array_append_new(vals,
+                              json_pack("[o,o]", p, instance_time(inst, tprop, json_array_get(times, i))));
     }
     json_t *o = json_pack("{s:s, s:o}", "type", type ? type : "Property", key ? key : "values", vals);
     if (o && ds)
@@ -264,7 +279,7 @@ static json_t *simplify_dataset(const json_t *rendered, const json_t *times, con
 
 /* 4.5.9 with 4.5.5: one simplified object per datasetId (the default instance first, then in
  * order of first appearance); an array of them when there are several. */
-static json_t *simplify(const json_t *rendered, const json_t *times)
+static json_t *simplify(const json_t *rendered, const json_t *times, const char *tprop)
 {
     const char *seen[64];
     size_t n = 0, i;
@@ -288,14 +303,14 @@ static json_t *simplify(const json_t *rendered, const json_t *times)
         }
     }
     if (overflow) /* more datasets than we group: every instance in one series */
-        return simplify_dataset(rendered, times, NULL);
+        return simplify_dataset(rendered, times, tprop, NULL);
     if (n + (size_t)has_default == 1)
-        return simplify_dataset(rendered, times, has_default ? NULL : seen[0]);
+        return simplify_dataset(rendered, times, tprop, has_default ? NULL : seen[0]);
     json_t *all = json_array();
     if (has_default)
-        json_array_append_new(all, simplify_dataset(rendered, times, NULL));
+        json_array_append_new(all, simplify_dataset(rendered, times, tprop, NULL));
     for (size_t k = 0; k < n; k++)
-        json_array_append_new(all, simplify_dataset(rendered, times, seen[k]));
+        json_array_append_new(all, simplify_dataset(rendered, times, tprop, seen[k]));
     return all;
 }
 
@@ -352,7 +367,8 @@ static int render_instances(struct treq *t, const json_t *e, const json_t *times
                 json_array_append_new(a, ri);
             }
             if (x->o.temporal == PL_TEMPORAL_VALUES) {
-                json_object_set_new(doc, key, simplify(a, json_object_get(times, iri)));
+                json_object_set_new(doc, key, simplify(a, json_object_get(times, iri),
+                                                       pl_timeprop_name(t->tq.prop)));
                 json_decref(a);
             } else {
                 json_object_set_new(doc, key, a);
@@ -512,8 +528,8 @@ static int render_aggregated(struct treq *t, const char *id, json_t *doc, int *a
                 int64_t s, e;
                 bucket_span(t, &ag, &a.v[k].b, &s, &e);
                 char si[PL_TIME_ISO_LEN], ei[PL_TIME_ISO_LEN];
-                pl_time_format(s, si);
-                pl_time_format(e, ei);
+                pl_time_format_like(s, t->time_at_text, si);
+                pl_time_format_like(e, t->time_at_text, ei);
                 json_array_append_new(series,
                                       json_pack("[o,s,s]", method_value(m, &a.v[k]), si, ei));
             }
@@ -971,6 +987,7 @@ int pl_api_temporal_query_post(struct pl_req *r)
     pl_err_clear(&err);
     int rc = pl_temporalq_from_json(merged ? merged : tq, &t->tq, &err);
     json_decref(merged);
+    t->time_at_text = json_string_value(json_object_get(tq, "timeAt")); /* body: the request's */
     if (rc != 0)
         return pl_reply_problem(r, &err);
     if (pl_api__too_wide_or_reply(r, x, local) != 0)

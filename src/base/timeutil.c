@@ -34,6 +34,20 @@ void pl_time_format(int64_t ms, char *buf)
     buf[n] = '\0';
 }
 
+void pl_time_format_like(int64_t ms, const char *sample, char *buf)
+{
+    pl_time_format(ms, buf);
+    int sample_has_fraction =
+        sample && strlen(sample) > 19 && (sample[19] == '.' || sample[19] == ',');
+    if (!sample_has_fraction && ms % 1000 == 0) {
+        char *dot = strchr(buf, '.');
+        if (dot) {
+            dot[0] = 'Z';
+            dot[1] = '\0';
+        }
+    }
+}
+
 static int digits(const char *s, int n, int *out)
 {
     int v = 0;

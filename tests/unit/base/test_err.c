@@ -86,6 +86,20 @@ static void time_format_roundtrips(void **state)
     assert_true(ms == 1700000000123);
 }
 
+static void time_format_like_follows_the_sample_precision(void **state)
+{
+    (void)state;
+    char buf[PL_TIME_ISO_LEN];
+    pl_time_format_like(1700000000000, "2023-01-01T00:00:00Z", buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20Z");
+    pl_time_format_like(1700000000000, NULL, buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20Z");
+    pl_time_format_like(1700000000000, "2023-01-01T00:00:00.0Z", buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20.000Z");
+    pl_time_format_like(1700000000123, "2023-01-01T00:00:00Z", buf); /* not a whole second */
+    assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +108,7 @@ int main(void)
         cmocka_unit_test(problem_details_survives_invalid_utf8_detail),
         cmocka_unit_test(time_parse_accepts_only_utc_4_6_3),
         cmocka_unit_test(time_format_roundtrips),
+        cmocka_unit_test(time_format_like_follows_the_sample_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
