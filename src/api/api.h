@@ -75,6 +75,16 @@ void pl_api_add_context_link(struct pl_req *r);
 char *pl_api_context_member_text(struct pl_req *r);
 
 /*
+ * The URL of the @context the request used (after pl_api_context_or_reply): the Link header URL,
+ * the URL of the ImplicitlyCreated entry of an inline or multi-URL body @context (5.13.1), or the
+ * core context URL when the request had none. keep=1 when the URL is stored beyond the request
+ * (a subscription's "jsonldContext", 5.2.12): the implicit entry is then persisted and never
+ * evicted (see pl_ctxreg_context_url). Returns a NEW malloc'd string (free()), NULL when out of
+ * memory.
+ */
+char *pl_api_context_url(struct pl_req *r, int keep);
+
+/*
  * Answers the ProblemDetails of `e`, except that ResourceNotFound in a tenant that does not
  * exist becomes NonexistentTenant (NGSI-LD 5.5.10). Returns PL_HANDLER_DONE.
  */

@@ -32,34 +32,48 @@ int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
 
 static void defer_ctx(struct pl_req *r, struct pl_ctx *c);
 
-int pl_api_context_resolve(struct pl_req *r, json_t *body, struct pl_ctx **out, struct pl_err *err)
+/* The request's @context value as given (6.3.5): the body's "@context" member for
+ * application/ld+json (required; removed from the body), else the Link header URL (the body must
+ * then have no "@context"). *out: a NEW reference, NULL when the request has none. */
+static int context_value(struct pl_req *r, json_t *body, json_t **out, struct pl_err *err)
 {
-    json_t *value = NULL; /* a reference we hold until the context is resolved */
     *out = NULL;
     if (body && r->content_type == PL_MIME_LDJSON) {
-        value = json_is_object(body) ? json_object_get(body, "@context") : NULL;
+        json_t *value = json_is_object(body) ? json_object_get(body, "@context") : NULL;
         if (!value)
             return pl_err_set(err, PL_EBADREQUESTDATA,
                               "Content-Type application/ld+json requires an @context member in "
                               "the body (clause 6.3.5)");
-        json_incref(value);
+        *out = json_incref(value);
         json_object_del(body, "@context");
-    } else {
-        if (body && json_is_object(body) && json_object_get(body, "@context"))
-            return pl_err_set(err, PL_EBADREQUESTDATA,
-                              "@context in the body needs Content-Type application/ld+json; with "
-                              "application/json use the Link header (clause 6.3.5)");
-        if (r->link_context) {
-            value = json_string(r->link_context);
-            if (!value)
-                return pl_err_set(err, PL_EBADREQUESTDATA,
-                                  "the Link header URL is not valid UTF-8");
-        }
+        return 0;
     }
+    if (body && json_is_object(body) && json_object_get(body, "@context"))
+        return pl_err_set(err, PL_EBADREQUESTDATA,
+                          "@context in the body needs Content-Type application/ld+json; with "
+                          "application/json use the Link header (clause 6.3.5)");
+    if (r->link_context && !(*out = json_string(r->link_context)))
+        return pl_err_set(err, PL_EBADREQUESTDATA, "the Link header URL is not valid UTF-8");
+    return 0;
+}
+
+/* Resolves `value` (borrowed, may be NULL) through the registry. */
+static int resolve_value(struct pl_req *r, json_t *value, struct pl_ctx **out, struct pl_err *err)
+{
     int rc = pl_ctxreg_resolve(r->app->ctxreg, value, out, err);
-    json_decref(value);
     if (rc != 0 && err->code == PL_OK)
         pl_err_set(err, rc, "cannot resolve the @context");
+    return rc;
+}
+
+int pl_api_context_resolve(struct pl_req *r, json_t *body, struct pl_ctx **out, struct pl_err *err)
+{
+    json_t *value = NULL;
+    *out = NULL;
+    int rc = context_value(r, body, &value, err);
+    if (rc == 0)
+        rc = resolve_value(r, value, out, err);
+    json_decref(value);
     return rc;
 }
 
@@ -68,11 +82,19 @@ int pl_api_context_or_reply(struct pl_req *r, json_t *body, struct pl_ctx **out)
     struct pl_err err;
     pl_err_clear(&err);
     struct pl_ctx *c = NULL;
-    if (pl_api_context_resolve(r, body, &c, &err) != 0) {
+    json_t *value = NULL;
+    if (context_value(r, body, &value, &err) != 0 || resolve_value(r, value, &c, &err) != 0) {
+        json_decref(value);
         pl_reply_problem(r, &err);
         return -1;
     }
     defer_ctx(r, c);
+    if (value && !r->ld_context) { /* the context answers name (4.4, 6.3.6) */
+        r->ld_context = value;
+        pl_req_defer_decref(r, value);
+    } else {
+        json_decref(value);
+    }
     *out = c;
     return 0;
 }
@@ -87,24 +109,43 @@ static void defer_ctx(struct pl_req *r, struct pl_ctx *c)
     pl_req_defer(r, unref_ctx, c);
 }
 
+char *pl_api_context_url(struct pl_req *r, int keep)
+{
+    json_t *link = NULL;
+    const json_t *value = r->ld_context;
+    if (!value && r->link_context)
+        value = link = json_string(r->link_context);
+    struct pl_err err;
+    pl_err_clear(&err);
+    char *url = NULL;
+    (void)pl_ctxreg_context_url(r->app->ctxreg, value, keep, &url, &err);
+    json_decref(link);
+    return url;
+}
+
 static char *context_header_value(struct pl_req *r)
 {
-    const char *url = r->link_context ? r->link_context : PL_CORE_CONTEXT_URL;
-    size_t n = strlen(url) + 96;
-    char *v = malloc(n);
+    char *url = pl_api_context_url(r, 0);
+    size_t n = url ? strlen(url) + 96 : 0;
+    char *v = url ? malloc(n) : NULL;
     if (v)
         snprintf(v, n,
                  "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; "
                  "type=\"application/ld+json\"",
                  url);
+    free(url);
     return v;
 }
 
+/* The "@context" member of an application/ld+json answer: the request's @context exactly as
+ * the client gave it (the Link URL as a string, or the body's inline value), the core context
+ * URL only when the request had none (4.4: the core context is implied in last position, so it
+ * is not appended; the peers answer alike). NEW reference. */
 static json_t *context_member(struct pl_req *r)
 {
-    if (r->link_context)
-        return json_pack("[s,s]", r->link_context, PL_CORE_CONTEXT_URL);
-    return json_string(PL_CORE_CONTEXT_URL);
+    if (r->ld_context)
+        return json_incref(r->ld_context);
+    return json_string(r->link_context ? r->link_context : PL_CORE_CONTEXT_URL);
 }
 
 void pl_api_add_context_link(struct pl_req *r)
@@ -118,8 +159,6 @@ void pl_api_add_context_link(struct pl_req *r)
 
 char *pl_api_context_member_text(struct pl_req *r)
 {
-    if (!r->link_context)
-        return strdup("\"" PL_CORE_CONTEXT_URL "\"");
     json_t *ctx = context_member(r);
     char *z = ctx ? json_dumps(ctx, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(ctx);

@@ -48,6 +48,8 @@ struct entry {
     json_t *doc;                   /* the document {"@context": ...} (owned reference) */
     char *file;                    /* preloaded: the file it came from (owned), else NULL */
     int builtin;                   /* 1 for the built-in core context (never deleted) */
+    int kept;                      /* ImplicitlyCreated and named outside a request (a
+                                      subscription's jsonldContext): persisted, never evicted */
 };
 
 struct compiled {
@@ -439,7 +441,7 @@ static void evict(struct pl_ctxreg *r)
         struct entry *oldest = NULL;
         while (pl_hmap_next(r->by_url, &pos, &k, &v)) {
             struct entry *e = v;
-            if (e->kind != KIND_IMPLICIT)
+            if (e->kind != KIND_IMPLICIT || e->kept)
                 continue;
             n++;
             if (!oldest || e->last_usage < oldest->last_usage)
@@ -451,18 +453,21 @@ static void evict(struct pl_ctxreg *r)
     }
 }
 
-/* Records an inline @context (object or array) as ImplicitlyCreated, or touches it. Lock held. */
-static void note_implicit(struct pl_ctxreg *r, json_t *value, const char *canon)
+/* Records an inline @context (object or array: one object, several URLs, or a mix) as
+ * ImplicitlyCreated (5.13.1), or touches it. Its localId is the hash of the canonical text, so
+ * the same context always gets the same id and URL, across restarts too. Returns the entry
+ * (borrowed; NULL for a string or null value, or out of memory). Lock held. */
+static struct entry *note_implicit(struct pl_ctxreg *r, const json_t *value, const char *canon)
 {
     if (!value || json_is_null(value) || json_is_string(value))
-        return;
+        return NULL;
     char *id = hash_id(canon);
     if (!id)
-        return;
+        return NULL;
     struct entry *e = pl_hmap_get(r->by_id, id, NULL);
     if (!e) {
         char *url = str_printf("%s%s", r->hosted_prefix, id);
-        json_t *doc = json_pack("{s:O}", "@context", value);
+        json_t *doc = json_pack("{s:O}", "@context", (json_t *)value);
         e = url ? entry_new(id, url, KIND_IMPLICIT, doc) : (json_decref(doc), NULL);
         free(url);
         if (e && insert_entry(r, e) != 0)
@@ -473,6 +478,7 @@ static void note_implicit(struct pl_ctxreg *r, json_t *value, const char *canon)
         e->last_usage = pl_time_now_ms();
     }
     free(id);
+    return e;
 }
 
 /* Compiles `value` through the registry. `implicit`: record inline contexts. */
@@ -636,6 +642,8 @@ static void load_store(struct pl_ctxreg *r)
             k = KIND_HOSTED;
         else if (strcmp(kind, "Cached") == 0)
             k = KIND_CACHED;
+        else if (strcmp(kind, "ImplicitlyCreated") == 0)
+            k = KIND_IMPLICIT; /* only kept ones are persisted */
         else
             continue;
         json_t *doc = json_loads(body, 0, NULL);
@@ -648,6 +656,7 @@ static void load_store(struct pl_ctxreg *r)
             continue;
         if (created)
             snprintf(e->created, sizeof e->created, "%s", created);
+        e->kept = k == KIND_IMPLICIT;
         insert_entry(r, e);
     }
     json_decref(recs);
@@ -729,6 +738,37 @@ int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out, s
         return 0;
     }
     return resolve(r, value, 1, out, err);
+}
+
+int pl_ctxreg_context_url(struct pl_ctxreg *r, const json_t *value, int keep, char **url_out,
+                          struct pl_err *err)
+{
+    *url_out = NULL;
+    if (!value || json_is_null(value) || json_is_string(value)) {
+        const char *url = json_is_string(value) ? json_string_value(value) : PL_CORE_CONTEXT_URL;
+        *url_out = strdup(url);
+        return *url_out ? 0 : pl_err_set(err, PL_ENOMEM, "Out of memory");
+    }
+    if (!json_is_object(value) && !json_is_array(value))
+        return pl_err_set(err, PL_EBADREQUESTDATA,
+                          "An @context must be a URL, an object or an array");
+    char *canon = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!canon)
+        return pl_err_set(err, PL_ENOMEM, "Out of memory");
+    json_t *rec = NULL;
+    pthread_mutex_lock(&r->mu);
+    struct entry *e = note_implicit(r, value, canon);
+    if (e) {
+        *url_out = strdup(e->url);
+        if (keep && !e->kept) {
+            e->kept = 1;
+            rec = entry_record(e);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(canon);
+    persist_put(r, rec);
+    return *url_out ? 0 : pl_err_set(err, PL_ENOMEM, "Out of memory");
 }
 
 int pl_ctxreg_add(struct pl_ctxreg *r, json_t *body, char **url_out, struct pl_err *err)
@@ -948,7 +988,7 @@ int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload_flag, struc
         }
         return reload(r, id, url, file, err);
     }
-    char *sid = (e->kind != KIND_IMPLICIT && !e->file) ? strdup(e->id) : NULL;
+    char *sid = ((e->kind != KIND_IMPLICIT || e->kept) && !e->file) ? strdup(e->id) : NULL;
     remove_entry(r, e);
     flush_compiled(r);
     pthread_mutex_unlock(&r->mu);

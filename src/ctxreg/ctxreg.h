@@ -16,8 +16,10 @@
  *    @context was seen before costs one hash lookup.
  *
  * Kinds of registry entries (clause 5.13.3): "Hosted" (POSTed to us), "Cached" (downloaded or
- * preloaded from a remote URL), "ImplicitlyCreated" (inline contexts seen in requests; listed
- * with details, not persisted).
+ * preloaded from a remote URL), "ImplicitlyCreated" (5.13.1: every inline or multi-URL @context
+ * (an object or an array) seen in a request; localId = a hash of its canonical JSON text, so
+ * stable; served at <self_url>/ngsi-ld/v1/jsonldContexts/<localId>; the least recently used
+ * beyond max_cached are dropped, except those pl_ctxreg_context_url kept, which are persisted).
  *
  * Threading: every function is thread-safe.
  */
@@ -60,6 +62,24 @@ void pl_ctxreg_free(struct pl_ctxreg *r);
  */
 int pl_ctxreg_resolve(struct pl_ctxreg *r, json_t *value, struct pl_ctx **out,
                       struct pl_err *err);
+
+/*
+ * The URL of the @context a request used, for whoever must name it after the request: a
+ * subscription's "jsonldContext" (5.2.12), the Link header of an application/json answer.
+ * `value` (borrowed) is the request's @context as given (the Link header URL as a JSON string,
+ * or the body's "@context" member), NULL or JSON null when the request had none:
+ *  - NULL / null   -> the core context URL (PL_CORE_CONTEXT_URL);
+ *  - a string      -> that URL, unchanged;
+ *  - object/array  -> the URL of its ImplicitlyCreated entry (5.13.1, 5.13.3), created when new;
+ *                     GET /jsonldContexts/{localId} serves it. keep=1 (a subscription) also
+ *                     persists the entry and exempts it from eviction, so the URL outlives the
+ *                     request and restarts; keep=0 (a Link header) does not.
+ * Call it after pl_ctxreg_resolve succeeded on the same value (only valid contexts get entries).
+ * Returns 0 and *url_out (NEW malloc'd string, free() it), or PL_EBADREQUESTDATA (a value that is
+ * no @context: a number, a boolean) or PL_ENOMEM; *url_out is NULL on error.
+ */
+int pl_ctxreg_context_url(struct pl_ctxreg *r, const json_t *value, int keep, char **url_out,
+                          struct pl_err *err);
 
 /*
  * POST /jsonldContexts (5.13.2): `body` (borrowed) must be an object with an "@context" member

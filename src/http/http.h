@@ -102,6 +102,10 @@ struct pl_req {
     enum pl_mime content_type;     /* classified Content-Type */
     enum pl_mime accept;           /* chosen response type (json, ld+json, geo+json) */
     const char *link_context;      /* URL of the JSON-LD context Link header, or NULL */
+    json_t *ld_context;            /* the request's @context as given (the Link URL as a JSON
+                                      string, or the body's "@context" member), NULL when none;
+                                      set by the api layer, which holds the reference until the
+                                      response is done */
     const char *tenant;            /* NGSILD-Tenant header, "" when absent */
     const struct pl_route *route;  /* the matched route */
 

@@ -112,3 +112,114 @@ def test_4_5_19_aggregation_periods_follow_the_given_precision(api):
                      f"&timeAt=2024-03-01T10:00:00.000Z")
     assert r.json()["speed"]["sum"][0][1:] == ["2024-03-01T10:00:00.000Z",
                                                "2024-03-01T10:01:00.000Z"]
+
+
+# ------------------------------------------------------------------------------------------------
+# 4.4 / 6.3.6: an application/ld+json answer carries the request's @context as given
+# ------------------------------------------------------------------------------------------------
+INLINE = {"Thing": "http://example.org/Thing", "speed": "http://example.org/speed"}
+
+
+def ld_entity(api):
+    """An entity of type http://example.org/Thing<n> whose attribute is http://example.org/speed."""
+    t = "Thing" + uid()
+    ctx = {t: "http://example.org/" + t, "speed": "http://example.org/speed"}
+    e = eid(t)
+    create(api, {"id": e, "type": t, "speed": {"type": "Property", "value": 1,
+                                               "observedAt": GIVEN}, "@context": ctx}, LD_CT)
+    return t, e, ctx
+
+
+def ld_get_urls(api, t, e):
+    full = "http://example.org/" + t
+    q = urllib.parse.quote(full, safe="")
+    return [f"/entities/{e}", f"/entities?type={q}", f"/entities/{e}?options=keyValues",
+            f"/entities/{e}?pick=id,type", "/types", f"/types/{q}", "/attributes",
+            "/attributes?details=true", f"/temporal/entities/{e}",
+            f"/temporal/entities?type={q}&timerel=after&timeAt=2000-01-01T00:00:00Z",
+            f"/temporal/entities/{e}?options=temporalValues"]
+
+
+def test_6_3_6_ld_json_answer_carries_the_link_url_as_given(api):
+    t, e, _ = ld_entity(api)
+    for path in ld_get_urls(api, t, e):
+        r = requests.get(api + path, headers={"Accept": LD, "Link": link(PARKING)})
+        assert r.status_code == 200, (path, r.text)
+        body = r.json()
+        for doc in body if isinstance(body, list) else [body]:
+            assert doc["@context"] == PARKING, (path, doc)
+
+
+def test_4_4_ld_json_answer_without_context_names_the_core_context(api):
+    t, e, _ = ld_entity(api)
+    for path in ld_get_urls(api, t, e):
+        r = requests.get(api + path, headers=ACCEPT_LD)
+        assert r.status_code == 200, (path, r.text)
+        body = r.json()
+        for doc in body if isinstance(body, list) else [body]:
+            assert doc["@context"] == CORE, (path, doc)
+
+
+def test_6_3_6_geojson_answer_carries_the_link_url_as_given(api):
+    t, e, _ = ld_entity(api)
+    r = requests.get(f"{api}/entities/{e}", headers={"Accept": "application/geo+json",
+                                                     "Link": link(PARKING)})
+    assert r.json()["@context"] == PARKING
+    r = requests.get(f"{api}/entities?type=" + urllib.parse.quote("http://example.org/" + t),
+                     headers={"Accept": "application/geo+json", "Link": link(PARKING)})
+    assert r.json()["@context"] == PARKING
+
+
+def test_6_3_6_post_query_answer_carries_the_inline_context_as_given(api):
+    t, e, ctx = ld_entity(api)
+    r = requests.post(api + "/entityOperations/query", headers={**LD_CT, **ACCEPT_LD},
+                      json={"type": "Query", "entities": [{"type": t}], "@context": ctx})
+    assert r.status_code == 200, r.text
+    assert [d["@context"] for d in r.json()] == [ctx]
+    assert r.json()[0]["type"] == t and r.json()[0]["speed"]["value"] == 1
+    r = requests.post(api + "/temporal/entityOperations/query", headers={**LD_CT, **ACCEPT_LD},
+                      json={"type": "Query", "entities": [{"type": t}], "@context": ctx,
+                            "temporalQ": {"timerel": "after", "timeAt": "2000-01-01T00:00:00Z"}})
+    assert r.status_code == 200, r.text
+    assert [d["@context"] for d in r.json()] == [ctx]
+    # a multi-URL context is given back as the same array
+    multi = [PARKING, CORE]
+    r = requests.post(api + "/entityOperations/query", headers={**LD_CT, **ACCEPT_LD},
+                      json={"type": "Query", "entities": [{"type": "http://example.org/" + t}],
+                            "@context": multi})
+    assert r.status_code == 200, r.text
+    assert [d["@context"] for d in r.json()] == [multi]
+
+
+def test_6_3_6_subscription_answers_carry_the_link_url_as_given(api):
+    t = new_type()
+    r = requests.post(api + "/subscriptions", headers=JSON_CT, json={
+        "type": "Subscription", "entities": [{"type": t}],
+        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/x"}}})
+    assert r.status_code == 201, r.text
+    sid = r.headers["Location"].rsplit("/", 1)[1]
+    try:
+        r = requests.get(f"{api}/subscriptions/{sid}", headers={"Accept": LD,
+                                                                "Link": link(PARKING)})
+        assert r.status_code == 200, r.text
+        assert r.json()["@context"] == PARKING
+        r = requests.get(f"{api}/subscriptions", headers={"Accept": LD, "Link": link(PARKING)})
+        assert all(s["@context"] == PARKING for s in r.json())
+        r = requests.get(f"{api}/subscriptions/{sid}", headers=ACCEPT_LD)
+        assert r.json()["@context"] == CORE
+    finally:
+        requests.delete(f"{api}/subscriptions/{sid}")
+
+
+def test_6_3_6_json_answer_links_the_implicit_context_of_an_inline_one(api):
+    t, e, ctx = ld_entity(api)
+    r = requests.post(api + "/entityOperations/query", headers=LD_CT,
+                      json={"type": "Query", "entities": [{"type": t}], "@context": ctx})
+    assert r.status_code == 200, r.text
+    url = r.headers["Link"].split(">")[0][1:]
+    assert "/ngsi-ld/v1/jsonldContexts/" in url
+    served = requests.get(url)
+    assert served.status_code == 200 and served.json() == {"@context": ctx}
+    # the same Link URL now expands the names as the inline context did
+    r = requests.get(f"{api}/entities/{e}", headers={"Link": link(url)})
+    assert r.status_code == 200 and r.json()["type"] == t and "speed" in r.json(), r.text

@@ -642,6 +642,81 @@ static void ctxreg_get_details_of_hosted_and_implicit_5_13_4(void **state)
     pl_ctxreg_free(r);
 }
 
+static void ctxreg_context_url_names_the_request_context_5_13_1(void **state)
+{
+    (void)state;
+    struct pl_ctxreg *r = new_reg(0);
+    char *url = NULL;
+    assert_int_equal(pl_ctxreg_context_url(r, NULL, 0, &url, NULL), 0);
+    assert_string_equal(url, PL_CORE_CONTEXT_URL);
+    free(url);
+    json_t *s = json_string("http://e.org/ctx.jsonld");
+    assert_int_equal(pl_ctxreg_context_url(r, s, 1, &url, NULL), 0);
+    assert_string_equal(url, "http://e.org/ctx.jsonld");
+    free(url);
+    json_decref(s);
+    json_t *n = json_integer(3);
+    struct pl_err err;
+    pl_err_clear(&err);
+    assert_int_equal(pl_ctxreg_context_url(r, n, 0, &url, &err), PL_EBADREQUESTDATA);
+    assert_null(url);
+    json_decref(n);
+    /* an inline context: the URL of its ImplicitlyCreated entry, the same in another registry
+     * (the id hashes the canonical text: member order does not matter) */
+    json_t *a = json_loads("{\"a\": \"http://e.org/a\", \"b\": \"http://e.org/b\"}", 0, NULL);
+    json_t *b = json_loads("{\"b\": \"http://e.org/b\", \"a\": \"http://e.org/a\"}", 0, NULL);
+    char *ua = NULL, *ub = NULL;
+    assert_int_equal(pl_ctxreg_context_url(r, a, 0, &ua, NULL), 0);
+    struct pl_ctxreg *r2 = new_reg(0);
+    assert_int_equal(pl_ctxreg_context_url(r2, b, 0, &ub, NULL), 0);
+    assert_string_equal(ua, ub);
+    assert_true(strncmp(ua, SELF "/ngsi-ld/v1/jsonldContexts/", strlen(SELF) + 27) == 0);
+    assert_true(listed(r, ua));
+    json_t *d = NULL;
+    assert_int_equal(pl_ctxreg_get(r, ua, 0, &d, NULL), 0);
+    assert_true(json_equal(json_object_get(d, "@context"), a));
+    json_decref(d);
+    assert_int_equal(pl_ctxreg_get(r, ua, 1, &d, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(d, "kind")), "ImplicitlyCreated");
+    json_decref(d);
+    free(ua);
+    free(ub);
+    json_decref(a);
+    json_decref(b);
+    pl_ctxreg_free(r2);
+    pl_ctxreg_free(r);
+}
+
+static void ctxreg_kept_implicit_context_is_not_evicted(void **state)
+{
+    (void)state;
+    struct pl_ctxreg_config cfg = {0};
+    cfg.self_url = SELF;
+    cfg.max_cached = 1;
+    struct pl_ctxreg *r = NULL;
+    assert_int_equal(pl_ctxreg_new(&cfg, NULL, &r, NULL), 0);
+    json_t *kept =
+        json_loads("[\"" PL_CORE_CONTEXT_URL "\", {\"k\": \"http://e.org/k\"}]", 0, NULL);
+    struct pl_ctx *c = NULL;
+    assert_int_equal(pl_ctxreg_resolve(r, kept, &c, NULL), 0);
+    pl_ctx_unref(c);
+    char *url = NULL;
+    assert_int_equal(pl_ctxreg_context_url(r, kept, 1, &url, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        char txt[64];
+        snprintf(txt, sizeof txt, "{\"x%d\": \"http://e.org/x\"}", i);
+        json_t *v = json_loads(txt, 0, NULL);
+        assert_int_equal(pl_ctxreg_resolve(r, v, &c, NULL), 0);
+        pl_ctx_unref(c);
+        json_decref(v);
+    }
+    assert_true(listed(r, url));
+    assert_int_equal(count_kind(r, "ImplicitlyCreated"), 2); /* the kept one + the newest */
+    free(url);
+    json_decref(kept);
+    pl_ctxreg_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +733,8 @@ int main(void)
         cmocka_unit_test(ctxreg_compile_racing_delete_is_not_cached),
         cmocka_unit_test(ctxreg_get_cached_by_url_5_13_4),
         cmocka_unit_test(ctxreg_get_details_of_hosted_and_implicit_5_13_4),
+        cmocka_unit_test(ctxreg_context_url_names_the_request_context_5_13_1),
+        cmocka_unit_test(ctxreg_kept_implicit_context_is_not_evicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
