@@ -223,3 +223,49 @@ def test_6_3_6_json_answer_links_the_implicit_context_of_an_inline_one(api):
     # the same Link URL now expands the names as the inline context did
     r = requests.get(f"{api}/entities/{e}", headers={"Link": link(url)})
     assert r.status_code == 200 and r.json()["type"] == t and "speed" in r.json(), r.text
+
+
+# ------------------------------------------------------------------------------------------------
+# 4.5.4: keyValues of a multi-attribute (several datasetIds) uses the "dataset" map
+# ------------------------------------------------------------------------------------------------
+def multi_entity(api):
+    t = new_type()
+    e = eid(t)
+    create(api, {
+        "id": e, "type": t,
+        "name": [{"type": "Property", "value": "David Robert Jones"},
+                 {"type": "Property", "value": "David Bowie", "datasetId": "urn:ngsi-ld:datasetId:001"}],
+        "providedBy": [{"type": "Relationship", "object": "urn:ngsi-ld:Device:31415"},
+                       {"type": "Relationship", "object": "urn:ngsi-ld:Device:27182",
+                        "datasetId": "urn:ngsi-ld:datasetId:001"}],
+        "periods": [{"type": "ListProperty", "valueList": ["First", "Second"]},
+                    {"type": "ListProperty", "valueList": ["1st", "2nd"],
+                     "datasetId": "urn:ngsi-ld:datasetId:001"}],
+        "single": {"type": "Property", "value": 7},
+    })
+    return t, e
+
+
+EXPECTED_KV = {
+    "name": {"dataset": {"@none": "David Robert Jones", "urn:ngsi-ld:datasetId:001": "David Bowie"}},
+    "providedBy": {"dataset": {"@none": "urn:ngsi-ld:Device:31415",
+                               "urn:ngsi-ld:datasetId:001": "urn:ngsi-ld:Device:27182"}},
+    "periods": {"dataset": {"@none": ["First", "Second"], "urn:ngsi-ld:datasetId:001": ["1st", "2nd"]}},
+    "single": 7,
+}
+
+
+def test_4_5_4_key_values_of_multi_attributes_use_the_dataset_map(api):
+    t, e = multi_entity(api)
+    for r in (requests.get(f"{api}/entities/{e}?options=keyValues"),
+              requests.get(f"{api}/entities/{e}?format=simplified"),
+              requests.get(f"{api}/entities/{e}?options=keyValues&pick=id,name,providedBy,periods,single")):
+        assert r.status_code == 200, r.text
+        body = r.json()
+        for k, v in EXPECTED_KV.items():
+            assert body[k] == v, (k, body)
+    r = requests.get(f"{api}/entities?type={t}&options=keyValues")
+    assert {k: r.json()[0][k] for k in EXPECTED_KV} == EXPECTED_KV
+    r = requests.post(f"{api}/entityOperations/query?options=keyValues", headers=JSON_CT,
+                      json={"type": "Query", "entities": [{"type": t}]})
+    assert {k: r.json()[0][k] for k in EXPECTED_KV} == EXPECTED_KV
