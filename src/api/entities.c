@@ -403,8 +403,8 @@ int pl_api_attrs_update(struct pl_req *r)
 static const char *attr_iri_or_reply(struct pl_req *r, struct pl_ctx *ctx)
 {
     const char *name = r->params[1];
-    if (!pl_is_valid_name(name) && !pl_is_uri(name)) {
-        pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s'", name);
+    if ((!pl_is_valid_name(name) && !pl_is_uri(name)) || pl_is_reserved_attr_name(name)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' (4.6.2)", name);
         return NULL;
     }
     char *iri = pl_ctx_expand(ctx, name);

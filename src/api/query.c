@@ -494,7 +494,7 @@ static int strlist_or_reply(struct pl_req *r, const char *member, const json_t *
     pl_req_defer_free(r, items);
     for (size_t i = 0; i < k; i++) {
         const char *s = json_string_value(json_array_get(v, i));
-        if (!s || (!pl_is_valid_name(s) && !pl_is_uri(s))) {
+        if (!s || (!pl_is_valid_name(s) && !pl_is_uri(s)) || pl_is_reserved_attr_name(s)) {
             pl_reply_error(r, PL_EBADREQUESTDATA, "%s[%zu] is not an attribute name", member, i);
             return -1;
         }

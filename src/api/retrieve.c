@@ -99,7 +99,8 @@ int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
         if (keep_members && (strcmp(items[i], "id") == 0 || strcmp(items[i], "type") == 0 ||
                              strcmp(items[i], "scope") == 0))
             continue;
-        if (!pl_is_valid_name(items[i]) && !pl_is_uri(items[i])) {
+        if ((!pl_is_valid_name(items[i]) && !pl_is_uri(items[i])) ||
+            pl_is_reserved_attr_name(items[i])) {
             pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s' in %s", items[i],
                            param);
             return -1;

@@ -1135,7 +1135,9 @@ static const char *attr_iri_or_reply(struct pl_req *r, struct pl_ctx **ctx)
     if (pl_api_context_or_reply(r, NULL, ctx) != 0)
         return NULL;
     const char *name = r->params[1];
-    char *iri = pl_is_valid_name(name) || pl_is_uri(name) ? pl_ctx_expand(*ctx, name) : NULL;
+    char *iri = (pl_is_valid_name(name) || pl_is_uri(name)) && !pl_is_reserved_attr_name(name)
+                    ? pl_ctx_expand(*ctx, name)
+                    : NULL;
     if (!iri) {
         pl_reply_error(r, PL_EBADREQUESTDATA, "invalid attribute name '%.200s'", name);
         return NULL;

@@ -167,9 +167,13 @@ int pl_entity_render_geojson(const struct pl_ctx *ctx, const json_t *e,
                              json_t **out, struct pl_err *err);
 
 /* Validity helpers shared with api/: an absolute URI as NGSI-LD wants for ids (scheme ":"
- * then no whitespace or control characters); a valid attribute/type name (4.6.2). */
+ * then no whitespace or control characters); a valid attribute/type name: a 4.6.2 name (a
+ * Unicode letter, then letters, numbers and "_"), a prefix:name, or an absolute IRI (an
+ * expanded name); and the reserved names that cannot name an attribute (entity and attribute
+ * members such as id, type, value, observedAt, and every "@" keyword). Thread-safe. */
 int pl_is_uri(const char *s);
 int pl_is_valid_name(const char *s);
+int pl_is_reserved_attr_name(const char *s);
 
 /*
  * Checks a whole internal-form entity (borrowed) against `lim` (NULL: the defaults): at most

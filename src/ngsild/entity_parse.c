@@ -9,10 +9,13 @@
  * produces the internal form the store keeps. It never looks at stored data: update semantics are
  * in entity_update.c, output in entity_render.c.
  */
+#include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "base/hmap.h"
 #include "base/timeutil.h"
@@ -108,16 +111,103 @@ int pl_is_uri(const char *s)
     return 1;
 }
 
-int pl_is_valid_name(const char *s)
+/* The C.UTF-8 locale, for the Unicode categories of 4.6.2 (glibc classifies every Unicode
+ * letter and number there); created once, (locale_t)0 when the C library lacks it. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
 {
-    /* NGSI-LD 4.6.2: no control characters, whitespace or the characters <>"'=;() . */
-    if (!s || !*s)
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Decodes one UTF-8 character at *p (advancing it); -1 when malformed. jansson has already
+ * checked the JSON text, but names also come from URLs. */
+static long utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    long c;
+    int n;
+    if (s[0] < 0x80)
+        c = s[0], n = 0;
+    else if ((s[0] & 0xe0) == 0xc0)
+        c = s[0] & 0x1f, n = 1;
+    else if ((s[0] & 0xf0) == 0xe0)
+        c = s[0] & 0x0f, n = 2;
+    else if ((s[0] & 0xf8) == 0xf0)
+        c = s[0] & 0x07, n = 3;
+    else
+        return -1;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return -1;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    *p = s + n + 1;
+    return c;
+}
+
+/* unicodeLetter (\p{L}) and unicodeNumber (\p{N}) of 4.6.2. Without a UTF-8 locale every
+ * non-ASCII character counts as a letter (lenient rather than refusing valid names). */
+static int is_letter(long c)
+{
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    pthread_once(&utf8_once, utf8_locale_init);
+    return utf8_locale ? iswalpha_l((wint_t)c, utf8_locale) : 1;
+}
+
+static int is_number(long c)
+{
+    if (c < 0x80)
+        return c >= '0' && c <= '9';
+    pthread_once(&utf8_once, utf8_locale_init);
+    return utf8_locale && iswalnum_l((wint_t)c, utf8_locale) && !iswalpha_l((wint_t)c, utf8_locale);
+}
+
+/* 4.6.2 name = unicodeLetter *nameChar, nameChar = letter / number / "_"; and prefix:name.
+ * Returns the byte length consumed (stopping at a ':' or the end), 0 when not a name. */
+static size_t name_part(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long c = utf8_next(&p);
+    if (c < 0 || !is_letter(c))
         return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= 0x20 || *p == 0x7f || strchr("<>\"'=;()", *p))
+    while (*p && *p != ':') {
+        c = utf8_next(&p);
+        if (c < 0 || !(is_letter(c) || is_number(c) || c == '_'))
             return 0;
     }
-    return 1;
+    return (size_t)((const char *)p - s);
+}
+
+int pl_is_valid_name(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    size_t n = name_part(s);
+    if (n && (s[n] == '\0' || (s[n] == ':' && name_part(s + n + 1) == strlen(s + n + 1))))
+        return 1;
+    /* Expanded names: an absolute IRI (http://example.org/speed, urn:...) names a type or an
+     * attribute as well. */
+    return pl_is_uri(s);
+}
+
+int pl_is_reserved_attr_name(const char *s)
+{
+    /* Members of an entity (4.5.1), system members (4.8) and the metadata members of an
+     * attribute (4.5.2-4.5.24), and every JSON-LD keyword: an attribute with one of these names
+     * could not be told from the member. The payload members (value, object, languageMap, ...)
+     * stay usable: Smart Data Models has a "value" attribute (Device), and they expand alike. */
+    static const char *const reserved[] = {"id",         "type",       "scope",     "createdAt",
+                                           "modifiedAt", "deletedAt",  "observedAt", "datasetId",
+                                           "instanceId", "unitCode",   "objectType", NULL};
+    if (!s || s[0] == '@')
+        return 1;
+    for (int i = 0; reserved[i]; i++)
+        if (strcmp(s, reserved[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* ============================================================================================
@@ -776,6 +866,8 @@ static int parse_entity(struct pstate *ps, const json_t *in, enum pl_parse_kind 
                 return bad(ps, "'%s' is a reserved name (4.8)", k);
         } else {
             char *iri;
+            if (pl_is_reserved_attr_name(k))
+                return bad(ps, "'%s' is a reserved name and cannot name an attribute (4.6.2)", k);
             if ((rc = expand_name(ps, k, "attribute", &iri)) != 0)
                 return rc;
             json_t *insts = json_object_get(attrs, iri);

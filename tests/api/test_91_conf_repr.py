@@ -269,3 +269,58 @@ def test_4_5_4_key_values_of_multi_attributes_use_the_dataset_map(api):
     r = requests.post(f"{api}/entityOperations/query?options=keyValues", headers=JSON_CT,
                       json={"type": "Query", "entities": [{"type": t}]})
     assert {k: r.json()[0][k] for k in EXPECTED_KV} == EXPECTED_KV
+
+
+# ------------------------------------------------------------------------------------------------
+# 4.6.2: names (a Unicode letter, then letters, numbers or "_"; prefix:name; or an IRI)
+# ------------------------------------------------------------------------------------------------
+BAD_NAMES = ["my-attr", "a.b", "1abc", "_x", "a b", "sn\u2603w", "x$", "a/b"]
+RESERVED = ["observedAt", "datasetId", "unitCode", "instanceId", "objectType", "@id"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES + RESERVED)
+def test_4_6_2_invalid_attribute_names_in_payloads_are_400(api, name):
+    t = new_type()
+    r = requests.post(api + "/entities", headers=JSON_CT, json={
+        "id": eid(t), "type": t, name: {"type": "Property", "value": 1}})
+    assert_problem(r, 400, "BadRequestData")
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_4_6_2_invalid_entity_type_names_are_400(api, name):
+    r = requests.post(api + "/entities", headers=JSON_CT, json={"id": eid("X"), "type": name})
+    assert_problem(r, 400, "BadRequestData")
+    r = requests.get(api + "/entities", params={"type": name})
+    assert_problem(r, 400, "BadRequestData")
+
+
+def test_4_6_2_valid_names_are_accepted(api):
+    t = "T\u00e9" + uid()  # a Unicode letter
+    e = eid("X")
+    create(api, {"id": e, "type": t, "caf\u00e9_2": {"type": "Property", "value": 1},
+                 "ex:speed": {"type": "Property", "value": 2},
+                 "http://example.org/depth": {"type": "Property", "value": 3},
+                 "\u65e5\u672c": {"type": "Property", "value": 4},
+                 "value": {"type": "Property", "value": 5}})
+    body = requests.get(f"{api}/entities/{e}").json()
+    assert body["caf\u00e9_2"]["value"] == 1 and body["\u65e5\u672c"]["value"] == 4
+    assert body["http://example.org/depth"]["value"] == 3 and body["value"]["value"] == 5
+
+
+@pytest.mark.parametrize("name", ["my-attr", "a.b", "observedAt", "id", "type", "@context"])
+def test_4_6_2_invalid_attribute_names_in_urls_and_attrs_are_400(api, name):
+    t = new_type()
+    e = eid(t)
+    create(api, {"id": e, "type": t, "p": {"type": "Property", "value": 1}})
+    q = urllib.parse.quote(name, safe="")
+    assert_problem(requests.patch(f"{api}/entities/{e}/attrs/{q}", headers=JSON_CT,
+                                  json={"value": 2}), 400, "BadRequestData")
+    assert_problem(requests.delete(f"{api}/entities/{e}/attrs/{q}"), 400, "BadRequestData")
+    assert_problem(requests.delete(f"{api}/temporal/entities/{e}/attrs/{q}"), 400,
+                   "BadRequestData")
+    assert_problem(requests.get(f"{api}/entities/{e}", params={"attrs": name}), 400,
+                   "BadRequestData")
+    assert_problem(requests.get(f"{api}/entities", params={"type": t, "attrs": name}), 400,
+                   "BadRequestData")
+    assert_problem(requests.post(f"{api}/entityOperations/query", headers=JSON_CT, json={
+        "type": "Query", "entities": [{"type": t}], "attrs": [name]}), 400, "BadRequestData")

@@ -141,14 +141,14 @@ static const struct ent_case cases[] = {
      "{\"id\":\"urn:ngsi-ld:X:\\u00e9q\",\"type\":\"T\\u00e9\","
      "\"caf\\u00e9\":{\"type\":\"Property\",\"value\":\"na\\\"me\\\\ \\u00e9 \\u2603 "
      "\\ud83d\\ude00 \\n\\t\\u0001 /\\/\"},"
-     "\"back\\\\slash\":{\"type\":\"Property\",\"value\":\"x\"},"
-     "\"snow\\u2603\":{\"type\":\"Relationship\",\"object\":\"urn:x:\\u2603\"},"
+     "\"back_sl\\u00e4sh\":{\"type\":\"Property\",\"value\":\"x\"},"
+     "\"sn\\u00f8w\":{\"type\":\"Relationship\",\"object\":\"urn:x:\\u2603\"},"
      "\"lang\":{\"type\":\"LanguageProperty\",\"languageMap\":{\"ja\":\"\\u65e5\\u672c\","
      "\"@none\":\"n\\u00f8ne\"}},"
      "\"ds\":[{\"type\":\"Property\",\"value\":1,\"datasetId\":\"urn:ds:\\u00e9\"},"
      "{\"type\":\"Property\",\"value\":2,\"datasetId\":\"urn:ds:\\u2603\"}],"
      "\"v\":{\"type\":\"VocabProperty\",\"vocab\":\"caf\\u00e9\"}}",
-     "caf\xc3\xa9", "back\\slash"},
+     "caf\xc3\xa9", "back_sl\xc3\xa4sh"},
     {"minimal", "{\"id\":\"urn:ngsi-ld:X:5\",\"type\":\"T\"}", "a", "b"},
     {"sdm_like",
      "{\"id\":\"urn:ngsi-ld:AirQualityObserved:Madrid-1\",\"type\":\"AirQualityObserved\","
