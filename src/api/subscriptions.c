@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/query_int.h"
 #include "app/app.h"
 #include "base/timeutil.h"
+#include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
 #include "notify/notifier.h"
 #include "subs/subscription.h"
@@ -36,6 +38,31 @@ static int sub_id_or_reply(struct pl_req *r)
     return -1;
 }
 
+/* 5.8.1.4, 5.8.2.4: a jsonldContext (`url`, borrowed; NULL: none) that cannot be retrieved is
+ * LdContextNotAvailable, one that is not a valid @context BadRequestData. Fetched here, before
+ * the registry's lock is taken; the registry caches it for the notifications. */
+static int jsonld_context_or_reply(struct pl_req *r, const char *url)
+{
+    if (!url)
+        return 0;
+    struct pl_err err;
+    pl_err_clear(&err);
+    json_t *v = json_string(url);
+    struct pl_ctx *c = NULL;
+    int rc = v ? pl_ctxreg_resolve(r->app->ctxreg, v, &c, &err)
+               : pl_err_set(&err, PL_ENOMEM, "out of memory");
+    json_decref(v);
+    if (rc == 0) {
+        pl_ctx_unref(c);
+        return 0;
+    }
+    char detail[PL_ERR_DETAIL_MAX];
+    snprintf(detail, sizeof detail, "%s", err.detail);
+    pl_err_set(&err, rc, "jsonldContext: %s", detail);
+    pl_reply_problem(r, &err);
+    return -1;
+}
+
 /* POST /subscriptions (5.8.1, 6.10.3.1) */
 int pl_api_subscription_create(struct pl_req *r)
 {
@@ -50,6 +77,17 @@ int pl_api_subscription_create(struct pl_req *r)
     struct pl_sub *s = NULL;
     if (pl_sub_parse(body, ctx, &s, &err) != 0)
         return pl_reply_problem(r, &err);
+    if (jsonld_context_or_reply(r, s->jsonld_context) != 0) {
+        pl_sub_free(s);
+        return PL_HANDLER_DONE;
+    }
+    /* 5.2.12: without a jsonldContext, the @context of the creation request is the
+     * subscription's; recorded so that GET shows it */
+    const char *cu = s->jsonld_context ? NULL : pl_sub_creation_context_url(s);
+    if (cu && !(s->jsonld_context = strdup(cu))) {
+        pl_sub_free(s);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
     if (!s->id && !(s->id = pl_sub_new_id())) {
         pl_sub_free(s);
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
@@ -149,14 +187,12 @@ int pl_api_subscriptions_list(struct pl_req *r)
         snprintf(n, sizeof n, "%zu", total);
         pl_req_add_header(r, "NGSILD-Results-Count", n);
     }
-    if ((size_t)(offset + limit) < total) {
-        char link[160];
-        snprintf(link, sizeof link,
-                 "</ngsi-ld/v1/subscriptions?offset=%lld&limit=%lld>; "
-                 "rel=\"next\"",
-                 offset + limit, limit);
-        pl_req_add_header(r, "Link", link);
-    }
+    /* 5.5.9.1: a pointer to the next page while there is one, to the previous one on every
+     * page but the first; each keeps the request's other parameters */
+    if (limit > 0 && (size_t)(offset + limit) < total)
+        pl_api__add_page_link(r, offset + limit, limit, "next");
+    if (limit > 0 && offset > 0)
+        pl_api__add_page_link(r, offset > limit ? offset - limit : 0, limit, "prev");
     pl_api_reply_with_context(r, 200, u.out);
     return PL_HANDLER_DONE;
 }
@@ -186,6 +222,11 @@ int pl_api_subscription_patch(struct pl_req *r)
         return PL_HANDLER_DONE;
     struct pl_err err;
     pl_err_clear(&err);
+    const json_t *jc = json_object_get(body, "jsonldContext");
+    if (json_is_string(jc) && pl_is_uri(json_string_value(jc)) &&
+        strcmp(json_string_value(jc), "urn:ngsi-ld:null") != 0 &&
+        jsonld_context_or_reply(r, json_string_value(jc)) != 0)
+        return PL_HANDLER_DONE;
     struct patch_ud u = {body, ctx, 0};
     if (pl_notifier_update(r->app->notifier, r->tenant, r->params[0], patch_one, &u, &err) != 0)
         return u.fn_failed ? pl_reply_problem(r, &err) : pl_api_problem(r, &err);

@@ -571,6 +571,7 @@ int pl_sub__compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_
     TRY(get_str(doc, "description", "description", &s->description, err));
     TRY(get_bool(doc, "localOnly", "localOnly", &s->local_only, err));
     TRY(get_bool(doc, "isActive", "isActive", &s->is_active, err));
+    s->is_active_given = json_is_boolean(json_object_get(doc, "isActive"));
 
     if ((v = json_object_get(doc, "entities")) != NULL)
         TRY(compile_entities(v, s, err));

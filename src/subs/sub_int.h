@@ -65,6 +65,9 @@ int pl_sub__compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_
 const char *pl_sub__dsid(const json_t *inst); /* its datasetId, NULL for the default; borrowed */
 /* The instance of `insts` with datasetId `ds` (NULL: the default instance), or NULL. Borrowed. */
 const json_t *pl_sub__find_inst(const json_t *insts, const char *ds);
+/* 1 when two instances are equal for 5.8.6 ("updated with a value different than the existing
+ * one"): createdAt / modifiedAt ignored at every level, sub-attributes compared likewise. */
+int pl_sub__inst_equal(const json_t *a, const json_t *b);
 /* 5.2.12 / 5.8.6 datasetId: `e` (internal form, borrowed) with only the attribute instances
  * the subscription selects ("@none": those without a datasetId); attributes left without an
  * instance are removed. NEW reference (`e` itself when nothing is selected out); NULL for NULL. */

@@ -81,7 +81,6 @@ const json_t *pl_sub__find_inst(const json_t *insts, const char *ds)
     return NULL;
 }
 
-static int inst_equal(const json_t *a, const json_t *b);
 
 /* A "sub" member value: one instance or an array of instances. */
 static int sub_value_equal(const json_t *a, const json_t *b)
@@ -90,16 +89,16 @@ static int sub_value_equal(const json_t *a, const json_t *b)
         if (json_array_size(a) != json_array_size(b))
             return 0;
         for (size_t i = 0; i < json_array_size(a); i++) {
-            if (!inst_equal(json_array_get(a, i), json_array_get(b, i)))
+            if (!pl_sub__inst_equal(json_array_get(a, i), json_array_get(b, i)))
                 return 0;
         }
         return 1;
     }
-    return inst_equal(a, b);
+    return pl_sub__inst_equal(a, b);
 }
 
 /* Equality of two instances, createdAt/modifiedAt ignored at every instance level. */
-static int inst_equal(const json_t *a, const json_t *b)
+int pl_sub__inst_equal(const json_t *a, const json_t *b)
 {
     if (!json_is_object(a) || !json_is_object(b))
         return json_equal((json_t *)a, (json_t *)b);
@@ -150,7 +149,7 @@ static unsigned attr_changes(const json_t *bi, const json_t *ai)
         const json_t *o = pl_sub__find_inst(bi, pl_sub__dsid(x));
         if (!o)
             c |= PL_TRIG_ATTR_CREATED;
-        else if (!inst_equal(o, x))
+        else if (!pl_sub__inst_equal(o, x))
             c |= PL_TRIG_ATTR_UPDATED;
     }
     json_array_foreach(bi, i, x)

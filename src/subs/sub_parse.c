@@ -191,7 +191,9 @@ static int expand_geoq(const struct pl_ctx *ctx, const json_t *v, json_t *doc, s
     return 0;
 }
 
-static int expand_notification(const struct pl_ctx *ctx, const json_t *v, int partial, json_t **out,
+/* The NotificationParams of a payload, or of a PATCH fragment where it replaces the stored one
+ * as a whole (5.5.8): a null member inside it is a value like any other (compile refuses it). */
+static int expand_notification(const struct pl_ctx *ctx, const json_t *v, json_t **out,
                                struct pl_err *err)
 {
     if (!json_is_object(v))
@@ -209,10 +211,6 @@ static int expand_notification(const struct pl_ctx *ctx, const json_t *v, int pa
             rc = pl_err_set(err, PL_EOPNOTSUPPORTED, "notification.%s: not supported", k);
             break;
         }
-        if (partial && is_ngsi_null(m)) {
-            json_object_set_new(o, k, json_null());
-            continue;
-        }
         json_t *x = NULL;
         if (!strcmp(k, "attributes"))
             rc = expand_name_array(ctx, m, "notification.attributes", 0, &x, err);
@@ -220,12 +218,6 @@ static int expand_notification(const struct pl_ctx *ctx, const json_t *v, int pa
             char p[32];
             snprintf(p, sizeof p, "notification.%s", k);
             rc = expand_name_array(ctx, m, p, 1, &x, err);
-        } else if (!strcmp(k, "endpoint") && partial && json_is_object(m)) {
-            x = json_object();
-            const char *ek;
-            json_t *em;
-            json_object_foreach(m, ek, em)
-                json_object_set_new(x, ek, is_ngsi_null(em) ? json_null() : json_incref(em));
         } else
             x = json_incref(m);
         if (rc)
@@ -276,7 +268,7 @@ static int expand_doc(const json_t *in, const struct pl_ctx *ctx, int partial, j
         } else if (!strcmp(k, "geoQ")) {
             rc = expand_geoq(ctx, m, doc, err);
         } else if (!strcmp(k, "notification")) {
-            if ((rc = expand_notification(ctx, m, partial, &x, err)) == 0)
+            if ((rc = expand_notification(ctx, m, &x, err)) == 0)
                 json_object_set_new(doc, k, x);
         } else {
             json_object_set(doc, k, m);
@@ -317,19 +309,6 @@ int pl_sub_parse(const json_t *payload, const struct pl_ctx *ctx, struct pl_sub 
     return pl_sub_parse_at(payload, ctx, pl_time_now_ms(), out, err);
 }
 
-static void merge_members(json_t *dst, const json_t *src)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)src, k, v)
-    {
-        if (json_is_null(v))
-            json_object_del(dst, k);
-        else
-            json_object_set(dst, k, v);
-    }
-}
-
 int pl_sub_patch_at(const struct pl_sub *cur, const json_t *fragment, const struct pl_ctx *ctx,
                     int64_t now_ms, struct pl_sub **out, struct pl_err *err)
 {
@@ -356,26 +335,6 @@ int pl_sub_patch_at(const struct pl_sub *cur, const json_t *fragment, const stru
     {
         if (!strcmp(k, "id"))
             continue;
-        if (!strcmp(k, "notification") && json_is_object(v)) {
-            json_t *n = json_object_get(doc, "notification");
-            if (!json_is_object(n)) {
-                json_object_set(doc, k, v);
-                continue;
-            }
-            const char *nk;
-            json_t *nv;
-            json_object_foreach(v, nk, nv)
-            {
-                json_t *ep = json_object_get(n, "endpoint");
-                if (!strcmp(nk, "endpoint") && json_is_object(nv) && json_is_object(ep))
-                    merge_members(ep, nv);
-                else if (json_is_null(nv))
-                    json_object_del(n, nk);
-                else
-                    json_object_set(n, nk, nv);
-            }
-            continue;
-        }
         if (json_is_null(v)) {
             json_object_del(doc, k);
             if (!strcmp(k, "q"))

@@ -56,6 +56,18 @@ const char *pl_sub_link_url(const struct pl_sub *s)
     return NULL;
 }
 
+const char *pl_sub_creation_context_url(const struct pl_sub *s)
+{
+    if (!s->context || json_is_null(s->context))
+        return PL_CORE_CONTEXT_URL;
+    if (json_is_string(s->context))
+        return json_string_value(s->context);
+    if (json_is_array(s->context) && json_array_size(s->context) == 1 &&
+        json_is_string(json_array_get(s->context, 0)))
+        return json_string_value(json_array_get(s->context, 0));
+    return NULL;
+}
+
 /* The payload member of an instance and its "previous" name. */
 static const char *payload_key(const json_t *inst, const char **prev)
 {
@@ -124,7 +136,8 @@ static int kv_format(const struct pl_sub *s)
     return s->format == PL_SUB_FMT_KEYVALUES || s->format == PL_SUB_FMT_SIMPLIFIED;
 }
 
-/* showChanges: previous payloads on the rendered instances of `after` found in `before`. */
+/* showChanges: previous payloads on the rendered instances of `after` that differ from their
+ * instance in `before` (a new instance has no previous value; an unchanged one none either). */
 static void add_previous(const struct pl_ctx *ctx, json_t *r, const json_t *before,
                          const json_t *after)
 {
@@ -146,8 +159,8 @@ static void add_previous(const struct pl_ctx *ctx, json_t *r, const json_t *befo
         for (size_t i = 0; i < n; i++) {
             const json_t *a = json_array_get(ai, i);
             const json_t *b = pl_sub__find_inst(bi, pl_sub__dsid(a));
-            if (!b)
-                continue;
+            if (!b || pl_sub__inst_equal(b, a))
+                continue; /* 5.2.14 showChanges: previous values of what changed only */
             json_t *slot = n == 1 ? rv : json_array_get(rv, i);
             if (!slot)
                 continue;

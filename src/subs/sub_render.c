@@ -161,7 +161,8 @@ json_t *pl_sub_to_stored(const struct pl_sub *s)
         json_object_set_new(d, "lang", json_string(s->lang));
     if (s->expires_at_ms)
         json_object_set_new(d, "expiresAt", pl_sub__iso_json(s->expires_at_ms));
-    json_object_set_new(d, "isActive", json_boolean(s->is_active));
+    if (s->is_active_given)
+        json_object_set_new(d, "isActive", json_boolean(s->is_active));
     if (s->local_only)
         json_object_set_new(d, "localOnly", json_true());
     if (s->throttling > 0)
@@ -405,8 +406,8 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
                             names_json(s->watched, s->n_watched, pl_sub__name_compact, ctx, 0));
     if (s->dataset_ids)
         json_object_set_new(d, "datasetId", strv_json(s->dataset_ids, s->n_dataset_ids));
-    if (s->triggers_given)
-        json_object_set_new(d, "notificationTrigger", triggers_json(s->triggers));
+    /* 5.2.12: the default (attributeCreated, attributeUpdated) when the client set none */
+    json_object_set_new(d, "notificationTrigger", triggers_json(s->triggers));
     if (s->q_text) {
         struct edits ed = {0};
         q_edits(s->q, s->q_text, ctx, &ed);
@@ -428,7 +429,8 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
         json_object_set_new(d, "lang", json_string(s->lang));
     if (s->expires_at_ms)
         json_object_set_new(d, "expiresAt", pl_sub__iso_json(s->expires_at_ms));
-    json_object_set_new(d, "isActive", json_boolean(s->is_active));
+    if (s->is_active_given)
+        json_object_set_new(d, "isActive", json_boolean(s->is_active));
     json_object_set_new(d, "status", json_string(pl_sub_status_name(s, now_ms)));
     if (s->local_only)
         json_object_set_new(d, "localOnly", json_true());
@@ -440,8 +442,11 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
         json_object_set_new(d, "jsonldContext", json_string(s->jsonld_context));
     json_t *n = notification_json(s, pl_sub__name_compact, ctx);
     if (st && n) {
-        json_object_set_new(n, "timesSent", json_integer(st->times_sent));
-        json_object_set_new(n, "timesFailed", json_integer(st->times_failed));
+        /* 5.2.14: counters that have a value only (timesSent / timesFailed are >= 1) */
+        if (st->times_sent > 0)
+            json_object_set_new(n, "timesSent", json_integer(st->times_sent));
+        if (st->times_failed > 0)
+            json_object_set_new(n, "timesFailed", json_integer(st->times_failed));
         if (st->last_notification_ms)
             json_object_set_new(n, "lastNotification", pl_sub__iso_json(st->last_notification_ms));
         if (st->last_success_ms)

@@ -30,7 +30,9 @@
  *    {"key": non-empty string, "value": string}; notifierInfo "MQTT-Version" must be mqtt3.1.1 or
  *    mqtt5.0 and "MQTT-QoS" "0", "1" or "2" (KeyValuePair values are strings). timeout,
  *    cooldown: numbers > 0.
- *  - jsonldContext: a URI (the caller resolves it: LdContextNotAvailable / BadRequestData).
+ *  - jsonldContext: a URI (the caller resolves it: LdContextNotAvailable / BadRequestData). When
+ *    the client sets none, the api layer records the creation @context's URL in it
+ *    (pl_sub_creation_context_url), so GET shows the context notifications use.
  *  - expiresAt must be in the future on create, and on PATCH when the fragment sets it (5.8.2).
  *  - Read-only members (status, and notification.status, timesSent, timesFailed,
  *    lastNotification, lastSuccess, lastFailure, plus createdAt/modifiedAt) are IGNORED (5.2.12).
@@ -43,18 +45,22 @@
  *    are not affected). q, scopeQ and geoQ still look at the whole entity.
  *    splitEntities is accepted and ignored (no federation). Other unknown members are ignored
  *    (JSON-LD drops terms it cannot expand) and not stored.
- *  - PATCH (5.8.2, 5.5.8): every top-level member of the fragment replaces the stored one, except
- *    "notification" and "notification.endpoint", whose members are merged one by one. A member
- *    set to JSON null or "urn:ngsi-ld:null" is removed. "id", when present, must equal the
- *    subscription's id; "type", when present, must be "Subscription". The merged result is
- *    validated as a whole (e.g. adding timeInterval to a subscription with watchedAttributes
- *    fails until watchedAttributes is removed in the same PATCH). The @context of the PATCH
- *    request expands the fragment's names; the subscription keeps the @context it was created
- *    with (for notifications), unless jsonldContext is set.
+ *  - PATCH (5.8.2, 5.5.8): every top-level member of the fragment replaces the stored one as a
+ *    whole, "notification" included (a notification without an endpoint is refused, not merged
+ *    into the old one). A top-level member set to JSON null or "urn:ngsi-ld:null" is removed. "id",
+ * when present, must equal the subscription's id; "type", when present, must be "Subscription". The
+ * merged result is validated as a whole (e.g. adding timeInterval to a subscription with
+ * watchedAttributes fails until watchedAttributes is removed in the same PATCH). The @context of
+ * the PATCH request expands the fragment's names; the subscription keeps the @context it was
+ * created with (for notifications), unless jsonldContext is set.
  *  - GET compacts watchedAttributes, notification.attributes/pick/omit, geoQ.geoproperty and the
  *    names inside q and the entity type selections with the GET request's @context; a name whose
  *    compact form q / the type language cannot write (e.g. a full IRI holding '.') stays as
  *    originally written.
+ *  - GET shows the members the client set, the default notificationTrigger (attributeCreated,
+ *    attributeUpdated) when none was set, isActive only when the client set it (its state is in
+ *    the read-only status), and the notification counters only once they have a value
+ *    (timesSent / timesFailed >= 1, the times once they happened).
  *  - status (GET): "expired" when expiresAt <= now, else "paused" when isActive is false, else
  *    "active". notification.status: "failed" when the last attempt failed, "ok" when it
  *    succeeded, absent before the first notification (derived from lastSuccess / lastFailure,
@@ -101,7 +107,8 @@
  *    `after`) or showChanges requires more, an object whose payload member (value, object,
  *    languageMap {"@none": ...}, ...) is "urn:ngsi-ld:null". keyValues: only wholly deleted
  *    attributes are shown ("urn:ngsi-ld:null", or {"dataset": {...}}).
- *  - showChanges: each rendered instance that existed in `before` gets the previous payload as
+ *  - showChanges: each rendered instance that existed in `before` and changed gets the previous
+ *    payload as
  *    previousValue / previousObject / previousLanguageMap / previousVocab / previousJson /
  *    previousValueList / previousObjectList (concise bare values become {"value": v, ...}).
  *  - deleted entity: id, type and deletedAt (the "deletedAt" member of `before` when the caller
@@ -177,6 +184,7 @@ struct pl_sub {
     char *lang;
     int64_t expires_at_ms; /* 0 = never */
     int is_active;
+    int is_active_given; /* isActive was set by the client (shown only then) */
     int local_only;
     double throttling;    /* seconds, 0 = none */
     double time_interval; /* seconds, 0 = none (not periodic) */
@@ -285,8 +293,7 @@ struct pl_sub_change {
 /* Fills *c (dispose it even on failure). 0, or PL_ENOMEM. */
 int pl_sub_change_init(struct pl_sub_change *c, const json_t *before, const json_t *after);
 void pl_sub_change_dispose(struct pl_sub_change *c);
-unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c,
-                             int64_t now_ms);
+unsigned pl_sub_match_change(const struct pl_sub *s, const struct pl_sub_change *c, int64_t now_ms);
 /* For periodic (timeInterval) notifications: 1 when `entity` (internal form) is subscribed
  * (active, not expired, selectors, q, scopeQ, geoQ), else 0. */
 int pl_sub_match_entity(const struct pl_sub *s, const json_t *entity, int64_t now_ms);
@@ -326,8 +333,8 @@ char *pl_sub_render_sig(const struct pl_sub *s);
 char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
                          const json_t *after, int64_t now_ms, size_t *len);
 struct pl_strbuf;
-void pl_sub_notification_text(const struct pl_sub *s, const char *const *items,
-                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b);
+void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
+                              size_t n, int64_t now_ms, struct pl_strbuf *b);
 
 /* The @context to compile for notifications and their "@context" / Link: jsonldContext when
  * set, else the creation @context (JSON null = core only). NEW reference. */
@@ -339,6 +346,11 @@ json_t *pl_sub_context_member(const struct pl_sub *s);
  * creation @context when it is one URL string); NULL when the context is core only or inline
  * (the caller then links the core context or a hosted copy). Borrowed. */
 const char *pl_sub_link_url(const struct pl_sub *s);
+/* The URL of the @context the subscription was created with when it is one URL (the core
+ * context URL for none); NULL when it is inline or several (the caller then needs a hosted
+ * copy). The api layer records it in jsonldContext when the client set none (5.2.12: "the
+ * @context used for the subscription shall be used as a default"). Borrowed. */
+const char *pl_sub_creation_context_url(const struct pl_sub *s);
 /* The MIME type of notification bodies ("application/json", ...). Static string. */
 const char *pl_sub_accept_name(const struct pl_sub *s);
 

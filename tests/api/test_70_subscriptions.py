@@ -155,11 +155,12 @@ def test_create_201_location_and_get_active_6_10_3_1(api, subs, receiver, path):
     assert CORE in g.headers["Link"]
     s = g.json()
     assert s["id"] == sid and s["type"] == "Subscription"
-    assert s["status"] == "active" and s["isActive"] is True
+    assert s["status"] == "active" and "isActive" not in s  # not sent: not invented (5.2.12)
     assert s["entities"] == [{"type": t}]
     assert s["notification"]["endpoint"]["uri"] == receiver.url(path)
-    assert s["notification"]["timesSent"] == 0
-    # no notification yet: no notification.status, lastNotification...
+    # no notification yet: no timesSent (>= 1 when present, 5.2.14), notification.status,
+    # lastNotification...
+    assert "timesSent" not in s["notification"]
     assert "lastNotification" not in s["notification"]
     assert "lastSuccess" not in s["notification"]
 
@@ -287,14 +288,15 @@ def test_list_paged_count_and_next_link_5_8_4(api, subs, receiver, path):
                        "BadRequestData")
 
 
-def test_patch_merges_members_5_8_2(api, subs, receiver, path):
+def test_patch_replaces_members_5_8_2(api, subs, receiver, path):
     t = new_type()
     sid = subs.create(sub_body(receiver.url(path), t, description="one", q="a>1",
                                notification={"attributes": ["a"],
                                              "endpoint": {"receiverInfo": [
                                                  {"key": "X-A", "value": "1"}]}}))
     r = subs.patch(sid, {"notification": {"format": "keyValues",
-                                          "endpoint": {"accept": "application/ld+json"}},
+                                          "endpoint": {"uri": receiver.url(path),
+                                                       "accept": "application/ld+json"}},
                          "description": "two", "q": None})
     assert r.status_code == 204, r.text
     assert r.text == ""
@@ -304,10 +306,9 @@ def test_patch_merges_members_5_8_2(api, subs, receiver, path):
     assert s["entities"] == [{"type": t}]
     n = s["notification"]
     assert n["format"] == "keyValues"
-    assert n["attributes"] == ["a"]                       # kept: notification merged
-    assert n["endpoint"]["uri"] == receiver.url(path)     # kept: endpoint merged
-    assert n["endpoint"]["accept"] == "application/ld+json"
-    assert n["endpoint"]["receiverInfo"] == [{"key": "X-A", "value": "1"}]
+    # 5.5.8: notification is replaced as a whole, not merged member by member
+    assert "attributes" not in n
+    assert n["endpoint"] == {"uri": receiver.url(path), "accept": "application/ld+json"}
     # a top-level member is replaced as a whole
     r = subs.patch(sid, {"entities": [{"type": t, "id": eid(t, 7)}]})
     assert r.status_code == 204, r.text
@@ -1260,7 +1261,7 @@ def test_read_only_members_are_ignored_on_create_5_2_12(api, subs, receiver, pat
     s = subs.get(sid)
     assert s["status"] == "active"
     n = s["notification"]
-    assert n["timesSent"] == 0 and n.get("timesFailed", 0) == 0
+    assert "timesSent" not in n and "timesFailed" not in n
     assert "status" not in n and "lastNotification" not in n
 
 

@@ -396,7 +396,7 @@ static void patch_bad(const struct pl_sub *cur, const char *frag, const char *de
         fail_msg("detail \"%s\" lacks \"%s\"", err.detail, detail);
 }
 
-static void patch_merges(void **st)
+static void patch_replaces_members(void **st)
 {
     (void)st;
     struct pl_sub *cur =
@@ -420,21 +420,28 @@ static void patch_merges(void **st)
     assert_true(json_equal(s->context, cur->context)); /* creation context kept */
     pl_sub_free(s);
 
-    /* notification and endpoint members merge one by one; null removes */
+    /* 5.5.8: a member of the fragment replaces the stored one as a whole (notification
+     * included: what it does not name is gone); null removes a top-level member */
     s = patch_ok(cur,
                  "{\"type\":\"Subscription\",\"id\":\"urn:ngsi-ld:Subscription:p\","
-                 "\"notification\":{\"format\":\"normalized\",\"attributes\":null,"
-                 "\"endpoint\":{\"uri\":\"https://b/n\",\"receiverInfo\":null}},"
+                 "\"notification\":{\"format\":\"normalized\","
+                 "\"endpoint\":{\"uri\":\"https://b/n\"}},"
                  "\"description\":null,\"throttling\":\"urn:ngsi-ld:null\"}",
                  g_ctx);
     assert_int_equal(s->format, PL_SUB_FMT_NORMALIZED);
     assert_null(s->attrs);
     assert_string_equal(s->uri, "https://b/n");
-    assert_int_equal(s->accept, PL_SUB_ACCEPT_LDJSON); /* kept */
+    assert_int_equal(s->accept, PL_SUB_ACCEPT_JSON); /* not kept: the endpoint was replaced */
+    assert_false(s->accept_given);
     assert_null(s->receiver_info);
     assert_null(s->description);
     assert_true(s->throttling == 0);
     pl_sub_free(s);
+    /* a notification without an endpoint is refused, not merged into the old one */
+    patch_bad(cur, "{\"notification\":{\"format\":\"normalized\"}}",
+              "notification.endpoint: missing");
+    patch_bad(cur, "{\"notification\":{\"attributes\":null,\"endpoint\":{\"uri\":\"http://a/n\"}}}",
+              "notification.attributes");
 
     /* q replaced: its names come from the patch's context */
     s = patch_ok(cur, "{\"q\":\"t<3\",\"entities\":[{\"type\":\"B\"}]}", g_ctx2);
@@ -449,7 +456,10 @@ static void patch_merges(void **st)
     patch_bad(cur, "{\"expiresAt\":\"" PAST "\"}", "is not in the future");
     patch_bad(cur, "{\"notification\":{\"endpoint\":{\"uri\":\"gopher://x\"}}}",
               "notification.endpoint.uri");
-    patch_bad(cur, "{\"notification\":{\"showChanges\":true}}", "notification.showChanges");
+    patch_bad(cur,
+              "{\"notification\":{\"showChanges\":true,\"format\":\"keyValues\","
+              "\"endpoint\":{\"uri\":\"http://a/n\"}}}",
+              "notification.showChanges");
     patch_bad(cur, "{\"watchedAttributes\":null,\"entities\":null}", "at least one of");
     patch_bad(cur, "{\"notification\":null}", "notification: missing");
     patch_bad(cur, "[1]", "must be a JSON object");
@@ -551,7 +561,12 @@ static void render_with_status(void **st)
            "\"}}}");
     json_t *r = pl_sub_render(s, g_ctx, NULL, T0);
     assert_string_equal(sget(r, "status"), "active");
-    assert_true(json_is_true(json_object_get(r, "isActive")));
+    /* 5.2.12: isActive only when the client set it; the default notificationTrigger shown */
+    assert_null(json_object_get(r, "isActive"));
+    json_t *trig = json_object_get(r, "notificationTrigger");
+    assert_int_equal(json_array_size(trig), 2);
+    assert_string_equal(json_string_value(json_array_get(trig, 0)), "attributeCreated");
+    assert_string_equal(json_string_value(json_array_get(trig, 1)), "attributeUpdated");
     assert_string_equal(sget(r, "expiresAt"), "2030-01-01T00:00:00.000Z");
     assert_string_equal(
         json_string_value(json_array_get(json_object_get(r, "watchedAttributes"), 0)), "temp");
@@ -1334,7 +1349,7 @@ int main(void)
         cmocka_unit_test(parse_minimal_and_defaults),
         cmocka_unit_test(parse_member_errors),
         cmocka_unit_test(parse_uses_the_clock),
-        cmocka_unit_test(patch_merges),
+        cmocka_unit_test(patch_replaces_members),
         cmocka_unit_test(stored_form_round_trips),
         cmocka_unit_test(render_with_status),
         cmocka_unit_test(match_triggers),

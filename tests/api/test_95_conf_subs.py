@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Conformance of subscriptions and notifications to NGSI-LD V1.9.1 (issue 11, area "subs"):
+the Subscription representation (5.2.12, 5.2.14), the @context of notifications and
+jsonldContext (5.2.12, 5.8.1, 5.8.2, 5.8.6), showChanges (5.2.14), PATCH replacing members
+(5.8.2, 5.5.8), paging of GET /subscriptions (5.5.9), temporalQ / jsonKeys / ngsildConformance
+(5.2.12). Each test is named after its clause; notifications go to a loopback receiver."""
+import pytest
+import requests
+
+from conftest import CORE, assert_problem, link, wait_until
+from test_70_subscriptions import Subs, datas, eid, mk_entity, new_type, patch, prop, sub_body, uid
+
+LD = {"Content-Type": "application/ld+json"}
+
+
+@pytest.fixture
+def subs(api):
+    s = Subs(api)
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture
+def path():
+    return "/c95/" + uid()
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.2.12 / 5.2.14: the representation
+# ------------------------------------------------------------------------------------------------
+def test_5_2_12_representation_shows_default_trigger_not_invented_isactive(subs, receiver, path):
+    t = new_type()
+    sid = subs.create(sub_body(receiver.url(path), t))
+    got = subs.get(sid)
+    # the default notificationTrigger (5.2.12: attributeCreated + attributeUpdated)
+    assert got["notificationTrigger"] == ["attributeCreated", "attributeUpdated"], got
+    # isActive was never sent: not invented; the state is in the read-only status
+    assert "isActive" not in got, got
+    assert got["status"] == "active"
+    # counters without a value are absent (5.2.14: timesSent / timesFailed are >= 1)
+    n = got["notification"]
+    for k in ("timesSent", "timesFailed", "lastNotification", "lastSuccess", "lastFailure",
+              "status"):
+        assert k not in n, (k, n)
+    # the members the client set are shown as set
+    assert got["entities"] == [{"type": t}]
+    assert n["endpoint"] == {"uri": receiver.url(path)}
+
+
+def test_5_2_12_representation_shows_isactive_the_client_set(subs, receiver, path):
+    sid = subs.create(sub_body(receiver.url(path), new_type(), isActive=False))
+    got = subs.get(sid)
+    assert got["isActive"] is False and got["status"] == "paused", got
+    assert subs.patch(sid, {"isActive": True}).status_code == 204
+    got = subs.get(sid)
+    assert got["isActive"] is True and got["status"] == "active", got
+
+
+def test_5_2_14_status_members_appear_once_they_have_a_value(api, subs, receiver, path):
+    t = new_type()
+    sid = subs.create(sub_body(receiver.url(path), t))
+    mk_entity(api, t, v=1)
+    receiver.wait_for(path, 1)
+
+    def counted():
+        n = subs.get(sid)["notification"]
+        return n if n.get("timesSent", 0) >= 1 and "lastSuccess" in n else None
+    n = wait_until(counted, msg="timesSent shown after a notification")
+    assert n["status"] == "ok" and "lastNotification" in n
+    assert "timesFailed" not in n and "lastFailure" not in n, n
+
+
+def test_5_2_12_list_representation_matches_retrieve(api, subs, receiver, path):
+    t = new_type()
+    sid = subs.create(sub_body(receiver.url(path), t, subscriptionName="n-" + t))
+    one = subs.get(sid)
+    r = requests.get(api + "/subscriptions", params={"limit": 1000})
+    assert r.status_code == 200
+    listed = [s for s in r.json() if s["id"] == sid]
+    assert listed == [one]
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.2.12 jsonldContext, 5.8.6 / 5.3.1 the @context of notifications
+# ------------------------------------------------------------------------------------------------
+def test_5_2_12_jsonldcontext_records_the_creation_context(api, subs, receiver, path,
+                                                           ctx_server):
+    cp = "/c95ctx-" + uid() + ".jsonld"
+    ctx_server.docs[cp] = {"@context": {"temp": "https://example.org/c95/temperature"}}
+    url = ctx_server.url(cp)
+    sid = subs.create(sub_body(receiver.url(path), new_type(), watchedAttributes=["temp"]),
+                      headers={"Link": link(url)})
+    assert subs.get(sid, headers={"Link": link(url)})["jsonldContext"] == url
+    # without any @context: the core context is the subscription's
+    sid2 = subs.create(sub_body(receiver.url(path), new_type()))
+    assert subs.get(sid2)["jsonldContext"].startswith(
+        "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context")
+
+
+def test_5_8_6_json_notification_link_names_the_subscription_context(api, subs, receiver,
+                                                                      path, ctx_server):
+    cp = "/c95ctx-" + uid() + ".jsonld"
+    ctx_server.docs[cp] = {"@context": {"temp": "https://example.org/c95/temperature"}}
+    url = ctx_server.url(cp)
+    t = new_type()
+    subs.create(sub_body(receiver.url(path), t), headers={"Link": link(url)})
+    requests.post(api + "/entities", headers={"Link": link(url)},
+                  json={"id": eid(t), "type": t, "temp": prop(20)}).raise_for_status()
+    rec = receiver.wait_for(path, 1)[0]
+    assert rec["headers"]["content-type"].startswith("application/json")
+    assert rec["headers"]["link"].startswith("<" + url + ">"), rec["headers"]["link"]
+    assert "temp" in rec["body"]["data"][0], rec["body"]  # compacted with that context
+    assert "@context" not in rec["body"]
+
+
+def test_5_3_1_ldjson_notification_carries_the_context_in_the_body(api, subs, receiver, path,
+                                                                   ctx_server):
+    cp = "/c95ctx-" + uid() + ".jsonld"
+    ctx_server.docs[cp] = {"@context": {"temp": "https://example.org/c95/temperature"}}
+    url = ctx_server.url(cp)
+    t = new_type()
+    subs.create(sub_body(receiver.url(path), t,
+                         notification={"endpoint": {"accept": "application/ld+json"}}),
+                headers={"Link": link(url)})
+    requests.post(api + "/entities", headers={"Link": link(url)},
+                  json={"id": eid(t), "type": t, "temp": prop(20)}).raise_for_status()
+    rec = receiver.wait_for(path, 1)[0]
+    assert rec["headers"]["content-type"].startswith("application/ld+json")
+    assert "link" not in rec["headers"]
+    ctx = rec["body"]["@context"]
+    ctx = ctx if isinstance(ctx, list) else [ctx]
+    assert ctx[0] == url, ctx
+    assert "temp" in rec["body"]["data"][0]
+
+
+def test_5_8_1_unretrievable_jsonldcontext_is_ldcontextnotavailable(api, subs, receiver, path,
+                                                                    ctx_server):
+    bad_url = ctx_server.url("/404/c95-" + uid() + ".jsonld")
+    r = requests.post(api + "/subscriptions",
+                      json=sub_body(receiver.url(path), new_type(), jsonldContext=bad_url))
+    assert_problem(r, 504, "LdContextNotAvailable")
+    # and on PATCH (5.8.2.4)
+    sid = subs.create(sub_body(receiver.url(path), new_type()))
+    r = subs.patch(sid, {"jsonldContext": bad_url})
+    assert_problem(r, 504, "LdContextNotAvailable")
+    # an invalid @context document is BadRequestData
+    cp = "/c95bad-" + uid() + ".jsonld"
+    ctx_server.docs[cp] = {"@context": 42}
+    r = subs.patch(sid, {"jsonldContext": ctx_server.url(cp)})
+    assert_problem(r, 400, "BadRequestData")
+    assert subs.get(sid)["jsonldContext"].startswith("https://uri.etsi.org/ngsi-ld/")
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.2.14 showChanges
+# ------------------------------------------------------------------------------------------------
+def test_5_2_14_showchanges_previous_values_only_on_changed_attributes(api, subs, receiver,
+                                                                       path):
+    t = new_type()
+    e = eid(t)
+    requests.post(api + "/entities", json={
+        "id": e, "type": t, "a": prop(1), "b": prop("same"),
+        "r": {"type": "Relationship", "object": "urn:ngsi-ld:X:1"},
+        "l": {"type": "LanguageProperty", "languageMap": {"en": "hi"}}}).raise_for_status()
+    subs.create(sub_body(receiver.url(path), t, notification={"showChanges": True}))
+    r = requests.post(api + "/entities/" + e + "/attrs", json={
+        "a": prop(2), "b": prop("same"),
+        "r": {"type": "Relationship", "object": "urn:ngsi-ld:X:2"},
+        "l": {"type": "LanguageProperty", "languageMap": {"en": "hello"}}})
+    assert r.status_code in (204, 207), r.text
+    d = datas(receiver.wait_for(path, 1))[0]
+    assert d["a"]["value"] == 2 and d["a"]["previousValue"] == 1, d
+    assert d["r"]["previousObject"] == "urn:ngsi-ld:X:1", d
+    assert d["l"]["previousLanguageMap"] == {"en": "hi"}, d
+    assert "previousValue" not in d["b"], d  # unchanged: no previous value
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.8.2 / 5.5.8 PATCH replaces the members it names
+# ------------------------------------------------------------------------------------------------
+def test_5_8_2_4_patch_notification_without_endpoint_is_bad_request(subs, receiver, path):
+    sid = subs.create(sub_body(receiver.url(path), new_type(),
+                               notification={"format": "keyValues"}))
+    r = subs.patch(sid, {"notification": {"format": "normalized"}})
+    assert_problem(r, 400, "BadRequestData")
+    got = subs.get(sid)
+    assert got["notification"]["format"] == "keyValues"
+    assert got["notification"]["endpoint"]["uri"] == receiver.url(path)
+
+
+def test_5_5_8_patch_replaces_notification_as_a_whole(subs, receiver, path):
+    sid = subs.create(sub_body(receiver.url(path), new_type(), notification={
+        "format": "keyValues", "attributes": ["a"],
+        "endpoint": {"accept": "application/ld+json",
+                     "receiverInfo": [{"key": "X-K", "value": "v"}]}}))
+    other = receiver.url(path + "/other")
+    assert subs.patch(sid, {"notification": {"endpoint": {"uri": other}}}).status_code == 204
+    n = subs.get(sid)["notification"]
+    assert n["endpoint"] == {"uri": other}, n
+    assert "format" not in n and "attributes" not in n, n
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.5.9 paging of GET /subscriptions
+# ------------------------------------------------------------------------------------------------
+def test_5_5_9_1_subscriptions_paging_links_prev_and_next(fresh_polis, receiver, path):
+    p = fresh_polis.start()
+    s = Subs(p.api)
+    try:
+        for _ in range(5):
+            s.create(sub_body(receiver.url(path), new_type()))
+
+        def get(**params):
+            r = requests.get(p.api + "/subscriptions", params=params)
+            assert r.status_code == 200, r.text
+            return r, r.headers.get("Link", "")
+        r, lk = get(limit=2, count="true")
+        assert r.headers["NGSILD-Results-Count"] == "5"
+        assert len(r.json()) == 2
+        assert 'rel="next"' in lk and "offset=2" in lk and 'rel="prev"' not in lk, lk
+        r, lk = get(limit=2, offset=2)
+        assert 'rel="next"' in lk and 'rel="prev"' in lk, lk
+        assert "offset=4&limit=2" in lk and "offset=0&limit=2" in lk, lk
+        r, lk = get(limit=2, offset=4)
+        assert len(r.json()) == 1
+        assert 'rel="next"' not in lk and 'rel="prev"' in lk and "offset=2&limit=2" in lk, lk
+        # every page together is the whole list, once
+        ids = [x["id"] for o in (0, 2, 4) for x in get(limit=2, offset=o)[0].json()]
+        assert len(ids) == 5 == len(set(ids))
+        r, _ = get(limit=0, count="true")
+        assert r.json() == [] and r.headers["NGSILD-Results-Count"] == "5"
+    finally:
+        s.cleanup()
