@@ -726,7 +726,9 @@ static int submit(struct pl_notifier *n, struct entry *e, const char *tenant, co
     struct pl_deliver_msg m;
     memset(&m, 0, sizeof m);
     int rc = body ? 0 : PL_ENOMEM;
-    const char *link = pl_sub_link_url(s);
+    /* 5.8.6: the Link names the context the body was compacted with: the core one when the
+     * subscription's could not be resolved (entry_ctx) */
+    const char *link = e->ctx_failed ? NULL : pl_sub_link_url(s);
     char linkv[2048];
     snprintf(linkv, sizeof linkv,
              "<%s>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
