@@ -14,7 +14,9 @@
 
 #include "base/limits.h"
 #include "base/timeutil.h"
+#include "ngsild/conform.h"
 #include "ngsild/entity.h"
+#include "query/temporalq.h"
 #include "subs/sub_int.h"
 
 /* Sets path_iri of every term from `map`. */
@@ -537,6 +539,24 @@ static int valid_lang(const char *l)
     return 1;
 }
 
+/* jsonKeys (5.2.12): attribute names separated by commas, none empty. */
+static int valid_name_list(const char *l)
+{
+    char name[PL_LIMITS_DEFAULT_IDLEN + 1];
+    for (const char *p = l;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof name)
+            return 0;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (!pl_sub__valid_attr_name(name))
+            return 0;
+        if (!p[n])
+            return 1;
+        p += n + 1;
+    }
+}
+
 /* check_exp: expiresAt must be after now_ms. */
 int pl_sub__compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_sub **out,
                     struct pl_err *err)
@@ -664,6 +684,31 @@ int pl_sub__compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_
     if (s->jsonld_context && !pl_is_uri(s->jsonld_context))
         TRY(pl_sub__bad(err, "jsonldContext: '%s' is not a URI",
                         pl_sub__shown(sb, s->jsonld_context)));
+    if ((v = json_object_get(doc, "temporalQ")) != NULL) {
+        struct pl_temporalq tq;
+        if (!json_is_object(v))
+            TRY(pl_sub__bad(err, "temporalQ: must be a TemporalQuery object, not %s",
+                            pl_sub__jtype(v)));
+        if ((rc = pl_temporalq_from_json(v, &tq, err)) != 0)
+            TRY(pl_sub__prefix_err(err, rc, "temporalQ: "));
+        if (tq.rel == PL_TIMEREL_NONE) /* 5.2.21: timerel and timeAt are mandatory */
+            TRY(pl_sub__bad(err, "temporalQ.timerel: missing"));
+        if (!(s->temporal_q = json_deep_copy(v)))
+            TRY(pl_sub__nomem(err));
+    }
+    TRY(get_str(doc, "jsonKeys", "jsonKeys", &s->json_keys, err));
+    if (s->json_keys && !valid_name_list(s->json_keys))
+        TRY(pl_sub__bad(err, "jsonKeys: '%s' is not a comma-separated list of attribute names",
+                        pl_sub__shown(sb, s->json_keys)));
+    TRY(get_str(doc, "ngsildConformance", "ngsildConformance", &s->conformance, err));
+    if (s->conformance) {
+        s->conformance_version = pl_conform_version(s->conformance);
+        if (s->conformance_version < 100)
+            TRY(pl_sub__bad(err,
+                            "ngsildConformance: '%s' is not a version major.minor of NGSI-LD "
+                            "(1.0 or later)",
+                            pl_sub__shown(sb, s->conformance)));
+    }
     v = json_object_get(doc, "@context");
     s->context = v ? json_deep_copy(v) : json_null();
     if (!s->context)

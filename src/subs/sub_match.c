@@ -81,7 +81,6 @@ const json_t *pl_sub__find_inst(const json_t *insts, const char *ds)
     return NULL;
 }
 
-
 /* A "sub" member value: one instance or an array of instances. */
 static int sub_value_equal(const json_t *a, const json_t *b)
 {

@@ -76,8 +76,7 @@ static const char *const readonly_members[] = {"status",      "createdAt",   "mo
                                                "timesSent",   "timesFailed", "lastNotification",
                                                "lastFailure", "lastSuccess", "deletedAt"};
 
-static const char *const unsupported_members[] = {"temporalQ", "csf", "expandValues", "jsonKeys",
-                                                  "ngsildConformance"};
+static const char *const unsupported_members[] = {"csf", "expandValues"};
 
 static const char *const unsupported_notif[] = {"join", "joinLevel"};
 

@@ -12,6 +12,7 @@
 #include "base/jsonfmt.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "ngsild/conform.h"
 #include "ngsild/entity.h"
 #include "subs/sub_int.h"
 
@@ -280,12 +281,17 @@ static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ct
 static json_t *render_change(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
                              const json_t *after, int64_t now_ms)
 {
-    if (!s->dataset_ids)
-        return render_change_sel(s, ctx, before, after, now_ms);
-    json_t *b = pl_sub__select_datasets(s, before), *a = pl_sub__select_datasets(s, after);
-    json_t *r = (before && !b) || (after && !a) ? NULL : render_change_sel(s, ctx, b, a, now_ms);
-    json_decref(b);
-    json_decref(a);
+    json_t *r;
+    if (!s->dataset_ids) {
+        r = render_change_sel(s, ctx, before, after, now_ms);
+    } else {
+        json_t *b = pl_sub__select_datasets(s, before), *a = pl_sub__select_datasets(s, after);
+        r = (before && !b) || (after && !a) ? NULL : render_change_sel(s, ctx, b, a, now_ms);
+        json_decref(b);
+        json_decref(a);
+    }
+    if (r && s->conformance_version) /* 5.8.6: ngsildConformance, 4.3.6.8 fallbacks */
+        pl_conform_entity(r, s->conformance_version, kv_format(s));
     return r;
 }
 
@@ -429,8 +435,9 @@ char *pl_sub_render_sig(const struct pl_sub *s)
     /* every member render_change and feature read, nothing else */
     struct pl_strbuf b;
     pl_strbuf_init(&b);
-    pl_strbuf_printf(&b, "f%d s%d c%d a%d l%s\x1e", (int)render_format(s), s->sys_attrs,
-                     s->show_changes, (int)s->accept, s->lang ? s->lang : "\x1d");
+    pl_strbuf_printf(&b, "f%d s%d c%d a%d v%d l%s\x1e", (int)render_format(s), s->sys_attrs,
+                     s->show_changes, (int)s->accept, s->conformance_version,
+                     s->lang ? s->lang : "\x1d");
     sig_strv(&b, 'A', s->attrs, s->n_attrs, s->attrs != NULL);
     sig_strv(&b, 'P', s->pick, s->n_pick, s->pick != NULL);
     sig_strv(&b, 'O', s->omit, s->n_omit, s->omit != NULL);

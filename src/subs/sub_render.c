@@ -171,6 +171,12 @@ json_t *pl_sub_to_stored(const struct pl_sub *s)
         json_object_set_new(d, "timeInterval", num_json(s->time_interval));
     if (s->jsonld_context)
         json_object_set_new(d, "jsonldContext", json_string(s->jsonld_context));
+    if (s->temporal_q)
+        json_object_set_new(d, "temporalQ", json_deep_copy(s->temporal_q));
+    if (s->json_keys)
+        json_object_set_new(d, "jsonKeys", json_string(s->json_keys));
+    if (s->conformance)
+        json_object_set_new(d, "ngsildConformance", json_string(s->conformance));
     json_object_set_new(d, "@context", json_deep_copy(s->context));
     json_object_set_new(d, "notification", notification_json(s, name_iri, NULL));
     return d;
@@ -440,6 +446,12 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
         json_object_set_new(d, "timeInterval", num_json(s->time_interval));
     if (s->jsonld_context)
         json_object_set_new(d, "jsonldContext", json_string(s->jsonld_context));
+    if (s->temporal_q)
+        json_object_set_new(d, "temporalQ", json_deep_copy(s->temporal_q));
+    if (s->json_keys)
+        json_object_set_new(d, "jsonKeys", json_string(s->json_keys));
+    if (s->conformance)
+        json_object_set_new(d, "ngsildConformance", json_string(s->conformance));
     json_t *n = notification_json(s, pl_sub__name_compact, ctx);
     if (st && n) {
         /* 5.2.14: counters that have a value only (timesSent / timesFailed are >= 1) */

@@ -202,6 +202,9 @@ void pl_sub_free(struct pl_sub *s)
     pl_scopeq_free(s->scopeq);
     free(s->lang);
     free(s->jsonld_context);
+    json_decref(s->temporal_q);
+    free(s->json_keys);
+    free(s->conformance);
     json_decref(s->context);
     pl_sub__strv_free(s->attrs, s->n_attrs);
     pl_sub__strv_free(s->pick, s->n_pick);

@@ -36,8 +36,14 @@
  *  - expiresAt must be in the future on create, and on PATCH when the fragment sets it (5.8.2).
  *  - Read-only members (status, and notification.status, timesSent, timesFailed,
  *    lastNotification, lastSuccess, lastFailure, plus createdAt/modifiedAt) are IGNORED (5.2.12).
- *  - Members not implemented are refused with OperationNotSupported (422): temporalQ, csf,
- *    expandValues, jsonKeys, ngsildConformance, notification.join / joinLevel.
+ *  - temporalQ (5.2.21) is validated, kept and shown; 5.2.12 applies it only to Context
+ *    Registration Subscriptions, which Polis does not have, so it selects nothing here.
+ *    jsonKeys (comma-separated attribute names) is validated, kept and shown; values are never
+ *    expanded with the @context in Polis (no expandValues), so they are already uninterpreted.
+ *    ngsildConformance ("major.minor", 1.0 ..) is kept and shown, and every notification
+ *    undergoes the 4.3.6.8 fallbacks to that version (ngsild/conform.h).
+ *  - Members not implemented are refused with OperationNotSupported (422): csf, expandValues,
+ *    notification.join / joinLevel (Linked Entity Retrieval: the hook is expand_notification).
  *  - datasetId (5.2.12, 5.8.6): a non-empty array of URIs or "@none" (the default instances).
  *    Notifications (on change and periodic) show only the selected instances of each attribute
  *    (an attribute without one is left out), and only changes of selected instances trigger
@@ -186,11 +192,15 @@ struct pl_sub {
     int is_active;
     int is_active_given; /* isActive was set by the client (shown only then) */
     int local_only;
-    double throttling;    /* seconds, 0 = none */
-    double time_interval; /* seconds, 0 = none (not periodic) */
-    char *jsonld_context; /* jsonldContext URI */
-    json_t *context;      /* the @context value the subscription was created with (JSON null =
-                             core only); never NULL */
+    double throttling;       /* seconds, 0 = none */
+    double time_interval;    /* seconds, 0 = none (not periodic) */
+    char *jsonld_context;    /* jsonldContext URI */
+    json_t *temporal_q;      /* temporalQ (5.2.21) as given, validated; NULL when absent */
+    char *json_keys;         /* jsonKeys as given (comma-separated attribute names) */
+    char *conformance;       /* ngsildConformance as given ("major.minor") */
+    int conformance_version; /* its pl_conform_version; 0 when absent */
+    json_t *context;         /* the @context value the subscription was created with (JSON null =
+                                core only); never NULL */
     /* notification (5.2.14) */
     char **attrs; /* notification.attributes */
     size_t n_attrs;

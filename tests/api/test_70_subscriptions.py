@@ -452,7 +452,6 @@ def test_invalid_json_and_non_object_400(api):
 
 
 UNSUPPORTED = [
-    ("temporalQ", _bad(temporalQ={"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"})),
     ("csf", _bad(csf="p==1")),
     ("expandValues", _bad(expandValues="a")),
     ("join", _bad_note(join="flat")),

@@ -231,3 +231,82 @@ def test_5_5_9_1_subscriptions_paging_links_prev_and_next(fresh_polis, receiver,
         assert r.json() == [] and r.headers["NGSILD-Results-Count"] == "5"
     finally:
         s.cleanup()
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.2.12 temporalQ, jsonKeys, ngsildConformance
+# ------------------------------------------------------------------------------------------------
+def test_5_2_12_temporalq_and_jsonkeys_are_accepted_and_shown(subs, receiver, path):
+    tq = {"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}
+    sid = subs.create(sub_body(receiver.url(path), new_type(), temporalQ=tq, jsonKeys="a,b"))
+    got = subs.get(sid)
+    assert got["temporalQ"] == tq and got["jsonKeys"] == "a,b", got
+    assert subs.patch(sid, {"temporalQ": None}).status_code == 204
+    assert "temporalQ" not in subs.get(sid)
+
+
+@pytest.mark.parametrize("member,value", [
+    ("temporalQ", {"timerel": "after"}),
+    ("temporalQ", {"timerel": "sometime", "timeAt": "2020-01-01T00:00:00Z"}),
+    ("temporalQ", "after"),
+    ("jsonKeys", "a,,b"),
+    ("jsonKeys", 7),
+    ("ngsildConformance", "1"),
+    ("ngsildConformance", "v1.3"),
+    ("ngsildConformance", 1.3),
+])
+def test_5_2_12_invalid_temporalq_jsonkeys_conformance_400(api, receiver, path, member, value):
+    r = requests.post(api + "/subscriptions",
+                      json=sub_body(receiver.url(path), new_type(), **{member: value}))
+    p = assert_problem(r, 400, "BadRequestData")
+    assert member in p["detail"], p
+
+
+def test_5_8_6_ngsildconformance_applies_the_4_3_6_8_fallbacks(api, subs, receiver, path):
+    t = new_type()
+    e = eid(t)
+    requests.post(api + "/entities", json={
+        "id": e, "type": t, "scope": "/a",
+        "j": {"type": "JsonProperty", "json": {"k": 1}},
+        "l": {"type": "LanguageProperty", "languageMap": {"en": "hi"}},
+        "m": [{"type": "Property", "value": 1, "datasetId": "urn:ds:1"},
+              {"type": "Property", "value": 0, "observedAt": "2020-01-01T00:00:00Z",
+               "unitCode": "CEL"}],
+        "lr": {"type": "ListRelationship", "objectList": [{"object": "urn:ngsi-ld:X:1"}]}}
+    ).raise_for_status()
+    p13, p17 = path + "/13", path + "/17"
+    sid = subs.create(sub_body(receiver.url(p17), t, ngsildConformance="1.7"))
+    assert subs.get(sid)["ngsildConformance"] == "1.7"
+    subs.create(sub_body(receiver.url(p13), t, ngsildConformance="1.3"))
+    subs.create(sub_body(receiver.url(path), t))
+    patch(api, e, j={"type": "JsonProperty", "json": {"k": 2}})
+    d = datas(receiver.wait_for(p17, 1))[0]
+    assert d["j"] == {"type": "Property", "value": {"k": 2}}, d   # JsonProperty: 1.8
+    assert d["lr"]["type"] == "Relationship" and "objectList" not in d["lr"], d
+    assert d["l"]["type"] == "LanguageProperty"                   # 1.4: kept for 1.7
+    assert d["scope"] == "/a"
+    assert isinstance(d["m"], list) and len(d["m"]) == 2
+    d = datas(receiver.wait_for(p13, 1))[0]
+    assert d["l"] == {"type": "Property", "value": {"en": "hi"}}, d  # LanguageProperty: 1.4
+    assert "scope" not in d                                         # scope: 1.4
+    assert isinstance(d["m"], list) and len(d["m"]) == 2            # datasetId: 1.3, kept
+    assert d["m"][0].get("unitCode") == "CEL" or d["m"][1].get("unitCode") == "CEL"
+    # without ngsildConformance: as stored
+    d = datas(receiver.wait_for(path, 1))[0]
+    assert d["j"]["type"] == "JsonProperty" and d["l"]["type"] == "LanguageProperty"
+
+
+def test_4_3_6_8_conformance_1_0_keeps_one_instance_and_drops_later_members(api, subs,
+                                                                           receiver, path):
+    t = new_type()
+    e = eid(t)
+    requests.post(api + "/entities", json={
+        "id": e, "type": t,
+        "m": [{"type": "Property", "value": 1, "datasetId": "urn:ds:1"},
+              {"type": "Property", "value": 0, "observedAt": "2020-01-01T00:00:00Z",
+               "unitCode": "CEL"}]}).raise_for_status()
+    subs.create(sub_body(receiver.url(path), t, ngsildConformance="1.0"))
+    requests.post(api + "/entities/" + e + "/attrs", json={"n": prop(5)}).raise_for_status()
+    d = datas(receiver.wait_for(path, 1))[0]
+    assert d["m"] == {"type": "Property", "value": 0}, d  # the default instance, 1.0 members
+    assert d["n"] == {"type": "Property", "value": 5}

@@ -340,8 +340,16 @@ static void parse_member_errors(void **st)
     bad("{\"type\":\"Subscription\"," W ",\"notification\":{\"pick\":[\"id\"],\"omit\":[\"temp\"],"
         "\"endpoint\":{\"uri\":\"http://h\"}}}",
         "pick and omit");
-    bad_code("{\"type\":\"Subscription\"," W ",\"temporalQ\":{}," EP "}", PL_EOPNOTSUPPORTED,
-             "temporalQ: not supported");
+    bad("{\"type\":\"Subscription\"," W ",\"temporalQ\":{}," EP "}", "temporalQ.timerel: missing");
+    bad("{\"type\":\"Subscription\"," W ",\"temporalQ\":{\"timerel\":\"after\"}," EP "}",
+        "temporalQ: ");
+    bad("{\"type\":\"Subscription\"," W ",\"jsonKeys\":\"a,,b\"," EP "}", "jsonKeys: ");
+    bad("{\"type\":\"Subscription\"," W ",\"ngsildConformance\":\"v1\"," EP "}",
+        "ngsildConformance: ");
+    bad("{\"type\":\"Subscription\"," W ",\"ngsildConformance\":\"0.9\"," EP "}",
+        "ngsildConformance: ");
+    bad_code("{\"type\":\"Subscription\"," W ",\"csf\":\"a==1\"," EP "}", PL_EOPNOTSUPPORTED,
+             "csf: not supported");
     bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[]," EP "}", "datasetId: an empty array");
     bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"not a uri\"]," EP "}",
         "datasetId[0]: 'not a uri' is neither a URI");
