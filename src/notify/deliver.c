@@ -45,6 +45,7 @@
 
 #define IDLE_MS           60000 /* an endpoint with nothing pending is forgotten after this */
 #define GC_EVERY_MS       5000
+#define MQ_KICK_EVERY_MS  1000 /* reconnection attempts that waiting messages ask for */
 #define MAX_CONNECTIONS   1024 /* kept-alive connections in the multi handle's pool */
 #define MAX_POLL_MS       1000
 #define MQTT_STOP_WAIT_MS 1000
@@ -115,6 +116,7 @@ struct ep {
     int mq_state;
     unsigned mq_gen;
     int64_t mq_since;
+    int64_t mq_kicked; /* when a waiting message last asked for a reconnection (kick) */
     char mq_error[120];
     struct item *mq_inflight;
 };
@@ -825,6 +827,15 @@ static void dispatch_ep(struct pl_deliver *d, struct ep *ep, int64_t now, int64_
     }
     if (ep->kind == EP_MQTT) {
         mq_ensure(d, ep, now);
+        if (ep->mq_state == MQ_DOWN && ep->mq && now - ep->mq_kicked >= MQ_KICK_EVERY_MS) {
+            /* messages wait and the broker was away: try it now (it may be back from a
+             * restart) rather than at the end of the connection's backoff, and wait for that
+             * attempt as for a first connection; at most once per MQ_KICK_EVERY_MS */
+            pl_mqtt_conn_kick(ep->mq);
+            ep->mq_kicked = now;
+            ep->mq_state = MQ_CONNECTING;
+            ep->mq_since = now;
+        }
         if (ep->mq_state == MQ_CONNECTING) {
             int64_t until = ep->mq_since + d->cfg.timeout_ms;
             if (now < until) {
@@ -839,7 +850,7 @@ static void dispatch_ep(struct pl_deliver *d, struct ep *ep, int64_t now, int64_
     }
     int started = 0;
     while (ep->rhead && now >= ep->backoff_until &&
-           ep->inflight < (ep->failures > 0 ? 1
+           ep->inflight < (ep->failures > 0      ? 1
                            : ep->kind == EP_HTTP ? d->cfg.max_inflight_per_endpoint
                                                  : MQTT_INFLIGHT)) {
         struct lane *l = ready_pop(ep);
@@ -908,7 +919,20 @@ static void ep_retire(struct pl_deliver *d, struct ep *ep)
     ep_free(ep);
 }
 
-/* Forgets endpoints idle for IDLE_MS. */
+/* 1 when `ep` (an idle MQTT endpoint) is superseded: another endpoint for the same broker
+ * (host, port, TLS, version) but other credentials was used after it, as when a subscription's
+ * credentials change. Its connection is then closed at once rather than kept for IDLE_MS. */
+static int mq_superseded(struct pl_deliver *d, const struct ep *ep)
+{
+    for (const struct ep *o = d->mqtt_eps; o; o = o->mqnext) {
+        if (o != ep && o->port == ep->port && o->tls == ep->tls && o->v5 == ep->v5 &&
+            !strcmp(o->host, ep->host) && (o->idle_since == 0 || o->idle_since > ep->idle_since))
+            return 1;
+    }
+    return 0;
+}
+
+/* Forgets endpoints idle for IDLE_MS, and superseded MQTT endpoints (mq_superseded) at once. */
 static void gc(struct pl_deliver *d, int64_t now)
 {
     struct ep *dead = NULL;
@@ -919,7 +943,7 @@ static void gc(struct pl_deliver *d, int64_t now)
     while (pl_hmap_next(d->eps, &pos, &k, &v)) {
         struct ep *ep = v;
         if (ep->count == 0 && ep->inflight == 0 && !ep->in_active && ep->idle_since &&
-            now - ep->idle_since > IDLE_MS) {
+            (now - ep->idle_since > IDLE_MS || (ep->mq && mq_superseded(d, ep)))) {
             pl_hmap_del(d->eps, k);
             ep->anext = dead;
             dead = ep;

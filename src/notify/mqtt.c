@@ -16,6 +16,9 @@
 
 #define MQTT_KEEPALIVE_S 30
 #define MQTT_LOOP_MS     100 /* mosquitto_loop wait: bounds how long a stop request waits */
+/* Reconnection backoff cap: a broker back from a restart is reached within a second, however
+ * long it was away (an attempt is one TCP connect, cheap for both sides). */
+#define MQTT_RECONNECT_MAX_MS 1000
 
 /*
  * Locks: `mu` guards `mosq` (publish vs. destroy), `refs` and the backoff wait; `sink_mu` guards
@@ -24,9 +27,10 @@
  */
 struct pl_mqtt_conn {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* signalled on stop (interrupts the reconnect backoff) */
+    pthread_cond_t cv; /* signalled on stop and kick (interrupts the reconnect backoff) */
     int refs;          /* the owner's and the thread's */
     atomic_int stop;
+    atomic_int kick; /* a message waits: reconnect now rather than at the end of the backoff */
     struct mosquitto *mosq;  /* the current client, NULL between connections */
     atomic_uint gen;         /* generation of `mosq` (written by the connection thread only) */
     atomic_int up;           /* CONNACK accepted on `mosq` */
@@ -138,7 +142,7 @@ static int backoff_wait(struct pl_mqtt_conn *c, int ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&c->mu);
-    while (!atomic_load(&c->stop)) {
+    while (!atomic_load(&c->stop) && !atomic_load(&c->kick)) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
             break;
     }
@@ -160,6 +164,7 @@ static void *conn_main(void *arg)
     int failures = 0;
     while (!atomic_load(&c->stop)) {
         char error[120] = "";
+        atomic_store(&c->kick, 0);
         struct mosquitto *m = client_new(c);
         if (!m) {
             snprintf(error, sizeof error, "mqtt: out of memory");
@@ -204,11 +209,13 @@ static void *conn_main(void *arg)
                 break;
             emit(c, PL_MQTT_EV_DOWN, gen, 0, error[0] ? error : "mqtt: connection lost");
         }
+        long long cap =
+            c->retry_max_ms < MQTT_RECONNECT_MAX_MS ? c->retry_max_ms : MQTT_RECONNECT_MAX_MS;
         long long ms = c->retry_base_ms;
-        for (int i = 0; i < failures && ms < c->retry_max_ms; i++)
+        for (int i = 0; i < failures && ms < cap; i++)
             ms *= 2;
-        if (ms > c->retry_max_ms)
-            ms = c->retry_max_ms;
+        if (ms > cap)
+            ms = cap;
         failures++;
         if (backoff_wait(c, (int)ms))
             break;
@@ -350,4 +357,12 @@ void pl_mqtt_conn_stop(struct pl_mqtt_conn *c, int wait_ms)
     if (!joined)
         pthread_detach(c->th);
     conn_unref(c);
+}
+
+void pl_mqtt_conn_kick(struct pl_mqtt_conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->kick, 1);
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
 }

@@ -5,9 +5,11 @@
  * Each connection runs its own thread: it creates a libmosquitto client, connects (blocking:
  * name resolution and TCP connect happen in that thread only), runs mosquitto_loop until the
  * connection drops or the connection is stopped, then destroys the client and reconnects with
- * exponential backoff. Every (re)connection is a new GENERATION with a fresh client (clean
- * session), so nothing of a dead connection is ever resent behind the engine's back: messages
- * in flight on a lost connection are reported as lost (PL_MQTT_EV_DOWN) and the engine retries.
+ * exponential backoff, capped at one second so that a restarted broker is reached again
+ * promptly; pl_mqtt_conn_kick ends a backoff early when a message waits. Every (re)connection is a
+ * new GENERATION with a fresh client (clean session), so nothing of a dead connection is ever
+ * resent behind the engine's back: messages in flight on a lost connection are reported as lost
+ * (PL_MQTT_EV_DOWN) and the engine retries.
  *
  * Events go to the `sink` callback, called on the connection's thread with an internal lock
  * held: it must only queue the event and wake the engine (never call back into this module).
@@ -57,6 +59,10 @@ int pl_mqtt_conn_start(const struct pl_mqtt_params *p, struct pl_mqtt_conn **out
 int pl_mqtt_conn_publish(struct pl_mqtt_conn *c, const char *topic, const void *payload, size_t len,
                          int qos, const char *content_type, char *const *headers, size_t n_headers,
                          int *mid, unsigned *gen, char *errbuf, size_t errlen);
+
+/* Ends the reconnection backoff now, if there is one (thread-safe, never waits): a message is
+ * waiting for the connection. */
+void pl_mqtt_conn_kick(struct pl_mqtt_conn *c);
 
 /*
  * Stops the connection: no event is delivered to the sink once this returns. Waits up to

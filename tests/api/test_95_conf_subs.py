@@ -4,10 +4,14 @@ the Subscription representation (5.2.12, 5.2.14), the @context of notifications 
 jsonldContext (5.2.12, 5.8.1, 5.8.2, 5.8.6), showChanges (5.2.14), PATCH replacing members
 (5.8.2, 5.5.8), paging of GET /subscriptions (5.5.9), temporalQ / jsonKeys / ngsildConformance
 (5.2.12). Each test is named after its clause; notifications go to a loopback receiver."""
+import json
+import os
+import subprocess
+
 import pytest
 import requests
 
-from conftest import CORE, assert_problem, link, wait_until
+from conftest import ROOT, MqttSubscriber, assert_problem, link, wait_until
 from test_70_subscriptions import Subs, datas, eid, mk_entity, new_type, patch, prop, sub_body, uid
 
 LD = {"Content-Type": "application/ld+json"}
@@ -310,3 +314,91 @@ def test_4_3_6_8_conformance_1_0_keeps_one_instance_and_drops_later_members(api,
     d = datas(receiver.wait_for(path, 1))[0]
     assert d["m"] == {"type": "Property", "value": 0}, d  # the default instance, 1.0 members
     assert d["n"] == {"type": "Property", "value": 5}
+
+
+# ------------------------------------------------------------------------------------------------
+# 7.2 MQTT: a broker restart, changed credentials
+# ------------------------------------------------------------------------------------------------
+MOSQUITTO = os.path.join(ROOT, "scripts", "mosquitto.sh")
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto of its own (scripts/mosquitto.sh), so that it can be restarted."""
+    d = str(tmp_path / "mosquitto")
+    r = subprocess.run([MOSQUITTO, "start", d], capture_output=True, text=True)
+    if r.returncode == 3:
+        pytest.skip("mosquitto is not installed (scripts/install-deps.sh test installs it)")
+    assert r.returncode == 0, r.stderr
+    yield d, int(r.stdout.strip())
+    subprocess.run([MOSQUITTO, "stop", d], capture_output=True)
+
+
+def sub_status(api, sid):
+    return requests.get(api + "/subscriptions/" + sid).json()["notification"]
+
+
+def test_7_2_mqtt_broker_restart_next_notification_goes_out(fresh_polis, broker):
+    """After a broker restart the next notification goes out at its first attempt: a waiting
+    message ends the reconnection backoff (a broker of its own and a Polis of its own, whose
+    delivery counters only this test moves)."""
+    d, port = broker
+    p = fresh_polis.start()
+    api = p.api
+    subs = Subs(api)
+    t = new_type()
+    topic = "c95/" + uid()
+    e = mk_entity(api, t, v=0)
+    sid = subs.create(sub_body(f"mqtt://127.0.0.1:{port}/{topic}", t, notification={
+        "endpoint": {"notifierInfo": [{"key": "MQTT-QoS", "value": "1"}]}}))
+
+    def retried():
+        return requests.get(p.url + "/metrics").json()["notifications"]["delivery"]["retried"]
+    m = MqttSubscriber(port, topic)
+    try:
+        patch(api, e, v=1)
+        m.wait_for(1)
+    finally:
+        m.close()
+    subprocess.run([MOSQUITTO, "stop", d], check=True)
+    # notifications while the broker is away fail (their retries run out)
+    patch(api, e, v=2)
+    patch(api, e, v=3)
+    wait_until(lambda: sub_status(api, sid).get("timesFailed", 0) >= 2, timeout=40,
+               msg="the notifications during the outage failed")
+    r = subprocess.run([MOSQUITTO, "restart", d], capture_output=True, text=True)
+    assert r.returncode == 0 and int(r.stdout) == port, r.stderr
+    m = MqttSubscriber(port, topic)
+    try:
+        before = retried()
+        patch(api, e, v=4)
+        got = m.wait_for(1)
+        assert json.loads(got[-1][1])["body"]["data"][-1]["v"]["value"] == 4
+    finally:
+        m.close()
+    n = wait_until(lambda: (lambda n: n if n.get("status") == "ok" else None)(
+        sub_status(api, sid)), msg="status ok again")
+    assert n["timesFailed"] == 2, n
+    assert retried() == before  # its first attempt went out: no retry for want of a connection
+    subs.cleanup()
+    p.check_exit()
+
+
+def test_7_2_mqtt_changed_credentials_next_notification_goes_out(api, subs, broker):
+    _, port = broker
+    t = new_type()
+    topic = "c95/" + uid()
+    e = mk_entity(api, t, v=0)
+    sid = subs.create(sub_body(f"mqtt://alice:one@127.0.0.1:{port}/{topic}", t))
+    m = MqttSubscriber(port, topic)
+    try:
+        patch(api, e, v=1)
+        m.wait_for(1)
+        r = subs.patch(sid, {"notification": {"endpoint": {
+            "uri": f"mqtt://bob:two@127.0.0.1:{port}/{topic}"}}})
+        assert r.status_code == 204, r.text
+        patch(api, e, v=2)
+        got = m.wait_for(2)
+        assert [json.loads(x[1])["body"]["data"][-1]["v"]["value"] for x in got][-1] == 2
+    finally:
+        m.close()
