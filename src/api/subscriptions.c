@@ -82,9 +82,9 @@ int pl_api_subscription_create(struct pl_req *r)
         return PL_HANDLER_DONE;
     }
     /* 5.2.12: without a jsonldContext, the @context of the creation request is the
-     * subscription's; recorded so that GET shows it */
-    const char *cu = s->jsonld_context ? NULL : pl_sub_creation_context_url(s);
-    if (cu && !(s->jsonld_context = strdup(cu))) {
+     * subscription's; its URL (the Link URL, the ImplicitlyCreated entry of an inline or
+     * multi-URL body @context, kept, or the core context) is recorded so that GET shows it */
+    if (!s->jsonld_context && !(s->jsonld_context = pl_api_context_url(r, 1))) {
         pl_sub_free(s);
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
     }

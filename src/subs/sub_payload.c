@@ -57,18 +57,6 @@ const char *pl_sub_link_url(const struct pl_sub *s)
     return NULL;
 }
 
-const char *pl_sub_creation_context_url(const struct pl_sub *s)
-{
-    if (!s->context || json_is_null(s->context))
-        return PL_CORE_CONTEXT_URL;
-    if (json_is_string(s->context))
-        return json_string_value(s->context);
-    if (json_is_array(s->context) && json_array_size(s->context) == 1 &&
-        json_is_string(json_array_get(s->context, 0)))
-        return json_string_value(json_array_get(s->context, 0));
-    return NULL;
-}
-
 /* The payload member of an instance and its "previous" name. */
 static const char *payload_key(const json_t *inst, const char **prev)
 {

@@ -32,7 +32,7 @@
  *    cooldown: numbers > 0.
  *  - jsonldContext: a URI (the caller resolves it: LdContextNotAvailable / BadRequestData). When
  *    the client sets none, the api layer records the creation @context's URL in it
- *    (pl_sub_creation_context_url), so GET shows the context notifications use.
+ *    (pl_api_context_url), so GET shows the context notifications use.
  *  - expiresAt must be in the future on create, and on PATCH when the fragment sets it (5.8.2).
  *  - Read-only members (status, and notification.status, timesSent, timesFailed,
  *    lastNotification, lastSuccess, lastFailure, plus createdAt/modifiedAt) are IGNORED (5.2.12).
@@ -356,11 +356,6 @@ json_t *pl_sub_context_member(const struct pl_sub *s);
  * creation @context when it is one URL string); NULL when the context is core only or inline
  * (the caller then links the core context or a hosted copy). Borrowed. */
 const char *pl_sub_link_url(const struct pl_sub *s);
-/* The URL of the @context the subscription was created with when it is one URL (the core
- * context URL for none); NULL when it is inline or several (the caller then needs a hosted
- * copy). The api layer records it in jsonldContext when the client set none (5.2.12: "the
- * @context used for the subscription shall be used as a default"). Borrowed. */
-const char *pl_sub_creation_context_url(const struct pl_sub *s);
 /* The MIME type of notification bodies ("application/json", ...). Static string. */
 const char *pl_sub_accept_name(const struct pl_sub *s);
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import ROOT, MqttSubscriber, assert_problem, link, wait_until
+from conftest import CORE, ROOT, MqttSubscriber, assert_problem, link, wait_until
 from test_70_subscriptions import Subs, datas, eid, mk_entity, new_type, patch, prop, sub_body, uid
 
 LD = {"Content-Type": "application/ld+json"}
@@ -402,3 +402,20 @@ def test_7_2_mqtt_changed_credentials_next_notification_goes_out(api, subs, brok
         assert [json.loads(x[1])["body"]["data"][-1]["v"]["value"] for x in got][-1] == 2
     finally:
         m.close()
+
+
+def test_5_2_12_inline_context_is_recorded_as_its_hosted_url(api, subs, receiver, path):
+    t = new_type()
+    body = dict(sub_body(receiver.url(path), t, watchedAttributes=["temp"]),
+                **{"@context": [{"temp": "https://example.org/c95/inline-temp"}, CORE]})
+    sid = subs.create(body, headers=LD)
+    url = subs.get(sid)["jsonldContext"]
+    assert "/ngsi-ld/v1/jsonldContexts/" in url, url
+    served = requests.get(url)  # the ImplicitlyCreated context is served there
+    assert served.status_code == 200, served.text
+    requests.post(api + "/entities", headers=LD, json={
+        "id": eid(t), "type": t, "temp": prop(1),
+        "@context": [{"temp": "https://example.org/c95/inline-temp"}, CORE]}).raise_for_status()
+    rec = receiver.wait_for(path, 1)[0]
+    assert rec["headers"]["link"].startswith("<" + url + ">"), rec["headers"]["link"]
+    assert "temp" in rec["body"]["data"][0], rec["body"]
