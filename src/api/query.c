@@ -187,12 +187,7 @@ static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
 {
     if (pl_api_representation_or_reply(r, &x->o) != 0)
         return -1;
-    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit")) {
-        pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
-        return -1;
-    }
-    if (pl_api_expand_list_or_reply(r, x->ctx, "pick", 1, &x->o.pick, &x->o.n_pick) != 0 ||
-        pl_api_expand_list_or_reply(r, x->ctx, "omit", 1, &x->o.omit, &x->o.n_omit) != 0)
+    if (pl_api_view_or_reply(r, x->ctx, 0, &x->o, &x->v) != 0)
         return -1;
     x->o.lang = pl_req_arg(r, "lang");
     if (x->o.lang && !*x->o.lang) {
@@ -254,10 +249,41 @@ struct emit {
     struct pl_strbuf b;
     char *ctx_member; /* ld+json: the "@context" value text */
     int64_t n;        /* rows seen */
+    int64_t n_out;    /* entities written */
+    json_t *roots;    /* Linked Entity Retrieval: the page's stored entities, else NULL */
     int64_t want;     /* rows to render (the limit asked for) */
     int stream_ok;    /* the streaming renderer covers the options */
     struct pl_err err;
 };
+
+/* Appends one rendered entity (JSON text) to the answer, with "@context" for ld+json; an empty
+ * object (a projection that left nothing, 5.7.2.5) is left out. */
+static void put_entity(struct emit *em, const char *z, size_t n)
+{
+    if (n == 2 && z[0] == '{' && z[1] == '}')
+        return;
+    if (em->n_out++)
+        pl_strbuf_putc(&em->b, ',');
+    pl_strbuf_append(&em->b, z, n);
+    if (em->ctx_member && em->r->accept == PL_MIME_LDJSON && n > 0 && z[n - 1] == '}') {
+        em->b.len--;
+        if (em->b.p[em->b.len - 1] != '{')
+            pl_strbuf_putc(&em->b, ',');
+        pl_strbuf_puts(&em->b, "\"@context\":");
+        pl_strbuf_puts(&em->b, em->ctx_member);
+        pl_strbuf_putc(&em->b, '}');
+    }
+}
+
+static int put_tree(struct emit *em, const json_t *out)
+{
+    char *z = json_dumps(out, JSON_COMPACT);
+    if (!z)
+        return pl_err_set(&em->err, PL_ENOMEM, "out of memory");
+    put_entity(em, z, strlen(z));
+    free(z);
+    return 0;
+}
 
 static int emit_row(void *ud, const char *body, size_t len)
 {
@@ -267,49 +293,61 @@ static int emit_row(void *ud, const char *body, size_t len)
         em->n++; /* the extra row only tells that a next page exists */
         return 0;
     }
-    if (em->n++)
-        pl_strbuf_putc(&em->b, ',');
-    size_t mark = em->b.len;
-    int done = 0;
+    em->n++;
+    if (em->roots) { /* Linked Entity Retrieval: rendered once the page is complete */
+        json_t *e = json_loadb(body, len, 0, NULL);
+        if (!e)
+            return pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
+        json_array_append_new(em->roots, e);
+        return 0;
+    }
     if (em->stream_ok) {
         struct pl_strbuf one;
         pl_strbuf_init(&one);
-        if (pl_entity_stream_render(x->ctx, body, len, &x->o, &one, &em->err) == 0) {
-            pl_strbuf_append(&em->b, one.p, one.len);
-            done = 1;
-        }
+        int rc = pl_entity_stream_render(x->ctx, body, len, &x->o, &one, &em->err);
+        if (rc == 0)
+            put_entity(em, one.p, one.len);
         pl_strbuf_dispose(&one);
         pl_err_clear(&em->err);
-    }
-    if (!done) {
-        json_t *e = json_loadb(body, len, 0, NULL);
-        json_t *out = NULL;
-        int rc = e ? 0 : pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
         if (rc == 0)
-            rc = em->r->accept == PL_MIME_GEOJSON
-                     ? pl_entity_render_geojson(x->ctx, e, &x->o, x->geometry_property, &out,
-                                                &em->err)
-                     : pl_entity_render(x->ctx, e, &x->o, &out, &em->err);
-        json_decref(e);
-        if (rc != 0)
-            return rc;
-        char *z = json_dumps(out, JSON_COMPACT);
-        json_decref(out);
-        if (!z)
-            return pl_err_set(&em->err, PL_ENOMEM, "out of memory");
-        pl_strbuf_puts(&em->b, z);
-        free(z);
+            return em->b.nomem ? pl_err_set(&em->err, PL_ENOMEM, "out of memory") : 0;
     }
-    if (em->ctx_member && em->r->accept == PL_MIME_LDJSON && em->b.len > mark &&
-        em->b.p[em->b.len - 1] == '}') {
-        em->b.len--;
-        if (em->b.p[em->b.len - 1] != '{')
-            pl_strbuf_putc(&em->b, ',');
-        pl_strbuf_puts(&em->b, "\"@context\":");
-        pl_strbuf_puts(&em->b, em->ctx_member);
-        pl_strbuf_putc(&em->b, '}');
-    }
+    json_t *e = json_loadb(body, len, 0, NULL);
+    json_t *out = NULL;
+    int rc = e ? 0 : pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
+    if (rc == 0)
+        rc = em->r->accept == PL_MIME_GEOJSON
+                 ? pl_entity_render_geojson(x->ctx, e, &x->o, x->geometry_property, &out,
+                                            &em->err)
+                 : pl_entity_render(x->ctx, e, &x->o, &out, &em->err);
+    json_decref(e);
+    if (rc != 0)
+        return rc;
+    rc = put_tree(em, out);
+    json_decref(out);
+    if (rc != 0)
+        return rc;
     return em->b.nomem ? pl_err_set(&em->err, PL_ENOMEM, "out of memory") : 0;
+}
+
+/* Renders the page's entities with their Linked Entities (4.5.23). */
+static int emit_joined(struct emit *em)
+{
+    struct qreq *x = em->x;
+    json_t *all = NULL;
+    int rc = pl_api_view_render(em->r, x->ctx, &x->o, &x->v, em->roots,
+                                em->r->accept == PL_MIME_GEOJSON, x->geometry_property, &all,
+                                &em->err);
+    if (rc != 0)
+        return rc;
+    size_t i;
+    json_t *one;
+    json_array_foreach (all, i, one) {
+        if ((rc = put_tree(em, one)) != 0)
+            break;
+    }
+    json_decref(all);
+    return rc;
 }
 
 /* Link: <path?...&offset=N&limit=L>; rel="next" (6.3.x pagination). */
@@ -340,6 +378,14 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
     pl_strbuf_init(&em.b);
     em.stream_ok = !x->o.pick && !x->o.omit && !x->o.lang &&
                    (r->accept == PL_MIME_JSON || r->accept == PL_MIME_LDJSON);
+    /* 5.7.2.5: an entity pick would empty is no match (so paging and the count agree): a pick
+     * of attributes only selects the entities having one of them, as attrs does */
+    if (x->v.pick && !pl_proj_has_member(x->v.pick) && !x->sq.n_attrs) {
+        x->sq.attrs = x->v.pick->names;
+        x->sq.n_attrs = x->v.pick->n;
+    }
+    if (x->v.join != PL_JOIN_NONE && !(em.roots = json_array()))
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
     if (r->accept != PL_MIME_JSON) {
         em.ctx_member = pl_api_context_member_text(r);
         if (!em.ctx_member)
@@ -354,6 +400,9 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
     x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
     int rc = pl_store_entity_query(r->app->store, &x->sq, emit_row, &em, &count, &em.err);
     x->sq.limit = want;
+    if (rc == 0 && em.roots)
+        rc = emit_joined(&em);
+    json_decref(em.roots);
     if (rc != 0) {
         pl_strbuf_dispose(&em.b);
         free(em.ctx_member);
@@ -439,8 +488,13 @@ static int filters_or_reply(struct pl_req *r, struct qreq *x)
             return -1;
         x->sq.types = t;
     }
-    if (pl_api_expand_list_or_reply(r, x->ctx, "attrs", 0, &x->o.attrs, &x->o.n_attrs) != 0)
+    if (pl_api_proj_or_reply(r, x->ctx, "attrs", 0, &x->v.attrs) != 0 ||
+        pl_api_view_check_or_reply(r, &x->v) != 0)
         return -1;
+    if (x->v.attrs) {
+        x->o.attrs = x->v.attrs->names;
+        x->o.n_attrs = x->v.attrs->n;
+    }
     x->sq.attrs = x->o.attrs;
     x->sq.n_attrs = x->o.n_attrs;
     if ((v = pl_req_arg(r, "q")) && q_or_reply(r, x, v) != 0)
@@ -607,6 +661,8 @@ static int query_body_or_reply(struct pl_req *r, struct qreq *x, const json_t *b
     if ((v = json_object_get(body, "attrs")) &&
         strlist_or_reply(r, "attrs", v, x, &x->o.attrs, &x->o.n_attrs) != 0)
         return -1;
+    if (v)
+        x->v.attrs = NULL; /* the body's plain list replaces the URL's */
     x->sq.attrs = x->o.attrs;
     x->sq.n_attrs = x->o.n_attrs;
     if ((v = json_object_get(body, "q"))) {

@@ -10,6 +10,7 @@
 #include <regex.h>
 
 #include "api/api.h"
+#include "api/linked.h"
 #include "ngsild/entity.h"
 #include "store/store.h"
 
@@ -17,6 +18,7 @@
 struct qreq {
     struct pl_store_query sq;
     struct pl_render_opts o;
+    struct pl_api_view v; /* projections and Linked Entity Retrieval */
     struct pl_ctx *ctx;
     const char *geometry_property; /* expanded, GeoJSON output */
     regex_t id_re;

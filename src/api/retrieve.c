@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/linked.h"
 #include "app/app.h"
 #include "base/strbuf.h"
 #include "ngsild/entity.h"
@@ -174,6 +175,17 @@ static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *
     return 0;
 }
 
+/* 1 when the stored entity has at least one of the attributes `iris`. */
+static int has_any_attr(const json_t *e, const char *const *iris, size_t n)
+{
+    const json_t *attrs = json_object_get(e, "attrs");
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_size(json_object_get(attrs, iris[i])) > 0)
+            return 1;
+    }
+    return 0;
+}
+
 int pl_api_entity_get(struct pl_req *r)
 {
     const char *id = r->params[0];
@@ -186,17 +198,15 @@ int pl_api_entity_get(struct pl_req *r)
     memset(&o, 0, sizeof o);
     if (pl_api_representation_or_reply(r, &o) != 0)
         return PL_HANDLER_DONE;
-    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit"))
-        return pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
-    if (pl_api_expand_list_or_reply(r, ctx, "attrs", 0, &o.attrs, &o.n_attrs) != 0 ||
-        pl_api_expand_list_or_reply(r, ctx, "pick", 1, &o.pick, &o.n_pick) != 0 ||
-        pl_api_expand_list_or_reply(r, ctx, "omit", 1, &o.omit, &o.n_omit) != 0)
+    struct pl_api_view v;
+    if (pl_api_view_or_reply(r, ctx, 1, &o, &v) != 0)
         return PL_HANDLER_DONE;
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
 
-    if (stream_reply(r, ctx, id, &o) == 0)
+    /* attrs takes the tree path: it answers ResourceNotFound when none is there (5.7.1.4) */
+    if (!o.attrs && v.join == PL_JOIN_NONE && stream_reply(r, ctx, id, &o) == 0)
         return PL_HANDLER_DONE;
 
     struct pl_err err;
@@ -206,21 +216,35 @@ int pl_api_entity_get(struct pl_req *r)
         return pl_api_problem(r, &err);
     pl_req_defer_decref(r, stored);
 
-    json_t *out = NULL;
-    int rc;
-    if (r->accept == PL_MIME_GEOJSON) {
-        const char *gp = pl_req_arg(r, "geometryProperty");
-        char *gp_iri = NULL;
-        if (gp) {
-            gp_iri = pl_ctx_expand(ctx, gp);
-            pl_req_defer_free(r, gp_iri);
-        }
-        rc = pl_entity_render_geojson(ctx, stored, &o, gp_iri, &out, &err);
-    } else {
-        rc = pl_entity_render(ctx, stored, &o, &out, &err);
+    if (o.attrs && !has_any_attr(stored, o.attrs, o.n_attrs))
+        return pl_reply_error(r, PL_ENOTFOUND,
+                              "entity '%.200s' has none of the attributes in attrs (5.7.1.4)", id);
+    int geo = r->accept == PL_MIME_GEOJSON;
+    const char *gp_iri = NULL;
+    const char *gp = pl_req_arg(r, "geometryProperty");
+    if (geo && gp) {
+        char *z = pl_ctx_expand(ctx, gp);
+        if (!z)
+            return pl_reply_error(r, PL_ENOMEM, "out of memory");
+        pl_req_defer_free(r, z);
+        gp_iri = z;
     }
-    if (rc != 0)
-        return pl_reply_problem(r, &err);
+    json_t *roots = json_pack("[O]", stored);
+    if (!roots)
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    pl_req_defer_decref(r, roots);
+    json_t *all = NULL;
+    if (pl_api_view_render(r, ctx, &o, &v, roots, geo, gp_iri, &all, &err) != 0)
+        return pl_api_problem(r, &err);
+    pl_req_defer_decref(r, all);
+    json_t *out = json_array_get(all, 0);
+    if (v.join == PL_JOIN_FLAT) /* 4.5.23.3: always an array (5.7.1.5: a FeatureCollection) */
+        out = geo ? json_pack("{s:s,s:O}", "type", "FeatureCollection", "features", all)
+                  : json_incref(all);
+    else
+        json_incref(out);
+    if (!out)
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
     pl_req_defer_decref(r, out);
     pl_api_reply_with_context(r, 200, out);
     return PL_HANDLER_DONE;
