@@ -35,6 +35,19 @@ int pl_api_proj_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char 
     return 0;
 }
 
+int pl_api_names_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
+                          const struct pl_proj **out)
+{
+    if (pl_api_proj_or_reply(r, ctx, param, 0, out) != 0)
+        return -1;
+    if (pl_proj_depth(*out) > 0) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s lists attribute names, without '{...}'",
+                       param);
+        return -1;
+    }
+    return 0;
+}
+
 int pl_api_view_check_or_reply(struct pl_req *r, const struct pl_api_view *v)
 {
     const struct pl_proj *ps[3] = {v->attrs, v->pick, v->omit};

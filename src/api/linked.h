@@ -56,6 +56,10 @@ int pl_api_view_or_reply(struct pl_req *r, const struct pl_ctx *ctx, int attrs_f
 int pl_api_proj_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
                          unsigned flags, const struct pl_proj **out);
 
+/* A plain list of attribute names in the same syntax (expandValues, jsonKeys: no "{...}"). */
+int pl_api_names_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
+                          const struct pl_proj **out);
+
 /* The same Linked Entity checks for an attrs list given another way (a Query body), after
  * pl_api_view_or_reply. Returns 0 or -1 (answered). */
 int pl_api_view_check_or_reply(struct pl_req *r, const struct pl_api_view *v);

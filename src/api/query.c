@@ -27,6 +27,7 @@
 #include "query/typesel.h"
 #include "store/store.h"
 #include "api/query_int.h"
+#include "query/qvalues.h"
 
 #define DEFAULT_LIMIT 20
 #define MAX_LIMIT     1000 /* 6.3.x: a larger limit is answered with BadRequestData */
@@ -468,6 +469,25 @@ static int ids_or_reply(struct pl_req *r, const char *value, const char *const *
     return 0;
 }
 
+/* expandValues and jsonKeys (6.4.3.2): the q literals of the listed attributes are expanded
+ * with the request's @context (query/qvalues.h). After q is parsed. 0 or -1 (answered). */
+static int values_or_reply(struct pl_req *r, struct qreq *x)
+{
+    const struct pl_proj *ev = NULL, *jk = NULL;
+    if (pl_api_names_or_reply(r, x->ctx, "expandValues", &ev) != 0 ||
+        pl_api_names_or_reply(r, x->ctx, "jsonKeys", &jk) != 0)
+        return -1;
+    struct pl_err err;
+    pl_err_clear(&err);
+    /* the request owns its q tree (q_or_reply): rewriting its literals in place is safe */
+    if (ev && pl_q_expand_values((struct pl_q_node *)x->sq.q, x->ctx, ev->names, ev->n, jk ? jk->names : NULL,
+                                 jk ? jk->n : 0, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The entity filters of GET /entities and DELETE /entities: id, idPattern, type, attrs, q,
  * scopeQ, geo-query. Returns 0 or -1 (answered). */
 static int filters_or_reply(struct pl_req *r, struct qreq *x)
@@ -512,7 +532,7 @@ static int filters_or_reply(struct pl_req *r, struct qreq *x)
     x->sq.geo = g;
     if (g && geo_attr_or_reply(r, x) != 0)
         return -1;
-    return 0;
+    return values_or_reply(r, x);
 }
 
 int pl_api_entities_query(struct pl_req *r)
@@ -698,7 +718,7 @@ static int query_body_or_reply(struct pl_req *r, struct qreq *x, const json_t *b
         }
         x->o.lang = json_string_value(v);
     }
-    return 0;
+    return values_or_reply(r, x);
 }
 
 int pl_api_entities_query_post(struct pl_req *r)

@@ -353,3 +353,64 @@ def test_5_7_2_5_query_post_inline(api, graph):
     r = requests.post(f"{api}/entityOperations/query", json=body, params={"join": "inline"})
     assert r.status_code == 200, r.text
     assert r.json()[0]["isParked"]["entity"]["id"] == graph["p"]
+
+
+# ------------------------------------------------------------------------------------------------
+# expandValues and jsonKeys (6.4.3.2, 5.7.2.4: JSON-LD type coercion of q values)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def vocab_car(api, ctx_server):
+    t = uuid.uuid4().hex[:8]
+    ctx_path = f"/linked-{t}.jsonld"
+    ctx_server.docs[ctx_path] = {"@context": {"Commercial": "https://example.org/cat#Commercial",
+                                              "category": "https://example.org/category"}}
+    link = f'<{ctx_server.url(ctx_path)}>; rel="http://www.w3.org/ns/json-ld#context"; ' \
+           'type="application/ld+json"'
+    cid = uid("Car")
+    r = requests.post(f"{api}/entities", headers={"Link": link}, json={
+        "id": cid, "type": f"Car{t}",
+        "category": {"type": "VocabProperty", "vocab": "Commercial"},
+        "kind": {"type": "Property", "value": "https://example.org/cat#Commercial"},
+        "label": {"type": "Property", "value": "Commercial"}})
+    assert r.status_code == 201, r.text
+    return {"id": cid, "type": f"Car{t}", "link": link}
+
+
+def q_ids(api, car, **params):
+    params = dict(params, type=car["type"])
+    r = requests.get(f"{api}/entities", params=params, headers={"Link": car["link"]})
+    assert r.status_code == 200, r.text
+    return [e["id"] for e in r.json()]
+
+
+def test_6_4_3_2_expand_values_expands_q_values_of_listed_attributes(api, vocab_car):
+    c = vocab_car
+    assert q_ids(api, c, q="category==Commercial") == []
+    assert q_ids(api, c, q="category==Commercial", expandValues="category") == [c["id"]]
+    assert q_ids(api, c, q='category=="Commercial"', expandValues="category") == [c["id"]]
+    assert q_ids(api, c, q="kind==Commercial", expandValues="kind") == [c["id"]]
+    assert q_ids(api, c, q="category==Private,Commercial", expandValues="category") == [c["id"]]
+    # only the listed attributes' values are expanded
+    assert q_ids(api, c, q="label==Commercial", expandValues="category") == [c["id"]]
+    assert q_ids(api, c, q="label==Commercial", expandValues="label") == []
+    r = requests.post(f"{api}/entityOperations/query", params={"expandValues": "category"},
+                      headers={"Link": c["link"]},
+                      json={"type": "Query", "entities": [{"type": c["type"]}],
+                            "q": "category==Commercial"})
+    assert r.status_code == 200 and [e["id"] for e in r.json()] == [c["id"]]
+
+
+def test_6_4_3_2_json_keys_values_are_never_expanded(api, vocab_car):
+    c = vocab_car
+    assert q_ids(api, c, q="kind==Commercial", expandValues="kind", jsonKeys="kind") == []
+    assert q_ids(api, c, q="label==Commercial", expandValues="label", jsonKeys="label") == \
+        [c["id"]]
+
+
+@pytest.mark.parametrize("param", ["expandValues", "jsonKeys"])
+@pytest.mark.parametrize("value", ["", "a,,b", "bad name", "a{b}"])
+def test_6_4_3_2_expand_values_and_json_keys_are_attribute_names(api, vocab_car, param, value):
+    r = requests.get(f"{api}/entities", params={"type": vocab_car["type"], param: value})
+    assert_problem(r, 400, "BadRequestData")
+    r = requests.get(f"{api}/entities/{vocab_car['id']}", params={param: value})
+    assert_problem(r, 400, "BadRequestData")
