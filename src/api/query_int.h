@@ -18,7 +18,7 @@
 struct qreq {
     struct pl_store_query sq;
     struct pl_render_opts o;
-    struct pl_api_view v; /* projections and Linked Entity Retrieval */
+    struct pl_linked v; /* projections and Linked Entity Retrieval */
     struct pl_ctx *ctx;
     const char *geometry_property; /* expanded, GeoJSON output */
     regex_t id_re;

@@ -198,7 +198,7 @@ int pl_api_entity_get(struct pl_req *r)
     memset(&o, 0, sizeof o);
     if (pl_api_representation_or_reply(r, &o) != 0)
         return PL_HANDLER_DONE;
-    struct pl_api_view v;
+    struct pl_linked v;
     if (pl_api_view_or_reply(r, ctx, 1, &o, &v) != 0)
         return PL_HANDLER_DONE;
     /* expandValues and jsonKeys act on a query's q (6.4.3.2); Retrieve Entity has none, so
