@@ -28,7 +28,7 @@ void pl_proj_free(struct pl_proj *p)
         return;
     for (size_t i = 0; i < p->n; i++) {
         free((char *)p->names[i]);
-        pl_proj_free(p->sub[i]);
+        pl_proj_free(p->sub ? p->sub[i] : NULL);
     }
     free(p->names);
     free(p->sub);
@@ -194,7 +194,7 @@ int pl_proj_depth(const struct pl_proj *p)
 {
     int d = 0;
     for (size_t i = 0; p && i < p->n; i++) {
-        int s = p->sub[i] ? 1 + pl_proj_depth(p->sub[i]) : 0;
+        int s = p->sub && p->sub[i] ? 1 + pl_proj_depth(p->sub[i]) : 0;
         if (s > d)
             d = s;
     }
@@ -204,7 +204,7 @@ int pl_proj_depth(const struct pl_proj *p)
 const struct pl_proj *pl_proj_sub(const struct pl_proj *p, const char *iri)
 {
     for (size_t i = 0; p && i < p->n; i++) {
-        if (p->sub[i] && strcmp(p->names[i], iri) == 0)
+        if (p->sub && p->sub[i] && strcmp(p->names[i], iri) == 0)
             return p->sub[i];
     }
     return NULL;

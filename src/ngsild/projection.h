@@ -33,7 +33,8 @@ struct pl_proj {
     const char **names;   /* expanded attribute IRIs, or "id"/"type"/"scope" as written:
                              the lists pl_render_opts takes as attrs/pick/omit */
     struct pl_proj **sub; /* sub[i]: the projection within the Linked Entities names[i] leads
-                             to ("names[i]{...}"); NULL when none was written */
+                             to ("names[i]{...}"); NULL when none was written (the whole
+                             array may be NULL: a flat list) */
     size_t n_leaves;
     const char **leaves;  /* the names written without "{...}" (borrowed from names): what an
                              exclusionary list (omit) removes at this level; "a{b}" in omit

@@ -879,6 +879,19 @@ static void pend_push(struct pl_notifier *n, struct entry *e, struct ev *v, int6
 
 /* The `data` element of change `v` for `e`: rendered once per (signature, @context) and shared
  * by every subscription that renders alike. Borrowed from v; NULL: nothing to show. */
+/* notification.join (4.5.23): Linked Entities are read from the store, in the subscription's
+ * tenant, when the notification is rendered. */
+struct linked_fetch {
+    struct pl_store *store;
+    const char *tenant;
+};
+
+static int fetch_linked(void *ud, const char *id, json_t **out, struct pl_err *err)
+{
+    const struct linked_fetch *f = ud;
+    return pl_store_entity_get(f->store, f->tenant, id, out, err);
+}
+
 static const char *item_of(struct pl_notifier *n, struct entry *e, struct ev *v, int64_t now,
                            size_t *len)
 {
@@ -895,7 +908,9 @@ static const char *item_of(struct pl_notifier *n, struct entry *e, struct ev *v,
     r->sig = e->rsig;
     r->ctx = ctx;
     r->len = 0;
-    r->text = pl_sub_render_item(e->sub, ctx, v->before, v->after, now, &r->len);
+    struct linked_fetch lf = {n->store, e->tenant};
+    r->text = pl_sub_render_item_linked(e->sub, ctx, v->before, v->after, now, fetch_linked, &lf,
+                                        &r->len);
     *len = r->len;
     return r->text;
 }
@@ -1149,10 +1164,12 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
         if (rc == 0 && k > 0) {
             char *body = NULL;
             size_t len = 0;
+            struct linked_fetch lf = {n->store, e->tenant};
             if (items_reserve(n, k) == 0) {
                 for (size_t i = 0; i < k; i++)
-                    n->items[i] = pl_sub_render_item(
-                        s, entry_ctx(n, e), NULL, json_array_get(rows.ents, i), now, &n->lens[i]);
+                    n->items[i] = pl_sub_render_item_linked(s, entry_ctx(n, e), NULL,
+                                                            json_array_get(rows.ents, i), now,
+                                                            fetch_linked, &lf, &n->lens[i]);
                 body = notification_body(n, s, k, now, &len);
                 for (size_t i = 0; i < k; i++)
                     free((char *)n->items[i]);

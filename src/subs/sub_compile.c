@@ -16,6 +16,7 @@
 #include "base/timeutil.h"
 #include "ngsild/conform.h"
 #include "ngsild/entity.h"
+#include "ngsild/linked.h"
 #include "query/temporalq.h"
 #include "subs/sub_int.h"
 
@@ -473,6 +474,32 @@ static int compile_endpoint(const json_t *ep, struct pl_sub *s, struct pl_err *e
     return 0;
 }
 
+/* notification.join / joinLevel (4.5.23; the values of the join and joinLevel parameters). */
+static int compile_join(const json_t *n, struct pl_sub *s, struct pl_err *err)
+{
+    char sb[SHOW_MAX + 4];
+    const json_t *j = json_object_get(n, "join"), *l = json_object_get(n, "joinLevel");
+    if (j) {
+        const char *js = json_string_value(j);
+        if (js && !strcmp(js, "inline"))
+            s->join = PL_JOIN_INLINE;
+        else if (js && !strcmp(js, "flat"))
+            s->join = PL_JOIN_FLAT;
+        else if (!js || strcmp(js, "@none") != 0)
+            return pl_sub__bad(err, "notification.join: must be \"flat\", \"inline\" or "
+                                    "\"@none\", not %s",
+                               js ? pl_sub__shown(sb, js) : pl_sub__jtype(j));
+    }
+    if (l) {
+        double d = json_number_value(l);
+        if (!json_is_number(l) || d != (double)(int)d || d < 1 || d > PL_PROJ_MAX_DEPTH)
+            return pl_sub__bad(err, "notification.joinLevel: must be an integer from 1 to %d",
+                               PL_PROJ_MAX_DEPTH);
+        s->join_level = (int)d;
+    }
+    return 0;
+}
+
 static int compile_notification(const json_t *n, struct pl_sub *s, struct pl_err *err)
 {
     char sb[SHOW_MAX + 4];
@@ -517,6 +544,8 @@ static int compile_notification(const json_t *n, struct pl_sub *s, struct pl_err
         (s->format == PL_SUB_FMT_KEYVALUES || s->format == PL_SUB_FMT_SIMPLIFIED))
         return pl_sub__bad(err, "notification.showChanges: cannot be true with the format %s",
                            s->format == PL_SUB_FMT_KEYVALUES ? "keyValues" : "simplified");
+    if ((rc = compile_join(n, s, err)) != 0)
+        return rc;
     return compile_endpoint(json_object_get(n, "endpoint"), s, err);
 }
 

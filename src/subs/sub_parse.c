@@ -78,8 +78,6 @@ static const char *const readonly_members[] = {"status",      "createdAt",   "mo
 
 static const char *const unsupported_members[] = {"csf", "expandValues"};
 
-static const char *const unsupported_notif[] = {"join", "joinLevel"};
-
 static int in_list(const char *const *l, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++) {
@@ -206,10 +204,6 @@ static int expand_notification(const struct pl_ctx *ctx, const json_t *v, json_t
     {
         if (IN_LIST(readonly_members, k))
             continue;
-        if (IN_LIST(unsupported_notif, k)) {
-            rc = pl_err_set(err, PL_EOPNOTSUPPORTED, "notification.%s: not supported", k);
-            break;
-        }
         json_t *x = NULL;
         if (!strcmp(k, "attributes"))
             rc = expand_name_array(ctx, m, "notification.attributes", 0, &x, err);

@@ -14,6 +14,7 @@
 #include "base/timeutil.h"
 #include "ngsild/conform.h"
 #include "ngsild/entity.h"
+#include "ngsild/linked.h"
 #include "subs/sub_int.h"
 
 json_t *pl_sub_notify_context(const struct pl_sub *s)
@@ -261,30 +262,83 @@ static enum pl_format render_format(const struct pl_sub *s)
     return s->format == PL_SUB_FMT_CONCISE ? PL_FORMAT_CONCISE : PL_FORMAT_NORMALIZED;
 }
 
-/* One entity of `data` for one change; NULL when it cannot be rendered. */
+/* Where Linked Entities come from (notification.join); fetch NULL: nowhere. */
+struct linked_src {
+    pl_sub_fetch_fn fetch;
+    void *ud;
+};
+
+/* One entity of `data` for one change; NULL when it cannot be rendered. `extra`: for
+ * join=flat, a NEW array of the Linked Entities that follow it in `data` (else untouched). */
 static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ctx,
-                                 const json_t *before, const json_t *after, int64_t now_ms);
+                                 const json_t *before, const json_t *after, int64_t now_ms,
+                                 const struct linked_src *ls, json_t **extra);
 
 /* One entity of `data` for one change, with the subscription's datasetId selection applied. */
 static json_t *render_change(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
-                             const json_t *after, int64_t now_ms)
+                             const json_t *after, int64_t now_ms, const struct linked_src *ls,
+                             json_t **extra)
 {
     json_t *r;
     if (!s->dataset_ids) {
-        r = render_change_sel(s, ctx, before, after, now_ms);
+        r = render_change_sel(s, ctx, before, after, now_ms, ls, extra);
     } else {
         json_t *b = pl_sub__select_datasets(s, before), *a = pl_sub__select_datasets(s, after);
-        r = (before && !b) || (after && !a) ? NULL : render_change_sel(s, ctx, b, a, now_ms);
+        r = (before && !b) || (after && !a) ? NULL
+                                            : render_change_sel(s, ctx, b, a, now_ms, ls, extra);
         json_decref(b);
         json_decref(a);
     }
-    if (r && s->conformance_version) /* 5.8.6: ngsildConformance, 4.3.6.8 fallbacks */
+    if (r && s->conformance_version) { /* 5.8.6: ngsildConformance, 4.3.6.8 fallbacks */
         pl_conform_entity(r, s->conformance_version, kv_format(s));
+        size_t i;
+        json_t *x;
+        json_array_foreach (extra ? *extra : NULL, i, x)
+            pl_conform_entity(x, s->conformance_version, kv_format(s));
+    }
     return r;
 }
 
+/* The entity `after` rendered with its Linked Entities (4.5.23): *r the entity (inline: with
+ * them), *extra (flat) the Linked Entities, Features for application/geo+json. 0 or -1. */
+static int render_linked(const struct pl_sub *s, const struct pl_ctx *ctx,
+                         const struct pl_render_opts *o, const json_t *after,
+                         const struct linked_src *ls, json_t **r, json_t **extra)
+{
+    /* notification.pick/omit/attributes are flat lists: they apply to every entity (5.7.1.5) */
+    struct pl_proj attrs = {s->n_attrs, (const char **)s->attrs, NULL, s->n_attrs,
+                            (const char **)s->attrs};
+    struct pl_proj pick = {s->n_pick, (const char **)s->pick, NULL, s->n_pick,
+                           (const char **)s->pick};
+    struct pl_proj omit = {s->n_omit, (const char **)s->omit, NULL, s->n_omit,
+                           (const char **)s->omit};
+    struct pl_linked lk = {s->attrs ? &attrs : NULL, s->pick ? &pick : NULL,
+                           s->omit ? &omit : NULL, (enum pl_join)s->join,
+                           s->join_level ? s->join_level : 1, NULL, 0};
+    int flat = s->join == PL_JOIN_FLAT;
+    int geo = flat && s->accept == PL_SUB_ACCEPT_GEOJSON;
+    const char *gp = s->geoq ? s->geoq->geoproperty : PL_GEOQ_LOCATION_IRI;
+    json_t *roots = json_pack("[O]", after), *all = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = roots ? pl_linked_render(ctx, o, &lk, roots, geo, gp, ls->fetch, ls->ud, &all, &err)
+                   : PL_ENOMEM;
+    json_decref(roots);
+    if (rc != 0)
+        return -1;
+    if (flat) { /* the entity itself as without join (it carries no Linked Entity) */
+        json_array_remove(all, 0);
+        *extra = all;
+        return pl_entity_render(ctx, after, o, r, &err) == 0 ? 0 : -1;
+    }
+    *r = json_incref(json_array_get(all, 0));
+    json_decref(all);
+    return *r ? 0 : -1;
+}
+
 static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ctx,
-                                 const json_t *before, const json_t *after, int64_t now_ms)
+                                 const json_t *before, const json_t *after, int64_t now_ms,
+                                 const struct linked_src *ls, json_t **extra)
 {
     struct pl_render_opts o = {.format = render_format(s),
                                .sys_attrs = s->sys_attrs,
@@ -300,8 +354,12 @@ static json_t *render_change_sel(const struct pl_sub *s, const struct pl_ctx *ct
     char now[PL_TIME_ISO_LEN];
     pl_time_format(now_ms, now);
     if (after) {
-        if (pl_entity_render(ctx, after, &o, &r, &err) != 0)
+        if (s->join && ls && ls->fetch) {
+            if (render_linked(s, ctx, &o, after, ls, &r, extra) != 0)
+                return NULL;
+        } else if (pl_entity_render(ctx, after, &o, &r, &err) != 0) {
             return NULL;
+        }
         if (before) {
             if (s->show_changes)
                 add_previous(ctx, r, before, after);
@@ -363,11 +421,12 @@ static json_t *feature(const struct pl_sub *s, const json_t *e, json_t *r)
 }
 
 /* One element of "data": the rendered entity, or its Feature for application/geo+json. NEW
- * reference; NULL when the change renders nothing. */
+ * reference; NULL when the change renders nothing. `extra` as for render_change_sel. */
 static json_t *data_element(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
-                            const json_t *after, int64_t now_ms)
+                            const json_t *after, int64_t now_ms, const struct linked_src *ls,
+                            json_t **extra)
 {
-    json_t *r = render_change(s, ctx, before, after, now_ms);
+    json_t *r = render_change(s, ctx, before, after, now_ms, ls, extra);
     if (r && s->accept == PL_SUB_ACCEPT_GEOJSON)
         r = feature(s, after ? after : before, r);
     return r;
@@ -383,8 +442,8 @@ json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
     if (!data)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        json_t *r =
-            data_element(s, ctx, before ? before[i] : NULL, after ? after[i] : NULL, now_ms);
+        json_t *r = data_element(s, ctx, before ? before[i] : NULL, after ? after[i] : NULL,
+                                 now_ms, NULL, NULL);
         if (r)
             json_array_append_new(data, r);
     }
@@ -423,8 +482,9 @@ char *pl_sub_render_sig(const struct pl_sub *s)
     /* every member render_change and feature read, nothing else */
     struct pl_strbuf b;
     pl_strbuf_init(&b);
-    pl_strbuf_printf(&b, "f%d s%d c%d a%d v%d l%s\x1e", (int)render_format(s), s->sys_attrs,
-                     s->show_changes, (int)s->accept, s->conformance_version,
+    pl_strbuf_printf(&b, "f%d s%d c%d a%d v%d j%d.%d l%s\x1e", (int)render_format(s),
+                     s->sys_attrs, s->show_changes, (int)s->accept, s->conformance_version,
+                     s->join, s->join_level,
                      s->lang ? s->lang : "\x1d");
     sig_strv(&b, 'A', s->attrs, s->n_attrs, s->attrs != NULL);
     sig_strv(&b, 'P', s->pick, s->n_pick, s->pick != NULL);
@@ -435,19 +495,48 @@ char *pl_sub_render_sig(const struct pl_sub *s)
     return pl_strbuf_take(&b, NULL);
 }
 
-char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
-                         const json_t *after, int64_t now_ms, size_t *len)
+char *pl_sub_render_item_linked(const struct pl_sub *s, const struct pl_ctx *ctx,
+                                const json_t *before, const json_t *after, int64_t now_ms,
+                                pl_sub_fetch_fn fetch, void *fetch_ud, size_t *len)
 {
     if (!ctx)
         ctx = pl_ctx_core();
-    json_t *r = data_element(s, ctx, before, after, now_ms);
-    if (!r)
+    struct linked_src ls = {fetch, fetch_ud};
+    json_t *extra = NULL;
+    json_t *r = data_element(s, ctx, before, after, now_ms, &ls, &extra);
+    if (!r) {
+        json_decref(extra);
         return NULL;
+    }
     char *text = json_dumps(r, JSON_COMPACT);
     json_decref(r);
+    size_t i;
+    json_t *x;
+    json_array_foreach (extra, i, x) { /* join=flat: ",{...}" after the entity */
+        char *t = text ? json_dumps(x, JSON_COMPACT) : NULL;
+        size_t a = text ? strlen(text) : 0, b = t ? strlen(t) : 0;
+        char *both = t ? realloc(text, a + b + 2) : NULL;
+        if (!both) {
+            free(t);
+            free(text);
+            text = NULL;
+            break;
+        }
+        both[a] = ',';
+        memcpy(both + a + 1, t, b + 1);
+        free(t);
+        text = both;
+    }
+    json_decref(extra);
     if (text)
         *len = pl_json_shorten_reals(text);
     return text;
+}
+
+char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
+                         const json_t *after, int64_t now_ms, size_t *len)
+{
+    return pl_sub_render_item_linked(s, ctx, before, after, now_ms, NULL, NULL, len);
 }
 
 /* Appends `v` (consumed; NULL: out of memory) as compact JSON text. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ngsild/entity.h"
+#include "ngsild/linked.h"
 #include "subs/sub_int.h"
 
 /* A JSON number for `x`: an integer when it is one. */
@@ -86,6 +87,10 @@ static json_t *notification_json(const struct pl_sub *s, name_fn fn, const struc
         json_object_set_new(n, "sysAttrs", json_true());
     if (s->show_changes)
         json_object_set_new(n, "showChanges", json_true());
+    if (s->join)
+        json_object_set_new(n, "join", json_string(s->join == PL_JOIN_FLAT ? "flat" : "inline"));
+    if (s->join_level)
+        json_object_set_new(n, "joinLevel", json_integer(s->join_level));
     json_t *ep = json_object();
     json_object_set_new(ep, "uri", json_string(s->uri));
     if (s->accept_given)

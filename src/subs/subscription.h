@@ -42,8 +42,10 @@
  *    expanded with the @context in Polis (no expandValues), so they are already uninterpreted.
  *    ngsildConformance ("major.minor", 1.0 ..) is kept and shown, and every notification
  *    undergoes the 4.3.6.8 fallbacks to that version (ngsild/conform.h).
- *  - Members not implemented are refused with OperationNotSupported (422): csf, expandValues,
- *    notification.join / joinLevel (Linked Entity Retrieval: the hook is expand_notification).
+ *  - Members not implemented are refused with OperationNotSupported (422): csf, expandValues.
+ *  - notification.join ("flat", "inline", "@none") and notification.joinLevel (an integer 1..8,
+ *    default 1): Linked Entity Retrieval (4.5.23, ngsild/linked.h) in notifications, with the
+ *    Linked Entities read when the notification is rendered (pl_sub_render_item_linked).
  *  - datasetId (5.2.12, 5.8.6): a non-empty array of URIs or "@none" (the default instances).
  *    Notifications (on change and periodic) show only the selected instances of each attribute
  *    (an attribute without one is left out), and only changes of selected instances trigger
@@ -211,6 +213,8 @@ struct pl_sub {
     enum pl_sub_format format;
     int format_given;
     int sys_attrs, show_changes;
+    int join;       /* notification.join: an enum pl_join (ngsild/linked.h), 0 = none */
+    int join_level; /* notification.joinLevel; 0 = not given (1) */
     /* notification.endpoint (5.2.15) */
     char *uri;
     enum pl_sub_accept accept;
@@ -342,6 +346,14 @@ json_t *pl_sub_notification(const struct pl_sub *s, const struct pl_ctx *ctx,
 char *pl_sub_render_sig(const struct pl_sub *s);
 char *pl_sub_render_item(const struct pl_sub *s, const struct pl_ctx *ctx, const json_t *before,
                          const json_t *after, int64_t now_ms, size_t *len);
+/* pl_sub_render_item with Linked Entity Retrieval (notification.join): `fetch` reads the
+ * Linked Entities (NULL: none are read). With join "flat" the text holds the entity followed
+ * by its Linked Entities, comma-separated, so that it still fits between the items of
+ * pl_sub_notification_text. */
+typedef int (*pl_sub_fetch_fn)(void *ud, const char *id, json_t **out, struct pl_err *err);
+char *pl_sub_render_item_linked(const struct pl_sub *s, const struct pl_ctx *ctx,
+                                const json_t *before, const json_t *after, int64_t now_ms,
+                                pl_sub_fetch_fn fetch, void *fetch_ud, size_t *len);
 struct pl_strbuf;
 void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
                               size_t n, int64_t now_ms, struct pl_strbuf *b);

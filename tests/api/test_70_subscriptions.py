@@ -454,7 +454,6 @@ def test_invalid_json_and_non_object_400(api):
 UNSUPPORTED = [
     ("csf", _bad(csf="p==1")),
     ("expandValues", _bad(expandValues="a")),
-    ("join", _bad_note(join="flat")),
 ]
 
 

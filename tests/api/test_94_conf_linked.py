@@ -414,3 +414,66 @@ def test_6_4_3_2_expand_values_and_json_keys_are_attribute_names(api, vocab_car,
     assert_problem(r, 400, "BadRequestData")
     r = requests.get(f"{api}/entities/{vocab_car['id']}", params={param: value})
     assert_problem(r, 400, "BadRequestData")
+
+
+# ------------------------------------------------------------------------------------------------
+# notification.join / joinLevel (5.2.14, 4.5.23)
+# ------------------------------------------------------------------------------------------------
+def make_sub(api, receiver_url, etype, **notification):
+    notification["endpoint"] = {"uri": receiver_url}
+    r = requests.post(f"{api}/subscriptions", json={
+        "type": "Subscription", "entities": [{"type": etype}], "notification": notification})
+    assert r.status_code == 201, r.text
+    return r.headers["Location"].rsplit("/", 1)[1]
+
+
+def touch(api, eid):
+    r = requests.patch(f"{api}/entities/{eid}/attrs",
+                       json={"brandName": prop("Mercedes " + uuid.uuid4().hex[:4])})
+    assert r.status_code == 204, r.text
+
+
+def test_5_2_14_notification_join_inline(api, graph, receiver):
+    path = "/linked/" + uuid.uuid4().hex
+    sid = make_sub(api, receiver.url(path), f"Vehicle{graph['t']}", join="inline",
+                   joinLevel=2)
+    try:
+        got = requests.get(f"{api}/subscriptions/{requests.utils.quote(sid, safe='')}")
+        assert got.status_code == 200
+        assert got.json()["notification"]["join"] == "inline"
+        assert got.json()["notification"]["joinLevel"] == 2
+        touch(api, graph["v"])
+        recs = receiver.wait_for_entities(path, 1)
+        v = recs[-1]["body"]["data"][0]
+        assert v["id"] == graph["v"]
+        park = v["isParked"]["entity"]
+        assert park["id"] == graph["p"]
+        assert park["operatedBy"]["entity"]["id"] == graph["c"]
+        assert "entity" not in park["hosts"]  # the vehicle itself: a cycle
+    finally:
+        requests.delete(f"{api}/subscriptions/{requests.utils.quote(sid, safe='')}")
+
+
+def test_5_2_14_notification_join_flat(api, graph, receiver):
+    path = "/linked/" + uuid.uuid4().hex
+    sid = make_sub(api, receiver.url(path), f"Vehicle{graph['t']}", join="flat",
+                   pick=["id", "brandName", "name", "isParked"])
+    try:
+        touch(api, graph["v"])
+        recs = receiver.wait_for_entities(path, 2)
+        data = recs[-1]["body"]["data"]
+        assert [e["id"] for e in data] == [graph["v"], graph["p"]]
+        assert set(data[0]) == {"id", "brandName", "isParked"}
+        assert data[1] == {"id": graph["p"],
+                           "name": {"type": "Property", "value": "Top Parking"}}
+    finally:
+        requests.delete(f"{api}/subscriptions/{requests.utils.quote(sid, safe='')}")
+
+
+@pytest.mark.parametrize("member", [{"join": "deep"}, {"join": 1}, {"joinLevel": 0},
+                                    {"joinLevel": 1.5}, {"joinLevel": "2"}, {"joinLevel": 9}])
+def test_5_2_14_notification_join_invalid_is_bad_request(api, receiver, member):
+    notification = dict(member, endpoint={"uri": receiver.url("/linked/x")})
+    r = requests.post(f"{api}/subscriptions", json={
+        "type": "Subscription", "entities": [{"type": "T"}], "notification": notification})
+    assert_problem(r, 400, "BadRequestData")
