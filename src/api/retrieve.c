@@ -18,6 +18,7 @@
 #include "base/strbuf.h"
 #include "ngsild/entity.h"
 #include "ngsild/entity_stream.h"
+#include "query/typesel.h"
 #include "store/store.h"
 
 /* Reads format= and options= into *o (clause 6.3.7). Returns 0 or -1 after answering. */
@@ -175,6 +176,11 @@ static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *
     return 0;
 }
 
+static void free_typesel(void *p)
+{
+    pl_typesel_free(p);
+}
+
 /* 1 when the stored entity has at least one of the attributes `iris`. */
 static int has_any_attr(const json_t *e, const char *const *iris, size_t n)
 {
@@ -210,9 +216,24 @@ int pl_api_entity_get(struct pl_req *r)
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
+    if (pl_req_arg(r, "geometryProperty") && r->accept != PL_MIME_GEOJSON)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "geometryProperty requires Accept: application/geo+json (5.7.1.4)");
+    /* type (4.17): the entity must also match the selector, else ResourceNotFound (5.7.1.4) */
+    struct pl_typesel *ts = NULL;
+    const char *tq = pl_req_arg(r, "type");
+    if (tq) {
+        struct pl_err terr;
+        pl_err_clear(&terr);
+        if (pl_typesel_parse(tq, &ts, &terr) != 0 || pl_typesel_resolve(ts, ctx, &terr) != 0) {
+            pl_typesel_free(ts);
+            return pl_reply_problem(r, &terr);
+        }
+        pl_req_defer(r, free_typesel, ts);
+    }
 
     /* attrs takes the tree path: it answers ResourceNotFound when none is there (5.7.1.4) */
-    if (!o.attrs && v.join == PL_JOIN_NONE && stream_reply(r, ctx, id, &o) == 0)
+    if (!o.attrs && !ts && v.join == PL_JOIN_NONE && stream_reply(r, ctx, id, &o) == 0)
         return PL_HANDLER_DONE;
 
     struct pl_err err;
@@ -222,6 +243,8 @@ int pl_api_entity_get(struct pl_req *r)
         return pl_api_problem(r, &err);
     pl_req_defer_decref(r, stored);
 
+    if (ts && !pl_typesel_match(ts, json_object_get(stored, "type")))
+        return pl_reply_error(r, PL_ENOTFOUND, "no entity '%.200s' of type '%.200s'", id, tq);
     if (o.attrs && !has_any_attr(stored, o.attrs, o.n_attrs))
         return pl_reply_error(r, PL_ENOTFOUND,
                               "entity '%.200s' has none of the attributes in attrs (5.7.1.4)", id);

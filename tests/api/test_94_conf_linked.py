@@ -477,3 +477,22 @@ def test_5_2_14_notification_join_invalid_is_bad_request(api, receiver, member):
     r = requests.post(f"{api}/subscriptions", json={
         "type": "Subscription", "entities": [{"type": "T"}], "notification": notification})
     assert_problem(r, 400, "BadRequestData")
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.7.1.4 Retrieve Entity: the other "shall" statements
+# ------------------------------------------------------------------------------------------------
+def test_5_7_1_4_type_that_does_not_match_is_resource_not_found(api, graph):
+    t = graph["t"]
+    assert_problem(get(api, graph["v"], {"type": f"Parking{t}"}), 404, "ResourceNotFound")
+    r = get(api, graph["v"], {"type": f"Parking{t}|Vehicle{t}"})
+    assert r.status_code == 200 and r.json()["id"] == graph["v"]
+    assert get(api, graph["v"], {"type": f"Vehicle{t}", "join": "flat"}).status_code == 200
+    assert_problem(get(api, graph["v"], {"type": "(("}), 400, "BadRequestData")
+
+
+def test_5_7_1_4_geometry_property_without_geojson_is_bad_request(api, graph):
+    assert_problem(get(api, graph["v"], {"geometryProperty": "location"}), 400, "BadRequestData")
+    r = get(api, graph["v"], {"geometryProperty": "location"},
+            headers={"Accept": "application/geo+json"})
+    assert r.status_code == 200 and r.json()["type"] == "Feature"
