@@ -32,10 +32,19 @@ int pl_api_view_or_reply(struct pl_req *r, const struct pl_ctx *ctx, int attrs_f
  * *out is released with the request. Returns 0 or -1 (answered). */
 int pl_api_proj_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
                          unsigned flags, const struct pl_proj **out);
+/* The same for a value given another way (`text` NULL: absent). */
+int pl_api_proj_text_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
+                              const char *text, unsigned flags, const struct pl_proj **out);
 
 /* A plain list of attribute names in the same syntax (expandValues, jsonKeys: no "{...}"). */
 int pl_api_names_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *param,
-                          const struct pl_proj **out);
+                          const char *text, const struct pl_proj **out);
+
+/* The members of a Query body (5.2.23) that pl_api_view_or_reply reads from a URL: pick and
+ * omit (String[] in the 4.21 language), join, joinLevel, containedBy; they replace the URL's.
+ * Returns 0 or -1 (answered). */
+int pl_api_view_body_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const json_t *body,
+                              struct pl_render_opts *o, struct pl_linked *v);
 
 /* The same Linked Entity checks for an attrs list given another way (a Query body), after
  * pl_api_view_or_reply. Returns 0 or -1 (answered). */

@@ -471,17 +471,23 @@ static int ids_or_reply(struct pl_req *r, const char *value, const char *const *
 
 /* expandValues and jsonKeys (6.4.3.2): the q literals of the listed attributes are expanded
  * with the request's @context (query/qvalues.h). After q is parsed. 0 or -1 (answered). */
-static int values_or_reply(struct pl_req *r, struct qreq *x)
+static int values_or_reply(struct pl_req *r, struct qreq *x, const json_t *body)
 {
     const struct pl_proj *ev = NULL, *jk = NULL;
-    if (pl_api_names_or_reply(r, x->ctx, "expandValues", &ev) != 0 ||
-        pl_api_names_or_reply(r, x->ctx, "jsonKeys", &jk) != 0)
+    const char *evt = pl_req_arg(r, "expandValues"), *jkt = pl_req_arg(r, "jsonKeys");
+    const json_t *m;
+    if (body && (m = json_object_get(body, "expandValues")) && !(evt = json_string_value(m)))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "expandValues must be a string"), -1;
+    if (body && (m = json_object_get(body, "jsonKeys")) && !(jkt = json_string_value(m)))
+        return pl_reply_error(r, PL_EBADREQUESTDATA, "jsonKeys must be a string"), -1;
+    if (pl_api_names_or_reply(r, x->ctx, "expandValues", evt, &ev) != 0 ||
+        pl_api_names_or_reply(r, x->ctx, "jsonKeys", jkt, &jk) != 0)
         return -1;
     struct pl_err err;
     pl_err_clear(&err);
     /* the request owns its q tree (q_or_reply): rewriting its literals in place is safe */
-    if (ev && pl_q_expand_values((struct pl_q_node *)x->sq.q, x->ctx, ev->names, ev->n, jk ? jk->names : NULL,
-                                 jk ? jk->n : 0, &err) != 0) {
+    if (ev && pl_q_expand_values((struct pl_q_node *)x->sq.q, x->ctx, ev->names, ev->n,
+                                 jk ? jk->names : NULL, jk ? jk->n : 0, &err) != 0) {
         pl_reply_problem(r, &err);
         return -1;
     }
@@ -532,7 +538,7 @@ static int filters_or_reply(struct pl_req *r, struct qreq *x)
     x->sq.geo = g;
     if (g && geo_attr_or_reply(r, x) != 0)
         return -1;
-    return values_or_reply(r, x);
+    return values_or_reply(r, x, NULL);
 }
 
 int pl_api_entities_query(struct pl_req *r)
@@ -718,7 +724,9 @@ static int query_body_or_reply(struct pl_req *r, struct qreq *x, const json_t *b
         }
         x->o.lang = json_string_value(v);
     }
-    return values_or_reply(r, x);
+    if (pl_api_view_body_or_reply(r, x->ctx, body, &x->o, &x->v) != 0)
+        return -1;
+    return values_or_reply(r, x, body);
 }
 
 int pl_api_entities_query_post(struct pl_req *r)

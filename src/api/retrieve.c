@@ -207,12 +207,6 @@ int pl_api_entity_get(struct pl_req *r)
     struct pl_linked v;
     if (pl_api_view_or_reply(r, ctx, 1, &o, &v) != 0)
         return PL_HANDLER_DONE;
-    /* expandValues and jsonKeys act on a query's q (6.4.3.2); Retrieve Entity has none, so
-     * they are only checked to be attribute names */
-    const struct pl_proj *ev = NULL, *jk = NULL;
-    if (pl_api_names_or_reply(r, ctx, "expandValues", &ev) != 0 ||
-        pl_api_names_or_reply(r, ctx, "jsonKeys", &jk) != 0)
-        return PL_HANDLER_DONE;
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");

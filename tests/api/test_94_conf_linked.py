@@ -349,8 +349,8 @@ def test_5_7_2_5_query_nested_projection(api, graph):
 
 
 def test_5_7_2_5_query_post_inline(api, graph):
-    body = {"type": "Query", "entities": [{"type": f"Vehicle{graph['t']}"}]}
-    r = requests.post(f"{api}/entityOperations/query", json=body, params={"join": "inline"})
+    body = {"type": "Query", "entities": [{"type": f"Vehicle{graph['t']}"}], "join": "inline"}
+    r = requests.post(f"{api}/entityOperations/query", json=body)
     assert r.status_code == 200, r.text
     assert r.json()[0]["isParked"]["entity"]["id"] == graph["p"]
 
@@ -393,10 +393,9 @@ def test_6_4_3_2_expand_values_expands_q_values_of_listed_attributes(api, vocab_
     # only the listed attributes' values are expanded
     assert q_ids(api, c, q="label==Commercial", expandValues="category") == [c["id"]]
     assert q_ids(api, c, q="label==Commercial", expandValues="label") == []
-    r = requests.post(f"{api}/entityOperations/query", params={"expandValues": "category"},
-                      headers={"Link": c["link"]},
+    r = requests.post(f"{api}/entityOperations/query", headers={"Link": c["link"]},
                       json={"type": "Query", "entities": [{"type": c["type"]}],
-                            "q": "category==Commercial"})
+                            "q": "category==Commercial", "expandValues": "category"})
     assert r.status_code == 200 and [e["id"] for e in r.json()] == [c["id"]]
 
 
@@ -412,8 +411,13 @@ def test_6_4_3_2_json_keys_values_are_never_expanded(api, vocab_car):
 def test_6_4_3_2_expand_values_and_json_keys_are_attribute_names(api, vocab_car, param, value):
     r = requests.get(f"{api}/entities", params={"type": vocab_car["type"], param: value})
     assert_problem(r, 400, "BadRequestData")
-    r = requests.get(f"{api}/entities/{vocab_car['id']}", params={param: value})
-    assert_problem(r, 400, "BadRequestData")
+
+
+@pytest.mark.parametrize("param", ["expandValues", "jsonKeys"])
+def test_6_5_3_1_retrieve_entity_takes_no_expand_values_or_json_keys(api, vocab_car, param):
+    # not in Table 6.5.3.1-1 (Retrieve Entity has no q): an unknown parameter (6.3.7)
+    r = requests.get(f"{api}/entities/{vocab_car['id']}", params={param: "category"})
+    assert_problem(r, 400, "InvalidRequest")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -496,3 +500,25 @@ def test_5_7_1_4_geometry_property_without_geojson_is_bad_request(api, graph):
     r = get(api, graph["v"], {"geometryProperty": "location"},
             headers={"Accept": "application/geo+json"})
     assert r.status_code == 200 and r.json()["type"] == "Feature"
+
+
+def test_5_2_23_query_body_join_pick_and_expand_values(api, graph):
+    t = graph["t"]
+    body = {"type": "Query", "entities": [{"type": f"Vehicle{t}"}], "join": "flat",
+            "joinLevel": 2, "pick": ["id", "isParked{id,operatedBy{name}}"]}
+    r = requests.post(f"{api}/entityOperations/query", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()[1:] == [
+        {"id": graph["p"], "operatedBy": {"type": "Relationship", "object": graph["c"]}},
+        {"name": {"type": "Property", "value": "BigParkingCorp"}}]
+    body = {"type": "Query", "entities": [{"type": f"Vehicle{t}"}], "join": "inline",
+            "containedBy": [graph["p"]]}
+    r = requests.post(f"{api}/entityOperations/query", json=body)
+    assert r.status_code == 200 and "entity" not in r.json()[0]["isParked"]
+    for bad in ({"join": "deep"}, {"join": 1}, {"joinLevel": 0}, {"joinLevel": "1"},
+                {"containedBy": "urn:a:b"}, {"containedBy": []}, {"pick": []},
+                {"pick": ["id"], "omit": ["type"]}, {"pick": ["isParked{name}"]},
+                {"expandValues": ["a"]}, {"jsonKeys": "a{b}"}):
+        b = dict({"type": "Query", "entities": [{"type": f"Vehicle{t}"}]}, **bad)
+        assert_problem(requests.post(f"{api}/entityOperations/query", json=b), 400,
+                       "BadRequestData")
