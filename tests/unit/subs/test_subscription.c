@@ -357,9 +357,12 @@ static void parse_member_errors(void **st)
         "datasetId: must be an array");
     bad("{\"type\":\"Subscription\"," W ",\"datasetId\":[\"urn:ds:1\",7]," EP "}",
         "datasetId[1]: must be a string");
-    bad_code("{\"type\":\"Subscription\"," W ",\"notification\":{\"join\":\"flat\",\"endpoint\":"
-             "{\"uri\":\"http://h\"}}}",
-             PL_EOPNOTSUPPORTED, "notification.join");
+    bad("{\"type\":\"Subscription\"," W ",\"notification\":{\"join\":\"deep\",\"endpoint\":"
+        "{\"uri\":\"http://h\"}}}",
+        "notification.join");
+    bad("{\"type\":\"Subscription\"," W ",\"notification\":{\"joinLevel\":0,\"endpoint\":"
+        "{\"uri\":\"http://h\"}}}",
+        "notification.joinLevel");
 #undef W
 }
 
