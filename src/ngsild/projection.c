@@ -114,7 +114,8 @@ static struct pl_proj *parse_level(struct pstate *st, int depth)
             }
             name = written;
         } else {
-            if (!pl_is_valid_name(written) && !pl_is_uri(written)) {
+            if ((!pl_is_valid_name(written) && !pl_is_uri(written)) ||
+                pl_is_reserved_attr_name(written)) {
                 pl_err_set(st->err, PL_EBADREQUESTDATA, "%s: invalid attribute name '%.200s'",
                            st->param, written);
                 free(written);
