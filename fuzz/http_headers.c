@@ -40,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc != 0 && rc != -1) {
         abort();
     }
+    char ver[16];
+    if (pl_negotiate_prefer_version(s, ver, sizeof ver) == 1 && !strchr(ver, '.'))
+        abort();
     free(s);
     return 0;
 }

@@ -45,6 +45,12 @@ typedef int (*pl_handler_fn)(struct pl_req *r);
 #define PL_ROUTE_BODY      0x1u /* takes a JSON body (Content-Type checked, body required) */
 #define PL_ROUTE_GEO       0x2u /* application/geo+json is an acceptable response type */
 #define PL_ROUTE_NO_ACCEPT 0x4u /* the Accept header is not checked (health, static) */
+/* Also takes application/merge-patch+json (as application/json) on a POST: real FIWARE clients
+ * send it on attribute appends. PATCH routes always take it (6.3.4). */
+#define PL_ROUTE_MERGE_PATCH 0x8u
+
+/* The NGSI-LD version the payloads conform to (Preference-Applied, clause 6.3.6). */
+#define PL_HTTP_NGSILD_VERSION "1.9"
 
 /*
  * One URI parameter a route accepts (NGSI-LD 6.3.7 and the URL parameter tables of clause 6).
@@ -128,6 +134,7 @@ struct pl_req {
 
     int state_;                    /* private to server.c */
     int too_large_;                /* private: the body exceeded the limit */
+    int prefer_version_;           /* private: a Prefer: ngsi-ld=<version> was given */
     size_t body_cap_;              /* private: allocated size of body */
 };
 

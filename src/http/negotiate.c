@@ -189,6 +189,60 @@ int pl_negotiate_context_link(const char *link, char *buf, size_t n)
     return found;
 }
 
+/* 1 when [v, v+n) is <digits>.<digits>, the form 4.3.6.8 gives versions. */
+static int is_version(const char *v, size_t n)
+{
+    size_t i = 0, major = 0, minor = 0;
+    while (i < n && isdigit((unsigned char)v[i]) && major < 4) {
+        i++;
+        major++;
+    }
+    if (major == 0 || i >= n || v[i] != '.')
+        return 0;
+    i++;
+    while (i < n && isdigit((unsigned char)v[i]) && minor < 4) {
+        i++;
+        minor++;
+    }
+    return minor > 0 && i == n;
+}
+
+int pl_negotiate_prefer_version(const char *prefer, char *buf, size_t n)
+{
+    if (!prefer)
+        return 0;
+    const char *p = prefer;
+    while (*p) {
+        p = skip_ws(p);
+        /* One preference: up to the next comma outside quotes. */
+        const char *end = p;
+        int in_quotes = 0;
+        while (*end && (in_quotes || *end != ',')) {
+            if (*end == '"')
+                in_quotes = !in_quotes;
+            end++;
+        }
+        size_t tok = strcspn(p, "=;, \t");
+        if (tok == 7 && strncasecmp(p, "ngsi-ld", 7) == 0 && p + tok < end) {
+            const char *v = skip_ws(p + tok);
+            if (*v == '=') {
+                v = skip_ws(v + 1);
+                int quoted = *v == '"';
+                if (quoted)
+                    v++;
+                size_t vlen = quoted ? strcspn(v, "\"") : strcspn(v, ";, \t");
+                if (v + vlen <= end && is_version(v, vlen) && vlen < n) {
+                    memcpy(buf, v, vlen);
+                    buf[vlen] = '\0';
+                    return 1;
+                }
+            }
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 char *pl_http_encode_segment(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";

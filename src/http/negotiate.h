@@ -40,4 +40,12 @@ enum pl_mime pl_negotiate_content_type(const char *content_type);
  */
 int pl_negotiate_context_link(const char *link, char *buf, size_t n);
 
+/*
+ * Finds the "ngsi-ld=<major>.<minor>" preference (clause 6.3.6, 4.3.6.8) in a Prefer header
+ * value (RFC 7240: comma-separated preferences, each a token with an optional "=" value, quoted
+ * or not, and ";" parameters). Copies the version into buf (size n). Returns 1 when found and
+ * well formed, 0 otherwise (an absent, unknown or malformed preference is ignored, RFC 7240 2).
+ */
+int pl_negotiate_prefer_version(const char *prefer, char *buf, size_t n);
+
 #endif

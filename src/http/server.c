@@ -257,13 +257,17 @@ static enum pl_method method_of(const char *m)
 }
 
 /* Matches `path` against `pattern`; fills params (pointers into `scratch`, a writable copy of
- * path whose '/' separators are overwritten with NULs). Returns 1 on match. */
-static int match(const char *pattern, char *scratch, const char **params, int *n_params)
+ * path whose '/' separators are overwritten with NULs). One trailing '/' is accepted. A "*"
+ * matches a non-empty segment, or also an empty one when `allow_empty` (then *empty_at is the
+ * index of the first empty one, else -1). Returns 1 on match. */
+static int match(const char *pattern, char *scratch, int allow_empty, const char **params,
+                 int *n_params, int *empty_at)
 {
     const char *p = pattern;
     char *s = scratch;
     int n = 0;
-    while (*p && *s) {
+    *empty_at = -1;
+    while (*p) {
         if (*p != '/' || *s != '/')
             return 0;
         p++;
@@ -273,8 +277,10 @@ static int match(const char *pattern, char *scratch, const char **params, int *n
         char *send = strchr(s, '/');
         size_t slen = send ? (size_t)(send - s) : strlen(s);
         if (plen == 1 && *p == '*') {
-            if (slen == 0 || n >= PL_REQ_MAX_PARAMS)
+            if ((slen == 0 && !allow_empty) || n >= PL_REQ_MAX_PARAMS)
                 return 0;
+            if (slen == 0 && *empty_at < 0)
+                *empty_at = n;
             params[n++] = s;
         } else if (plen != slen || strncmp(p, s, plen) != 0) {
             return 0;
@@ -282,7 +288,7 @@ static int match(const char *pattern, char *scratch, const char **params, int *n
         p += plen;
         s += slen;
     }
-    if (*p || (*s && strcmp(s, "/") != 0))
+    if (*s && strcmp(s, "/") != 0)
         return 0;
     /* Terminate the captured segments. */
     for (int i = 0; i < n; i++) {
@@ -307,8 +313,8 @@ static const struct pl_route *route_find(struct pl_http *h, struct pl_req *r, un
             return NULL;
         memcpy(scratch, r->path, len + 1);
         const char *params[PL_REQ_MAX_PARAMS];
-        int n = 0;
-        if (!match(rt->pattern, scratch, params, &n)) {
+        int n = 0, empty_at;
+        if (!match(rt->pattern, scratch, 0, params, &n, &empty_at)) {
             free(scratch);
             continue;
         }
@@ -330,6 +336,64 @@ static const struct pl_route *route_find(struct pl_http *h, struct pl_req *r, un
         free(scratch);
     }
     return NULL;
+}
+
+/* What the `k`-th "*" of `pattern` stands for, named after the literal segment before it. */
+static const char *segment_name(const char *pattern, int k)
+{
+    static const struct {
+        const char *literal;
+        const char *name;
+    } t[] = {{"entities", "entity id"},          {"attrs", "attribute name"},
+             {"subscriptions", "subscription id"}, {"jsonldContexts", "@context id"},
+             {"types", "entity type"},           {"attributes", "attribute name"}};
+    const char *prev = NULL, *p = pattern;
+    size_t prev_len = 0;
+    int star = 0;
+    while (*p == '/') {
+        p++;
+        size_t len = strcspn(p, "/");
+        if (len == 1 && *p == '*') {
+            if (star++ == k)
+                break;
+        }
+        prev = p;
+        prev_len = len;
+        p += len;
+    }
+    if (prev && prev_len == 1 && *prev == '*')
+        return "instance id"; /* temporal .../attrs/{attrId}/{instanceId} */
+    for (size_t i = 0; prev && i < sizeof t / sizeof t[0]; i++) {
+        if (strlen(t[i].literal) == prev_len && strncmp(prev, t[i].literal, prev_len) == 0)
+            return t[i].name;
+    }
+    return "identifier";
+}
+
+/* The route of this method that the path would match if an empty segment stood for an id:
+ * "/entities//attrs", "PUT /entities/". Sets *what to the name of the missing segment. */
+static const struct pl_route *route_with_empty_id(struct pl_http *h, struct pl_req *r,
+                                                  const char **what)
+{
+    size_t len = strlen(r->path);
+    char *scratch = malloc(len + 1);
+    if (!scratch)
+        return NULL;
+    const struct pl_route *found = NULL;
+    for (size_t i = 0; !found && i < h->cfg.n_routes; i++) {
+        const struct pl_route *rt = &h->cfg.routes[i];
+        if (rt->method != r->method && !(r->method == PL_M_HEAD && rt->method == PL_M_GET))
+            continue;
+        memcpy(scratch, r->path, len + 1);
+        const char *params[PL_REQ_MAX_PARAMS];
+        int n = 0, empty_at;
+        if (match(rt->pattern, scratch, 1, params, &n, &empty_at) && empty_at >= 0) {
+            found = rt;
+            *what = segment_name(rt->pattern, empty_at);
+        }
+    }
+    free(scratch);
+    return found;
 }
 
 static void allow_header(struct pl_req *r, unsigned allowed)
@@ -358,6 +422,13 @@ static int phase_route(struct req_impl *ri)
     r->route = route_find(ri->h, r, &allowed);
     if (r->route)
         return 0;
+    const char *what = NULL;
+    if (route_with_empty_id(ri->h, r, &what)) {
+        /* 5.6.x.4: "If the ... id is not present ... BadRequestData" (not 404 or 405). */
+        pl_reply_error(r, PL_EBADREQUESTDATA, "the %s is missing in the path %.200s", what,
+                       r->path);
+        return 1;
+    }
     if (allowed) {
         pl_reply_error(r, PL_EMETHODNOTALLOWED, "method not allowed on %s", r->path);
         allow_header(r, allowed);
@@ -378,10 +449,16 @@ static int phase_body(struct req_impl *ri)
         return 0;
     r->content_type = pl_negotiate_content_type(pl_req_header(r, "Content-Type"));
     int ok = r->content_type == PL_MIME_JSON || r->content_type == PL_MIME_LDJSON ||
-             (r->content_type == PL_MIME_MERGE_PATCH && r->method == PL_M_PATCH);
+             (r->content_type == PL_MIME_MERGE_PATCH &&
+              (r->method == PL_M_PATCH || (r->route->flags & PL_ROUTE_MERGE_PATCH)));
     if (!ok) {
-        /* 6.3.4: just a 415, without a body. */
-        pl_reply_empty(r, 415);
+        /* 6.3.4 asks for "just a 415"; like the peers we add a ProblemDetails body, which a
+         * client that only looks at the status ignores (docs/conformance.md). */
+        const char *ct = pl_req_header(r, "Content-Type");
+        pl_reply_error(r, PL_EUNSUPPORTEDMEDIA,
+                       "Content-Type '%.100s' is not supported: use application/json or "
+                       "application/ld+json",
+                       ct ? ct : "(none)");
         return 1;
     }
     if (r->content_type == PL_MIME_MERGE_PATCH)
@@ -547,9 +624,19 @@ static int phase_params(struct req_impl *ri)
     return 1;
 }
 
+/* Prefer: ngsi-ld=<version> (6.3.6, 4.3.6.8). Never fails: an unknown preference is ignored. */
+static int phase_prefer(struct req_impl *ri)
+{
+    struct pl_req *r = &ri->pub;
+    char v[16];
+    r->prefer_version_ = pl_negotiate_prefer_version(pl_req_header(r, "Prefer"), v, sizeof v);
+    return 0;
+}
+
 typedef int (*phase_fn)(struct req_impl *ri);
 static const phase_fn phases[] = {phase_route, phase_body,   phase_accept,
-                                  phase_link,  phase_params, phase_tenant};
+                                  phase_link,  phase_params, phase_tenant,
+                                  phase_prefer};
 
 /* ---------------------------------------------------------------------------------------------
  * MHD callbacks
@@ -558,6 +645,7 @@ static enum MHD_Result send_response(struct req_impl *ri)
 {
     struct pl_req *r = &ri->pub;
     struct MHD_Response *resp;
+    int has_body = r->resp_body != NULL;
     if (r->resp_body) {
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
         if (resp)
@@ -571,6 +659,11 @@ static enum MHD_Result send_response(struct req_impl *ri)
         MHD_add_response_header(resp, "Content-Type", r->resp_type);
     for (int i = 0; i < r->n_hdr; i++)
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    /* 6.3.6: a request that asked for a version with "Prefer: ngsi-ld=" learns which one the
+     * payload conforms to. Polis does not rewrite payloads for older versions (no 203): its
+     * payloads are always those of PL_HTTP_NGSILD_VERSION. */
+    if (r->prefer_version_ && has_body && r->status >= 200 && r->status < 300)
+        MHD_add_response_header(resp, "Preference-Applied", "ngsi-ld=" PL_HTTP_NGSILD_VERSION);
     /* NGSI-LD 5.5.10: the tenant an operation applied to is given in its response too. */
     if (r->tenant && r->tenant[0])
         MHD_add_response_header(resp, "NGSILD-Tenant", r->tenant);
@@ -635,8 +728,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             const char *te =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
             if (!cl && !te) {
-                /* 6.3.4: just a 411, without a body. */
-                pl_reply_empty(r, 411);
+                /* 6.3.4 asks for "just a 411"; a ProblemDetails body says why (as for 415). */
+                pl_reply_error(r, PL_ELENGTHREQUIRED,
+                               "a %s request needs a Content-Length header", method);
                 return send_response(ri);
             }
             if (cl) {

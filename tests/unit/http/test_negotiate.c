@@ -126,6 +126,35 @@ static void encode_segment_escapes_slashes_and_percent(void **state)
     free(e);
 }
 
+static void prefer_version_is_found_among_preferences_6_3_6(void **state)
+{
+    (void)state;
+    char v[16];
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld=1.9", v, sizeof v), 1);
+    assert_string_equal(v, "1.9");
+    assert_int_equal(pl_negotiate_prefer_version("respond-async, NGSI-LD = \"1.6\"", v, sizeof v),
+                     1);
+    assert_string_equal(v, "1.6");
+    assert_int_equal(pl_negotiate_prefer_version("body=json; x=\"a,b\", ngsi-ld=1.10;p=1", v,
+                                                 sizeof v),
+                     1);
+    assert_string_equal(v, "1.10");
+}
+
+static void prefer_version_ignores_malformed_values(void **state)
+{
+    (void)state;
+    char v[16];
+    assert_int_equal(pl_negotiate_prefer_version(NULL, v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("body=json", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld=1", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld=v1.9", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld=1.9.1", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ldx=1.9", v, sizeof v), 0);
+    assert_int_equal(pl_negotiate_prefer_version("ngsi-ld=1.9", v, 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +169,8 @@ int main(void)
         cmocka_unit_test(link_rejects_malformed_headers),
         cmocka_unit_test(link_rejects_two_context_links_and_near_misses),
         cmocka_unit_test(encode_segment_escapes_slashes_and_percent),
+        cmocka_unit_test(prefer_version_is_found_among_preferences_6_3_6),
+        cmocka_unit_test(prefer_version_ignores_malformed_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
