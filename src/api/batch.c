@@ -45,6 +45,9 @@ struct item {
     json_t *frag;            /* parsed payload (owned; released once the write is reported) */
     json_t *fresh;           /* create/upsert: the new entity, prepared as an insert on the
                                 network thread (owned; released once the write is reported) */
+    json_t *kept;            /* update with noOverwrite: the attributes left untouched, as
+                                {attributeName, reason} (owned; filled on the writer thread,
+                                read once the write is reported) */
     const char *id;          /* entity id for the answer (borrowed from the body), or NULL */
     int submitted;           /* 1: queued to the store (w.rc is the store's result) */
 };
@@ -68,6 +71,7 @@ static void batch_release(void *p)
         json_decref(b->items[i].w.result);
         pl_store_prep_release(&b->items[i].w);
         json_decref(b->items[i].fresh);
+        json_decref(b->items[i].kept);
     }
     free(b->items);
     free(b);
@@ -94,7 +98,9 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
         *next = e;
         return 0;
     }
-    int rc = pl_entity_apply(cur, it->frag, b->uop, b->now, NULL, err);
+    if (it->kept)
+        json_array_clear(it->kept);
+    int rc = pl_entity_apply(cur, it->frag, b->uop, b->now, it->kept, err);
     /* The stored entity must stay within the limits a create must meet (as entities.c). */
     if (rc == 0)
         rc = pl_entity_check_limits(cur, &b->req->app->limits, err);
@@ -143,6 +149,24 @@ static json_t *entity_error(const char *id, const struct pl_err *e)
     return o;
 }
 
+/* The BatchEntityError of an entity whose update with noOverwrite kept some of its attributes
+ * (5.6.9.4 runs Append Attributes, whose 5.6.3.5 output tells which were appended): the other
+ * attributes were appended, and the detail names the kept ones by their full IRI (6.3.6). */
+static json_t *kept_error(const char *id, const json_t *kept)
+{
+    struct pl_err e;
+    size_t i, len = 0;
+    json_t *k;
+    pl_err_set(&e, PL_EALREADYEXISTS, "attributes kept (noOverwrite):");
+    json_array_foreach (kept, i, k) {
+        const char *n = json_string_value(json_object_get(k, "attributeName"));
+        len = strlen(e.detail);
+        if (n && len + strlen(n) + 3 < sizeof e.detail)
+            snprintf(e.detail + len, sizeof e.detail - len, "%s %s", i ? "," : "", n);
+    }
+    return entity_error(id, &e);
+}
+
 static int cont_batch(struct pl_req *r)
 {
     struct batch *b = r->job;
@@ -158,6 +182,10 @@ static int cont_batch(struct pl_req *r)
     int tenant_known = -1; /* NonexistentTenant (5.5.10): asked once, only when needed */
     for (size_t i = 0; i < b->n; i++) {
         struct item *it = &b->items[i];
+        if (it->w.rc == 0 && json_array_size(it->kept) > 0) {
+            json_array_append_new(errors, kept_error(it->id, it->kept));
+            continue;
+        }
         if (it->w.rc == 0) {
             json_array_append_new(success, json_string(it->id));
             if (b->op == OP_UPSERT && !it->w.existed)
@@ -274,12 +302,17 @@ static void prepare_entity(struct pl_req *r, struct batch *b, struct pl_ctx *sha
      * change (a missing "type" is allowed there: nothing is created). */
     enum pl_parse_kind kind =
         (b->op == OP_CREATE || b->op == OP_UPSERT) ? PL_PARSE_ENTITY : PL_PARSE_FRAGMENT;
-    unsigned flags = b->op == OP_MERGE ? PL_PARSE_ALLOW_NULL : 0;
+    /* Update and merge take fragments whose NGSI-LD Null deletes (5.5.4, 5.5.8, 5.5.12). */
+    unsigned flags = (b->op == OP_MERGE || b->op == OP_UPDATE) ? PL_PARSE_ALLOW_NULL : 0;
     int rc = pl_entity_parse(ctx, el, kind, flags, &r->app->limits, &it->frag, &e);
     if (ctx != shared_ctx)
         pl_ctx_unref(ctx);
-    if (rc != 0)
+    if (rc != 0) {
         item_fail(it, i, &e);
+        return;
+    }
+    if (b->uop == PL_UPDATE_APPEND_NOOVER && !(it->kept = json_array()))
+        item_fail_msg(it, i, PL_ENOMEM, "out of memory");
 }
 
 /* Validates one element of a batch delete: an entity id (5.6.10.3). */

@@ -393,7 +393,8 @@ int pl_api_attrs_append(struct pl_req *r)
 
 int pl_api_attrs_update(struct pl_req *r)
 {
-    return entity_update(r, PL_UPDATE_UPDATE, 0, cont_update_result);
+    /* 5.6.2.4: "NGSI-LD Nulls should be supported by this operation" (5.5.8). */
+    return entity_update(r, PL_UPDATE_UPDATE, PL_PARSE_ALLOW_NULL, cont_update_result);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -416,6 +417,13 @@ static const char *attr_iri_or_reply(struct pl_req *r, struct pl_ctx *ctx)
     return iri;
 }
 
+/* 1 when the attribute name of a path is the scope member (4.18): the core context, applied
+ * last, always maps the term "scope" to its IRI. */
+static int is_scope_name(const char *name)
+{
+    return strcmp(name, "scope") == 0 || strcmp(name, "https://uri.etsi.org/ngsi-ld/scope") == 0;
+}
+
 static int attr_write(struct pl_req *r, enum job_kind kind)
 {
     const char *id = r->params[0];
@@ -423,7 +431,14 @@ static int attr_write(struct pl_req *r, enum job_kind kind)
         return PL_HANDLER_DONE;
     json_t *frag;
     struct pl_ctx *ctx;
-    unsigned flags = kind == JOB_ATTR_PATCH ? PL_PARSE_PARTIAL : 0;
+    if (is_scope_name(r->params[1]))
+        /* 5.6.4.4, 5.6.19.4: "If the target Attribute is scope, then an error of type
+         * BadRequestData shall be raised." */
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "scope cannot be %s as an attribute: use the entity endpoints",
+                              kind == JOB_ATTR_PATCH ? "updated" : "replaced");
+    /* A partial update is an update fragment: its NGSI-LD Null deletes (5.6.4.4, 5.5.8). */
+    unsigned flags = kind == JOB_ATTR_PATCH ? PL_PARSE_PARTIAL | PL_PARSE_ALLOW_NULL : 0;
     if (parse_payload(r, NULL, PL_PARSE_ATTR, flags, &frag, &ctx) != 0)
         return PL_HANDLER_DONE;
     const char *iri = attr_iri_or_reply(r, ctx);

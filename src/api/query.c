@@ -790,10 +790,10 @@ static int collect_id(void *ud, const char *body, size_t len)
 
 /* What a purge does to each matching entity (5.6.21.4). */
 struct purge {
-    const char *const *pick; /* restrictive list: delete these attributes */
-    size_t n_pick;
-    const char *const *omit; /* exclusionary list: delete every attribute but these */
-    size_t n_omit;
+    const char *const *drop; /* restrictive list (drop=): delete these attributes */
+    size_t n_drop;
+    const char *const *keep; /* exclusionary list (keep=): delete every attribute but these */
+    size_t n_keep;
     const char *now;
 };
 
@@ -801,7 +801,7 @@ static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 {
     (void)err;
     const struct purge *p = ud;
-    if (!p->n_pick && !p->n_omit) {
+    if (!p->n_drop && !p->n_keep) {
         *next = NULL; /* the whole entity */
         return 0;
     }
@@ -812,8 +812,8 @@ static int apply_purge(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     int changed = 0;
     json_object_foreach_safe(attrs, tmp, name, v)
     {
-        int del = p->n_pick ? pl_strv_has(p->pick, p->n_pick, name)
-                            : !pl_strv_has(p->omit, p->n_omit, name);
+        int del = p->n_drop ? pl_strv_has(p->drop, p->n_drop, name)
+                            : !pl_strv_has(p->keep, p->n_keep, name);
         if (del) {
             json_object_del(attrs, name);
             changed = 1;
@@ -835,14 +835,17 @@ int pl_api_entities_purge(struct pl_req *r)
     int local = 0;
     if (bool_arg_or_reply(r, "local", &local) != 0 || filters_or_reply(r, x) != 0)
         return PL_HANDLER_DONE;
+    /* 6.4.3.3: drop= (delete these attributes) and keep= (delete all but these). */
     struct purge p = {NULL, 0, NULL, 0, NULL};
-    if (pl_req_arg(r, "pick") && pl_req_arg(r, "omit"))
-        return pl_reply_error(r, PL_EBADREQUESTDATA, "pick and omit cannot be used together");
-    if (pl_api_expand_list_or_reply(r, x->ctx, "pick", 0, &p.pick, &p.n_pick) != 0 ||
-        pl_api_expand_list_or_reply(r, x->ctx, "omit", 0, &p.omit, &p.n_omit) != 0)
+    if (pl_req_arg(r, "keep") && pl_req_arg(r, "drop"))
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "keep and drop exclude each other (6.4.3.3)");
+    if (pl_api_expand_list_or_reply(r, x->ctx, "drop", 0, &p.drop, &p.n_drop) != 0 ||
+        pl_api_expand_list_or_reply(r, x->ctx, "keep", 0, &p.keep, &p.n_keep) != 0)
         return PL_HANDLER_DONE;
-    /* 5.6.21.4: type, attrs, q, a geo-query or local scope; else "too wide". */
-    if (too_wide_or_reply(r, x, local) != 0)
+    /* 5.6.21.4: type, a list of attribute names (attrs, or the keep/drop list), q, a geo-query
+     * or local scope; else "too wide". */
+    if (!p.n_drop && !p.n_keep && too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     if (tenant_or_reply(r) != 0)
         return PL_HANDLER_DONE;

@@ -13,6 +13,9 @@
 /* NGSI-LD Null (5.4): marks a deletion in merge-patch fragments. */
 #define PL_ENTITY__NULL "urn:ngsi-ld:null"
 
+/* The scope member (4.18) as an attribute name in a path expands to this IRI. */
+#define PL_ENTITY__SCOPE_IRI "https://uri.etsi.org/ngsi-ld/scope"
+
 /* Core IRIs of the GeoProperties NGSI-LD defines (4.7). */
 #define PL_ENTITY__LOCATION_IRI  "https://uri.etsi.org/ngsi-ld/location"
 #define PL_ENTITY__OBSSPACE_IRI  "https://uri.etsi.org/ngsi-ld/observationSpace"

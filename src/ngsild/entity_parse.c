@@ -472,10 +472,20 @@ static int parse_payload(struct pstate *ps, const char *aname, const char *airi,
 {
     int rc;
     *out = NULL;
-    if ((ps->flags & PL_PARSE_ALLOW_NULL) && is_ngsild_null(v)) {
-        *out = json_string(PL_ENTITY__NULL); /* NGSI-LD 5.4 */
+    /* NGSI-LD 5.4, 5.5.4: the Null of each kind is "urn:ngsi-ld:null" as its payload, or
+     * {"@none": "urn:ngsi-ld:null"} as a languageMap. In an update or merge fragment it marks a
+     * deletion (stored as the string, whatever the kind); anywhere else it is BadRequestData. */
+    int null_map = kind == PL_KIND_LANGUAGEPROPERTY && json_is_object(v) &&
+                   json_object_size(v) == 1 &&
+                   is_ngsild_null(json_object_get(v, "@none"));
+    if ((ps->flags & PL_PARSE_ALLOW_NULL) && (is_ngsild_null(v) || null_map)) {
+        *out = json_string(PL_ENTITY__NULL);
         return 0;
     }
+    const char *z = json_string_value(v);
+    if (null_map || (z && strcmp(z, PL_ENTITY__NULL) == 0))
+        return bad(ps, "attribute '%s': the NGSI-LD Null is only allowed in update and merge "
+                   "fragments (5.5.4)", aname);
     switch (kind) {
     case PL_KIND_PROPERTY: /* NGSI-LD 4.5.2 */
         if ((rc = check_value(ps, aname, v)) != 0)

@@ -153,7 +153,7 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
             if (idx >= 0 && op != PL_UPDATE_APPEND_NOOVER)
                 json_array_remove(insts, (size_t)idx);
             else if (idx < 0 && op == PL_UPDATE_UPDATE)
-                note(not_updated, iri, "attribute not found");
+                note(not_updated, iri, "attribute not found: nothing to delete");
             continue;
         }
         if (idx >= 0) {
@@ -170,11 +170,8 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
             }
             continue;
         }
-        if (op == PL_UPDATE_UPDATE) { /* NGSI-LD 5.6.2: only existing attributes */
-            note(not_updated, iri,
-                 insts ? "no instance with this datasetId" : "attribute not found");
-            continue;
-        }
+        /* Not there yet: appended, by every operation (5.6.2.4 "such Attribute shall be
+         * appended to the target Entity", 5.6.3.4, 5.6.17.4). */
         if (!insts) {
             insts = json_array();
             json_object_set_new(attrs, iri, insts);
@@ -183,6 +180,39 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
     }
     if (insts && json_array_size(insts) == 0)
         json_object_del(attrs, iri);
+}
+
+/* The scope of a fragment `fs` (NULL when absent) applied to `e` (4.18). Returns 0 or
+ * PL_ENOMEM. */
+static int apply_scope(json_t *e, const json_t *fs, enum pl_update_op op)
+{
+    json_t *es = json_object_get(e, "scope");
+    if (!fs) {
+        if (op == PL_UPDATE_REPLACE) /* 5.6.18: the new content has no scope */
+            json_object_del(e, "scope");
+        return 0;
+    }
+    if (json_is_string(fs)) { /* only the Null marker is a string here (5.4) */
+        json_object_del(e, "scope");
+        return 0;
+    }
+    switch (op) {
+    case PL_UPDATE_UPDATE:
+        /* 5.6.2.4: "If scope is included in the Fragment and the target entity includes scope,
+         * replace the scope by the one included in the Fragment, otherwise ignore it." */
+        if (es)
+            json_object_set_new(e, "scope", json_deep_copy(fs));
+        return 0;
+    case PL_UPDATE_APPEND_NOOVER:
+        /* 5.6.3.4, 5.6.17.4: without overwrite, the Scopes not held yet are appended. */
+        if (json_is_array(es))
+            return pl_entity__union_strings(es, fs) != 0 ? PL_ENOMEM : 0;
+        json_object_set_new(e, "scope", json_deep_copy(fs));
+        return 0;
+    default: /* append, merge (overwrite allowed), replace: the fragment's scope */
+        json_object_set_new(e, "scope", json_deep_copy(fs));
+        return 0;
+    }
 }
 
 int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const char *now,
@@ -211,15 +241,8 @@ int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const c
                 return pl_err_set(err, PL_ENOMEM, "out of memory");
         }
     }
-    const json_t *fs = json_object_get(frag, "scope");
-    if (fs) {
-        if (json_is_string(fs)) /* only the Null marker is a string here (5.4) */
-            json_object_del(e, "scope");
-        else
-            json_object_set_new(e, "scope", json_deep_copy(fs));
-    } else if (op == PL_UPDATE_REPLACE) {
-        json_object_del(e, "scope");
-    }
+    if (apply_scope(e, json_object_get(frag, "scope"), op) != 0)
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
     /* 4.22: expiresAt is the entity's own; a replace without one makes it permanent */
     const json_t *fx = json_object_get(frag, "expiresAt");
     if (fx)
@@ -263,13 +286,23 @@ int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, co
         return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' not found", attr_iri);
     size_t i;
     json_t *src;
-    /* NGSI-LD 5.6.4: every targeted instance must exist; check all before changing any. */
+    /* NGSI-LD 5.6.4: every targeted instance must exist, and its kind stays ("it is not allowed
+     * to change the type of an Attribute"); check all before changing any. */
     json_array_foreach (src_insts, i, src) {
         const char *d = pl_entity__dataset_id(src);
-        if (pl_entity__find_instance(insts, d) < 0)
+        long idx = pl_entity__find_instance(insts, d);
+        if (idx < 0)
             return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' has no instance with %s%s%s",
                               attr_iri, d ? "datasetId '" : "the default datasetId",
                               d ? d : "", d ? "'" : "");
+        int sk = pl_entity__instance_kind(src);
+        int dk = pl_entity__instance_kind(json_array_get(insts, (size_t)idx));
+        if (sk != PL_KIND_NONE && sk != dk && !pl_entity__is_null_marker(src))
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "attribute '%s' is a %s: a partial update cannot make it a %s "
+                              "(5.6.4.4)",
+                              attr_iri, pl_entity__kind_name(dk) ? pl_entity__kind_name(dk) : "?",
+                              pl_entity__kind_name(sk));
     }
     json_array_foreach (src_insts, i, src) {
         long idx = pl_entity__find_instance(insts, pl_entity__dataset_id(src));
@@ -306,6 +339,14 @@ int pl_entity_attr_replace(json_t *e, const char *attr_iri, const json_t *attr, 
 int pl_entity_attr_delete(json_t *e, const char *attr_iri, const char *dataset_id, int delete_all,
                           const char *now, struct pl_err *err)
 {
+    if (strcmp(attr_iri, PL_ENTITY__SCOPE_IRI) == 0) {
+        /* 5.6.5.4: "If the target Attribute is scope, remove the scope Attribute". */
+        if (!json_object_get(e, "scope"))
+            return pl_err_set(err, PL_ENOTFOUND, "the entity has no scope");
+        json_object_del(e, "scope");
+        touch_entity(e, now);
+        return 0;
+    }
     json_t *attrs = attrs_of(e);
     json_t *insts = json_object_get(attrs, attr_iri);
     if (!insts)

@@ -241,15 +241,17 @@ def test_append_no_overwrite_gives_207_5_6_3(api):
     assert get(api, e["id"])["temperature"]["value"] == 99
 
 
-def test_update_attrs_only_existing_5_6_2(api):
+def test_update_attrs_appends_missing_5_6_2(api):
+    # 5.6.2.4: an attribute the entity does not have is appended (this test asserted a 207
+    # with "ghost" not updated before issue 11).
     e = sensor()
     create(api, e)
     r = requests.patch(api + "/entities/" + e["id"] + "/attrs",
                        json={"temperature": {"type": "Property", "value": 5},
                              "ghost": {"type": "Property", "value": 1}})
-    assert r.status_code == 207, r.text
+    assert r.status_code == 204, r.text
     got = get(api, e["id"])
-    assert got["temperature"]["value"] == 5 and "ghost" not in got
+    assert got["temperature"]["value"] == 5 and got["ghost"]["value"] == 1
 
 
 def test_partial_attribute_update_5_6_4(api):

@@ -84,19 +84,25 @@ static void append_nooverwrite_keeps_existing_5_6_3(void **st)
     json_decref(e);
 }
 
-static void update_only_existing_reports_not_updated_5_6_2(void **st)
+static void update_appends_missing_and_reports_null_of_missing_5_6_2(void **st)
 {
     (void)st;
     json_t *e = stored();
     json_t *nu = json_array();
     apply(e, "{\"temp\":{\"value\":9,\"datasetId\":\"urn:ds:1\"},\"nope\":{\"value\":1},"
-             "\"rel\":{\"object\":\"urn:b:2\",\"datasetId\":\"urn:ds:9\"}}",
-          0, PL_UPDATE_UPDATE, nu);
+             "\"rel\":{\"object\":\"urn:b:2\",\"datasetId\":\"urn:ds:9\"},"
+             "\"gone\":{\"value\":\"urn:ngsi-ld:null\"}}",
+          PL_PARSE_ALLOW_NULL, PL_UPDATE_UPDATE, nu);
     assert_int_equal(json_integer_value(json_object_get(inst(e, DV "temp", 1), "value")), 9);
     assert_int_equal(json_integer_value(json_object_get(inst(e, DV "temp", 0), "value")), 1);
-    assert_null(inst(e, DV "nope", 0));
-    assert_int_equal(json_array_size(json_object_get(json_object_get(e, "attrs"), DV "rel")), 1);
-    assert_int_equal(json_array_size(nu), 2);
+    /* 5.6.2.4: what the entity does not have yet is appended (new attribute, new datasetId). */
+    assert_int_equal(json_integer_value(json_object_get(inst(e, DV "nope", 0), "value")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(e, "attrs"), DV "rel")), 2);
+    /* Only the Null of an attribute that is not there is not applied. */
+    assert_null(json_object_get(json_object_get(e, "attrs"), DV "gone"));
+    assert_int_equal(json_array_size(nu), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(nu, 0), "attributeName")),
+                        DV "gone");
     json_decref(nu);
     json_decref(e);
 }
@@ -291,7 +297,7 @@ int main(void)
         cmocka_unit_test(stamp_sets_sysattrs_recursively),
         cmocka_unit_test(append_overwrites_and_adds_keeping_createdat_5_6_3),
         cmocka_unit_test(append_nooverwrite_keeps_existing_5_6_3),
-        cmocka_unit_test(update_only_existing_reports_not_updated_5_6_2),
+        cmocka_unit_test(update_appends_missing_and_reports_null_of_missing_5_6_2),
         cmocka_unit_test(merge_merges_members_and_deletes_null_5_6_17),
         cmocka_unit_test(replace_entity_keeps_createdat_5_6_18),
         cmocka_unit_test(apply_rejects_other_entity_id),
