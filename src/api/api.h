@@ -97,6 +97,14 @@ int pl_api_reply_created(struct pl_req *r, const char *collection, const char *i
 /* Validates an entity id taken from the path; answers BadRequestData when it is not a URI. */
 int pl_api_entity_id_or_reply(struct pl_req *r, const char *id);
 
+/* The `type` URL parameter of the operations on one entity (4.17 selection; 5.6.2-5.6.6,
+ * 5.6.17-5.6.19: "where specified type"), parsed and expanded with `ctx`. *out is NULL when the
+ * parameter is absent, else a tree borrowed until the request ends (match it with
+ * pl_typesel_match). Returns 0, or -1 after answering BadRequestData. */
+struct pl_typesel;
+int pl_api_type_selector_or_reply(struct pl_req *r, const struct pl_ctx *ctx,
+                                  const struct pl_typesel **out);
+
 /* Splits a comma-separated parameter into items (pointers into a copy released with the
  * request). Returns the count (0 when absent), -1 when an item is empty (answered). */
 int pl_api_split_or_reply(struct pl_req *r, const char *param, const char *value,

@@ -8,6 +8,7 @@
 #include "app/app.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
+#include "query/typesel.h"
 #include "store/store.h"
 
 int pl_api_body_or_reply(struct pl_req *r, int want_object, json_t **out)
@@ -263,4 +264,33 @@ int pl_api_reply_created(struct pl_req *r, const char *collection, const char *i
     free(seg);
     pl_reply_empty(r, 201);
     return PL_HANDLER_DONE;
+}
+
+static void typesel_release(void *p)
+{
+    pl_typesel_free(p);
+}
+
+int pl_api_type_selector_or_reply(struct pl_req *r, const struct pl_ctx *ctx,
+                                  const struct pl_typesel **out)
+{
+    *out = NULL;
+    const char *text = pl_req_arg(r, "type");
+    if (!text)
+        return 0;
+    struct pl_typesel *t = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_typesel_parse(text, &t, &err) != 0 || pl_typesel_resolve(t, ctx, &err) != 0) {
+        pl_typesel_free(t);
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    if (pl_req_defer(r, typesel_release, t) != 0) {
+        pl_typesel_free(t);
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return -1;
+    }
+    *out = t;
+    return 0;
 }

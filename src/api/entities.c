@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
+#include "query/typesel.h"
 #include "store/store.h"
 
 enum job_kind {
@@ -38,6 +39,8 @@ struct job {
     const char *attr_iri;    /* JOB_ATTR_*: expanded attribute name (borrowed) */
     const char *dataset_id;  /* JOB_ATTR_DELETE: datasetId or NULL */
     int delete_all;          /* JOB_ATTR_DELETE: deleteAll=true */
+    const struct pl_typesel *types; /* the `type` selector the entity must match, or NULL
+                                       (borrowed from the request) */
     json_t *not_updated;     /* JOB_APPLY: attributes not applied (owned) */
     json_t *work;            /* optimistic updates: the entity as modified here (owned) */
     json_t *before;          /* optimistic updates: a copy of it before, when the store's
@@ -63,8 +66,20 @@ static void job_release(void *p)
 
 /* Applies an update job (JOB_APPLY, JOB_ATTR_*) to `e` in place. Pure: runs on the writer
  * thread (apply writes) or on a network thread (optimistic writes). */
+/* 5.6.x.4: "no existing Entity whose id (URI), and where specified type, is equivalent" is
+ * ResourceNotFound. */
+static int check_types(const struct job *j, const json_t *e, struct pl_err *err)
+{
+    if (j->types && !pl_typesel_match(j->types, json_object_get(e, "type")))
+        return pl_err_set(err, PL_ENOTFOUND, "entity '%s' does not match the type selection",
+                          j->w.id);
+    return 0;
+}
+
 static int apply_change(struct job *j, json_t *e, struct pl_err *err)
 {
+    if (check_types(j, e, err) != 0)
+        return PL_ENOTFOUND;
     char now[PL_TIME_ISO_LEN];
     pl_time_format(pl_time_now_ms(), now);
     json_t *cur = e;
@@ -101,6 +116,8 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
         return *next ? 0 : pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     if (j->kind == JOB_DELETE) {
+        if (check_types(j, cur, err) != 0)
+            return PL_ENOTFOUND;
         *next = NULL;
         return 0;
     }
@@ -331,9 +348,15 @@ int pl_api_entity_delete(struct pl_req *r)
     const char *id = r->params[0];
     if (pl_api_entity_id_or_reply(r, id) != 0)
         return PL_HANDLER_DONE;
+    struct pl_ctx *ctx;
+    const struct pl_typesel *types;
+    if (pl_api_context_or_reply(r, NULL, &ctx) != 0 ||
+        pl_api_type_selector_or_reply(r, ctx, &types) != 0)
+        return PL_HANDLER_DONE;
     struct job *j = job_new(r, JOB_DELETE, id, NULL);
     if (!j)
         return PL_HANDLER_DONE;
+    j->types = types;
     return submit(r, j, cont_no_content);
 }
 
@@ -359,9 +382,13 @@ static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
         return PL_HANDLER_DONE;
     if (check_fragment_id_or_reply(r, frag, id) != 0)
         return PL_HANDLER_DONE;
+    const struct pl_typesel *types;
+    if (pl_api_type_selector_or_reply(r, ctx, &types) != 0)
+        return PL_HANDLER_DONE;
     struct job *j = job_new(r, JOB_APPLY, id, frag);
     if (!j)
         return PL_HANDLER_DONE;
+    j->types = types;
     j->op = op;
     j->not_updated = json_array();
     j->final_cont = cont;
@@ -442,11 +469,13 @@ static int attr_write(struct pl_req *r, enum job_kind kind)
     if (parse_payload(r, NULL, PL_PARSE_ATTR, flags, &frag, &ctx) != 0)
         return PL_HANDLER_DONE;
     const char *iri = attr_iri_or_reply(r, ctx);
-    if (!iri)
+    const struct pl_typesel *types;
+    if (!iri || pl_api_type_selector_or_reply(r, ctx, &types) != 0)
         return PL_HANDLER_DONE;
     struct job *j = job_new(r, kind, id, frag);
     if (!j)
         return PL_HANDLER_DONE;
+    j->types = types;
     j->attr_iri = iri;
     j->final_cont = cont_no_content;
     return submit_update(r, j);
@@ -471,7 +500,8 @@ int pl_api_attr_delete(struct pl_req *r)
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
         return PL_HANDLER_DONE;
     const char *iri = attr_iri_or_reply(r, ctx);
-    if (!iri)
+    const struct pl_typesel *types;
+    if (!iri || pl_api_type_selector_or_reply(r, ctx, &types) != 0)
         return PL_HANDLER_DONE;
     const char *all = pl_req_arg(r, "deleteAll");
     const char *ds = pl_req_arg(r, "datasetId");
@@ -482,6 +512,7 @@ int pl_api_attr_delete(struct pl_req *r)
     struct job *j = job_new(r, JOB_ATTR_DELETE, id, NULL);
     if (!j)
         return PL_HANDLER_DONE;
+    j->types = types;
     j->attr_iri = iri;
     j->dataset_id = ds;
     j->delete_all = all && strcmp(all, "true") == 0;

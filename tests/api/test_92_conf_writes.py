@@ -570,3 +570,35 @@ def test_6_3_6_prefer_ngsi_ld_version_is_answered_with_preference_applied(api):
     assert r.status_code == 204 and "Preference-Applied" not in r.headers
     r = requests.get(api + "/entities/" + new_id(), headers={"Prefer": "ngsi-ld=1.9"})
     assert r.status_code == 404 and "Preference-Applied" not in r.headers
+
+
+# ------------------------------------------------------------------------------------------------
+# Beyond the list: the `type` selector of the single-entity writes (5.6.2-5.6.6, 5.6.17-5.6.19)
+# ------------------------------------------------------------------------------------------------
+TYPED_WRITES = [
+    ("PATCH", "/entities/{id}/attrs", {"p": prop(2)}),
+    ("POST", "/entities/{id}/attrs", {"p": prop(2)}),
+    ("PATCH", "/entities/{id}/attrs/p", {"value": 2}),
+    ("PUT", "/entities/{id}/attrs/p", {"type": "Property", "value": 2}),
+    ("DELETE", "/entities/{id}/attrs/p", None),
+    ("PATCH", "/entities/{id}", {"p": prop(2)}),
+    ("PUT", "/entities/{id}", {"type": "W", "p": prop(2)}),
+    ("DELETE", "/entities/{id}", None),
+]
+
+
+@pytest.mark.parametrize("method,path,body", TYPED_WRITES,
+                         ids=[f"{m} {p}" for m, p, _ in TYPED_WRITES])
+def test_5_6_x_4_write_with_type_selector_targets_only_matching_entities(api, method, path,
+                                                                          body):
+    eid = create(api, {"id": new_id(), "type": ["W", "V"], "p": prop(1)})
+    url = api + path.replace("{id}", eid)
+    send = lambda t: requests.request(method, url, params={"type": t},  # noqa: E731
+                                      data=None if body is None else json.dumps(body),
+                                      headers=J if body is not None else {})
+    assert_problem(send("Other"), 404, "ResourceNotFound")
+    assert_problem(send("W;Other"), 404, "ResourceNotFound")
+    assert_problem(send("(("), 400, "BadRequestData")
+    assert get(api, eid)["p"]["value"] == 1  # nothing changed
+    r = send("Other|V")
+    assert r.status_code == 204, r.text
