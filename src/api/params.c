@@ -44,7 +44,7 @@ static const char *const v_upsert[] = {"replace", "update", NULL};
  * 6.7.3.1, 6.7.3.3). */
 const struct pl_param pl_api_params_by_id[] = {
     {"local", 0, NULL},
-    {"type", NI, NULL},
+    {"type", 0, NULL},
     END,
 };
 
@@ -115,17 +115,15 @@ const struct pl_param pl_api_params_purge[] = {
     {"attrs", 0, NULL},
     {"coordinates", 0, NULL},
     {"csf", 0, NULL},
-    {"drop", NI, NULL},
+    {"drop", 0, NULL},
     {"geometry", 0, NULL},
     {"geometryProperty", 0, NULL},
     {"geoproperty", 0, NULL},
     {"georel", 0, NULL},
     {"id", 0, NULL},
     {"idPattern", 0, NULL},
-    {"keep", NI, NULL},
+    {"keep", 0, NULL},
     {"local", 0, NULL},
-    {"omit", 0, NULL}, /* the pre-1.9 names of drop and keep */
-    {"pick", 0, NULL},
     {"q", 0, NULL},
     {"scopeQ", 0, NULL},
     {"type", 0, NULL},
@@ -159,7 +157,7 @@ const struct pl_param pl_api_params_merge[] = {
     {"local", 0, NULL},
     {"observedAt", NI, NULL},
     {"options", NI | LIST, v_simplified},
-    {"type", NI, NULL},
+    {"type", 0, NULL},
     END,
 };
 
@@ -167,7 +165,7 @@ const struct pl_param pl_api_params_merge[] = {
 const struct pl_param pl_api_params_append[] = {
     {"local", 0, NULL},
     {"options", LIST, v_no_overwrite},
-    {"type", NI, NULL},
+    {"type", 0, NULL},
     END,
 };
 
@@ -176,7 +174,7 @@ const struct pl_param pl_api_params_attr_delete[] = {
     {"datasetId", 0, NULL},
     {"deleteAll", 0, NULL},
     {"local", 0, NULL},
-    {"type", NI, NULL}, END,
+    {"type", 0, NULL}, END,
 };
 
 /* Batch upsert (6.15.3.1) and update (6.16) */
