@@ -499,7 +499,9 @@ int pl_api_attr_delete(struct pl_req *r)
     struct pl_ctx *ctx;
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0)
         return PL_HANDLER_DONE;
-    const char *iri = attr_iri_or_reply(r, ctx);
+    /* 5.6.5.4: scope, a reserved name (4.6.2) elsewhere, is the one member this deletes. */
+    const char *iri = is_scope_name(r->params[1]) ? "https://uri.etsi.org/ngsi-ld/scope"
+                                                  : attr_iri_or_reply(r, ctx);
     const struct pl_typesel *types;
     if (!iri || pl_api_type_selector_or_reply(r, ctx, &types) != 0)
         return PL_HANDLER_DONE;
