@@ -63,7 +63,7 @@ const struct pl_param pl_api_params_query[] = {
     {"coordinates", 0, NULL},
     {"count", 0, NULL},
     {"csf", 0, NULL}, /* no context source registrations: no effect */
-    {"datasetId", NI, NULL},
+    {"datasetId", 0, NULL},
     {"entityMap", NI, NULL},
     {"entityMapLifetime", NI, NULL},
     {"expandValues", 0, NULL},
@@ -134,7 +134,7 @@ const struct pl_param pl_api_params_purge[] = {
 const struct pl_param pl_api_params_retrieve[] = {
     {"attrs", 0, NULL},
     {"containedBy", 0, NULL},
-    {"datasetId", NI, NULL},
+    {"datasetId", 0, NULL},
     {"entityMap", NI, NULL},
     {"entityMapLifetime", NI, NULL},
     {"format", 0, v_format},

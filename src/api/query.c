@@ -549,8 +549,8 @@ int pl_api_entities_query(struct pl_req *r)
     if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
         return PL_HANDLER_DONE;
     int local = 0;
-    if (url_params_or_reply(r, x, &local) != 0 || filters_or_reply(r, x) != 0 ||
-        too_wide_or_reply(r, x, local) != 0)
+    if (url_params_or_reply(r, x, &local) != 0 || pl_api_datasets_or_reply(r, &x->o) != 0 ||
+        filters_or_reply(r, x) != 0 || too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     return run_and_reply(r, x);
 }

@@ -88,6 +88,23 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     return 0;
 }
 
+int pl_api_datasets_or_reply(struct pl_req *r, struct pl_render_opts *o)
+{
+    const char **items;
+    int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), &items);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(items[i], "@none") != 0 && !pl_is_uri(items[i])) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId: '%.200s' is not a URI", items[i]);
+            return -1;
+        }
+    }
+    o->datasets = n > 0 ? items : NULL;
+    o->n_datasets = (size_t)n;
+    return 0;
+}
+
 /* Expands a list of attribute names (the entity members id, type and scope kept as they are
  * when `keep_members`: 4.21 / 5.7.2.3 pick and omit take them). */
 int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
@@ -127,7 +144,8 @@ int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char
 static int stream_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *id,
                         const struct pl_render_opts *o)
 {
-    if (o->pick || o->omit || o->lang || (r->accept != PL_MIME_JSON && r->accept != PL_MIME_LDJSON))
+    if (o->pick || o->omit || o->lang || o->datasets ||
+        (r->accept != PL_MIME_JSON && r->accept != PL_MIME_LDJSON))
         return 1;
     struct pl_err err;
     pl_err_clear(&err);
@@ -210,6 +228,8 @@ int pl_api_entity_get(struct pl_req *r)
     o.lang = pl_req_arg(r, "lang");
     if (o.lang && !*o.lang)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "lang must not be empty");
+    if (pl_api_datasets_or_reply(r, &o) != 0)
+        return PL_HANDLER_DONE;
     if (pl_req_arg(r, "geometryProperty") && r->accept != PL_MIME_GEOJSON)
         return pl_reply_error(r, PL_EBADREQUESTDATA,
                               "geometryProperty requires Accept: application/geo+json (5.7.1.4)");

@@ -148,6 +148,11 @@ struct pl_render_opts {
     size_t n_pick;
     const char *const *omit; /* omit= : members to drop (same convention as pick) */
     size_t n_omit;
+    /* datasetId= (4.5.5, 5.7.1.4, 5.7.2.4): keep only the attribute instances with one of these
+     * datasetIds ("@none": the default instance); an attribute left with no instance is not
+     * rendered. NULL = every instance. */
+    const char *const *datasets;
+    size_t n_datasets;
 };
 
 /*

@@ -267,6 +267,23 @@ static int member_kept(const struct pl_render_opts *o, const char *name, const c
     return 1;
 }
 
+/* The instances of `insts` that datasetId= keeps: `insts` itself (a new reference) when there
+ * is no filter, else a new array, empty when none is kept. NULL when out of memory. */
+static json_t *dataset_filter(const struct pl_render_opts *o, json_t *insts)
+{
+    if (!o->datasets)
+        return json_incref(insts);
+    json_t *kept = json_array();
+    size_t i;
+    json_t *inst;
+    json_array_foreach (insts, i, inst) {
+        const char *d = pl_entity__dataset_id(inst);
+        if (in_list(o->datasets, o->n_datasets, d ? d : "@none", NULL))
+            json_array_append(kept, inst);
+    }
+    return kept;
+}
+
 static json_t *render_attr(struct rstate *rs, const char *iri, const json_t *insts)
 {
     size_t n = json_array_size(insts);
@@ -345,7 +362,14 @@ int pl_entity_render(const struct pl_ctx *ctx, const json_t *e, const struct pl_
             if (!keep)
                 continue;
         }
-        set_compacted(&rs, r, iri, render_attr(&rs, iri, insts));
+        json_t *kept = dataset_filter(o, insts);
+        if (!kept) {
+            rs.nomem = 1;
+            break;
+        }
+        if (json_array_size(kept))
+            set_compacted(&rs, r, iri, render_attr(&rs, iri, kept));
+        json_decref(kept);
     }
     if (rs.nomem) {
         json_decref(r);

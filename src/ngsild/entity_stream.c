@@ -1153,7 +1153,7 @@ int pl_entity_stream_render(const struct pl_ctx *ctx, const char *body, size_t l
     static const struct pl_render_opts dflt = {0};
     if (!o)
         o = &dflt;
-    if (o->pick || o->omit || o->lang)
+    if (o->pick || o->omit || o->lang || o->datasets)
         return PL_ENTITY_STREAM_FALLBACK;
     if (!body && len)
         return pl_err_set(err, PL_EINTERNAL, "stored entity: no text");

@@ -177,3 +177,84 @@ def test_6_3_7_distributed_only_parameters_have_no_effect(api, one):
 
 def test_6_3_7_non_ngsi_ld_routes_are_not_checked(polis):
     assert requests.get(polis.url + "/health", params={"x": "1"}).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# datasetId (4.5.5; 5.7.1.4 Retrieve Entity, 5.7.2.4 Query Entities)
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def multi(api):
+    """An entity with a default and two datasetId instances of p, and a default-only q."""
+    eid = create(api, {"id": new_id("QDs"), "type": "QDs",
+                       "p": [{"type": "Property", "value": 0},
+                             {"type": "Property", "value": 1, "datasetId": "urn:ds:one"},
+                             {"type": "Property", "value": 2, "datasetId": "urn:ds:two"}],
+                       "q": {"type": "Property", "value": "d"},
+                       "r": {"type": "Property", "value": 9, "datasetId": "urn:ds:two"}})
+    return eid
+
+
+def query_one(api, eid, **params):
+    r = requests.get(api + "/entities", params=dict(params, type="QDs", id=eid))
+    assert r.status_code == 200, r.text
+    assert len(r.json()) == 1
+    return r.json()[0]
+
+
+def test_5_7_2_4_query_datasetid_keeps_only_the_listed_instances(api, multi):
+    e = query_one(api, multi, datasetId="urn:ds:one")
+    # p keeps its urn:ds:one instance; q and r have none and are not returned
+    assert e["p"] == {"type": "Property", "value": 1, "datasetId": "urn:ds:one"}
+    assert "q" not in e and "r" not in e
+    e = query_one(api, multi, datasetId="urn:ds:one,urn:ds:two")
+    assert sorted(i["value"] for i in e["p"]) == [1, 2]
+    assert e["r"]["value"] == 9 and "q" not in e
+
+
+def test_5_7_2_4_query_datasetid_none_is_the_default_instance(api, multi):
+    e = query_one(api, multi, datasetId="@none")
+    assert e["p"] == {"type": "Property", "value": 0}
+    assert e["q"]["value"] == "d" and "r" not in e
+    e = query_one(api, multi, datasetId="@none,urn:ds:two", options="keyValues")
+    assert e["p"] == {"dataset": {"@none": 0, "urn:ds:two": 2}}
+    assert e["q"] == "d" and e["r"] == {"dataset": {"urn:ds:two": 9}}
+
+
+def test_5_7_2_4_query_datasetid_filters_attributes_not_entities(api, multi):
+    # an entity with no instance of the datasetId still matches the query (it is the Attribute
+    # that is not returned, 5.7.2.4)
+    e = query_one(api, multi, datasetId="urn:ds:none")
+    assert set(e) == {"id", "type"}
+
+
+def test_5_7_1_4_retrieve_datasetid(api, multi):
+    r = requests.get(api + "/entities/" + multi, params={"datasetId": "urn:ds:two"})
+    assert r.status_code == 200
+    e = r.json()
+    assert e["p"]["value"] == 2 and e["r"]["value"] == 9 and "q" not in e
+    r = requests.get(api + "/entities/" + multi, params={"datasetId": "@none", "options": "concise"})
+    assert r.status_code == 200 and r.json()["p"] == 0 and "r" not in r.json()
+    # the ld+json and GeoJSON paths filter too
+    r = requests.get(api + "/entities/" + multi, params={"datasetId": "urn:ds:one"},
+                     headers={"Accept": "application/ld+json"})
+    assert r.json()["p"]["value"] == 1 and "q" not in r.json()
+    r = requests.get(api + "/entities/" + multi, params={"datasetId": "urn:ds:one"},
+                     headers={"Accept": "application/geo+json"})
+    assert r.json()["properties"]["p"]["value"] == 1 and "q" not in r.json()["properties"]
+
+
+def test_4_5_5_datasetid_must_be_uris(api, multi):
+    for bad in ("not a uri", "urn:ds:one,", "none"):
+        assert_problem(requests.get(api + "/entities/" + multi, params={"datasetId": bad}),
+                       400, "BadRequestData")
+        assert_problem(requests.get(api + "/entities", params={"type": "QDs", "datasetId": bad}),
+                       400, "BadRequestData")
+
+
+def test_5_7_1_4_retrieve_with_type_selection(api, multi):
+    assert requests.get(api + "/entities/" + multi, params={"type": "QDs"}).status_code == 200
+    assert requests.get(api + "/entities/" + multi, params={"type": "Other|QDs"}).status_code == 200
+    assert_problem(requests.get(api + "/entities/" + multi, params={"type": "Other"}),
+                   404, "ResourceNotFound")
+    assert_problem(requests.get(api + "/entities/" + multi, params={"type": "(QDs"}),
+                   400, "BadRequestData")
