@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ngsild/entity.h"
+#include "query/geoq_int.h"
 
 /* ============================================================================================
  * Names
@@ -1003,7 +1004,8 @@ static int lp_intersects(const struct geom *a, const struct geom *b)
  * minDistance==d: distance >= d. (4.10 words maxDistance as "within the buffer", which read
  * literally would bound the farthest point; for Point entities the two readings agree.)
  */
-static int near_match(const struct pl_geoq *q, const struct geom *e)
+/* `eg` is the entity geometry `e` reads. */
+static int near_match(const struct pl_geoq *q, const struct geom *e, const json_t *eg)
 {
     double qx, qy;
     xy(json_object_get(q->geometry, "coordinates"), &qx, &qy);
@@ -1048,7 +1050,13 @@ static int near_match(const struct pl_geoq *q, const struct geom *e)
         return 0;
     if (has_max && !has_min && vmin <= q->max_distance)
         return 1;
-    return -1;
+    /* the nearest point may lie inside a segment: GEOS finds it (planar), then its geodesic
+     * distance (SpatiaLite's ellipsoidal ST_Distance agrees but within millimetres) */
+    double nx, ny;
+    if (pl_geoq__geos_nearest(eg, qx, qy, &nx, &ny) != 0)
+        return -1;
+    double d = pl_geodesic_distance(qx, qy, nx, ny);
+    return (!has_max || d <= q->max_distance) && (!has_min || d >= q->min_distance);
 }
 
 int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometry)
@@ -1064,7 +1072,7 @@ int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometr
     if (e.t == GT_OTHER || g.t == GT_OTHER)
         return -1; /* GeometryCollection */
     if (q->rel == PL_GEOREL_NEAR)
-        return g.t == GT_POINT ? near_match(q, &e) : -1;
+        return g.t == GT_POINT ? near_match(q, &e, entity_geometry) : -1;
 
     double eb[4];
     bbox_of(e.c, eb);
@@ -1112,9 +1120,11 @@ int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometr
     case PL_GEOREL_DISJOINT:
         return !lp_intersects(&e, &g);
     case PL_GEOREL_EQUALS:
-        return (e.t == g.t && json_equal(e.c, g.c)) ? 1 : -1;
-    default:
-        return -1;
+        if (e.t == g.t && json_equal(e.c, g.c))
+            return 1;
+        return pl_geoq__geos_relate(q->rel, entity_geometry, q->geometry);
+    default: /* within, contains, overlaps between lines and polygons */
+        return pl_geoq__geos_relate(q->rel, entity_geometry, q->geometry);
     }
 }
 

@@ -113,20 +113,16 @@ int pl_geo_bbox_around_split(double lon, double lat, double metres, double out[2
 
 /*
  * In-memory evaluation against ONE entity geometry (a GeoJSON geometry object, borrowed):
- * 1 match, 0 no match, -1 cannot evaluate (a combination this evaluator does not implement).
+ * 1 match, 0 no match, -1 cannot evaluate (GeometryCollection entity geometries, or GEOS
+ * failing on a geometry).
  *
- * Exact (within double arithmetic, planar for the topological relations):
- *  - near with Point or MultiPoint entity geometries (and any geometry the query point lies
- *    on or in: distance 0);
- *  - every relation when either geometry is a Point or MultiPoint (against any of the six
- *    geometry types: point-in-polygon with holes, points on lines with the mod-2 boundary rule);
- *  - intersects and disjoint for every pair of the six types;
- *  - any relation when the bounding boxes are disjoint.
- * -1 for: near with line/polygon entity geometries when the nearest vertex does not settle it
- * (a vertex within maxDistance matches, one closer than minDistance does not); within /
- * contains / overlaps / equals between two line/polygon geometries (equals gives 1 when the
- * coordinates are identical); GeometryCollection entity geometries. An entity geometry that is not
- * valid GeoJSON gives 0.
+ * Point and MultiPoint geometries (either side), intersects and disjoint, and disjoint
+ * bounding boxes are decided here exactly (planar; point-in-polygon with holes, the mod-2
+ * boundary rule of lines). within / contains / overlaps / equals between two line or polygon
+ * geometries go to GEOS (query/geoq_geos.c), the library behind SpatiaLite's ST_ functions, so
+ * the SQL path and this evaluator agree on every pair of the six types. near with a line or
+ * polygon entity: distance 0 on or inside it, else the geodesic distance to its planar nearest
+ * point (GEOS). An entity geometry that is not valid GeoJSON gives 0.
  */
 int pl_geoq_match_geometry(const struct pl_geoq *q, const json_t *entity_geometry);
 

@@ -258,3 +258,145 @@ def test_5_7_1_4_retrieve_with_type_selection(api, multi):
                    404, "ResourceNotFound")
     assert_problem(requests.get(api + "/entities/" + multi, params={"type": "(QDs"}),
                    400, "BadRequestData")
+
+
+# ---------------------------------------------------------------------------------------------
+# Geo-queries: every georel with every geometry type (4.10), stored and as the query; the SQL
+# path (GET /entities: SpatiaLite) and the in-memory evaluator (GET /temporal/entities, and
+# subscriptions) must agree
+# ---------------------------------------------------------------------------------------------
+def sq(x0, y0, x1, y1):
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+
+GEOMS = {
+    "Point": [1, 1],
+    "MultiPoint": [[1, 1], [3, 3]],
+    "LineString": [[0, 1], [2, 1]],
+    "MultiLineString": [[[0, 1], [2, 1]], [[0, 3], [2, 3]]],
+    "Polygon": [sq(0, 0, 2, 2)],
+    "MultiPolygon": [[sq(0, 0, 2, 2)], [sq(4, 4, 6, 6)]],
+}
+# extra query geometries: a polygon around everything, one overlapping the squares' corner,
+# lines crossing them, and far away ones
+EXTRA = {
+    "big": ("Polygon", [sq(-1, -1, 10, 10)]),
+    "corner": ("Polygon", [sq(1, 1, 5, 5)]),
+    "cross": ("LineString", [[1, -1], [1, 10]]),
+    "far": ("MultiPoint", [[50, 50], [51, 51]]),
+    "farpoly": ("MultiPolygon", [[sq(50, 50, 51, 51)]]),
+}
+RELS = ["within", "contains", "intersects", "disjoint", "overlaps", "equals"]
+
+
+def geo_params(rel, gtype, coords):
+    import json as _json
+    return {"georel": rel, "geometry": gtype, "coordinates": _json.dumps(coords)}
+
+
+@pytest.fixture(scope="module")
+def geo_set(polis):
+    api = polis.api
+    kind = "QGeo" + uuid.uuid4().hex[:8]
+    ids = {}
+    for name, coords in GEOMS.items():
+        eid = f"urn:ngsi-ld:{kind}:{name}"
+        create(api, {"id": eid, "type": kind,
+                     "location": {"type": "GeoProperty",
+                                  "value": {"type": name, "coordinates": coords}}})
+        ids[eid] = name
+    return api, kind, ids
+
+
+def matched(api, kind, ids, params):
+    """(SQL answer, in-memory answer): the stored geometry names matching."""
+    r = requests.get(api + "/entities", params=dict(params, type=kind, pick="id", limit="100"))
+    assert r.status_code == 200, (params, r.text)
+    sql = {ids[e["id"]] for e in r.json()}
+    t = requests.get(api + "/temporal/entities",
+                     params=dict(params, type=kind, timerel="before", timeproperty="modifiedAt",
+                                 timeAt="2200-01-01T00:00:00Z", limit="100"))
+    assert t.status_code == 200, (params, t.text)
+    mem = {ids[e["id"]] for e in t.json()}
+    return sql, mem
+
+
+def relation_table(geo_set):
+    api, kind, ids = geo_set
+    table = {}
+    queries = {n: (n, c) for n, c in GEOMS.items()}
+    queries.update(EXTRA)
+    for qname, (gtype, coords) in queries.items():
+        for rel in RELS:
+            sql, mem = matched(api, kind, ids, geo_params(rel, gtype, coords))
+            assert sql == mem, f"{rel} {qname}: SQL {sorted(sql)} != in-memory {sorted(mem)}"
+            table[rel, qname] = sql
+    return table
+
+
+@pytest.fixture(scope="module")
+def rel_table(geo_set):
+    return relation_table(geo_set)
+
+
+def test_4_10_every_georel_and_geometry_sql_and_memory_agree(rel_table):
+    assert len(rel_table) == len(RELS) * (len(GEOMS) + len(EXTRA))
+
+
+def test_4_10_relations_of_a_geometry_with_itself(rel_table):
+    for g in GEOMS:
+        for rel in ("within", "contains", "intersects", "equals"):
+            assert g in rel_table[rel, g], (rel, g)
+        for rel in ("disjoint", "overlaps"):
+            assert g not in rel_table[rel, g], (rel, g)
+
+
+def test_4_10_within_and_contains_are_converse(rel_table):
+    # within(stored A, query B) == contains(stored B, query A): target geometry first (4.10)
+    for a in GEOMS:
+        for b in GEOMS:
+            assert (a in rel_table["within", b]) == (b in rel_table["contains", a]), (a, b)
+            for rel in ("intersects", "equals", "overlaps", "disjoint"):
+                assert (a in rel_table[rel, b]) == (b in rel_table[rel, a]), (rel, a, b)
+            assert (a in rel_table["disjoint", b]) != (a in rel_table["intersects", b]), (a, b)
+
+
+def test_4_10_known_relations(rel_table):
+    every = set(GEOMS)
+    assert rel_table["within", "big"] == every
+    assert rel_table["contains", "big"] == set()
+    assert rel_table["intersects", "big"] == every and rel_table["disjoint", "big"] == set()
+    assert rel_table["disjoint", "far"] == every and rel_table["disjoint", "farpoly"] == every
+    assert rel_table["intersects", "farpoly"] == set()
+    # the square [0,2]^2: holds the point, the line (its interior inside), not the MultiPoint
+    # with (3,3) outside, not the MultiLineString with y=3 outside
+    assert rel_table["within", "Polygon"] == {"Point", "LineString", "Polygon"}
+    # every stored geometry holds (1,1): on the lines' interiors, inside the squares
+    assert rel_table["contains", "Point"] == every
+    assert rel_table["equals", "Polygon"] == {"Polygon"}
+    # the corner square [1,5]^2 overlaps both squares' areas, not the lines or points; the
+    # MultiPoint (1,1),(3,3) is within it (a corner and an interior point)
+    assert rel_table["overlaps", "corner"] == {"Polygon", "MultiPolygon"}
+    assert rel_table["within", "corner"] == {"MultiPoint"}
+    # the vertical line x=1 crosses the squares and the horizontal lines
+    assert rel_table["intersects", "cross"] == every
+    assert rel_table["overlaps", "cross"] == set()
+
+
+def test_4_10_near_with_every_stored_geometry(geo_set):
+    api, kind, ids = geo_set
+    # from (1, -0.01): ~1.1 km south of the squares' bottom edge and of nothing else; the
+    # point (1,1) and the lines at y=1 are ~112 km away
+    near = lambda d: geo_params(d, "Point", [1, -0.01])
+    sql, mem = matched(api, kind, ids, near("near;maxDistance==2000"))
+    assert sql == mem == {"Polygon", "MultiPolygon"}
+    sql, mem = matched(api, kind, ids, near("near;minDistance==2000"))
+    assert sql == mem == set(GEOMS) - {"Polygon", "MultiPolygon"}
+    sql, mem = matched(api, kind, ids, near("near;maxDistance==120000"))
+    assert sql == mem == set(GEOMS)
+    # from (1, 2.5): between the MultiLineString's two lines, 0.5 degree (~55 km) from both
+    sql, mem = matched(api, kind, ids, geo_params("near;maxDistance==60000", "Point", [1, 2.5]))
+    assert sql == mem == {"MultiLineString", "Polygon", "MultiPolygon"}
+    # inside a polygon the distance is 0
+    sql, mem = matched(api, kind, ids, geo_params("near;minDistance==1", "Point", [1.5, 1.5]))
+    assert "Polygon" not in sql and sql == mem

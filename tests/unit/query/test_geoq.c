@@ -537,9 +537,27 @@ static void lines_mod2_boundary_and_intersects(void **st)
         m("intersects", "Polygon", "[[[4.5,4.5],[5.5,4.5],[5.5,5.5],[4.5,4.5]]]", SQ_HOLE_G), 0);
     assert_int_equal(m("intersects", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G),
                      1); /* query polygon covers the entity */
-    /* not implemented between two areas: -1, never a wrong answer */
-    assert_int_equal(m("within", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G), -1);
+    /* between two areas or lines: GEOS, as SpatiaLite */
+    assert_int_equal(m("within", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,-5]]]", SQ_HOLE_G), 0);
+    assert_int_equal(
+        m("within", "Polygon", "[[[-5,-5],[20,-5],[20,20],[-5,20],[-5,-5]]]", SQ_HOLE_G), 1);
+    assert_int_equal(m("contains", "Polygon", "[[[1,1],[2,1],[2,2],[1,1]]]", SQ_HOLE_G), 1);
+    assert_int_equal(m("contains", "Polygon", "[[[4.5,4.5],[5.5,4.5],[5.5,5.5],[4.5,4.5]]]",
+                       SQ_HOLE_G), 0); /* in the hole */
+    assert_int_equal(m("overlaps", "Polygon", "[[[5,-5],[15,-5],[15,2],[5,2],[5,-5]]]", SQ_HOLE_G),
+                     1);
+    assert_int_equal(m("overlaps", "Polygon", "[[[1,1],[2,1],[2,2],[1,1]]]", SQ_HOLE_G), 0);
     assert_int_equal(m("equals", "Polygon", SQ_HOLE, SQ_HOLE_G), 1);
+    assert_int_equal(m("equals", "Polygon", "[[[10,0],[10,10],[0,10],[0,0],[10,0]],"
+                                            "[[4,4],[6,4],[6,6],[4,6],[4,4]]]",
+                       SQ_HOLE_G),
+                     1); /* the same area from another start vertex */
+    assert_int_equal(m("within", "LineString", "[[0,0],[10,0]]",
+                       "{\"type\":\"LineString\",\"coordinates\":[[2,0],[5,0]]}"),
+                     1);
+    assert_int_equal(m("contains", "LineString", "[[2,0],[5,0]]",
+                       "{\"type\":\"LineString\",\"coordinates\":[[0,0],[10,0]]}"),
+                     1);
 }
 
 static void near_uses_geodesic_distance(void **st)
@@ -578,16 +596,20 @@ static void near_uses_geodesic_distance(void **st)
                        "{\"type\":\"MultiPoint\",\"coordinates\":[[1,0],[3,0]]}"),
                      1);
     assert_int_equal(m("near;minDistance==500;maxDistance==100", "Point", "[0,0]", PT(0, 0)), 0);
-    /* polygons: inside or on it the distance is 0; a near vertex settles maxDistance "yes"
-     * and minDistance "no"; otherwise the edges would be needed: cannot evaluate */
+    /* polygons: inside or on it the distance is 0; otherwise the nearest point of the edges
+     * (GEOS), not only of the vertices */
     assert_int_equal(m("near;maxDistance==1", "Point", "[2,2]", SQ_HOLE_G), 1);
     assert_int_equal(m("near;minDistance==1", "Point", "[2,2]", SQ_HOLE_G), 0);
     assert_int_equal(m("near;maxDistance==1", "Point", "[10,5]", SQ_HOLE_G), 1);
     assert_int_equal(m("near;maxDistance==200000", "Point", "[-1,-1]", SQ_HOLE_G), 1);
     assert_int_equal(m("near;minDistance==200000", "Point", "[-1,-1]", SQ_HOLE_G), 0);
-    assert_int_equal(m("near;maxDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), -1);
-    assert_int_equal(m("near;minDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), -1);
-    assert_int_equal(m("near;maxDistance==1000", "Point", "[5,5]", SQ_HOLE_G), -1); /* hole */
+    assert_int_equal(m("near;maxDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), 0);
+    assert_int_equal(m("near;minDistance==1000", "Point", "[-1,-1]", SQ_HOLE_G), 1);
+    assert_int_equal(m("near;maxDistance==1000", "Point", "[5,5]", SQ_HOLE_G), 0); /* hole */
+    /* an edge nearer than every vertex: 0.01 degree (~1.1 km) south of the bottom edge */
+    assert_int_equal(m("near;maxDistance==1200", "Point", "[5,-0.01]", SQ_HOLE_G), 1);
+    assert_int_equal(m("near;maxDistance==1000", "Point", "[5,-0.01]", SQ_HOLE_G), 0);
+    assert_int_equal(m("near;minDistance==1000", "Point", "[5,-0.01]", SQ_HOLE_G), 1);
 }
 
 static void match_any_geoproperty_instance(void **st)
