@@ -7,6 +7,7 @@ build_pkgs=(gcc make cmake pkg-config ca-certificates libmicrohttpd-dev libjanss
             libsqlite3-dev libsqlite3-mod-spatialite libcurl4-openssl-dev libjemalloc-dev)
 build_pkgs+=(libmosquitto-dev)   # MQTT notifications (libmosquitto client)
 build_pkgs+=(libgeos-dev)        # exact in-memory geo relations (the GEOS SpatiaLite uses)
+build_pkgs+=(libicu-dev)         # ICU collations of entity ordering (orderBy, collation)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
 test_pkgs+=(mosquitto)           # a real MQTT broker for the notification tests
 bench_pkgs=(wrk python3 python3-requests mosquitto)

@@ -58,7 +58,7 @@ const struct pl_param pl_api_params_local[] = {
 /* Query Entities GET (Table 6.4.3.2-1, 6.3.7) */
 const struct pl_param pl_api_params_query[] = {
     {"attrs", 0, NULL},
-    {"collation", NI, NULL},
+    {"collation", 0, NULL},
     {"containedBy", 0, NULL},
     {"coordinates", 0, NULL},
     {"count", 0, NULL},
@@ -83,9 +83,9 @@ const struct pl_param pl_api_params_query[] = {
     {"offset", 0, NULL},
     {"omit", 0, NULL},
     {"options", LIST, v_options},
-    {"orderBy", NI, NULL},
-    {"orderFrom", NI, NULL},
-    {"orderGeometry", NI, NULL},
+    {"orderBy", 0, NULL},
+    {"orderFrom", 0, NULL},
+    {"orderGeometry", 0, NULL},
     {"pick", 0, NULL},
     {"q", 0, NULL},
     {"scopeQ", 0, NULL},
@@ -174,7 +174,8 @@ const struct pl_param pl_api_params_attr_delete[] = {
     {"datasetId", 0, NULL},
     {"deleteAll", 0, NULL},
     {"local", 0, NULL},
-    {"type", 0, NULL}, END,
+    {"type", 0, NULL},
+    END,
 };
 
 /* Batch upsert (6.15.3.1) and update (6.16) */
@@ -194,7 +195,8 @@ const struct pl_param pl_api_params_subs_list[] = {
     {"count", 0, NULL},
     {"limit", 0, NULL},
     {"local", 0, NULL},
-    {"offset", 0, NULL}, END,
+    {"offset", 0, NULL},
+    END,
 };
 
 /* Query Temporal Evolution of Entities GET (Table 6.18.3.2-1) */
@@ -225,7 +227,7 @@ const struct pl_param pl_api_params_temporal_query[] = {
     {"offset", 0, NULL},
     {"omit", 0, NULL},
     {"options", LIST, v_options_temporal},
-    {"orderBy", NI, NULL},
+    {"orderBy", 0, NULL},
     {"pick", 0, NULL},
     {"q", 0, NULL},
     {"scopeQ", 0, NULL},
@@ -247,7 +249,8 @@ const struct pl_param pl_api_params_temporal_query_post[] = {
     {"offset", 0, NULL},
     {"omit", 0, NULL},
     {"options", LIST, v_options_temporal},
-    {"pick", 0, NULL},  END,
+    {"pick", 0, NULL},
+    END,
 };
 
 /* Retrieve Temporal Evolution of an Entity (Table 6.19.3.1-1) */

@@ -10,6 +10,7 @@
  * renders it (the streaming renderer when it can, the tree renderer otherwise).
  */
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "ngsild/entity.h"
 #include "ngsild/entity_stream.h"
 #include "query/geoq.h"
+#include "query/order.h"
 #include "query/q.h"
 #include "query/scopeq.h"
 #include "query/typesel.h"
@@ -39,6 +41,7 @@ static void qreq_release(void *p)
     pl_typesel_free((struct pl_typesel *)x->sq.types);
     pl_scopeq_free((struct pl_scopeq *)x->sq.scope);
     pl_geoq_free((struct pl_geoq *)x->sq.geo);
+    pl_order_free(x->order);
     if (x->has_re)
         regfree(&x->id_re);
     for (size_t i = 0; i < x->n_sel_res; i++) {
@@ -182,6 +185,32 @@ static int bool_arg_or_reply(struct pl_req *r, const char *name, int *v)
     return 0;
 }
 
+/* orderBy, collation, orderFrom, orderGeometry (4.23) into x->order. Every Polis query runs
+ * in the local scope (no context source registrations), so 5.7.2.4's "ordering only with
+ * local scope" always holds. 0 or -1 (answered). */
+static int order_or_reply(struct pl_req *r, struct qreq *x)
+{
+    const char *by = pl_req_arg(r, "orderBy");
+    if (!by) {
+        if (pl_req_arg(r, "collation") || pl_req_arg(r, "orderFrom") ||
+            pl_req_arg(r, "orderGeometry")) {
+            pl_reply_error(r, PL_EBADREQUESTDATA,
+                           "collation, orderFrom and orderGeometry need orderBy (4.23)");
+            return -1;
+        }
+        return 0;
+    }
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_order_parse(by, pl_req_arg(r, "collation"), pl_req_arg(r, "orderFrom"),
+                       pl_req_arg(r, "orderGeometry"), &x->order, &err) != 0 ||
+        pl_order_resolve(x->order, x->ctx, &err) != 0) {
+        pl_reply_problem(r, &err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The parameters common to GET and POST that live in the URL: paging, count, representation,
  * pick/omit, lang, local, geometryProperty. */
 static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
@@ -210,6 +239,8 @@ static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
         pl_reply_error(r, PL_EBADREQUESTDATA, "limit=0 requires count=true");
         return -1;
     }
+    if (order_or_reply(r, x) != 0)
+        return -1;
     const char *gp = pl_req_arg(r, "geometryProperty");
     if (gp) {
         if (r->accept != PL_MIME_GEOJSON) {
@@ -368,6 +399,89 @@ static void add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const
     free(qs);
 }
 
+/* orderBy: every match (up to PL_API_ORDER_MAX) is read, parsed and sorted, then the page is
+ * rendered in that order. Bodies are copied: the store lends them for the callback only. */
+struct collected {
+    struct pl_order_item *items;
+    char **bodies;
+    size_t *lens;
+    size_t n, cap;
+    int nomem;
+};
+
+static int collect_row(void *ud, const char *body, size_t len)
+{
+    struct collected *c = ud;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct pl_order_item *it = realloc(c->items, cap * sizeof *it);
+        if (it)
+            c->items = it;
+        char **b = it ? realloc(c->bodies, cap * sizeof *b) : NULL;
+        if (b)
+            c->bodies = b;
+        size_t *l = b ? realloc(c->lens, cap * sizeof *l) : NULL;
+        if (!l)
+            return c->nomem = 1, PL_ENOMEM;
+        c->lens = l;
+        c->cap = cap;
+    }
+    json_t *e = json_loadb(body, len, 0, NULL);
+    char *copy = malloc(len + 1);
+    if (!e || !copy) {
+        json_decref(e);
+        free(copy);
+        return c->nomem = 1, PL_ENOMEM;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    c->items[c->n].entity = e;
+    c->items[c->n].ud = (void *)(uintptr_t)c->n;
+    c->bodies[c->n] = copy;
+    c->lens[c->n] = len;
+    c->n++;
+    return 0;
+}
+
+static void collected_dispose(struct collected *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        json_decref((json_t *)c->items[i].entity);
+        free(c->bodies[i]);
+    }
+    free(c->items);
+    free(c->bodies);
+    free(c->lens);
+}
+
+/* Runs the query of x in orderBy order through emit_row for the page [offset, offset+limit]
+ * (one more row tells a next page exists); *count = every match. */
+static int ordered_query(struct pl_req *r, struct qreq *x, struct emit *em, int64_t *count)
+{
+    struct collected c = {0};
+    struct pl_store_query q = x->sq;
+    q.limit = PL_API_ORDER_MAX + 1;
+    q.offset = 0;
+    q.count = 0;
+    int rc = pl_store_entity_query(r->app->store, &q, collect_row, &c, NULL, &em->err);
+    if (rc == 0 && c.n > PL_API_ORDER_MAX)
+        rc = pl_err_set(&em->err, PL_ETOOMANY,
+                        "orderBy sorts at most %d matching entities: narrow the query",
+                        PL_API_ORDER_MAX);
+    if (rc == 0 && pl_order_sort(x->order, c.items, c.n) != 0)
+        rc = pl_err_set(&em->err, PL_ENOMEM, "out of memory");
+    if (c.nomem && rc == 0)
+        rc = pl_err_set(&em->err, PL_ENOMEM, "out of memory");
+    int64_t end = x->sq.limit > 0 ? x->sq.offset + x->sq.limit + 1 : 0;
+    for (int64_t i = x->sq.offset; rc == 0 && i < end && i < (int64_t)c.n; i++) {
+        size_t k = (size_t)(uintptr_t)c.items[i].ud;
+        rc = emit_row(em, c.bodies[k], c.lens[k]);
+    }
+    *count = (int64_t)c.n;
+    collected_dispose(&c);
+    return rc;
+}
+
 static int run_and_reply(struct pl_req *r, struct qreq *x)
 {
     if (tenant_or_reply(r) != 0)
@@ -398,9 +512,14 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
     int64_t want = x->sq.limit;
     int64_t count = 0;
     em.want = want;
-    x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
-    int rc = pl_store_entity_query(r->app->store, &x->sq, emit_row, &em, &count, &em.err);
-    x->sq.limit = want;
+    int rc;
+    if (x->order) {
+        rc = ordered_query(r, x, &em, &count);
+    } else {
+        x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
+        rc = pl_store_entity_query(r->app->store, &x->sq, emit_row, &em, &count, &em.err);
+        x->sq.limit = want;
+    }
     if (rc == 0 && em.roots)
         rc = emit_joined(&em);
     json_decref(em.roots);

@@ -26,6 +26,7 @@ struct qreq {
     struct pl_store_selector *sels;
     regex_t *sel_res; /* sels[i].id_regex points at sel_res[i] when set */
     size_t n_sel_res; /* entries of sels and sel_res */
+    struct pl_order *order; /* orderBy (4.23), NULL when absent */
 };
 
 /* A new request state, released with the request (NULL after answering). */
@@ -38,6 +39,9 @@ int pl_api__query_get_or_reply(struct pl_req *r, struct qreq *x, int *local);
 int pl_api__query_post_or_reply(struct pl_req *r, struct qreq *x, const json_t *body, int *local);
 /* 5.7.2.4 / 5.7.4.4 too-wide rule. */
 int pl_api__too_wide_or_reply(struct pl_req *r, const struct qreq *x, int local);
+/* At most this many matches are sorted for orderBy (more: TooManyResults). */
+#define PL_API_ORDER_MAX 10000
+
 /* Link: <...offset=N&limit=L>; rel="next"/"prev". */
 void pl_api__add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const char *rel);
 

@@ -24,6 +24,7 @@
 #include "base/timeutil.h"
 #include "ngsild/entity.h"
 #include "query/geoq.h"
+#include "query/order.h"
 #include "query/q.h"
 #include "query/scopeq.h"
 #include "query/temporalq.h"
@@ -880,6 +881,16 @@ static int cand_match(const struct qreq *x, const struct cand *c)
     return ok;
 }
 
+static int cand_id_asc(const void *a, const void *b)
+{
+    return strcmp(((const struct cand *)a)->id, ((const struct cand *)b)->id);
+}
+
+static int cand_id_desc(const void *a, const void *b)
+{
+    return -cand_id_asc(a, b);
+}
+
 static int run_query(struct pl_req *r, struct treq *t)
 {
     struct qreq *x = t->x;
@@ -888,9 +899,15 @@ static int run_query(struct pl_req *r, struct treq *t)
                               "a temporal query needs timerel and timeAt (5.7.4.4)");
     if (aggr_or_reply(r, t) != 0 || pl_api__tenant_or_reply(r) != 0)
         return PL_HANDLER_DONE;
+    int desc = 0;
+    if (x->order && !pl_order_is_id_only(x->order, &desc))
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "the temporal API orders entities by id only (6.18.3.2)");
     struct cands c = {0};
     int rc = pl_store_hist_entities(r->app->store, r->tenant, x->sq.ids, x->sq.n_ids, NULL,
                                     add_cand, &c, &t->err);
+    if (rc == 0 && x->order) /* 4.23: by id, byte order as Query Entities orders ids */
+        qsort(c.v, c.n, sizeof *c.v, desc ? cand_id_desc : cand_id_asc);
     json_t *list = json_array();
     int64_t matched = 0, want = x->sq.limit, off = x->sq.offset;
     /* the page's entities, kept until the page is complete: pagination clips them together */

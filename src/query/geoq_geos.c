@@ -67,23 +67,51 @@ int pl_geoq__geos_relate(enum pl_georel rel, const json_t *entity, const json_t 
     return r == 0 || r == 1 ? r : -1;
 }
 
+/* The nearest points of a and b into out[0..3] (x, y of a's, then b's). 0 or -1. */
+static int nearest(GEOSContextHandle_t h, const GEOSGeometry *a, const GEOSGeometry *b,
+                   double out[4])
+{
+    GEOSCoordSequence *s = GEOSNearestPoints_r(h, a, b);
+    int ok = s && GEOSCoordSeq_getXY_r(h, s, 0, &out[0], &out[1]) &&
+             GEOSCoordSeq_getXY_r(h, s, 1, &out[2], &out[3]);
+    if (s)
+        GEOSCoordSeq_destroy_r(h, s);
+    return ok ? 0 : -1;
+}
+
 int pl_geoq__geos_nearest(const json_t *entity, double lon, double lat, double *x, double *y)
 {
     GEOSContextHandle_t h = GEOS_init_r();
     if (!h)
         return -1;
-    int rc = -1;
     GEOSGeometry *a = read_geometry(h, entity);
     GEOSGeometry *p = a ? GEOSGeom_createPointFromXY_r(h, lon, lat) : NULL;
-    GEOSCoordSequence *s = p ? GEOSNearestPoints_r(h, a, p) : NULL;
-    if (s && GEOSCoordSeq_getXY_r(h, s, 0, x, y))
-        rc = 0;
-    if (s)
-        GEOSCoordSeq_destroy_r(h, s);
+    double c[4];
+    int rc = p ? nearest(h, a, p, c) : -1;
+    if (rc == 0) {
+        *x = c[0];
+        *y = c[1];
+    }
     if (p)
         GEOSGeom_destroy_r(h, p);
     if (a)
         GEOSGeom_destroy_r(h, a);
+    GEOS_finish_r(h);
+    return rc;
+}
+
+int pl_geoq__geos_nearest_pair(const json_t *a, const json_t *b, double out[4])
+{
+    GEOSContextHandle_t h = GEOS_init_r();
+    if (!h)
+        return -1;
+    GEOSGeometry *ga = read_geometry(h, a);
+    GEOSGeometry *gb = ga ? read_geometry(h, b) : NULL;
+    int rc = gb ? nearest(h, ga, gb, out) : -1;
+    if (gb)
+        GEOSGeom_destroy_r(h, gb);
+    if (ga)
+        GEOSGeom_destroy_r(h, ga);
     GEOS_finish_r(h);
     return rc;
 }

@@ -20,4 +20,8 @@ int pl_geoq__geos_relate(enum pl_georel rel, const json_t *entity, const json_t 
  */
 int pl_geoq__geos_nearest(const json_t *entity, double lon, double lat, double *x, double *y);
 
+/* The nearest points (planar) of two valid GeoJSON geometries: out = {ax, ay, bx, by}.
+ * Returns 0, or -1 when GEOS fails (order.c: distances of orderFrom). */
+int pl_geoq__geos_nearest_pair(const json_t *a, const json_t *b, double out[4]);
+
 #endif

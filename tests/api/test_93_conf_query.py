@@ -400,3 +400,193 @@ def test_4_10_near_with_every_stored_geometry(geo_set):
     # inside a polygon the distance is 0
     sql, mem = matched(api, kind, ids, geo_params("near;minDistance==1", "Point", [1.5, 1.5]))
     assert "Polygon" not in sql and sql == mem
+
+
+# ---------------------------------------------------------------------------------------------
+# Entity ordering (4.23; 5.7.2 orderBy, collation, orderFrom, orderGeometry)
+# ---------------------------------------------------------------------------------------------
+def prop(v, **sub):
+    p = {"type": "Property", "value": v}
+    p.update(sub)
+    return p
+
+
+@pytest.fixture(scope="module")
+def ordered(polis):
+    """Entities of one fresh type, created in the order O1..O9 (createdAt order)."""
+    api = polis.api
+    kind = "QOrd" + uuid.uuid4().hex[:8]
+    rows = {
+        "O1": {"n": prop(5), "s": prop("b"), "loc": (3, 0), "city": "Oslo"},
+        "O2": {"n": prop(1), "s": prop("B"), "loc": (1, 0), "city": "Bergen"},
+        "O3": {"n": prop(3), "s": prop("a"), "loc": (2, 0), "city": "Aalborg"},
+        "O4": {"n": prop("text"), "s": prop("c"), "loc": (5, 0), "city": "Zurich"},
+        "O5": {"n": prop({"k": 1}), "loc": (4, 0)},
+        "O6": {"n": prop([1, 2])},
+        "O7": {"n": prop(True), "s": prop("A")},
+        "O8": {"n": prop({"@type": "DateTime", "@value": "2024-01-01T00:00:00Z"})},
+        "O9": {},
+    }
+    ids = {}
+    for short, r in rows.items():
+        eid = f"urn:ngsi-ld:{kind}:{short}"
+        e = {"id": eid, "type": kind}
+        for a in ("n", "s"):
+            if a in r:
+                e[a] = r[a]
+        if "loc" in r:
+            e["location"] = {"type": "GeoProperty",
+                             "value": {"type": "Point", "coordinates": list(r["loc"])}}
+        if "city" in r:
+            e["address"] = prop({"city": r["city"]})
+        create(api, e)
+        ids[eid] = short
+    return api, kind, ids
+
+
+def order(ordered_set, **params):
+    api, kind, ids = ordered_set
+    r = requests.get(api + "/entities", params=dict(params, type=kind, pick="id", limit="100"))
+    assert r.status_code == 200, (params, r.text)
+    return [ids[e["id"]] for e in r.json()]
+
+
+def test_4_23_2_mixed_datatypes_in_class_order_absent_last(ordered):
+    # Number < String < Object < Array < Boolean < DateTime < (absent)
+    assert order(ordered, orderBy="n") == ["O2", "O3", "O1", "O4", "O5", "O6", "O7", "O8", "O9"]
+
+
+def test_4_23_1_desc_reverses_but_absent_stays_last(ordered):
+    assert order(ordered, orderBy="n;desc") == ["O8", "O7", "O6", "O5", "O4", "O1", "O3", "O2",
+                                                "O9"]
+    assert order(ordered, orderBy="n;asc") == order(ordered, orderBy="n")
+
+
+def test_4_23_1_strings_use_icu_root_collation_by_default(ordered):
+    # root: a < A < b < B < c (code points would give A B a b c); entities without s last
+    got = order(ordered, orderBy="s")
+    assert got[:5] == ["O3", "O7", "O1", "O2", "O4"]
+    assert set(got[5:]) == {"O5", "O6", "O8", "O9"}
+
+
+def test_4_23_3_several_keys_apply_in_turn(polis):
+    api = polis.api
+    kind = "QOrdK" + uuid.uuid4().hex[:8]
+    for i, (a, b) in enumerate([(1, 1), (2, 5), (1, 3), (2, 4), (1, 2)]):
+        create(api, {"id": f"urn:ngsi-ld:{kind}:{i}", "type": kind, "a": prop(a), "b": prop(b)})
+    r = requests.get(api + "/entities", params={"type": kind, "orderBy": "a,b;desc",
+                                                "options": "keyValues", "pick": "a,b"})
+    assert [(e["a"], e["b"]) for e in r.json()] == [(1, 3), (1, 2), (1, 1), (2, 5), (2, 4)]
+    r = requests.get(api + "/entities", params={"type": kind, "orderBy": "a;desc,b",
+                                                "options": "keyValues", "pick": "a,b"})
+    assert [(e["a"], e["b"]) for e in r.json()] == [(2, 4), (2, 5), (1, 1), (1, 2), (1, 3)]
+
+
+def test_4_23_3_sub_attributes_and_trailing_paths(polis, ordered):
+    # address[city] (EXAMPLE 4)
+    got = order(ordered, orderBy="address[city]")
+    assert got[:4] == ["O3", "O2", "O1", "O4"]
+    api = polis.api
+    kind = "QOrdS" + uuid.uuid4().hex[:8]
+    data = [("x", "2024-03-01T00:00:00Z", 0.5), ("y", "2024-01-01T00:00:00Z", 0.9),
+            ("z", "2024-02-01T00:00:00Z", 0.1)]
+    for short, when, acc in data:
+        create(api, {"id": f"urn:ngsi-ld:{kind}:{short}", "type": kind,
+                     "t": prop(20, observedAt=when, accuracy=prop(acc))})
+    ids = lambda r: [e["id"].rsplit(":", 1)[1] for e in r.json()]
+    r = requests.get(api + "/entities", params={"type": kind, "orderBy": "t.observedAt"})
+    assert ids(r) == ["y", "z", "x"]  # EXAMPLE 5
+    r = requests.get(api + "/entities", params={"type": kind, "orderBy": "t.accuracy;desc"})
+    assert ids(r) == ["y", "x", "z"]
+
+
+def test_4_23_3_entity_members_and_system_attributes(polis, ordered):
+    shorts = ["O%d" % i for i in range(1, 10)]
+    assert order(ordered, orderBy="createdAt") == shorts
+    assert order(ordered, orderBy="createdAt;desc") == shorts[::-1]
+    assert order(ordered, orderBy="id;desc") == shorts[::-1]
+    api, kind, ids = ordered
+    # modifying O3 makes it the most recently modified
+    r = requests.patch(api + f"/entities/urn:ngsi-ld:{kind}:O3/attrs", json={"s": prop("a")},
+                       headers=JS)
+    assert r.status_code == 204, r.text
+    assert order(ordered, orderBy="modifiedAt;desc")[0] == "O3"
+    # type: one value for every entity here, so the id breaks the tie
+    assert order(ordered, orderBy="type") == shorts
+
+
+def test_4_23_3_collation_parameter(polis):
+    api = polis.api
+    kind = "QOrdC" + uuid.uuid4().hex[:8]
+    for i, w in enumerate(["z", "\u00f6", "o"]):
+        create(api, {"id": f"urn:ngsi-ld:{kind}:{i}", "type": kind, "w": prop(w)})
+    words = lambda **p: [e["w"] for e in requests.get(
+        api + "/entities", params=dict(p, type=kind, orderBy="w", options="keyValues")).json()]
+    assert words() == ["o", "\u00f6", "z"]  # root: o-umlaut is a variant of o
+    assert words(collation="und-x-icu") == ["o", "\u00f6", "z"]
+    assert words(collation="sv") == ["o", "z", "\u00f6"]  # Swedish: o-umlaut after z
+    for bad in ("not a tag!", "x"):
+        assert_problem(requests.get(api + "/entities",
+                                    params={"type": kind, "orderBy": "w", "collation": bad}),
+                       400, "BadRequestData")
+
+
+def test_4_23_1_order_by_distance(ordered):
+    assert order(ordered, orderBy="location;dist-asc", orderFrom="[0,0]")[:5] == \
+        ["O2", "O3", "O1", "O5", "O4"]
+    got = order(ordered, orderBy="location;dist-desc", orderFrom="[0,0]")
+    assert got[:5] == ["O4", "O5", "O1", "O3", "O2"]
+    assert set(got[5:]) == {"O6", "O7", "O8", "O9"}  # no location: after, in both directions
+    # from a LineString (EXAMPLE 10): the vertical line x=4.2 is nearest to O5 (4,0)
+    got = order(ordered, orderBy="location;dist-asc", orderFrom="[[4.2,-1],[4.2,1]]",
+                orderGeometry="LineString")
+    assert got[:2] == ["O5", "O4"]
+
+
+def test_5_7_2_4_ordering_is_consistent_with_paging(ordered):
+    api, kind, ids = ordered
+    full = order(ordered, orderBy="n;desc")
+    pages = []
+    for off in range(0, 9, 2):
+        r = requests.get(api + "/entities", params={"type": kind, "orderBy": "n;desc", "pick": "id",
+                                                    "limit": "2", "offset": str(off),
+                                                    "count": "true"})
+        assert r.status_code == 200 and r.headers["NGSILD-Results-Count"] == "9"
+        pages += [ids[e["id"]] for e in r.json()]
+        assert ("rel=\"next\"" in r.headers.get("Link", "")) == (off + 2 < 9)
+    assert pages == full
+
+
+def test_5_7_2_4_ordering_syntax_errors_are_bad_request(ordered):
+    api, kind, _ = ordered
+    bad = [{"orderBy": ""}, {"orderBy": "n;up"}, {"orderBy": "n,"}, {"orderBy": ",n"},
+           {"orderBy": "!n"}, {"orderBy": "n==1"}, {"orderBy": "n;"}, {"orderBy": "id;dist-asc",
+                                                                        "orderFrom": "[0,0]"},
+           {"orderBy": "location;dist-asc"}, {"orderBy": "location;dist-asc", "orderFrom": "[0]"},
+           {"orderBy": "location;dist-asc", "orderFrom": "[0,0]", "orderGeometry": "Circle"},
+           {"collation": "sv"}, {"orderFrom": "[0,0]"}]
+    for p in bad:
+        assert_problem(requests.get(api + "/entities", params=dict(p, type=kind)),
+                       400, "BadRequestData")
+
+
+def test_6_18_3_2_temporal_order_by_id(polis):
+    api = polis.api
+    kind = "QOrdT" + uuid.uuid4().hex[:8]
+    for i in (2, 0, 3, 1):
+        create(api, {"id": f"urn:ngsi-ld:{kind}:{i}", "type": kind, "v": prop(i)})
+    base = {"type": kind, "timerel": "before", "timeAt": "2200-01-01T00:00:00Z",
+            "timeproperty": "modifiedAt"}
+    ids = lambda r: [e["id"].rsplit(":", 1)[1] for e in r.json()]
+    r = requests.get(api + "/temporal/entities", params=dict(base, orderBy="id;desc"))
+    assert r.status_code == 200 and ids(r) == ["3", "2", "1", "0"]
+    r = requests.get(api + "/temporal/entities", params=dict(base, orderBy="id"))
+    assert ids(r) == ["0", "1", "2", "3"]
+    pages = []
+    for off in (0, 2):
+        r = requests.get(api + "/temporal/entities",
+                         params=dict(base, orderBy="id;desc", limit="2", offset=str(off)))
+        pages += ids(r)
+    assert pages == ["3", "2", "1", "0"]
+    assert_problem(requests.get(api + "/temporal/entities", params=dict(base, orderBy="v")),
+                   400, "BadRequestData")
