@@ -103,7 +103,8 @@ static int parse_term(const char *s, size_t n, struct key *k, struct pl_err *err
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     struct pl_err qerr;
     pl_err_clear(&qerr);
-    int rc = pl_q_parse(text, &k->path, &qerr);
+    /* a path only: the q operators, groups and spaces q would also accept are not one */
+    int rc = strpbrk(text, "()|!=<>~ \t") ? PL_EBADREQUESTDATA : pl_q_parse(text, &k->path, &qerr);
     if (rc == 0 && (k->path->kind != PL_Q_TERM || k->path->term.op != PL_QOP_EXISTS))
         rc = PL_EBADREQUESTDATA;
     if (rc == 0 && k->dist && (k->path->term.n_path != 1 || k->path->term.n_trail))
