@@ -259,13 +259,43 @@ static int url_params_or_reply(struct pl_req *r, struct qreq *x, int *local)
     return 0;
 }
 
-/* 5.7.2.4: a query must name types, attributes, a q, a geo-query or be local. */
+/* The system attributes (4.8) by their expanded names: a query naming only these is too wide. */
+static int is_system_attr(const char *iri)
+{
+    static const char *const sys[] = {"createdAt", "modifiedAt", "deletedAt", "observedAt",
+                                      "expiresAt"};
+    const char *core = "https://uri.etsi.org/ngsi-ld/";
+    const char *n = strncmp(iri, core, strlen(core)) == 0 ? iri + strlen(core) : iri;
+    for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+        if (strcmp(n, sys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when some term of q names a non-system attribute. */
+static int q_names_user_attr(const struct pl_q_node *n)
+{
+    if (n->kind == PL_Q_TERM) {
+        const char *a = n->term.path_iri ? n->term.path_iri[0] : n->term.path[0];
+        return !is_system_attr(a);
+    }
+    for (size_t i = 0; i < n->n_kids; i++)
+        if (q_names_user_attr(n->kids[i]))
+            return 1;
+    return 0;
+}
+
+/* 5.7.2.4: a query must name types, attributes (at least one non-system), a q (naming at least
+ * one non-system attribute), a geo-query or be local. */
 static int too_wide_or_reply(struct pl_req *r, const struct qreq *x, int local)
 {
-    int sel_types = 0;
+    int sel_types = 0, user_attrs = 0;
     for (size_t i = 0; i < x->sq.n_sels; i++)
         sel_types |= x->sq.sels[i].types != NULL;
-    if (x->sq.types || sel_types || x->sq.n_attrs || x->sq.q || x->sq.geo || local)
+    for (size_t i = 0; i < x->sq.n_attrs; i++)
+        user_attrs |= !is_system_attr(x->sq.attrs[i]);
+    if (x->sq.types || sel_types || user_attrs || (x->sq.q && q_names_user_attr(x->sq.q)) ||
+        x->sq.geo || local)
         return 0;
     pl_reply_error(r, PL_EBADREQUESTDATA,
                    "too wide query: give type, attrs, q, a geo-query or local=true (5.7.2.4)");

@@ -590,3 +590,46 @@ def test_6_18_3_2_temporal_order_by_id(polis):
     assert pages == ["3", "2", "1", "0"]
     assert_problem(requests.get(api + "/temporal/entities", params=dict(base, orderBy="v")),
                    400, "BadRequestData")
+
+
+# ---------------------------------------------------------------------------------------------
+# Other "shall"s of 5.7.2.4 and 4.10
+# ---------------------------------------------------------------------------------------------
+def test_5_7_2_4_system_attributes_alone_are_a_too_wide_query(api):
+    for p in ({"attrs": "createdAt"}, {"attrs": "createdAt,modifiedAt"},
+              {"q": "createdAt>2000-01-01T00:00:00Z"},
+              {"q": "modifiedAt>2000-01-01T00:00:00Z|createdAt<2000-01-01T00:00:00Z"}):
+        assert_problem(requests.get(api + "/entities", params=p), 400, "BadRequestData")
+    # one non-system attribute next to them is enough
+    for p in ({"attrs": "createdAt,a"}, {"q": "createdAt>2000-01-01T00:00:00Z;a==1"}):
+        assert requests.get(api + "/entities", params=p).status_code == 200, p
+
+
+def test_4_10_entities_without_the_geoproperty_never_match(polis):
+    api = polis.api
+    kind = "QGeoN" + uuid.uuid4().hex[:8]
+    create(api, {"id": f"urn:ngsi-ld:{kind}:none", "type": kind, "a": prop(1)})
+    create(api, {"id": f"urn:ngsi-ld:{kind}:two", "type": kind, "location": [
+        {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [50, 50]}},
+        {"type": "GeoProperty", "datasetId": "urn:ds:b",
+         "value": {"type": "Point", "coordinates": [1, 1]}}]})
+    q = lambda rel, g, c: {e["id"].rsplit(":", 1)[1] for e in requests.get(
+        api + "/entities", params={"type": kind, "georel": rel, "geometry": g,
+                                   "coordinates": c}).json()}
+    assert q("disjoint", "Point", "[10,10]") == {"two"}
+    # 5.7.2.4: any instance of the GeoProperty meeting the restriction is enough
+    assert q("within", "Polygon", "[[[0,0],[2,0],[2,2],[0,2],[0,0]]]") == {"two"}
+    assert q("near;maxDistance==1000", "Point", "[50,50]") == {"two"}
+
+
+def test_4_10_georel_syntax(api):
+    for g in ("near;maxDistance==0", "near;maxDistance==-1", "near;maxDistance=5", "near",
+              "within2", "near;maxDistance==01x"):
+        assert_problem(requests.get(api + "/entities", params={
+            "type": "T", "georel": g, "geometry": "Point", "coordinates": "[1,1]"}),
+            400, "BadRequestData")
+    assert_problem(requests.get(api + "/entities", params={
+        "type": "T", "georel": "within", "geometry": "GeometryCollection", "coordinates": "[]"}),
+        400, "BadRequestData")
+    assert_problem(requests.get(api + "/entities", params={
+        "type": "T", "georel": "within", "geometry": "Polygon"}), 400, "BadRequestData")
