@@ -596,13 +596,14 @@ def test_6_18_3_2_temporal_order_by_id(polis):
 # Other "shall"s of 5.7.2.4 and 4.10
 # ---------------------------------------------------------------------------------------------
 def test_5_7_2_4_system_attributes_alone_are_a_too_wide_query(api):
-    for p in ({"attrs": "createdAt"}, {"attrs": "createdAt,modifiedAt"},
-              {"q": "createdAt>2000-01-01T00:00:00Z"},
+    # (attrs=createdAt is refused anyway: a reserved name is no attribute name, 4.6.2)
+    for p in ({"q": "createdAt>2000-01-01T00:00:00Z"},
               {"q": "modifiedAt>2000-01-01T00:00:00Z|createdAt<2000-01-01T00:00:00Z"}):
-        assert_problem(requests.get(api + "/entities", params=p), 400, "BadRequestData")
+        b = assert_problem(requests.get(api + "/entities", params=p), 400, "BadRequestData")
+        assert "too wide" in b["detail"], b
     # one non-system attribute next to them is enough
-    for p in ({"attrs": "createdAt,a"}, {"q": "createdAt>2000-01-01T00:00:00Z;a==1"}):
-        assert requests.get(api + "/entities", params=p).status_code == 200, p
+    p = {"q": "createdAt>2000-01-01T00:00:00Z;a==1"}
+    assert requests.get(api + "/entities", params=p).status_code == 200, p
 
 
 def test_4_10_entities_without_the_geoproperty_never_match(polis):
