@@ -103,6 +103,24 @@ static int dataset_wanted(const struct treq *t, const json_t *inst)
     return 0;
 }
 
+/* 5.7.3.4, 5.7.4.4: projections that ask for Linked Entity Retrieval (4.21 "attr{...}") are
+ * BadRequestData on the temporal API. */
+static int no_linked_projection_or_reply(struct pl_req *r)
+{
+    const char *k[] = {"pick", "omit"};
+    for (int i = 0; i < 2; i++) {
+        const char *v = pl_req_arg(r, k[i]);
+        if (v && strpbrk(v, "{}")) {
+            pl_reply_error(r, PL_EBADREQUESTDATA,
+                           "%s: Linked Entity Retrieval is not available on the temporal API "
+                           "(5.7.3.4, 5.7.4.4)",
+                           k[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* options=aggregatedValues needs aggrMethods (4.5.19.1); aggrMethods alone is an error too. */
 static int aggr_or_reply(struct pl_req *r, struct treq *t)
 {
@@ -774,8 +792,8 @@ int pl_api_temporal_get(struct pl_req *r)
     if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
         return PL_HANDLER_DONE;
     int local = 0;
-    if (pl_api__query_get_or_reply(r, x, &local) != 0 || tq_url_or_reply(r, t) != 0 ||
-        aggr_or_reply(r, t) != 0)
+    if (no_linked_projection_or_reply(r) != 0 || pl_api__query_get_or_reply(r, x, &local) != 0 ||
+        tq_url_or_reply(r, t) != 0 || aggr_or_reply(r, t) != 0)
         return PL_HANDLER_DONE;
     const char *ids[1] = {id};
     struct one o = {0};
@@ -972,8 +990,8 @@ int pl_api_temporal_query(struct pl_req *r)
     if (pl_api_context_or_reply(r, NULL, &x->ctx) != 0)
         return PL_HANDLER_DONE;
     int local = 0;
-    if (pl_api__query_get_or_reply(r, x, &local) != 0 || tq_url_or_reply(r, t) != 0 ||
-        pl_api__too_wide_or_reply(r, x, local) != 0)
+    if (no_linked_projection_or_reply(r) != 0 || pl_api__query_get_or_reply(r, x, &local) != 0 ||
+        tq_url_or_reply(r, t) != 0 || pl_api__too_wide_or_reply(r, x, local) != 0)
         return PL_HANDLER_DONE;
     return run_query(r, t);
 }
@@ -1073,6 +1091,42 @@ static int temporal_attrs_or_reply(struct pl_req *r, const struct pl_ctx *ctx, c
     return 0;
 }
 
+/* 5.6.11.4, 5.6.12.4: types the request names that the temporal entity lacks are added to its
+ * types. Sets frag's "type" to the union of the recorded types and `types` (borrowed; NULL:
+ * none given). The read is a snapshot: two concurrent upserts naming new types may keep one. */
+static int union_types(struct pl_req *r, const char *id, const json_t *types, json_t *frag,
+                       struct pl_err *err)
+{
+    if (!json_array_size(types))
+        return 0;
+    const char *ids[1] = {id};
+    struct one o = {0};
+    int rc = pl_store_hist_entities(r->app->store, r->tenant, ids, 1, NULL, one_entity, &o, err);
+    json_t *all = o.types ? json_loads(o.types, 0, NULL) : NULL;
+    free(o.types);
+    free(o.scope);
+    if (rc != 0) {
+        json_decref(all);
+        return rc;
+    }
+    if (!json_is_array(all)) {
+        json_decref(all);
+        all = json_array();
+    }
+    size_t i, j;
+    const json_t *t, *u;
+    json_array_foreach(types, i, t)
+    {
+        int seen = 0;
+        json_array_foreach(all, j, u) seen |= json_equal((json_t *)t, (json_t *)u);
+        if (!seen)
+            json_array_append(all, (json_t *)t);
+    }
+    if (!all || json_object_set_new(frag, "type", all))
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* POST /temporal/entities (5.6.11, 6.18.3.1) */
 int pl_api_temporal_create(struct pl_req *r)
 {
@@ -1097,12 +1151,12 @@ int pl_api_temporal_create(struct pl_req *r)
     if (temporal_attrs_or_reply(r, ctx, body, &frag) != 0)
         return PL_HANDLER_DONE;
     pl_req_defer_decref(r, frag);
-    json_object_set(frag, "type", json_object_get(ent, "type"));
     if (json_object_get(ent, "scope"))
         json_object_set(frag, "scope", json_object_get(ent, "scope"));
     const char *id = json_string_value(json_object_get(ent, "id"));
     int created = 0;
-    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 0, &created, &err) != 0)
+    if (union_types(r, id, json_object_get(ent, "type"), frag, &err) != 0 ||
+        pl_store_hist_add(r->app->store, r->tenant, id, frag, 0, &created, &err) != 0)
         return pl_api_problem(r, &err);
     if (!created) {
         pl_reply_empty(r, 204);
@@ -1124,8 +1178,19 @@ int pl_api_temporal_attrs_add(struct pl_req *r)
     pl_req_defer_decref(r, frag);
     struct pl_err err;
     pl_err_clear(&err);
+    json_t *head = NULL;
+    if (json_object_get(body, "type")) { /* expanded as an entity fragment's type */
+        json_t *t = json_pack("{s:O}", "type", json_object_get(body, "type"));
+        int prc = t ? pl_entity_parse(ctx, t, PL_PARSE_FRAGMENT, 0, &r->app->limits, &head, &err)
+                    : pl_err_set(&err, PL_ENOMEM, "out of memory");
+        json_decref(t);
+        if (prc != 0)
+            return pl_reply_problem(r, &err);
+        pl_req_defer_decref(r, head);
+    }
     int created = 0;
-    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 1, &created, &err) != 0)
+    if (union_types(r, id, json_object_get(head, "type"), frag, &err) != 0 ||
+        pl_store_hist_add(r->app->store, r->tenant, id, frag, 1, &created, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;

@@ -660,3 +660,79 @@ def test_4_22_expiry_can_be_extended_by_replacing_the_entity(api):
     assert r.status_code == 204, r.text
     e = requests.get(api + f"/entities/{id_}", params={"options": "sysAttrs"}).json()
     assert e["expiresAt"].startswith("2100-01-01"), e
+
+
+# ================================================================================================
+# 8. Other "shall"s of 5.6.11-5.6.16, 5.7.3, 5.7.4, 6.18-6.22
+# ================================================================================================
+def test_5_6_11_4_upsert_adds_new_entity_types(api):
+    t1, t2 = new_type(), new_type()
+    id_ = eid(t1)
+    body = {"id": id_, "type": t1, "a": [prop(1, observedAt=H(0))]}
+    assert requests.post(api + "/temporal/entities", json=body).status_code == 201
+    body = {"id": id_, "type": [t2, t1], "a": [prop(2, observedAt=H(1))]}
+    assert requests.post(api + "/temporal/entities", json=body).status_code == 204
+    e = temporal(api, id_)
+    assert sorted(e["type"]) == sorted([t1, t2]) and [val(i) for i in e["a"]] == [1, 2]
+
+
+def test_5_6_12_4_add_attributes_adds_new_entity_types(api):
+    t1, t2 = new_type(), new_type()
+    id_ = series_entity(api, t1, {"a": [(1, H(0))]})
+    r = requests.post(api + f"/temporal/entities/{id_}/attrs",
+                      json={"type": t2, "b": [prop(5, observedAt=H(1))]})
+    assert r.status_code == 204, r.text
+    e = temporal(api, id_)
+    assert e["type"] == [t1, t2] and [val(i) for i in e["b"]] == [5]
+    # the query selects it by its new type too
+    r = requests.get(api + "/temporal/entities", params={"type": t2, "timerel": "after",
+                                                         "timeAt": H(0)})
+    assert [x["id"] for x in r.json()] == [id_]
+    r = requests.post(api + f"/temporal/entities/{id_}/attrs", json={"type": 5, "b": [prop(1)]})
+    assert_problem(r, 400, "BadRequestData")
+
+
+@pytest.mark.parametrize("param", ["pick", "omit"])
+def test_5_7_3_4_linked_entity_projection_is_bad_request(api, param):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "a": rel("urn:ngsi-ld:X:1")})
+    assert_problem(tget(api, id_, **{param: "a{b}"}), 400, "BadRequestData")
+    r = requests.get(api + "/temporal/entities", params={
+        "type": t, "timerel": "after", "timeAt": LONG_AGO, "timeproperty": "createdAt",
+        param: "a{b}"})
+    assert_problem(r, 400, "BadRequestData")
+
+
+def test_5_7_3_pick_and_omit_project_the_temporal_entity(api):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "a": prop(1), "b": prop(2)})
+    assert set(temporal(api, id_, pick="id,a")) == {"id", "a"}
+    assert set(temporal(api, id_, omit="a")) == {"id", "type", "b"}
+
+
+@pytest.mark.parametrize("last_n", ["0", "-1", "x", "1.5"])
+def test_6_19_last_n_is_a_positive_integer(api, last_n):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "a": prop(1)})
+    assert_problem(tget(api, id_, lastN=last_n), 400, "BadRequestData")
+
+
+def test_5_6_13_to_16_unknown_targets_are_404_and_bad_ids_400(api):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "a": prop(1)})
+    [i] = insts(temporal(api, id_), "a")
+    base = api + f"/temporal/entities/{id_}"
+    assert_problem(requests.delete(base + "/attrs/nope"), 404, "ResourceNotFound")
+    assert_problem(requests.delete(base + "/attrs/a/urn:ngsi-ld:instance:0"), 404,
+                   "ResourceNotFound")
+    assert_problem(requests.delete(base + "/attrs/nope/" + i["instanceId"]), 404,
+                   "ResourceNotFound")
+    assert_problem(requests.delete(base + "/attrs/a/not-a-uri"), 400, "BadRequestData")
+    assert_problem(requests.patch(base + "/attrs/a/not-a-uri", json={"a": [prop(2)]}), 400,
+                   "BadRequestData")
+    assert_problem(requests.delete(api + "/temporal/entities/urn:ngsi-ld:N:" + uid()), 404,
+                   "ResourceNotFound")
+    assert_problem(requests.delete(api + "/temporal/entities/not-a-uri"), 400,
+                   "BadRequestData")
+    assert_problem(requests.post(api + "/temporal/entities/urn:ngsi-ld:N:" + uid() + "/attrs",
+                                 json={"a": [prop(1)]}), 404, "ResourceNotFound")
