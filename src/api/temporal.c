@@ -625,9 +625,9 @@ static int select_entity(struct treq *t, const char *id, const char *types_text,
         void *tmp;
         json_object_foreach_safe(attrs, tmp, iri, m) if (!in_attrs(t, iri))
         {
-            json_object_del(attrs, iri);
             json_object_del(a.times, iri);
             json_object_del(a.trunc, iri);
+            json_object_del(attrs, iri); /* last: iri is this member's key */
         }
         if (!aggregated && json_object_size(attrs) == 0)
             goto out;
