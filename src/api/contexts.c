@@ -33,7 +33,9 @@ int pl_api_contexts_add(struct pl_req *r)
     char *url = NULL;
     if (pl_ctxreg_add(r->app->ctxreg, body, &url, &err) != 0)
         return pl_reply_problem(r, &err);
-    pl_req_add_header(r, "Location", url);
+    /* 6.29.3.1: Location is the local relative path of the added @context */
+    const char *path = strstr(url, "/ngsi-ld/v1/jsonldContexts/");
+    pl_req_add_header(r, "Location", path ? path : url);
     free(url);
     pl_reply_empty(r, 201);
     return PL_HANDLER_DONE;

@@ -964,9 +964,15 @@ int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload_flag, struc
     pthread_mutex_lock(&r->mu);
     struct entry *e = find_entry(r, id);
     int rc = 0;
-    if (!e)
+    if (!e && reload_flag) /* 6.30.3.2: nothing Cached to reload (5.13.5.4) */
+        rc = pl_err_set(err, PL_EBADREQUESTDATA,
+                        "No Cached @context with id or URL %.300s to reload", id);
+    else if (!e)
         rc = pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
-    else if (e->builtin)
+    else if (e->builtin && reload_flag) {
+        pthread_mutex_unlock(&r->mu); /* built in: reloading it is reading it again, a no-op */
+        return 0;
+    } else if (e->builtin)
         rc = pl_err_set(err, PL_EBADREQUESTDATA, "The core @context cannot be deleted");
     else if (reload_flag && e->kind != KIND_CACHED)
         rc = pl_err_set(err, PL_EBADREQUESTDATA, "Only a Cached @context can be reloaded");

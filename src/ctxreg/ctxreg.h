@@ -116,8 +116,10 @@ int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, int details, json_t **out
  * reloaded: PL_EBADREQUESTDATA) and replaces its document. A download that fails, or a document
  * that is not a valid @context document (no "@context" member, or one that does not compile), is
  * PL_ELDCONTEXT and keeps the old document (5.13.5.4). The core context cannot be deleted
- * (PL_EBADREQUESTDATA). PL_ENOTFOUND when unknown, including an entry deleted while its reload
- * was downloading; PL_ENOMEM only when memory runs out.
+ * (PL_EBADREQUESTDATA); reloading it succeeds and changes nothing (it is built in). PL_ENOTFOUND
+ * when unknown, except with reload=1: an unknown id has no Cached context to reload, which is
+ * PL_EBADREQUESTDATA (6.30.3.2); PL_ENOTFOUND also for an entry deleted while its reload was
+ * downloading; PL_ENOMEM only when memory runs out.
  */
 int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload, struct pl_err *err);
 

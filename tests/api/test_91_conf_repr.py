@@ -324,3 +324,73 @@ def test_4_6_2_invalid_attribute_names_in_urls_and_attrs_are_400(api, name):
                    "BadRequestData")
     assert_problem(requests.post(f"{api}/entityOperations/query", headers=JSON_CT, json={
         "type": "Query", "entities": [{"type": t}], "attrs": [name]}), 400, "BadRequestData")
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.13, 6.29, 6.30: the @contexts API
+# ------------------------------------------------------------------------------------------------
+def implicit_entries(api):
+    r = requests.get(api + "/jsonldContexts", params={"details": "true", "kind": "ImplicitlyCreated"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+WEATHER = "https://raw.githubusercontent.com/smart-data-models/dataModel.Weather/master/context.jsonld"
+
+
+@pytest.mark.parametrize("shape", ["inline", "mixed", "multi_url"])
+def test_5_13_1_inline_or_multi_url_context_creates_an_implicitly_created_entry(api, shape):
+    t = "Thing" + uid()
+    ctx = {"inline": {t: "http://example.org/" + t},
+           "mixed": [PARKING, {t: "http://example.org/" + t}],
+           "multi_url": [PARKING, WEATHER]}[shape]
+    body = {"id": eid(t), "type": t, "@context": ctx}
+    create(api, body, LD_CT)
+    mine = [d for d in implicit_entries(api)
+            if requests.get(d["URL"]).json() == {"@context": ctx}]
+    assert len(mine) == 1, implicit_entries(api)
+    d = mine[0]
+    assert d["URL"].endswith("/ngsi-ld/v1/jsonldContexts/" + d["localId"])
+    assert d["URL"] in requests.get(api + "/jsonldContexts").json()
+    # served by Polis (5.13.4: ImplicitlyCreated contexts are served), by localId too
+    assert requests.get(f"{api}/jsonldContexts/{d['localId']}").json() == {"@context": ctx}
+    # the same context again: the same entry (a stable id), no second one
+    create(api, {**body, "id": eid(t)}, LD_CT)
+    again = [x for x in implicit_entries(api) if x["localId"] == d["localId"]]
+    assert len(again) == 1 and again[0]["numberOfHits"] > d["numberOfHits"]
+
+
+def test_5_13_1_a_single_url_context_is_not_implicitly_created(api):
+    before = {d["localId"] for d in implicit_entries(api)}
+    t = new_type()
+    create(api, {"id": eid(t), "type": t}, {**JSON_CT, "Link": link(PARKING)})
+    create(api, {"id": eid(t), "type": t, "@context": PARKING}, LD_CT)
+    assert {d["localId"] for d in implicit_entries(api)} == before
+
+
+def test_6_29_3_1_post_answers_location_as_the_local_relative_path(api):
+    r = requests.post(api + "/jsonldContexts", json={"@context": {"z": "http://example.org/z"}})
+    assert r.status_code == 201, r.text
+    loc = r.headers["Location"]
+    assert loc.startswith("/ngsi-ld/v1/jsonldContexts/") and "://" not in loc, loc
+    base = api.rsplit("/ngsi-ld/v1", 1)[0]
+    assert requests.get(base + loc).json() == {"@context": {"z": "http://example.org/z"}}
+    assert base + loc in requests.get(api + "/jsonldContexts").json()
+    assert requests.delete(base + loc).status_code == 204
+
+
+def test_6_30_3_2_reload_of_an_unknown_context_is_400(api):
+    assert_problem(requests.delete(api + "/jsonldContexts/nope" + uid(), params={"reload": "true"}),
+                   400, "BadRequestData")
+    assert_problem(requests.delete(api + "/jsonldContexts/nope" + uid()), 404, "ResourceNotFound")
+
+
+def test_5_13_5_reload_of_the_core_context_reloads_it(api):
+    q = urllib.parse.quote(CORE, safe="")
+    r = requests.delete(f"{api}/jsonldContexts/{q}", params={"reload": "true"})
+    assert r.status_code == 204, r.text
+    assert CORE in requests.get(api + "/jsonldContexts").json()
+    # still cannot be deleted, and still works
+    assert_problem(requests.delete(f"{api}/jsonldContexts/{q}"), 400, "BadRequestData")
+    t = new_type()
+    create(api, {"id": eid(t), "type": t, "p": {"type": "Property", "value": 1}})
