@@ -173,6 +173,13 @@ void pl_api_reply_with_context(struct pl_req *r, int status, json_t *doc)
         pl_reply_json(r, status, "application/json", doc);
         return;
     }
+    /* 6.3.6: GeoJSON with "Prefer: body=json" links the @context instead of embedding it */
+    const char *prefer = r->accept == PL_MIME_GEOJSON ? pl_req_header(r, "Prefer") : NULL;
+    if (prefer && strstr(prefer, "body=json")) {
+        pl_api_add_context_link(r);
+        pl_reply_json(r, status, "application/geo+json", doc);
+        return;
+    }
     json_t *ctx = context_member(r);
     if (json_is_object(doc)) {
         json_object_set(doc, "@context", ctx);

@@ -852,11 +852,17 @@ static int parse_entity(struct pstate *ps, const json_t *in, enum pl_parse_kind 
     json_object_foreach ((json_t *)in, k, v) {
         if (!strcmp(k, "@context"))
             return bad(ps, "\"@context\" must not appear here");
-        if (!strcmp(k, "id")) { /* NGSI-LD 4.5.1 */
+        /* 4.4: "@id" and "@type" may be used in requests instead of "id" and "type" */
+        if ((!strcmp(k, "@id") && json_object_get(in, "id")) ||
+            (!strcmp(k, "@type") && json_object_get(in, "type")))
+            return bad(ps, "'%s' and '%s' both given", k, k + 1);
+        /* (not assigned to k: json_object_foreach finds the next member from it) */
+        const char *m = !strcmp(k, "@id") ? "id" : !strcmp(k, "@type") ? "type" : k;
+        if (!strcmp(m, "id")) { /* NGSI-LD 4.5.1 */
             if ((rc = check_uri(ps, v, "entity id")) != 0)
                 return rc;
             json_object_set(o, "id", v);
-        } else if (!strcmp(k, "type")) {
+        } else if (!strcmp(m, "type")) {
             json_t *a = json_array();
             json_object_set_new(o, "type", a);
             if ((rc = expand_types(ps, v, "entity type", ps->lim->max_attrs, a)) != 0)

@@ -394,3 +394,38 @@ def test_5_13_5_reload_of_the_core_context_reloads_it(api):
     assert_problem(requests.delete(f"{api}/jsonldContexts/{q}"), 400, "BadRequestData")
     t = new_type()
     create(api, {"id": eid(t), "type": t, "p": {"type": "Property", "value": 1}})
+
+
+# ------------------------------------------------------------------------------------------------
+# Further "shall"s of 4.4 and 6.3.6
+# ------------------------------------------------------------------------------------------------
+def test_4_4_at_id_and_at_type_accepted_in_requests_answers_use_id_and_type(api):
+    t = new_type()
+    e = eid(t)
+    create(api, {"@id": e, "@type": t, "p": {"type": "Property", "value": 1}})
+    body = requests.get(f"{api}/entities/{e}", headers=ACCEPT_LD).json()
+    assert body["id"] == e and body["type"] == t and "@id" not in body and "@type" not in body
+    assert_problem(requests.post(api + "/entities", headers=JSON_CT,
+                                 json={"@id": e, "id": e, "type": t}), 400, "BadRequestData")
+
+
+def test_6_3_6_geojson_with_prefer_body_json_links_the_context(api):
+    t = new_type()
+    e = eid(t)
+    create(api, {"id": e, "type": t, "location": {"type": "GeoProperty", "value": {
+        "type": "Point", "coordinates": [1, 2]}}})
+    h = {"Accept": "application/geo+json", "Prefer": "body=json", "Link": link(PARKING)}
+    for url in (f"{api}/entities/{e}", f"{api}/entities?type={t}"):
+        r = requests.get(url, headers=h)
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("application/geo+json")
+        assert "@context" not in r.json(), r.json()
+        assert r.headers["Link"].startswith(f"<{PARKING}>"), r.headers
+    r = requests.get(f"{api}/entities/{e}", headers={"Accept": "application/geo+json"})
+    assert r.json()["@context"] == CORE and "Link" not in r.headers
+
+
+def test_6_3_6_no_link_header_without_a_body(api):
+    t = new_type()
+    r = create(api, {"id": eid(t), "type": t}, {**JSON_CT, "Link": link(PARKING)})
+    assert "Link" not in r.headers
