@@ -303,7 +303,9 @@ static void prepare_entity(struct pl_req *r, struct batch *b, struct pl_ctx *sha
     enum pl_parse_kind kind =
         (b->op == OP_CREATE || b->op == OP_UPSERT) ? PL_PARSE_ENTITY : PL_PARSE_FRAGMENT;
     /* Update and merge take fragments whose NGSI-LD Null deletes (5.5.4, 5.5.8, 5.5.12). */
-    unsigned flags = (b->op == OP_MERGE || b->op == OP_UPDATE) ? PL_PARSE_ALLOW_NULL : 0;
+    unsigned flags = b->op == OP_MERGE    ? PL_PARSE_ALLOW_NULL | PL_PARSE_MERGE
+                     : b->op == OP_UPDATE ? PL_PARSE_ALLOW_NULL
+                                          : 0;
     int rc = pl_entity_parse(ctx, el, kind, flags, &r->app->limits, &it->frag, &e);
     if (ctx != shared_ctx)
         pl_ctx_unref(ctx);

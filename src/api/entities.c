@@ -402,7 +402,8 @@ int pl_api_entity_replace(struct pl_req *r)
 
 int pl_api_entity_merge(struct pl_req *r)
 {
-    return entity_update(r, PL_UPDATE_MERGE, PL_PARSE_ALLOW_NULL, cont_no_content);
+    return entity_update(r, PL_UPDATE_MERGE, PL_PARSE_ALLOW_NULL | PL_PARSE_MERGE,
+                         cont_no_content);
 }
 
 int pl_api_attrs_append(struct pl_req *r)

@@ -51,6 +51,9 @@ enum pl_parse_kind {
     0x1u                      /* merge-patch: "urn:ngsi-ld:null" (and JSON null) mark              \
                                  deletions and are kept as the string "urn:ngsi-ld:null" */
 #define PL_PARSE_PARTIAL 0x2u /* PATCH /attrs/{attrId}: "type" of the instance may be absent */
+#define PL_PARSE_MERGE   0x4u /* merge (5.5.12): "urn:ngsi-ld:null" may also be a member value
+                                 inside a Property value object (it deletes that member); the
+                                 other writes refuse it there (5.5.4) */
 
 /*
  * Parses `in` (compacted JSON, any "@context" member already removed by the caller), validates

@@ -409,11 +409,32 @@ static int check_typed_time(const char *type, const char *s)
     return pl_time_parse(buf, &ms);
 }
 
+/* 1 when a member of the object `v`, or of an object nested in it, is the NGSI-LD Null. */
+static int holds_null_member(const json_t *v, int depth)
+{
+    const char *k;
+    json_t *m;
+    if (depth > 64)
+        return 0;
+    json_object_foreach ((json_t *)v, k, m) {
+        const char *z = json_string_value(m);
+        if ((z && strcmp(z, PL_ENTITY__NULL) == 0) ||
+            (json_is_object(m) && holds_null_member(m, depth + 1)))
+            return 1;
+    }
+    return 0;
+}
+
 /* A Property value (4.5.2): any JSON but null; typed DateTime/Date/Time literals validated. */
 static int check_value(struct pstate *ps, const char *aname, const json_t *v)
 {
     if (json_is_null(v))
         return bad(ps, "attribute '%s': a Property value must not be null", aname);
+    /* 5.5.4: "urn:ngsi-ld:null" as a key-value pair inside a Property value, outside merge
+     * fragments, is BadRequestData. */
+    if (json_is_object(v) && !(ps->flags & PL_PARSE_MERGE) && holds_null_member(v, 0))
+        return bad(ps, "attribute '%s': the NGSI-LD Null inside a value is only allowed in "
+                   "merge fragments (5.5.4)", aname);
     if (json_is_object(v) && json_object_get(v, "@type")) {
         const char *t = json_string_value(json_object_get(v, "@type"));
         const json_t *val = json_object_get(v, "@value");

@@ -61,9 +61,36 @@ static json_t *fresh(const json_t *src, const char *created, const char *now)
     return n;
 }
 
+static int is_null_value(const json_t *v)
+{
+    const char *z = json_string_value(v);
+    return json_is_null(v) || (z && strcmp(z, PL_ENTITY__NULL) == 0);
+}
+
+/* RFC 7396 applied to a Property value (5.5.12): objects merge member by member, to any depth,
+ * a Null member (JSON null or the NGSI-LD Null) removes the member, anything else replaces.
+ * `target` (may be NULL) and `patch` are borrowed; returns a NEW reference. */
+static json_t *merge_patch(const json_t *target, const json_t *patch)
+{
+    if (!json_is_object(patch))
+        return json_deep_copy(patch);
+    json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)patch, k, v) {
+        if (is_null_value(v))
+            json_object_del(out, k);
+        else
+            json_object_set_new(out, k, merge_patch(json_object_get(out, k), v));
+    }
+    return out;
+}
+
 /* Merges the members of `src` into the stored instance `dst` (5.6.17, 5.6.4): payload and
- * other members replaced, sub-attributes merged recursively, Null sub-attributes deleted. */
-static void merge_instance(json_t *dst, const json_t *src, const char *now)
+ * other members replaced, sub-attributes merged recursively, Null sub-attributes deleted. With
+ * `deep` (Merge Entity, 5.5.12) a Property value object is merged into the stored one instead
+ * of replacing it (5.5.12 EXAMPLE 2); the partial attribute update replaces it (5.5.8). */
+static void merge_instance(json_t *dst, const json_t *src, const char *now, int deep)
 {
     const char *k;
     json_t *v;
@@ -81,7 +108,11 @@ static void merge_instance(json_t *dst, const json_t *src, const char *now)
         if (!strcmp(k, "createdAt") || !strcmp(k, "modifiedAt"))
             continue;
         if (strcmp(k, "sub") != 0) {
-            json_object_set_new(dst, k, json_deep_copy(v));
+            int kind = sk != PL_KIND_NONE ? sk : dk;
+            if (deep && kind == PL_KIND_PROPERTY && strcmp(k, "value") == 0)
+                json_object_set_new(dst, k, merge_patch(json_object_get(dst, k), v));
+            else
+                json_object_set_new(dst, k, json_deep_copy(v));
             continue;
         }
         json_t *dsub = json_object_get(dst, "sub");
@@ -93,7 +124,7 @@ static void merge_instance(json_t *dst, const json_t *src, const char *now)
                 if (old)
                     json_object_del(dsub, sn);
             } else if (old) {
-                merge_instance(old, si, now);
+                merge_instance(old, si, now, deep);
             } else {
                 if (!dsub) {
                     dsub = json_object();
@@ -162,7 +193,7 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
                 note(not_updated, iri, "attribute exists and noOverwrite was requested");
                 break;
             case PL_UPDATE_MERGE: /* NGSI-LD 5.6.17 */
-                merge_instance(json_array_get(insts, (size_t)idx), src, now);
+                merge_instance(json_array_get(insts, (size_t)idx), src, now, 1);
                 break;
             default: /* APPEND, UPDATE (5.6.2, 5.6.3): the instance is replaced */
                 replace_at(insts, idx, src, now);
@@ -176,7 +207,11 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
             insts = json_array();
             json_object_set_new(attrs, iri, insts);
         }
-        json_array_append_new(insts, fresh(src, NULL, now));
+        json_t *n = fresh(src, NULL, now);
+        if (op == PL_UPDATE_MERGE && pl_entity__instance_kind(n) == PL_KIND_PROPERTY)
+            /* a merge into nothing: the Null members of the value are dropped (RFC 7396) */
+            json_object_set_new(n, "value", merge_patch(NULL, json_object_get(n, "value")));
+        json_array_append_new(insts, n);
     }
     if (insts && json_array_size(insts) == 0)
         json_object_del(attrs, iri);
@@ -309,7 +344,7 @@ int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, co
         if (pl_entity__is_null_marker(src))
             json_array_remove(insts, (size_t)idx);
         else
-            merge_instance(json_array_get(insts, (size_t)idx), src, now);
+            merge_instance(json_array_get(insts, (size_t)idx), src, now, 0);
     }
     if (json_array_size(insts) == 0)
         json_object_del(attrs_of(e), attr_iri);

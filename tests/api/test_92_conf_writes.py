@@ -602,3 +602,59 @@ def test_5_6_x_4_write_with_type_selector_targets_only_matching_entities(api, me
     assert get(api, eid)["p"]["value"] == 1  # nothing changed
     r = send("Other|V")
     assert r.status_code == 204, r.text
+
+
+# ------------------------------------------------------------------------------------------------
+# Beyond the list: Merge Entity merges Property values to any depth (5.5.12), and the NGSI-LD
+# Null inside a value is for merge fragments only (5.5.4)
+# ------------------------------------------------------------------------------------------------
+ADDRESS = {"street": "Strasse des 17. Juni", "city": "Berlin", "country": "Germany",
+           "geo": {"a": 1, "b": 2}}
+
+
+@pytest.mark.parametrize("how", ["merge", "batch-merge"])
+def test_5_5_12_merge_merges_property_value_objects(api, how):
+    eid = entity(api, address=prop(ADDRESS))
+    frag = {"address": prop({"street": "Pariser Platz", "country": NULL, "geo": {"a": None}}),
+            "fresh": prop({"x": 1, "y": NULL})}
+    if how == "merge":
+        r = requests.patch(api + f"/entities/{eid}", json=frag)
+    else:
+        r = requests.post(api + "/entityOperations/merge", json=[dict({"id": eid}, **frag)])
+    assert r.status_code == 204, r.text
+    got = get(api, eid)
+    assert got["address"]["value"] == {"street": "Pariser Platz", "city": "Berlin",
+                                       "geo": {"b": 2}}
+    assert got["fresh"]["value"] == {"x": 1}
+
+
+def test_5_5_8_update_replaces_property_value_objects(api):
+    eid = entity(api, address=prop(ADDRESS))
+    for r in (requests.patch(api + f"/entities/{eid}/attrs",
+                             json={"address": prop({"street": "P"})}),
+              requests.patch(api + f"/entities/{eid}/attrs/address", json={"value": {"s": 1}})):
+        assert r.status_code == 204, r.text
+    assert get(api, eid)["address"]["value"] == {"s": 1}
+
+
+@pytest.mark.parametrize("how", ["create", "append", "update-attrs", "partial-attr",
+                                 "batch-update"])
+def test_5_5_4_null_inside_a_value_outside_merge_is_bad_request_data(api, how):
+    eid = entity(api, address=prop(ADDRESS))
+    a = prop({"street": "P", "inner": {"country": NULL}})
+    if how == "create":
+        r = requests.post(api + "/entities", json={"id": new_id(), "type": "W", "address": a})
+    elif how == "append":
+        r = requests.post(api + f"/entities/{eid}/attrs", json={"address": a})
+    elif how == "update-attrs":
+        r = requests.patch(api + f"/entities/{eid}/attrs", json={"address": a})
+    elif how == "partial-attr":
+        r = requests.patch(api + f"/entities/{eid}/attrs/address", json=a)
+    else:
+        r = requests.post(api + "/entityOperations/update", json=[{"id": eid, "address": a}])
+        assert r.status_code == 207, r.text
+        assert r.json()["errors"][0]["error"]["type"].endswith("/BadRequestData")
+        assert get(api, eid)["address"]["value"] == ADDRESS
+        return
+    assert_problem(r, 400, "BadRequestData")
+    assert get(api, eid)["address"]["value"] == ADDRESS
