@@ -41,6 +41,8 @@ struct job {
     int delete_all;          /* JOB_ATTR_DELETE: deleteAll=true */
     const struct pl_typesel *types; /* the `type` selector the entity must match, or NULL
                                        (borrowed from the request) */
+    struct pl_merge_opts mo;        /* JOB_APPLY of PL_UPDATE_MERGE: lang, observedAt (strings
+                                       borrowed from the request) */
     json_t *not_updated;     /* JOB_APPLY: attributes not applied (owned) */
     json_t *work;            /* optimistic updates: the entity as modified here (owned) */
     json_t *before;          /* optimistic updates: a copy of it before, when the store's
@@ -89,7 +91,9 @@ static int apply_change(struct job *j, json_t *e, struct pl_err *err)
     case JOB_DELETE:
         return pl_err_set(err, PL_EINTERNAL, "not an update");
     case JOB_APPLY:
-        rc = pl_entity_apply(cur, j->frag, j->op, now, j->not_updated, err);
+        rc = j->op == PL_UPDATE_MERGE
+                 ? pl_entity_merge(cur, j->frag, &j->mo, now, err)
+                 : pl_entity_apply(cur, j->frag, j->op, now, j->not_updated, err);
         break;
     case JOB_ATTR_PATCH:
         rc = pl_entity_attr_patch(cur, j->attr_iri, j->frag, now, err);
@@ -360,9 +364,10 @@ int pl_api_entity_delete(struct pl_req *r)
     return submit(r, j, cont_no_content);
 }
 
-/* Shared by PUT /entities/{id}, PATCH /entities/{id}, POST and PATCH .../attrs. */
+/* Shared by PUT /entities/{id}, PATCH /entities/{id}, POST and PATCH .../attrs. `mo` (merge
+ * only, may be NULL) is copied into the job. */
 static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
-                         int (*cont)(struct pl_req *))
+                         const struct pl_merge_opts *mo, int (*cont)(struct pl_req *))
 {
     const char *id = r->params[0];
     if (pl_api_entity_id_or_reply(r, id) != 0)
@@ -389,6 +394,8 @@ static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
     if (!j)
         return PL_HANDLER_DONE;
     j->types = types;
+    if (mo)
+        j->mo = *mo;
     j->op = op;
     j->not_updated = json_array();
     j->final_cont = cont;
@@ -397,13 +404,29 @@ static int entity_update(struct pl_req *r, enum pl_update_op op, unsigned flags,
 
 int pl_api_entity_replace(struct pl_req *r)
 {
-    return entity_update(r, PL_UPDATE_REPLACE, 0, cont_no_content);
+    return entity_update(r, PL_UPDATE_REPLACE, 0, NULL, cont_no_content);
 }
 
+/* PATCH /entities/{id} (5.6.17, 6.5.3.4) with its format/options (simplified payload), lang
+ * and observedAt parameters. */
 int pl_api_entity_merge(struct pl_req *r)
 {
-    return entity_update(r, PL_UPDATE_MERGE, PL_PARSE_ALLOW_NULL | PL_PARSE_MERGE,
-                         cont_no_content);
+    unsigned flags = PL_PARSE_ALLOW_NULL | PL_PARSE_MERGE;
+    /* 6.5.3.4: "If both format and options are present, the value of the format parameter
+     * shall take precedence"; the parameter phase checked their values (api/params.c). */
+    const char *format = pl_req_arg(r, "format");
+    const char *options = pl_req_arg(r, "options");
+    if (format || options)
+        flags |= PL_PARSE_SIMPLIFIED;
+    struct pl_merge_opts mo = {pl_req_arg(r, "lang"), pl_req_arg(r, "observedAt")};
+    int64_t ms;
+    if (mo.observed_at && pl_time_parse(mo.observed_at, &ms) != 0)
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "observedAt '%.100s' is not a UTC DateTime (4.6.3)", mo.observed_at);
+    if (mo.lang && (!*mo.lang || strpbrk(mo.lang, ",;* ")))
+        return pl_reply_error(r, PL_EBADREQUESTDATA,
+                              "lang '%.100s' must be one language tag (RFC 5646)", mo.lang);
+    return entity_update(r, PL_UPDATE_MERGE, flags, &mo, cont_no_content);
 }
 
 int pl_api_attrs_append(struct pl_req *r)
@@ -416,13 +439,13 @@ int pl_api_attrs_append(struct pl_req *r)
                                   "unknown options value '%.100s' (only noOverwrite)", opt);
         op = PL_UPDATE_APPEND_NOOVER;
     }
-    return entity_update(r, op, 0, cont_update_result);
+    return entity_update(r, op, 0, NULL, cont_update_result);
 }
 
 int pl_api_attrs_update(struct pl_req *r)
 {
     /* 5.6.2.4: "NGSI-LD Nulls should be supported by this operation" (5.5.8). */
-    return entity_update(r, PL_UPDATE_UPDATE, PL_PARSE_ALLOW_NULL, cont_update_result);
+    return entity_update(r, PL_UPDATE_UPDATE, PL_PARSE_ALLOW_NULL, NULL, cont_update_result);
 }
 
 /* ---------------------------------------------------------------------------------------------

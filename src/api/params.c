@@ -152,11 +152,11 @@ const struct pl_param pl_api_params_retrieve[] = {
 
 /* Merge Entity (Table 6.5.3.4-1) */
 const struct pl_param pl_api_params_merge[] = {
-    {"format", NI, v_simplified},
-    {"lang", NI, NULL},
+    {"format", 0, v_simplified},
+    {"lang", 0, NULL},
     {"local", 0, NULL},
-    {"observedAt", NI, NULL},
-    {"options", NI | LIST, v_simplified},
+    {"observedAt", 0, NULL},
+    {"options", LIST, v_simplified},
     {"type", 0, NULL},
     END,
 };

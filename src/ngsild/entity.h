@@ -53,7 +53,11 @@ enum pl_parse_kind {
 #define PL_PARSE_PARTIAL 0x2u /* PATCH /attrs/{attrId}: "type" of the instance may be absent */
 #define PL_PARSE_MERGE   0x4u /* merge (5.5.12): "urn:ngsi-ld:null" may also be a member value
                                  inside a Property value object (it deletes that member); the
-                                 other writes refuse it there (5.5.4) */
+                                 other writes refuse it there (5.5.4). Simplified (bare) values
+                                 are marked "@bare": true for pl_entity_merge (5.6.17.4). */
+/* The fragment is in the simplified representation (Merge Entity format=keyValues): every
+ * attribute value is a value, objects included. */
+#define PL_PARSE_SIMPLIFIED 0x8u
 
 /*
  * Parses `in` (compacted JSON, any "@context" member already removed by the caller), validates
@@ -108,6 +112,22 @@ enum pl_update_op {
  */
 int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const char *now,
                     json_t *not_updated, struct pl_err *err);
+
+/* The URL parameters of Merge Entity (6.5.3.4) that change how a fragment merges. */
+struct pl_merge_opts {
+    const char *lang;        /* language tag a simplified string merged into a LanguageProperty
+                                replaces, or NULL (then the languageMap becomes {"@none": ...}) */
+    const char *observed_at; /* DateTime given to the merged attributes that had an observedAt
+                                and get none in the fragment, or NULL */
+};
+
+/*
+ * 5.6.17 Merge Entity with its parameters: pl_entity_apply(PL_UPDATE_MERGE) plus `mo` (may be
+ * NULL). A simplified value (parsed with PL_PARSE_MERGE) merged into an attribute of another
+ * kind keeps the stored kind (5.6.17.4). Returns 0 or PL_EBADREQUESTDATA.
+ */
+int pl_entity_merge(json_t *e, const json_t *frag, const struct pl_merge_opts *mo,
+                    const char *now, struct pl_err *err);
 
 /*
  * 5.6.4 Partial Attribute Update (PATCH .../attrs/{attrId}): merges the members of each

@@ -718,6 +718,29 @@ static int bare_value(struct pstate *ps, const char *aname, const json_t *v, jso
     if (rc)
         return rc;
     *out = json_pack("{s:s, s:o}", "type", "Property", "value", p);
+    if (*out && (ps->flags & PL_PARSE_MERGE)) /* 5.6.17.4: merged, it keeps the stored kind */
+        json_object_set_new(*out, "@bare", json_true());
+    return 0;
+}
+
+/* An attribute of a simplified fragment (PL_PARSE_SIMPLIFIED, 4.5.4): its value as a Property,
+ * or as a GeoProperty for the core geo names (4.7), appended to `insts`. */
+static int parse_simplified_attr(struct pstate *ps, const char *aname, const char *airi,
+                                 const json_t *v, json_t *insts)
+{
+    int rc = count_instance(ps);
+    if (rc)
+        return rc;
+    json_t *inst;
+    if (pl_entity__is_core_geo(airi) && pl_entity__looks_geometry(v)) {
+        json_t *p;
+        if ((rc = parse_payload(ps, aname, airi, PL_KIND_GEOPROPERTY, v, &p)) != 0)
+            return rc;
+        inst = json_pack("{s:s, s:o, s:b}", "type", "GeoProperty", "value", p, "@bare", 1);
+    } else if ((rc = bare_value(ps, aname, v, &inst)) != 0) {
+        return rc;
+    }
+    json_array_append_new(insts, inst);
     return 0;
 }
 
@@ -912,7 +935,8 @@ static int parse_entity(struct pstate *ps, const json_t *in, enum pl_parse_kind 
                 insts = json_array();
                 json_object_set_new(attrs, iri, insts);
             }
-            rc = parse_attr_value(ps, k, iri, v, insts);
+            rc = (ps->flags & PL_PARSE_SIMPLIFIED) ? parse_simplified_attr(ps, k, iri, v, insts)
+                                                   : parse_attr_value(ps, k, iri, v, insts);
             free(iri);
             if (rc)
                 return rc;

@@ -17,6 +17,7 @@
  * they delete nothing and must not be stored. */
 static void strip_nulls(json_t *inst)
 {
+    json_object_del(inst, "@bare"); /* a parser mark for merges (entity.h), never stored */
     json_t *sub = json_object_get(inst, "sub");
     const char *k;
     json_t *s;
@@ -50,6 +51,7 @@ static json_t *fresh(const json_t *src, const char *created, const char *now)
     json_t *n = json_deep_copy(src);
     json_object_del(n, "createdAt");
     json_object_del(n, "modifiedAt");
+    json_object_del(n, "@bare");
     strip_nulls(n);
     const char *k;
     json_t *s;
@@ -86,17 +88,89 @@ static json_t *merge_patch(const json_t *target, const json_t *patch)
     return out;
 }
 
+/* A simplified value (concise or keyValues, marked "@bare" by the parser) merged into a stored
+ * attribute of another kind keeps that kind (5.6.17.4): the value becomes its payload. A string
+ * (or array of strings) merged into a LanguageProperty with a `lang` replaces that language
+ * only. Returns 0 or PL_EBADREQUESTDATA when the value does not fit the kind. */
+static int merge_bare(json_t *dst, int dk, const json_t *v, const struct pl_merge_opts *mo,
+                      struct pl_err *err)
+{
+    const char *pk = pl_entity__kind_payload(dk);
+    switch (dk) {
+    case PL_KIND_RELATIONSHIP: {
+        int ok = json_is_string(v) && pl_is_uri(json_string_value(v));
+        for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
+            ok = (i == 0 || ok) && pl_is_uri(json_string_value(json_array_get(v, i)));
+        if (!ok || (json_is_array(v) && json_array_size(v) == 0))
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "a simplified value merged into a Relationship must be a URI");
+        break;
+    }
+    case PL_KIND_GEOPROPERTY:
+        if (pl_geojson_validate(v, err) != 0)
+            return PL_EBADREQUESTDATA;
+        break;
+    case PL_KIND_LANGUAGEPROPERTY: {
+        int ok = json_is_string(v);
+        for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
+            ok = (i == 0 || ok) && json_is_string(json_array_get(v, i));
+        if (!ok)
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "a simplified value merged into a LanguageProperty must be a "
+                              "string or an array of strings");
+        const char *lang = mo && mo->lang ? mo->lang : "@none";
+        json_t *map = json_object_get(dst, "languageMap");
+        if (!json_is_object(map) || !(mo && mo->lang)) {
+            map = json_object();
+            json_object_set_new(dst, "languageMap", map);
+        }
+        json_object_set_new(map, lang, json_deep_copy(v));
+        return 0;
+    }
+    case PL_KIND_LISTPROPERTY:
+    case PL_KIND_LISTRELATIONSHIP:
+        if (!json_is_array(v))
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "a simplified value merged into a %s must be an array",
+                              pl_entity__kind_name(dk));
+        for (size_t i = 0; dk == PL_KIND_LISTRELATIONSHIP && i < json_array_size(v); i++) {
+            if (!pl_is_uri(json_string_value(json_array_get(v, i))))
+                return pl_err_set(err, PL_EBADREQUESTDATA,
+                                  "a simplified value merged into a ListRelationship must be "
+                                  "an array of URIs");
+        }
+        break;
+    case PL_KIND_JSONPROPERTY:
+        break;
+    default: /* VocabProperty: its terms would need the request's @context */
+        return pl_err_set(err, PL_EBADREQUESTDATA,
+                          "a simplified value cannot be merged into a %s: give it normalized",
+                          pl_entity__kind_name(dk) ? pl_entity__kind_name(dk) : "attribute");
+    }
+    json_object_set_new(dst, pk, json_deep_copy(v));
+    return 0;
+}
+
 /* Merges the members of `src` into the stored instance `dst` (5.6.17, 5.6.4): payload and
  * other members replaced, sub-attributes merged recursively, Null sub-attributes deleted. With
  * `deep` (Merge Entity, 5.5.12) a Property value object is merged into the stored one instead
- * of replacing it (5.5.12 EXAMPLE 2); the partial attribute update replaces it (5.5.8). */
-static void merge_instance(json_t *dst, const json_t *src, const char *now, int deep)
+ * of replacing it (5.5.12 EXAMPLE 2); the partial attribute update replaces it (5.5.8). `mo`
+ * (Merge Entity only, may be NULL) carries its lang and observedAt parameters. Returns 0 or
+ * PL_EBADREQUESTDATA (a simplified value that does not fit the stored kind). */
+static int merge_instance(json_t *dst, const json_t *src, const char *now, int deep,
+                          const struct pl_merge_opts *mo, struct pl_err *err)
 {
     const char *k;
     json_t *v;
     int sk = pl_entity__instance_kind(src);
     int dk = pl_entity__instance_kind(dst);
-    if (sk != PL_KIND_NONE && sk != dk) {
+    int bare = json_is_true(json_object_get(src, "@bare"));
+    if (bare && dk != PL_KIND_NONE && dk != PL_KIND_PROPERTY) {
+        int rc = merge_bare(dst, dk, json_object_get(src, "value"), mo, err);
+        if (rc != 0)
+            return rc;
+        sk = dk;
+    } else if (sk != PL_KIND_NONE && sk != dk) {
         /* The kind changes: the old payload and kind-specific members go. */
         const char *op = pl_entity__kind_payload(dk);
         if (op)
@@ -104,9 +178,16 @@ static void merge_instance(json_t *dst, const json_t *src, const char *now, int 
         if (sk != PL_KIND_RELATIONSHIP && sk != PL_KIND_LISTRELATIONSHIP)
             json_object_del(dst, "objectType");
     }
+    /* 6.5.3.4 observedAt: an attribute that had an observedAt gets the parameter's, unless the
+     * fragment gives its own. */
+    if (mo && mo->observed_at && json_object_get(dst, "observedAt") &&
+        !json_object_get(src, "observedAt"))
+        json_object_set_new(dst, "observedAt", json_string(mo->observed_at));
     json_object_foreach ((json_t *)src, k, v) {
-        if (!strcmp(k, "createdAt") || !strcmp(k, "modifiedAt"))
+        if (!strcmp(k, "createdAt") || !strcmp(k, "modifiedAt") || !strcmp(k, "@bare"))
             continue;
+        if (bare && sk != PL_KIND_PROPERTY && (!strcmp(k, "type") || !strcmp(k, "value")))
+            continue; /* merged by merge_bare into the stored kind */
         if (strcmp(k, "sub") != 0) {
             int kind = sk != PL_KIND_NONE ? sk : dk;
             if (deep && kind == PL_KIND_PROPERTY && strcmp(k, "value") == 0)
@@ -124,7 +205,9 @@ static void merge_instance(json_t *dst, const json_t *src, const char *now, int 
                 if (old)
                     json_object_del(dsub, sn);
             } else if (old) {
-                merge_instance(old, si, now, deep);
+                int rc = merge_instance(old, si, now, deep, NULL, err);
+                if (rc != 0)
+                    return rc;
             } else {
                 if (!dsub) {
                     dsub = json_object();
@@ -137,6 +220,7 @@ static void merge_instance(json_t *dst, const json_t *src, const char *now, int 
             json_object_del(dst, "sub");
     }
     json_object_set_new(dst, "modifiedAt", json_string(now));
+    return 0;
 }
 
 static void note(json_t *not_updated, const char *iri, const char *reason)
@@ -171,8 +255,9 @@ static void replace_at(json_t *insts, long idx, const json_t *src, const char *n
     json_array_set_new(insts, (size_t)idx, n);
 }
 
-static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enum pl_update_op op,
-                       const char *now, json_t *not_updated)
+static int apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enum pl_update_op op,
+                      const struct pl_merge_opts *mo, const char *now, json_t *not_updated,
+                      struct pl_err *err)
 {
     json_t *insts = json_object_get(attrs, iri);
     size_t i;
@@ -192,9 +277,12 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
             case PL_UPDATE_APPEND_NOOVER: /* NGSI-LD 5.6.3: noOverwrite keeps it */
                 note(not_updated, iri, "attribute exists and noOverwrite was requested");
                 break;
-            case PL_UPDATE_MERGE: /* NGSI-LD 5.6.17 */
-                merge_instance(json_array_get(insts, (size_t)idx), src, now, 1);
+            case PL_UPDATE_MERGE: { /* NGSI-LD 5.6.17 */
+                int rc = merge_instance(json_array_get(insts, (size_t)idx), src, now, 1, mo, err);
+                if (rc != 0)
+                    return rc;
                 break;
+            }
             default: /* APPEND, UPDATE (5.6.2, 5.6.3): the instance is replaced */
                 replace_at(insts, idx, src, now);
                 break;
@@ -215,6 +303,7 @@ static void apply_attr(json_t *attrs, const char *iri, const json_t *finsts, enu
     }
     if (insts && json_array_size(insts) == 0)
         json_object_del(attrs, iri);
+    return 0;
 }
 
 /* The scope of a fragment `fs` (NULL when absent) applied to `e` (4.18). Returns 0 or
@@ -250,8 +339,9 @@ static int apply_scope(json_t *e, const json_t *fs, enum pl_update_op op)
     }
 }
 
-int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const char *now,
-                    json_t *not_updated, struct pl_err *err)
+static int apply_fragment(json_t *e, const json_t *frag, enum pl_update_op op,
+                          const struct pl_merge_opts *mo, const char *now, json_t *not_updated,
+                          struct pl_err *err)
 {
     const char *fid = json_string_value(json_object_get(frag, "id"));
     const char *eid = json_string_value(json_object_get(e, "id"));
@@ -305,11 +395,26 @@ int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const c
         json_object_set_new(e, "attrs", na);
     } else {
         json_t *attrs = attrs_of(e);
-        json_object_foreach ((json_t *)fa, iri, finsts)
-            apply_attr(attrs, iri, finsts, op, now, not_updated);
+        json_object_foreach ((json_t *)fa, iri, finsts) {
+            int rc = apply_attr(attrs, iri, finsts, op, mo, now, not_updated, err);
+            if (rc != 0)
+                return rc;
+        }
     }
     touch_entity(e, now);
     return 0;
+}
+
+int pl_entity_apply(json_t *e, const json_t *frag, enum pl_update_op op, const char *now,
+                    json_t *not_updated, struct pl_err *err)
+{
+    return apply_fragment(e, frag, op, NULL, now, not_updated, err);
+}
+
+int pl_entity_merge(json_t *e, const json_t *frag, const struct pl_merge_opts *mo,
+                    const char *now, struct pl_err *err)
+{
+    return apply_fragment(e, frag, PL_UPDATE_MERGE, mo, now, NULL, err);
 }
 
 int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, const char *now,
@@ -344,7 +449,7 @@ int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, co
         if (pl_entity__is_null_marker(src))
             json_array_remove(insts, (size_t)idx);
         else
-            merge_instance(json_array_get(insts, (size_t)idx), src, now, 0);
+            merge_instance(json_array_get(insts, (size_t)idx), src, now, 0, NULL, err);
     }
     if (json_array_size(insts) == 0)
         json_object_del(attrs_of(e), attr_iri);

@@ -658,3 +658,63 @@ def test_5_5_4_null_inside_a_value_outside_merge_is_bad_request_data(api, how):
         return
     assert_problem(r, 400, "BadRequestData")
     assert get(api, eid)["address"]["value"] == ADDRESS
+
+
+# ------------------------------------------------------------------------------------------------
+# Beyond the list: Merge Entity's parameters (6.5.3.4) and simplified values (5.6.17.4)
+# ------------------------------------------------------------------------------------------------
+def merge(api, eid, frag, **params):
+    return requests.patch(api + f"/entities/{eid}", json=frag, params=params)
+
+
+@pytest.mark.parametrize("params", [{"format": "keyValues"}, {"format": "simplified"},
+                                    {"options": "keyValues"}])
+def test_6_5_3_4_merge_simplified_payload_keeps_the_stored_kinds(api, params):
+    eid = entity(api, **all_kinds(), addr=prop({"a": 1, "b": 2}))
+    r = merge(api, eid, {"p": 7, "r": "urn:ngsi-ld:X:9", "g": {"type": "Point",
+                                                            "coordinates": [5, 6]},
+                         "addr": {"type": "x", "a": NULL}, "fresh": {"k": 1}}, **params)
+    assert r.status_code == 204, r.text
+    got = get(api, eid)
+    assert got["p"] == prop(7)
+    assert got["r"] == {"type": "Relationship", "object": "urn:ngsi-ld:X:9"}
+    assert got["g"] == {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [5, 6]}}
+    assert got["addr"]["value"] == {"b": 2, "type": "x"}  # a value, not an attribute
+    assert got["fresh"] == prop({"k": 1})
+
+
+def test_5_6_17_4_concise_value_merged_keeps_the_stored_kind(api):
+    eid = entity(api, **all_kinds())
+    assert merge(api, eid, {"r": "urn:ngsi-ld:X:2", "l": "plain"}).status_code == 204
+    got = get(api, eid)
+    assert got["r"] == {"type": "Relationship", "object": "urn:ngsi-ld:X:2"}
+    assert got["l"] == {"type": "LanguageProperty", "languageMap": {"@none": "plain"}}
+
+
+def test_6_5_3_4_merge_simplified_value_that_does_not_fit_the_kind_is_400(api):
+    eid = entity(api, **all_kinds())
+    assert_problem(merge(api, eid, {"r": "not a uri"}, format="keyValues"), 400,
+                   "BadRequestData")
+    assert_problem(merge(api, eid, {"g": [1, 2]}, format="keyValues"), 400, "BadRequestData")
+    assert get(api, eid) == dict({"id": eid, "type": "W"}, **all_kinds())
+
+
+def test_6_5_3_4_merge_lang_replaces_one_language(api):
+    eid = entity(api, **all_kinds())
+    assert merge(api, eid, {"l": "hello"}, lang="en").status_code == 204
+    assert get(api, eid)["l"]["languageMap"] == {"en": "hello", "fr": "salut"}
+    assert merge(api, eid, {"l": ["a", "b"]}, lang="de").status_code == 204
+    assert get(api, eid)["l"]["languageMap"] == {"en": "hello", "fr": "salut", "de": ["a", "b"]}
+
+
+def test_6_5_3_4_merge_observed_at_updates_attributes_that_had_one(api):
+    eid = entity(api, o=prop(1, observedAt="2020-01-01T00:00:00Z"), n=prop(1),
+                 own=prop(1, observedAt="2020-01-01T00:00:00Z"))
+    r = merge(api, eid, {"o": 5, "n": 6, "own": prop(7, observedAt="2021-01-01T00:00:00Z")},
+              observedAt="2024-01-01T00:00:00Z")
+    assert r.status_code == 204, r.text
+    got = get(api, eid)
+    assert got["o"]["value"] == 5 and got["o"]["observedAt"].startswith("2024-01-01T00:00:00")
+    assert got["n"] == prop(6)  # had none: gets none
+    assert got["own"]["observedAt"].startswith("2021-01-01T00:00:00")  # the fragment's wins
+    assert_problem(merge(api, eid, {"o": 1}, observedAt="yesterday"), 400, "BadRequestData")
