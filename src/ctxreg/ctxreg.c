@@ -44,6 +44,7 @@ struct entry {
     enum kind kind;                /* Hosted, Cached or ImplicitlyCreated */
     char created[PL_TIME_ISO_LEN]; /* createdAt */
     int64_t last_usage;            /* ms since the epoch of the last use, 0 = never */
+    int64_t fetched_ms;            /* when the document was downloaded (Cached) or added */
     long hits;                     /* numberOfHits */
     json_t *doc;                   /* the document {"@context": ...} (owned reference) */
     char *file;                    /* preloaded: the file it came from (owned), else NULL */
@@ -55,6 +56,8 @@ struct entry {
 struct compiled {
     struct pl_ctx *ctx; /* one reference held by the cache */
     uint64_t tick;      /* last use, for eviction */
+    int64_t built_ms;   /* when compiled: recompiled after cached_ttl_ms (its documents may
+                           have expired) */
 };
 
 struct pl_ctxreg {
@@ -65,6 +68,7 @@ struct pl_ctxreg {
     size_t max_doc_bytes;     /* document size cap */
     long max_redirects;       /* redirects followed */
     int max_cached;           /* compiled contexts kept (and implicit entries kept) */
+    int64_t ttl_ms;           /* life of a downloaded document (and of a compiled context) */
     struct pl_store *store;   /* persistence (borrowed, may be NULL) */
     struct pl_hmap *by_url;   /* URL -> struct entry * (owned) */
     struct pl_hmap *by_id;    /* localId -> struct entry * (borrowed from by_url) */
@@ -144,7 +148,8 @@ static struct entry *entry_new(const char *id, const char *url, enum kind k, jso
     e->url = strdup(url);
     e->kind = k;
     e->doc = doc;
-    pl_time_format(pl_time_now_ms(), e->created);
+    e->fetched_ms = pl_time_now_ms();
+    pl_time_format(e->fetched_ms, e->created);
     if (!e->id || !e->url || !doc) {
         entry_free(e);
         return NULL;
@@ -192,11 +197,26 @@ static struct entry *find_entry(struct pl_ctxreg *r, const char *id)
 
 /* The metadata of an entry, as listed with details (NGSI-LD 5.13.3.5). NEW reference, or NULL
  * when out of memory. Lock held. */
-static json_t *entry_details(const struct entry *e)
+/* Whether the document of `e` was downloaded and so expires (5.13.1): not a preloaded, built-in,
+ * hosted or implicit one. */
+static int expires(const struct entry *e)
+{
+    return e->kind == KIND_CACHED && !e->builtin && !e->file;
+}
+
+static json_t *entry_details(const struct pl_ctxreg *r, const struct entry *e)
 {
     json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:I}", "URL", e->url, "localId", e->id, "kind",
                              kind_names[e->kind], "createdAt", e->created, "numberOfHits",
                              (json_int_t)e->hits);
+    if (item && expires(e)) {
+        char ts[PL_TIME_ISO_LEN];
+        pl_time_format(e->fetched_ms + r->ttl_ms, ts);
+        if (json_object_set_new(item, "expiresAt", json_string(ts)) != 0) {
+            json_decref(item);
+            return NULL;
+        }
+    }
     if (item && e->last_usage > 0) {
         char ts[PL_TIME_ISO_LEN];
         pl_time_format(e->last_usage, ts);
@@ -356,12 +376,34 @@ static int loader(void *ud, const char *url, json_t **doc, struct pl_err *err)
     *doc = NULL;
     pthread_mutex_lock(&r->mu);
     struct entry *e = pl_hmap_get(r->by_url, url, NULL);
+    int stale = 0;
     if (e) {
+        int64_t now = pl_time_now_ms();
         e->hits++;
-        e->last_usage = pl_time_now_ms();
-        *doc = json_deep_copy(e->doc);
+        e->last_usage = now;
+        stale = expires(e) && now - e->fetched_ms > r->ttl_ms;
+        *doc = stale ? NULL : json_deep_copy(e->doc);
     }
     pthread_mutex_unlock(&r->mu);
+    if (e && stale) {
+        /* 5.13.1: an expired download is fetched again (committed as the others, once the
+         * context compiled); if that fails the old copy serves, rather than failing requests. */
+        json_t *d = NULL;
+        struct pl_err ferr;
+        pl_err_clear(&ferr);
+        if (fetch(r, url, &d, &ferr) == 0 && (*doc = json_deep_copy(d)) &&
+            json_object_set_new(l->fetched, url, d) == 0)
+            return 0;
+        json_decref(*doc);
+        *doc = NULL;
+        pthread_mutex_lock(&r->mu);
+        e = pl_hmap_get(r->by_url, url, NULL);
+        *doc = e ? json_deep_copy(e->doc) : NULL;
+        pthread_mutex_unlock(&r->mu);
+        if (!e)
+            return pl_err_set(err, PL_ELDCONTEXT,
+                              "JSON-LD @context %.300s not available: %s", url, ferr.detail);
+    }
     if (e)
         return *doc ? 0 : pl_err_set(err, PL_ENOMEM, "Out of memory");
     if (strncmp(url, r->hosted_prefix, strlen(r->hosted_prefix)) == 0)
@@ -393,7 +435,18 @@ static void commit_fetched(struct pl_ctxreg *r, json_t *fetched, json_t *recs)
     json_t *d;
     json_object_foreach(fetched, url, d)
     {
-        if (pl_hmap_get(r->by_url, url, NULL))
+        struct entry *old = pl_hmap_get(r->by_url, url, NULL);
+        if (old && expires(old)) { /* re-downloaded after it expired: a fresh copy */
+            json_decref(old->doc);
+            old->doc = json_incref(d);
+            old->fetched_ms = pl_time_now_ms();
+            pl_time_format(old->fetched_ms, old->created);
+            json_t *rec = entry_record(old);
+            if (rec)
+                json_array_append_new(recs, rec);
+            continue;
+        }
+        if (old)
             continue;
         char *id = hash_id(url);
         struct entry *e = id ? entry_new(id, url, KIND_CACHED, json_incref(d)) : NULL;
@@ -493,6 +546,10 @@ static int resolve(struct pl_ctxreg *r, json_t *value, int implicit, struct pl_c
         return pl_err_set(err, PL_ENOMEM, "Out of memory");
     pthread_mutex_lock(&r->mu);
     struct compiled *hit = pl_hmap_get(r->compiled, canon, NULL);
+    if (hit && pl_time_now_ms() - hit->built_ms > r->ttl_ms) {
+        pl_hmap_del(r->compiled, canon); /* its documents may have expired: compile again */
+        hit = NULL;
+    }
     if (hit) {
         hit->tick = ++r->tick;
         *out = pl_ctx_ref(hit->ctx);
@@ -536,6 +593,7 @@ static int resolve(struct pl_ctxreg *r, json_t *value, int implicit, struct pl_c
     if (cc) {
         cc->ctx = pl_ctx_ref(c);
         cc->tick = ++r->tick;
+        cc->built_ms = pl_time_now_ms();
         if (pl_hmap_put(r->compiled, canon, cc) != 0)
             compiled_free(cc);
     }
@@ -654,8 +712,12 @@ static void load_store(struct pl_ctxreg *r)
         struct entry *e = entry_new(id, url, k, doc);
         if (!e)
             continue;
-        if (created)
+        if (created) {
             snprintf(e->created, sizeof e->created, "%s", created);
+            int64_t ms;
+            if (pl_time_parse(created, &ms) == 0)
+                e->fetched_ms = ms; /* a copy kept across restarts still expires on time */
+        }
         e->kept = k == KIND_IMPLICIT;
         insert_entry(r, e);
     }
@@ -683,6 +745,7 @@ int pl_ctxreg_new(const struct pl_ctxreg_config *cfg, struct pl_store *store,
     if (cfg && cfg->max_redirects == 0)
         r->max_redirects = 3; /* 0 in a zeroed config means "default" */
     r->max_cached = cfg && cfg->max_cached > 0 ? cfg->max_cached : 1024;
+    r->ttl_ms = cfg && cfg->cached_ttl_ms > 0 ? cfg->cached_ttl_ms : 24LL * 3600 * 1000;
     r->store = store;
     r->by_url = pl_hmap_new(entry_free);
     r->by_id = pl_hmap_new(NULL);
@@ -851,7 +914,7 @@ int pl_ctxreg_list(struct pl_ctxreg *r, int details, const char *kind, json_t **
     for (size_t i = 0; i < m && !rc; i++) {
         struct entry *e = es[i];
         json_t *item;
-        item = details ? entry_details(e) : json_string(e->url);
+        item = details ? entry_details(r, e) : json_string(e->url);
         if (!item || json_array_append_new(arr, item) != 0)
             rc = PL_ENOMEM;
     }
@@ -877,7 +940,7 @@ int pl_ctxreg_get(struct pl_ctxreg *r, const char *id, int details, json_t **out
     if (!e) {
         rc = pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
     } else if (details) {
-        *out = entry_details(e);
+        *out = entry_details(r, e);
     } else if (e->kind == KIND_CACHED) {
         /* NGSI-LD 5.13.4.4: only Hosted and implicitly created contexts are served. */
         rc = pl_err_set(err, PL_EOPNOTSUPPORTED,
@@ -944,6 +1007,7 @@ static int reload(struct pl_ctxreg *r, const char *id, char *url, char *file, st
     if (e) {
         json_decref(e->doc);
         e->doc = doc;
+        e->fetched_ms = pl_time_now_ms();
         doc = NULL;
         if (!e->file)
             rec = entry_record(e);

@@ -43,6 +43,10 @@ struct pl_ctxreg_config {
     size_t max_doc_bytes;      /* largest context document accepted (default 1 MiB) */
     long max_redirects;        /* redirects followed (default 3) */
     int max_cached;            /* most compiled contexts kept in memory (default 1024) */
+    long cached_ttl_ms;        /* a downloaded ("Cached") document older than this is downloaded
+                                  again when next used (5.13.1: Cached contexts are invalidated
+                                  periodically; heuristic, default 24 h); a failed download keeps
+                                  the old copy. Preloaded and built-in documents never expire. */
 };
 
 /*

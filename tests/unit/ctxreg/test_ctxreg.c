@@ -717,6 +717,48 @@ static void ctxreg_kept_implicit_context_is_not_evicted(void **state)
     pl_ctxreg_free(r);
 }
 
+/* 5.13.1: a downloaded context expires (cached_ttl_ms) and is downloaded again when next used;
+ * when that download fails the old copy still serves. */
+static void ctxreg_cached_context_expires_and_is_fetched_again_5_13_1(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_start(&s, "{\"@context\": {\"a\": \"http://e.org/old#a\"}}");
+    char url[128];
+    srv_url(&s, "/ttl.jsonld", url, sizeof url);
+    struct pl_ctxreg_config cfg = {0};
+    cfg.self_url = SELF;
+    cfg.fetch_timeout_ms = 2000;
+    cfg.cached_ttl_ms = 1;
+    struct pl_ctxreg *r = NULL;
+    assert_int_equal(pl_ctxreg_new(&cfg, NULL, &r, NULL), 0);
+    struct pl_ctx *c = NULL;
+    assert_int_equal(resolve_str(r, url, &c, NULL), 0);
+    assert_expands(c, "a", "http://e.org/old#a");
+    pl_ctx_unref(c);
+    json_t *d = NULL;
+    assert_int_equal(pl_ctxreg_get(r, url, 1, &d, NULL), 0);
+    assert_non_null(json_object_get(d, "expiresAt"));
+    json_decref(d);
+    srv_set(&s, "{\"@context\": {\"a\": \"http://e.org/new#a\"}}", 0);
+    usleep(5000);
+    assert_int_equal(resolve_str(r, url, &c, NULL), 0);
+    assert_expands(c, "a", "http://e.org/new#a");
+    pl_ctx_unref(c);
+    srv_stop(&s); /* gone: the old copy serves */
+    usleep(5000);
+    struct pl_err err;
+    pl_err_clear(&err);
+    int rc = resolve_str(r, url, &c, &err);
+    if (rc)
+        print_error("resolve: %s\n", err.detail);
+    assert_int_equal(rc, 0);
+    assert_expands(c, "a", "http://e.org/new#a");
+    pl_ctx_unref(c);
+    assert_int_equal(count_kind(r, "Cached"), 2); /* the core and this one, not a second copy */
+    pl_ctxreg_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +777,7 @@ int main(void)
         cmocka_unit_test(ctxreg_get_details_of_hosted_and_implicit_5_13_4),
         cmocka_unit_test(ctxreg_context_url_names_the_request_context_5_13_1),
         cmocka_unit_test(ctxreg_kept_implicit_context_is_not_evicted),
+        cmocka_unit_test(ctxreg_cached_context_expires_and_is_fetched_again_5_13_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
