@@ -338,6 +338,11 @@ int pl_sub_patch_at(const struct pl_sub *cur, const json_t *fragment, const stru
     }
     const json_t *exp = json_object_get(frag, "expiresAt");
     rc = pl_sub__compile(doc, now_ms, exp && !json_is_null(exp), out, err);
+    /* 5.8.2.4: only expiresAt, in the future, on an expired subscription makes it "active"
+     * (even one that was paused before it expired) */
+    if (rc == 0 && exp && !json_is_null(exp) && !json_object_get(frag, "isActive") &&
+        cur->expires_at_ms && cur->expires_at_ms <= now_ms)
+        (*out)->is_active = 1;
     json_decref(doc);
     json_decref(frag);
     return rc;

@@ -34,6 +34,8 @@
  *    the client sets none, the api layer records the creation @context's URL in it
  *    (pl_api_context_url), so GET shows the context notifications use.
  *  - expiresAt must be in the future on create, and on PATCH when the fragment sets it (5.8.2).
+ *    A PATCH setting expiresAt but not isActive on an expired subscription makes it active
+ *    (isActive true), as 5.8.2.4 says; isActive true on an expired one leaves it expired.
  *  - Read-only members (status, and notification.status, timesSent, timesFailed,
  *    lastNotification, lastSuccess, lastFailure, plus createdAt/modifiedAt) are IGNORED (5.2.12).
  *  - temporalQ (5.2.21) is validated, kept and shown; 5.2.12 applies it only to Context

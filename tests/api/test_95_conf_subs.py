@@ -419,3 +419,35 @@ def test_5_2_12_inline_context_is_recorded_as_its_hosted_url(api, subs, receiver
     rec = receiver.wait_for(path, 1)[0]
     assert rec["headers"]["link"].startswith("<" + url + ">"), rec["headers"]["link"]
     assert "temp" in rec["body"]["data"][0], rec["body"]
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.8.2.4 the status after an update
+# ------------------------------------------------------------------------------------------------
+def test_5_8_2_4_status_rules_of_isactive_and_expiresat(subs, receiver, path):
+    import datetime
+
+    def iso_in(seconds):
+        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+    sid = subs.create(sub_body(receiver.url(path), new_type(), isActive=False,
+                               expiresAt=iso_in(1.5)))
+    assert subs.get(sid)["status"] == "paused"
+    wait_until(lambda: subs.get(sid)["status"] == "expired", msg="expired")
+    # isActive true without expiresAt: stays expired (the previous status was "expired")
+    assert subs.patch(sid, {"isActive": True}).status_code == 204
+    assert subs.get(sid)["status"] == "expired"
+    assert subs.patch(sid, {"isActive": False}).status_code == 204
+    assert subs.get(sid)["status"] == "expired"
+    # only expiresAt, in the future, on an expired subscription: active (though it was paused)
+    assert subs.patch(sid, {"expiresAt": iso_in(3600)}).status_code == 204
+    assert subs.get(sid)["status"] == "active"
+    # isActive false, no expiresAt: paused; expiresAt in the past: 400 whatever isActive says
+    assert subs.patch(sid, {"isActive": False}).status_code == 204
+    assert subs.get(sid)["status"] == "paused"
+    # only expiresAt on a paused (not expired) subscription: stays paused
+    assert subs.patch(sid, {"expiresAt": iso_in(7200)}).status_code == 204
+    assert subs.get(sid)["status"] == "paused"
+    r = subs.patch(sid, {"isActive": True, "expiresAt": "2001-01-01T00:00:00Z"})
+    assert_problem(r, 400, "BadRequestData")
+    assert subs.get(sid)["status"] == "paused"
