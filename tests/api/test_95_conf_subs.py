@@ -451,3 +451,19 @@ def test_5_8_2_4_status_rules_of_isactive_and_expiresat(subs, receiver, path):
     r = subs.patch(sid, {"isActive": True, "expiresAt": "2001-01-01T00:00:00Z"})
     assert_problem(r, 400, "BadRequestData")
     assert subs.get(sid)["status"] == "paused"
+
+
+# ------------------------------------------------------------------------------------------------
+# 5.8.6 periodic notifications
+# ------------------------------------------------------------------------------------------------
+def test_5_8_6_periodic_without_matching_entities_sends_nothing(api, subs, receiver, path):
+    """timeInterval: "If there are no matching Entities, no Notification is sent"; the q filter
+    and the datasetId selection apply to what is sent."""
+    t = new_type()
+    mk_entity(api, t, v=1)
+    none_path, some_path = path + "/none", path + "/some"
+    subs.create(sub_body(receiver.url(none_path), t, timeInterval=1, q="v>5"))
+    subs.create(sub_body(receiver.url(some_path), t, timeInterval=1, q="v<5"))
+    recs = receiver.wait_for(some_path, 2, timeout=8)  # two runs happened meanwhile
+    assert all(d["v"]["value"] == 1 for d in datas(recs))
+    assert receiver.received(none_path) == []

@@ -989,6 +989,16 @@ static void notification_payloads(void **st)
     assert_string_equal(sget(d, "label.type"), "Property");
     assert_non_null(json_object_get(d, "createdAt"));
     json_decref(n);
+    /* 5.2.14: previous values only on what changed (e3 -> e3b changes temp, not owner) */
+    json_t *e3b = building("\"" EX "temp\":[{\"type\":\"Property\",\"value\":23}],\"" EX
+                           "owner\":[{\"type\":\"Relationship\",\"object\":\"urn:x:2\"}]");
+    n = notify1(s, e3, e3b);
+    d = data0(n);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(d, "temp"), "previousValue")), 22);
+    assert_null(json_object_get(json_object_get(d, "owner"), "previousObject"));
+    json_decref(n);
+    json_decref(e3b);
     /* no previous value for a creation */
     n = notify1(s, NULL, e3);
     assert_null(json_object_get(json_object_get(data0(n), "temp"), "previousValue"));
