@@ -38,7 +38,10 @@
  * max_inflight_per_endpoint connections per HTTP endpoint and one per MQTT broker are open at a
  * time, and at most 1024 idle HTTP connections are kept alive in all (beyond that the oldest
  * idle one is closed): size RLIMIT_NOFILE accordingly. An endpoint idle for a minute is
- * forgotten (its MQTT connection closed).
+ * forgotten (its MQTT connection closed), an idle MQTT endpoint superseded by another one for
+ * the same broker with other credentials (a subscription's changed) within GC_EVERY_MS.
+ * MQTT: a message waiting for a broker that was away asks for a reconnection at once (at most
+ * once a second) and waits for it like for a first connection.
  */
 #ifndef PL_NOTIFY_DELIVER_H
 #define PL_NOTIFY_DELIVER_H
