@@ -91,6 +91,8 @@ persistence false
 log_dest stderr
 log_type error
 log_type warning
+# broker statistics topics every second (tests watch the connected-clients count)
+sys_interval 1
 EOF
         : >"$dir/mosquitto.log"
         if run_conf "$port"; then

@@ -402,6 +402,16 @@ def test_7_2_mqtt_changed_credentials_next_notification_goes_out(api, subs, brok
         assert [json.loads(x[1])["body"]["data"][-1]["v"]["value"] for x in got][-1] == 2
     finally:
         m.close()
+    # the connection with the old credentials does not stay open for a minute: the broker
+    # soon counts two clients, Polis's one connection and the watcher
+    sysm = MqttSubscriber(port, "$SYS/broker/clients/connected")
+    try:
+        def connected():
+            with sysm.cond:
+                return sysm.messages and sysm.messages[-1][1] in (b"2", "2")
+        wait_until(connected, timeout=20, msg="the old credentials' connection closed")
+    finally:
+        sysm.close()
 
 
 def test_5_2_12_inline_context_is_recorded_as_its_hosted_url(api, subs, receiver, path):
