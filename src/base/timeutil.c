@@ -88,7 +88,7 @@ int pl_time_parse(const char *s, int64_t *ms)
         return -1;
     const char *p = s + 19;
     int frac = 0;
-    if (*p == '.') {
+    if (*p == '.' || *p == ',') { /* 4.6.3: requests may use a comma as the decimal separator */
         p++;
         int n = 0;
         while (isdigit((unsigned char)*p)) {

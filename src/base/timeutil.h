@@ -21,7 +21,8 @@ void pl_time_format(int64_t ms, char *buf);
  * computes from the client's (aggregation periods), so that "...:00Z" in gives "...:00Z" out. */
 void pl_time_format_like(int64_t ms, const char *sample, char *buf);
 
-/* Parse an NGSI-LD DateTime. Accepts "YYYY-MM-DDTHH:MM:SS[.fraction]Z" only (UTC; clause 4.6.3),
+/* Parse an NGSI-LD DateTime. Accepts "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (or ",fraction": 4.6.3
+ * allows a comma in requests) only (UTC; clause 4.6.3),
  * with a valid calendar date and time. Returns 0 and sets *ms, or -1 when malformed. */
 int pl_time_parse(const char *s, int64_t *ms);
 

@@ -429,3 +429,15 @@ def test_6_3_6_no_link_header_without_a_body(api):
     t = new_type()
     r = create(api, {"id": eid(t), "type": t}, {**JSON_CT, "Link": link(PARKING)})
     assert "Link" not in r.headers
+
+
+def test_4_6_3_a_comma_decimal_separator_is_accepted_and_kept(api):
+    t = new_type()
+    e = eid(t)
+    given = "2024-03-01T10:00:00,25Z"
+    create(api, {"id": e, "type": t, "p": {"type": "Property", "value": 1, "observedAt": given}})
+    assert requests.get(f"{api}/entities/{e}").json()["p"]["observedAt"] == given
+    r = requests.get(f"{api}/temporal/entities/{e}?options=temporalValues")
+    assert r.json()["p"]["values"] == [[1, given]]
+    r = requests.get(f"{api}/entities?type={t}&q=p.observedAt==2024-03-01T10:00:00.250Z")
+    assert [x["id"] for x in r.json()] == [e], r.text

@@ -82,6 +82,8 @@ static void time_format_roundtrips(void **state)
     int64_t ms;
     pl_time_format(1700000000123, buf);
     assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
+    assert_int_equal(pl_time_parse("2023-11-14T22:13:20,123Z", &ms), 0); /* 4.6.3 comma */
+    assert_true(ms == 1700000000123);
     assert_int_equal(pl_time_parse(buf, &ms), 0);
     assert_true(ms == 1700000000123);
 }
