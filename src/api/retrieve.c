@@ -289,6 +289,13 @@ int pl_api_entity_get(struct pl_req *r)
     if (!out)
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
     pl_req_defer_decref(r, out);
+    const char *prefer = pl_req_header(r, "Prefer");
+    if (geo && prefer && strstr(prefer, "body=json")) {
+        /* 5.7.1.4: with Prefer: body=json the @context goes in a Link header, not the Feature */
+        pl_api_add_context_link(r);
+        pl_reply_json(r, 200, "application/geo+json", out);
+        return PL_HANDLER_DONE;
+    }
     pl_api_reply_with_context(r, 200, out);
     return PL_HANDLER_DONE;
 }

@@ -522,3 +522,17 @@ def test_5_2_23_query_body_join_pick_and_expand_values(api, graph):
         b = dict({"type": "Query", "entities": [{"type": f"Vehicle{t}"}]}, **bad)
         assert_problem(requests.post(f"{api}/entityOperations/query", json=b), 400,
                        "BadRequestData")
+
+
+def test_5_7_1_4_geojson_prefer_body_json_moves_context_to_link(api, graph):
+    geo = {"Accept": "application/geo+json"}
+    r = get(api, graph["v"], {}, headers=geo)
+    assert r.status_code == 200 and "@context" in r.json()
+    r = get(api, graph["v"], {}, headers=dict(geo, Prefer="body=json"))
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/geo+json")
+    assert "@context" not in r.json() and r.json()["type"] == "Feature"
+    assert 'rel="http://www.w3.org/ns/json-ld#context"' in r.headers["Link"]
+    r = get(api, graph["v"], {"join": "flat"}, headers=dict(geo, Prefer="body=json"))
+    assert r.json()["type"] == "FeatureCollection" and "@context" not in r.json()
+    assert "Link" in r.headers
