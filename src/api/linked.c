@@ -46,8 +46,7 @@ int pl_api_names_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char
     if (pl_api_proj_text_or_reply(r, ctx, param, text, 0, out) != 0)
         return -1;
     if (pl_proj_depth(*out) > 0) {
-        pl_reply_error(r, PL_EBADREQUESTDATA, "%s lists attribute names, without '{...}'",
-                       param);
+        pl_reply_error(r, PL_EBADREQUESTDATA, "%s lists attribute names, without '{...}'", param);
         return -1;
     }
     return 0;
@@ -99,8 +98,9 @@ static int join_or_reply(struct pl_req *r, const char *join, struct pl_linked *v
 static int level_or_reply(struct pl_req *r, double n, const char *shown, struct pl_linked *v)
 {
     if (n != (double)(long)n || n < 1 || n > PL_PROJ_MAX_DEPTH) {
-        pl_reply_error(r, PL_EBADREQUESTDATA, "joinLevel must be an integer from 1 to %d, not '%.50s'",
-                       PL_PROJ_MAX_DEPTH, shown);
+        pl_reply_error(r, PL_EBADREQUESTDATA,
+                       "joinLevel must be an integer from 1 to %d, not '%.50s'", PL_PROJ_MAX_DEPTH,
+                       shown);
         return -1;
     }
     v->join_level = (int)n;
@@ -197,8 +197,8 @@ int pl_api_view_body_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const 
     }
     if (join_or_reply(r, json_string_value(j), v) != 0)
         return -1;
-    if (l && (!json_is_number(l) || level_or_reply(r, json_number_value(l), "(not an integer)",
-                                                   v) != 0)) {
+    if (l && (!json_is_number(l) ||
+              level_or_reply(r, json_number_value(l), "(not an integer)", v) != 0)) {
         if (!json_is_number(l))
             pl_reply_error(r, PL_EBADREQUESTDATA, "joinLevel must be a number");
         return -1;

@@ -16,9 +16,9 @@ struct walk {
     const struct pl_linked *v;
     int geo;
     const char *geoproperty_iri;
-    json_t *seen;    /* a set (object keys): flat, every entity in the array; inline, the path */
-    json_t *flat;    /* flat: the output array Linked Entities are appended to */
-    size_t budget;   /* Linked Entities still allowed (PL_LINKED_MAX_ENTITIES) */
+    json_t *seen;  /* a set (object keys): flat, every entity in the array; inline, the path */
+    json_t *flat;  /* flat: the output array Linked Entities are appended to */
+    size_t budget; /* Linked Entities still allowed (PL_LINKED_MAX_ENTITIES) */
     struct pl_err *err;
 };
 
@@ -27,8 +27,7 @@ struct level {
     const struct pl_proj *attrs, *pick, *omit;
 };
 
-static int render_level(struct walk *w, const json_t *e, struct level lv, int depth,
-                        json_t **out);
+static int render_level(struct walk *w, const json_t *e, struct level lv, int depth, json_t **out);
 
 /* The projection of the Linked Entities of `iri`: what "iri{...}" says, else the same list
  * (5.7.1.5: pick and omit apply to every entity of the payload). */
@@ -98,12 +97,13 @@ static json_t *rendered_instance(json_t *val, size_t i, size_t n)
 
 /* Follows the Relationships and ListRelationships of `e` that `container` (its rendered
  * attributes) shows. */
-static int follow_relationships(struct walk *w, const json_t *e, json_t *container,
-                                struct level lv, int depth)
+static int follow_relationships(struct walk *w, const json_t *e, json_t *container, struct level lv,
+                                int depth)
 {
     const char *iri;
     json_t *insts;
-    json_object_foreach ((json_t *)json_object_get(e, "attrs"), iri, insts) {
+    json_object_foreach((json_t *)json_object_get(e, "attrs"), iri, insts)
+    {
         char *key = pl_ctx_compact(w->ctx, iri);
         if (!key)
             return pl_err_set(w->err, PL_ENOMEM, "out of memory");
@@ -156,8 +156,7 @@ static int follow_relationships(struct walk *w, const json_t *e, json_t *contain
 }
 
 /* Renders `e` with the projections `lv`; below joinLevel, follows its relationships. */
-static int render_level(struct walk *w, const json_t *e, struct level lv, int depth,
-                        json_t **out)
+static int render_level(struct walk *w, const json_t *e, struct level lv, int depth, json_t **out)
 {
     struct pl_render_opts o = *w->o;
     o.attrs = lv.attrs ? lv.attrs->names : NULL;
@@ -191,8 +190,17 @@ int pl_linked_render(const struct pl_ctx *ctx, const struct pl_render_opts *o,
                      json_t **out, struct pl_err *err)
 {
     *out = NULL;
-    struct walk w = {fetch,         fetch_ud,     ctx, o, v, geo, geoproperty_iri, json_object(),
-                     json_array(), PL_LINKED_MAX_ENTITIES, err};
+    struct walk w = {fetch,
+                     fetch_ud,
+                     ctx,
+                     o,
+                     v,
+                     geo,
+                     geoproperty_iri,
+                     json_object(),
+                     json_array(),
+                     PL_LINKED_MAX_ENTITIES,
+                     err};
     json_t *res = json_array();
     if (!w.seen || !w.flat || !res) {
         json_decref(w.seen);
@@ -206,14 +214,16 @@ int pl_linked_render(const struct pl_ctx *ctx, const struct pl_render_opts *o,
     /* flat: the roots are in the array already, so a root another root links to is not
      * appended twice */
     if (v->join == PL_JOIN_FLAT) {
-        json_array_foreach ((json_t *)roots, i, e) {
+        json_array_foreach((json_t *)roots, i, e)
+        {
             const char *id = json_string_value(json_object_get(e, "id"));
             if (id)
                 json_object_set_new(w.seen, id, json_true());
         }
     }
     int rc = 0;
-    json_array_foreach ((json_t *)roots, i, e) {
+    json_array_foreach((json_t *)roots, i, e)
+    {
         json_t *one = NULL;
         const char *id = json_string_value(json_object_get(e, "id"));
         if (v->join == PL_JOIN_INLINE && id)
@@ -233,7 +243,8 @@ int pl_linked_render(const struct pl_ctx *ctx, const struct pl_render_opts *o,
             break;
         json_array_append_new(res, one);
     }
-    json_array_foreach (w.flat, i, e) { /* flat: what the projection emptied is left out */
+    json_array_foreach(w.flat, i, e)
+    { /* flat: what the projection emptied is left out */
         if (rc == 0 && json_object_size(e) > 0)
             json_array_append(res, (json_t *)e);
     }

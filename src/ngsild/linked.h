@@ -39,8 +39,8 @@ enum pl_join { PL_JOIN_NONE, PL_JOIN_INLINE, PL_JOIN_FLAT };
 struct pl_linked {
     const struct pl_proj *attrs, *pick, *omit; /* NULL when absent */
     enum pl_join join;
-    int join_level;                 /* 1..PL_PROJ_MAX_DEPTH */
-    const char **contained_by;      /* containedBy URIs */
+    int join_level;            /* 1..PL_PROJ_MAX_DEPTH */
+    const char **contained_by; /* containedBy URIs */
     size_t n_contained_by;
 };
 

@@ -89,8 +89,7 @@ static struct pl_proj *parse_level(struct pstate *st, int depth)
         size_t n = strcspn(start, ",|{}");
         st->p += n;
         if (n == 0 && depth > 0 && *st->p == '\0') {
-            pl_err_set(st->err, PL_EBADREQUESTDATA, "%s: unbalanced '{' (missing '}')",
-                       st->param);
+            pl_err_set(st->err, PL_EBADREQUESTDATA, "%s: unbalanced '{' (missing '}')", st->param);
             goto fail;
         }
         if (n == 0) {
@@ -172,8 +171,8 @@ static struct pl_proj *parse_level(struct pstate *st, int depth)
             return finish(st, p);
         }
         /* c == '{' right after a '}' ("a{b}{c}") or a name after '}' ("a{b}c") */
-        pl_err_set(st->err, PL_EBADREQUESTDATA, "%s: unexpected '%c' at offset %zu", st->param,
-                   c, (size_t)(st->p - st->base));
+        pl_err_set(st->err, PL_EBADREQUESTDATA, "%s: unexpected '%c' at offset %zu", st->param, c,
+                   (size_t)(st->p - st->base));
         goto fail;
     }
 fail:

@@ -24,8 +24,9 @@
 #define PL_PROJ_MAX_DEPTH 8
 
 /* Flags of pl_proj_parse. */
-#define PL_PROJ_MEMBERS 0x1u /* "id", "type" and "scope" are accepted (pick, omit), kept as
-                                written; without it they are refused (attrs) */
+#define PL_PROJ_MEMBERS                                                                            \
+    0x1u /* "id", "type" and "scope" are accepted (pick, omit), kept as                            \
+            written; without it they are refused (attrs) */
 
 /* One parsed projection level. Everything is owned by the top-level object. */
 struct pl_proj {
@@ -36,9 +37,9 @@ struct pl_proj {
                              to ("names[i]{...}"); NULL when none was written (the whole
                              array may be NULL: a flat list) */
     size_t n_leaves;
-    const char **leaves;  /* the names written without "{...}" (borrowed from names): what an
-                             exclusionary list (omit) removes at this level; "a{b}" in omit
-                             removes b from the Linked Entities of a, not a itself */
+    const char **leaves; /* the names written without "{...}" (borrowed from names): what an
+                            exclusionary list (omit) removes at this level; "a{b}" in omit
+                            removes b from the Linked Entities of a, not a itself */
 };
 
 /*

@@ -22,8 +22,8 @@ int pl_q_expand_values(struct pl_q_node *n, const struct pl_ctx *ctx, const char
         return 0;
     if (n->kind != PL_Q_TERM) {
         for (size_t i = 0; i < n->n_kids; i++) {
-            int rc = pl_q_expand_values(n->kids[i], ctx, expand, n_expand, json_keys,
-                                        n_json_keys, err);
+            int rc =
+                pl_q_expand_values(n->kids[i], ctx, expand, n_expand, json_keys, n_json_keys, err);
             if (rc != 0)
                 return rc;
         }

@@ -66,17 +66,17 @@ static void linked_fan_out_is_bounded(void **st)
     json_t *out = NULL;
     struct pl_err err;
     pl_err_clear(&err);
-    assert_int_equal(pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_endless,
-                                      &calls, &out, &err),
-                     0);
+    assert_int_equal(
+        pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_endless, &calls, &out, &err),
+        0);
     assert_int_equal(calls, PL_LINKED_MAX_ENTITIES);
     assert_int_equal(json_array_size(out), 1 + PL_LINKED_MAX_ENTITIES);
     json_decref(out);
     v.join = PL_JOIN_INLINE;
     calls = 0;
-    assert_int_equal(pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_endless,
-                                      &calls, &out, &err),
-                     0);
+    assert_int_equal(
+        pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_endless, &calls, &out, &err),
+        0);
     assert_int_equal(calls, PL_LINKED_MAX_ENTITIES);
     assert_int_equal(json_array_size(out), 1);
     json_decref(out);
@@ -92,18 +92,16 @@ static void linked_cycles_stop(void **st)
     struct pl_render_opts o = {.format = PL_FORMAT_NORMALIZED};
     json_t *out = NULL;
     struct pl_err err;
-    assert_int_equal(pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_cycle, NULL,
-                                      &out, &err),
-                     0);
+    assert_int_equal(
+        pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_cycle, NULL, &out, &err), 0);
     tassert_json(json_array_get(out, 0),
                  "{\"id\":\"urn:x:a\",\"type\":\"T\",\"next\":{\"type\":\"Relationship\","
                  "\"object\":\"urn:x:b\",\"entity\":{\"id\":\"urn:x:b\",\"type\":\"T\","
                  "\"next\":{\"type\":\"Relationship\",\"object\":\"urn:x:a\"}}}}");
     json_decref(out);
     v.join = PL_JOIN_FLAT;
-    assert_int_equal(pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_cycle, NULL,
-                                      &out, &err),
-                     0);
+    assert_int_equal(
+        pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_cycle, NULL, &out, &err), 0);
     assert_int_equal(json_array_size(out), 2);
     json_decref(out);
     json_decref(roots);
@@ -119,9 +117,9 @@ static void linked_fetch_errors_stop_the_rendering(void **st)
     json_t *out = NULL;
     struct pl_err err;
     pl_err_clear(&err);
-    assert_int_equal(pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_fail, NULL,
-                                      &out, &err),
-                     PL_EINTERNAL);
+    assert_int_equal(
+        pl_linked_render(pl_ctx_core(), &o, &v, roots, 0, NULL, fetch_fail, NULL, &out, &err),
+        PL_EINTERNAL);
     assert_null(out);
     assert_string_equal(err.detail, "store down");
     json_decref(roots);

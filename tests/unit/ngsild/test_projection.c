@@ -68,9 +68,24 @@ static void proj_linked_entity_terms_4_21(void **st)
 static void proj_errors(void **st)
 {
     (void)st;
-    static const char *const cases[] = {"",     "a,",      ",a",     "a,,b",   "a|",     "a{",
-                                        "a}",   "a{b",     "a{}",    "{a}",    "a{b}c",  "a{b}{c}",
-                                        "a b",  "a{b}}",   "a{{b}}", "id{x}",  "a{b,}",  "a{,b}",
+    static const char *const cases[] = {"",
+                                        "a,",
+                                        ",a",
+                                        "a,,b",
+                                        "a|",
+                                        "a{",
+                                        "a}",
+                                        "a{b",
+                                        "a{}",
+                                        "{a}",
+                                        "a{b}c",
+                                        "a{b}{c}",
+                                        "a b",
+                                        "a{b}}",
+                                        "a{{b}}",
+                                        "id{x}",
+                                        "a{b,}",
+                                        "a{,b}",
                                         "a{b{c{d{e{f{g{h{i{j}}}}}}}}}"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         bad(cases[i], PL_PROJ_MEMBERS);
