@@ -138,7 +138,8 @@ int pl_entity_attr_patch(json_t *e, const char *attr_iri, const json_t *attr, co
                          struct pl_err *err);
 
 /* 5.6.19 Replace Attribute (PUT .../attrs/{attrId}): the instances with the given datasetIds
- * are replaced. Returns 0 or PL_ENOTFOUND when the attribute does not exist. */
+ * are replaced. Returns 0 or PL_ENOTFOUND when the attribute, or one targeted instance (the
+ * default one, or a datasetId), does not exist. */
 int pl_entity_attr_replace(json_t *e, const char *attr_iri, const json_t *attr, const char *now,
                            struct pl_err *err);
 

@@ -465,13 +465,17 @@ int pl_entity_attr_replace(json_t *e, const char *attr_iri, const json_t *attr, 
         return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' not found", attr_iri);
     size_t i;
     json_t *src;
+    /* NGSI-LD 5.6.19.4: each targeted instance (default, or by datasetId) must exist, else
+     * ResourceNotFound; checked for all before any is replaced. */
     json_array_foreach (json_object_get(attr, "instances"), i, src) {
-        long idx = pl_entity__find_instance(insts, pl_entity__dataset_id(src));
-        if (idx >= 0) /* NGSI-LD 5.6.19 */
-            replace_at(insts, idx, src, now);
-        else
-            json_array_append_new(insts, fresh(src, NULL, now));
+        const char *d = pl_entity__dataset_id(src);
+        if (pl_entity__find_instance(insts, d) < 0)
+            return pl_err_set(err, PL_ENOTFOUND, "attribute '%s' has no instance with %s%s%s",
+                              attr_iri, d ? "datasetId '" : "the default datasetId",
+                              d ? d : "", d ? "'" : "");
     }
+    json_array_foreach (json_object_get(attr, "instances"), i, src)
+        replace_at(insts, pl_entity__find_instance(insts, pl_entity__dataset_id(src)), src, now);
     touch_entity(e, now);
     return 0;
 }

@@ -718,3 +718,15 @@ def test_6_5_3_4_merge_observed_at_updates_attributes_that_had_one(api):
     assert got["n"] == prop(6)  # had none: gets none
     assert got["own"]["observedAt"].startswith("2021-01-01T00:00:00")  # the fragment's wins
     assert_problem(merge(api, eid, {"o": 1}, observedAt="yesterday"), 400, "BadRequestData")
+
+
+def test_5_6_19_4_replace_attribute_of_a_missing_instance_is_not_found(api):
+    ds = "urn:ngsi-ld:Dataset:a"
+    eid = entity(api, p=prop(1), q=prop(1, datasetId=ds))
+    for name, frag in (("p", prop(2, datasetId=ds)), ("q", prop(2))):
+        r = requests.put(api + f"/entities/{eid}/attrs/{name}", json=frag)
+        assert_problem(r, 404, "ResourceNotFound")
+    assert requests.put(api + f"/entities/{eid}/attrs/q",
+                        json=prop(3, datasetId=ds)).status_code == 204
+    got = get(api, eid)
+    assert got["p"] == prop(1) and got["q"] == prop(3, datasetId=ds)

@@ -194,6 +194,11 @@ static void attr_replace_replaces_instance_5_6_19(void **st)
     assert_string_equal(json_string_value(json_object_get(t, "createdAt")), NOW);
     assert_int_equal(json_array_size(json_object_get(json_object_get(e, "attrs"), DV "temp")), 2);
     assert_int_equal(pl_entity_attr_replace(e, DV "missing", a, LATER, &err), PL_ENOTFOUND);
+    json_t *other = tparse_ok("{\"type\":\"Property\",\"value\":1,\"datasetId\":\"urn:ds:x\"}",
+                              PL_PARSE_ATTR, 0);
+    assert_int_equal(pl_entity_attr_replace(e, DV "temp", other, LATER, &err), PL_ENOTFOUND);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(e, "attrs"), DV "temp")), 2);
+    json_decref(other);
     json_decref(a);
     json_decref(e);
 }
