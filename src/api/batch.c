@@ -464,10 +464,10 @@ int pl_api_batch_create(struct pl_req *r)
  * "Create the Entity locally if it does not exist ... If there were an existing Entity with the
  * same Entity ID, it shall be completely replaced by the new Entity content provided, if the
  * requested update mode is 'replace'" (5.6.8.4): PL_UPDATE_REPLACE. For 'update' 5.6.8.4 names
- * the behaviour of 5.6.2, while 5.6.8.3 says "Existing Entity content shall be updated": the
- * attributes given are added or overwritten (PL_UPDATE_APPEND), so none is silently dropped (a
- * BatchOperationResult has no notUpdated list to report one). Later instances of an id replace
- * or update the entity the earlier ones made, in array order (5.5.11.2). */
+ * the behaviour of 5.6.2, Update Attributes (PL_UPDATE_UPDATE): the attributes given are
+ * overwritten or appended (5.6.2.4), and scope replaces the entity's only where it has one.
+ * Later instances of an id replace or update the entity the earlier ones made, in array order
+ * (5.5.11.2). */
 int pl_api_batch_upsert(struct pl_req *r)
 {
     const char **opts;
@@ -489,7 +489,7 @@ int pl_api_batch_upsert(struct pl_req *r)
         return pl_reply_error(r, PL_EINVALIDREQUEST,
                               "options replace and update exclude each other");
     if (seen_update)
-        uop = PL_UPDATE_APPEND;
+        uop = PL_UPDATE_UPDATE;
     return batch_run(r, OP_UPSERT, uop);
 }
 

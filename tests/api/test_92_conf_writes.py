@@ -730,3 +730,16 @@ def test_5_6_19_4_replace_attribute_of_a_missing_instance_is_not_found(api):
                         json=prop(3, datasetId=ds)).status_code == 204
     got = get(api, eid)
     assert got["p"] == prop(1) and got["q"] == prop(3, datasetId=ds)
+
+
+def test_5_6_8_4_upsert_update_mode_is_update_attributes(api):
+    with_scope = entity(api, scope="/a", p=prop(1))
+    without = entity(api, p=prop(1))
+    r = requests.post(api + "/entityOperations/upsert", params={"options": "update"},
+                      json=[{"id": e, "type": "W", "scope": "/x", "n": prop(2)}
+                            for e in (with_scope, without)])
+    assert r.status_code == 204, r.text
+    for e in (with_scope, without):
+        got = get(api, e)
+        assert got["p"] == prop(1) and got["n"] == prop(2)  # kept, appended (5.6.2.4)
+    assert scopes(api, with_scope) == ["/x"] and scopes(api, without) == []
