@@ -55,8 +55,9 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     }
     const char *fmt = pl_req_arg(r, "format");
     if (fmt) {
-        /* 6.3.7: format takes precedence over options. */
+        /* 6.3.7: format takes precedence over options (temporalValues among them). */
         kv = concise = normalized = 0;
+        o->temporal = PL_TEMPORAL_NORMALIZED;
         if (temporal && strcmp(fmt, "temporalValues") == 0)
             o->temporal = PL_TEMPORAL_VALUES;
         else if (temporal && strcmp(fmt, "aggregatedValues") == 0)

@@ -736,3 +736,12 @@ def test_5_6_13_to_16_unknown_targets_are_404_and_bad_ids_400(api):
                    "BadRequestData")
     assert_problem(requests.post(api + "/temporal/entities/urn:ngsi-ld:N:" + uid() + "/attrs",
                                  json={"a": [prop(1)]}), 404, "ResourceNotFound")
+
+
+def test_6_3_7_format_takes_precedence_over_options_on_temporal(api):
+    t = new_type()
+    id_ = create(api, {"id": eid(t), "type": t, "a": prop(1)})
+    [i] = temporal(api, id_, format="concise", options="temporalValues")["a"]
+    assert set(i) == {"value", "instanceId"}, i
+    a = temporal(api, id_, format="temporalValues", options="concise")["a"]
+    assert a["type"] == "Property" and [v for v, _ in a["values"]] == [1]
