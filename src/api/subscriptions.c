@@ -154,7 +154,8 @@ int pl_api_subscription_get(struct pl_req *r)
 /* GET /subscriptions (5.8.4, 6.10.3.2): paged like entities (limit, offset, count). */
 int pl_api_subscriptions_list(struct pl_req *r)
 {
-    if (notifier_or_reply(r) != 0)
+    /* 5.5.10: listing is a read, so a tenant that does not exist is NonexistentTenant */
+    if (notifier_or_reply(r) != 0 || pl_api__tenant_or_reply(r) != 0)
         return PL_HANDLER_DONE;
     struct render_ud u = {NULL, json_array(), pl_time_now_ms()};
     if (!u.out)

@@ -145,7 +145,7 @@ static const char *const wsql[W__COUNT] = {
     [W_UPDATE] = "UPDATE entity SET types=?3,created_at=?4,modified_at=?5,body=?6,rev=?7 "
                  "WHERE tenant=?1 AND id=?2 RETURNING pk",
     [W_REV] = "SELECT rev FROM entity WHERE tenant=?1 AND id=?2",
-    /* NGSI-LD 5.5.10: a tenant is created implicitly by the first entity created in it. */
+    /* NGSI-LD 5.5.10: a tenant is created implicitly by the first entity or subscription in it. */
     [W_TENANT_INS] = "INSERT OR IGNORE INTO tenant(name) VALUES(?1)",
     [W_DELETE] = "DELETE FROM entity WHERE tenant=?1 AND id=?2 RETURNING pk",
     [W_NAME_GET] = "SELECT nid FROM name WHERE tenant=?1 AND iri=?2",
@@ -319,6 +319,19 @@ static int step_done(struct sqlite_be *be, sqlite3_stmt *st, const char *what, s
     int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_dberr(err, be->db, rc, what);
     done_stmt(st);
     return out;
+}
+
+/* NGSI-LD 5.5.10: the first entity or subscription created in a named tenant creates it (the
+ * default tenant "" always exists). Idempotent. */
+static int tenant_created(struct sqlite_be *be, const char *tenant, struct pl_err *err)
+{
+    if (!*tenant)
+        return 0;
+    sqlite3_stmt *ts = wstmt(be, W_TENANT_INS, err);
+    if (!ts)
+        return err ? err->code : PL_EINTERNAL;
+    sq_bind_text(ts, 1, tenant);
+    return step_done(be, ts, wsql[W_TENANT_INS], err);
 }
 
 /* Runs a parameterless cached writer statement. */
@@ -560,7 +573,8 @@ static int sq_open(const struct pl_store_config *cfg, const char *location, void
     /* Tenants of a database written before the tenant table existed. */
     if ((rc = exec_sql(be->db,
                        "INSERT OR IGNORE INTO tenant(name) "
-                       "SELECT DISTINCT tenant FROM entity WHERE tenant <> ''",
+                       "SELECT DISTINCT tenant FROM entity WHERE tenant <> '' "
+                       "UNION SELECT DISTINCT tenant FROM subscription WHERE tenant <> ''",
                        err)) != 0)
         goto fail;
     be->hlog_rows = 1; /* history's staging log may hold rows: merge at the first commit */
@@ -1280,13 +1294,8 @@ static int write_entity_row(struct sqlite_be *be, const char *tenant, const char
             rc = sq_dberr(err, be->db, src, exists ? "entity update" : "entity insert");
     }
     done_stmt(st);
-    if (rc == 0 && !exists && *tenant) {
-        sqlite3_stmt *ts = wstmt(be, W_TENANT_INS, err);
-        if (!ts)
-            return err ? err->code : PL_EINTERNAL;
-        sq_bind_text(ts, 1, tenant);
-        rc = step_done(be, ts, wsql[W_TENANT_INS], err);
-    }
+    if (rc == 0 && !exists)
+        rc = tenant_created(be, tenant, err);
     return rc;
 }
 
@@ -1391,6 +1400,8 @@ static int sq_w_sub_put(void *p, const char *tenant, const char *id, const json_
         sq_bind_text(st, 3, z);
         rc = step_done(be, st, wsql[W_SUB_PUT], err);
     }
+    if (rc == 0)
+        rc = tenant_created(be, tenant, err);
     free(z);
     return rc;
 }
