@@ -645,9 +645,27 @@ static int values_or_reply(struct pl_req *r, struct qreq *x, const json_t *body)
 
 /* The entity filters of GET /entities and DELETE /entities: id, idPattern, type, attrs, q,
  * scopeQ, geo-query. Returns 0 or -1 (answered). */
+/* csf (4.9 syntax) selects context source registrations, which Polis has none of: it is only
+ * checked (5.7.2.4: a csf that is not syntactically valid is BadRequestData). */
+static int csf_or_reply(struct pl_req *r, const char *text)
+{
+    struct pl_err err;
+    pl_err_clear(&err);
+    struct pl_q_node *n = NULL;
+    int rc = pl_q_parse(text, &n, &err);
+    pl_q_free(n);
+    if (rc != 0) {
+        pl_reply_error(r, rc, "csf: %s", err.detail);
+        return -1;
+    }
+    return 0;
+}
+
 static int filters_or_reply(struct pl_req *r, struct qreq *x)
 {
     const char *v;
+    if ((v = pl_req_arg(r, "csf")) && csf_or_reply(r, v) != 0)
+        return -1;
     if ((v = pl_req_arg(r, "id")) && ids_or_reply(r, v, &x->sq.ids, &x->sq.n_ids) != 0)
         return -1;
     if ((v = pl_req_arg(r, "idPattern"))) {

@@ -634,3 +634,11 @@ def test_4_10_georel_syntax(api):
         400, "BadRequestData")
     assert_problem(requests.get(api + "/entities", params={
         "type": "T", "georel": "within", "geometry": "Polygon"}), 400, "BadRequestData")
+
+
+def test_5_7_2_4_invalid_csf_is_bad_request(api):
+    # csf (4.9 syntax) has no effect here (no registrations) but must be valid
+    for bad in ("a==", "(a", "a==1;;b"):
+        assert_problem(requests.get(api + "/entities", params={"type": "T", "csf": bad}),
+                       400, "BadRequestData")
+    assert requests.get(api + "/entities", params={"type": "T", "csf": "a==1"}).status_code == 200
