@@ -536,3 +536,19 @@ def test_5_7_1_4_geojson_prefer_body_json_moves_context_to_link(api, graph):
     r = get(api, graph["v"], {"join": "flat"}, headers=dict(geo, Prefer="body=json"))
     assert r.json()["type"] == "FeatureCollection" and "@context" not in r.json()
     assert "Link" in r.headers
+
+
+def test_4_5_23_join_level_and_contained_by_need_join(api, graph):
+    plain = get(api, graph["v"], {}).json()
+    r = get(api, graph["v"], {"joinLevel": "3", "containedBy": graph["p"]})
+    assert r.status_code == 200 and r.json() == plain
+
+
+def test_5_7_2_5_query_flat_geojson_is_one_feature_collection(api, graph):
+    r = requests.get(f"{api}/entities", params={"type": f"Vehicle{graph['t']}", "join": "flat"},
+                     headers={"Accept": "application/geo+json"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["type"] == "FeatureCollection"
+    assert [f["id"] for f in body["features"]] == [graph["v"], graph["p"]]
+    assert all(f["type"] == "Feature" for f in body["features"])
