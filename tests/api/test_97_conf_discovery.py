@@ -416,3 +416,25 @@ def test_5_7_1_4_geometry_property_without_geo_json_is_bad_request_data(t):
     shops(t)
     assert_problem(t.get("/entities/urn:ngsi-ld:Kiosk:1", geometryProperty="spot"), 400,
                    "BadRequestData")
+
+
+def test_5_7_1_4_and_5_6_6_4_type_selection_of_a_multi_typed_entity_4_17(t):
+    t.create({"id": "urn:ngsi-ld:Shop:m", "type": ["Shop", "Kiosk"], "stock": prop(1)})
+    for sel, want in (("Shop|Park", 200), ("Shop;Kiosk", 200), ("(Shop;Kiosk)|Park", 200),
+                      ("Shop;Park", 404), ("Park", 404)):
+        assert t.get("/entities/urn:ngsi-ld:Shop:m", type=sel).status_code == want, sel
+    assert_problem(t.req("DELETE", "/entities/urn:ngsi-ld:Shop:m", params={"type": "Shop;Park"}),
+                   404, "ResourceNotFound")
+    assert t.req("DELETE", "/entities/urn:ngsi-ld:Shop:m",
+                 params={"type": "Kiosk;Shop"}).status_code == 204
+    assert_problem(t.get("/entities/urn:ngsi-ld:Shop:m"), 404, "ResourceNotFound")
+
+
+def test_5_7_7_a_multi_typed_entity_counts_under_each_of_its_types(t):
+    t.create({"id": "urn:ngsi-ld:Shop:m", "type": ["Shop", "Kiosk"], "stock": prop(1)})
+    for name in ("Shop", "Kiosk"):
+        info = t.ok("/types/" + name)
+        assert info["entityCount"] == 1
+        assert [a["attributeName"] for a in info["attributeDetails"]] == ["stock"]
+    assert sorted(t.ok("/attributes/stock")["typeNames"]) == ["Kiosk", "Shop"]
+    assert t.ok("/attributes/stock")["attributeCount"] == 1
