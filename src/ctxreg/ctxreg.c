@@ -1028,10 +1028,9 @@ int pl_ctxreg_delete(struct pl_ctxreg *r, const char *id, int reload_flag, struc
     pthread_mutex_lock(&r->mu);
     struct entry *e = find_entry(r, id);
     int rc = 0;
-    if (!e && reload_flag) /* 6.30.3.2: nothing Cached to reload (5.13.5.4) */
-        rc = pl_err_set(err, PL_EBADREQUESTDATA,
-                        "No Cached @context with id or URL %.300s to reload", id);
-    else if (!e)
+    /* 5.13.5.4 checks the identifier before the reload flag: an unknown one is ResourceNotFound
+     * with or without reload (6.30.3.2 lists 404 for "an @context identifier not known"). */
+    if (!e)
         rc = pl_err_set(err, PL_ENOTFOUND, "No @context with id or URL %.300s", id);
     else if (e->builtin && reload_flag) {
         pthread_mutex_unlock(&r->mu); /* built in: reloading it is reading it again, a no-op */

@@ -379,9 +379,9 @@ def test_6_29_3_1_post_answers_location_as_the_local_relative_path(api):
     assert requests.delete(base + loc).status_code == 204
 
 
-def test_6_30_3_2_reload_of_an_unknown_context_is_400(api):
+def test_5_13_5_4_reload_of_an_unknown_context_is_resource_not_found(api):
     assert_problem(requests.delete(api + "/jsonldContexts/nope" + uid(), params={"reload": "true"}),
-                   400, "BadRequestData")
+                   404, "ResourceNotFound")
     assert_problem(requests.delete(api + "/jsonldContexts/nope" + uid()), 404, "ResourceNotFound")
 
 
