@@ -203,6 +203,8 @@ int pl_entity_render_geojson(const struct pl_ctx *ctx, const json_t *e,
 int pl_is_uri(const char *s);
 int pl_is_valid_name(const char *s);
 int pl_is_reserved_attr_name(const char *s);
+/* A scope of the 4.18 grammar: [/] ScopeLevel *(/ ScopeLevel). Thread-safe. */
+int pl_is_valid_scope(const char *s);
 
 /*
  * Checks a whole internal-form entity (borrowed) against `lim` (NULL: the defaults): at most

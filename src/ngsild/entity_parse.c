@@ -165,20 +165,47 @@ static int is_number(long c)
     return utf8_locale && iswalnum_l((wint_t)c, utf8_locale) && !iswalpha_l((wint_t)c, utf8_locale);
 }
 
-/* 4.6.2 name = unicodeLetter *nameChar, nameChar = letter / number / "_"; and prefix:name.
- * Returns the byte length consumed (stopping at a ':' or the end), 0 when not a name. */
-static size_t name_part(const char *s)
+/* unicodeLetter *(unicodeLetter / unicodeNumber / "_") up to `stop` or the end: a 4.6.2 name
+ * part (stop ':') or a 4.18 ScopeLevel (stop '/'). Returns the byte length consumed, 0 when the
+ * text there is not one. */
+static size_t letters_part(const char *s, char stop)
 {
     const unsigned char *p = (const unsigned char *)s;
     long c = utf8_next(&p);
     if (c < 0 || !is_letter(c))
         return 0;
-    while (*p && *p != ':') {
+    while (*p && *p != (unsigned char)stop) {
         c = utf8_next(&p);
         if (c < 0 || !(is_letter(c) || is_number(c) || c == '_'))
             return 0;
     }
     return (size_t)((const char *)p - s);
+}
+
+/* 4.6.2 name = unicodeLetter *nameChar, nameChar = letter / number / "_"; and prefix:name. */
+static size_t name_part(const char *s)
+{
+    return letters_part(s, ':');
+}
+
+/* 4.18: Scope = [/] ScopeLevel *(/ ScopeLevel); the leading "/" is optional ("Madrid" and
+ * "/Madrid" are both valid scopes; the 4.19 matcher ignores empty levels, so both match
+ * "/Madrid"). No empty level, no trailing "/". */
+int pl_is_valid_scope(const char *s)
+{
+    if (!s)
+        return 0;
+    if (*s == '/')
+        s++;
+    for (;;) {
+        size_t n = letters_part(s, '/');
+        if (!n)
+            return 0;
+        s += n;
+        if (!*s)
+            return 1;
+        s++; /* the '/' between two levels */
+    }
 }
 
 int pl_is_valid_name(const char *s)
@@ -872,13 +899,11 @@ static int parse_scope(struct pstate *ps, const json_t *v, json_t *out)
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
         const char *s = json_string_value(e);
-        int ok = s && s[0] == '/';
-        for (const unsigned char *p = (const unsigned char *)s; ok && *p; p++)
-            ok = *p > 0x20 && *p != 0x7f;
-        if (!ok) {
+        if (!pl_is_valid_scope(s)) {
             json_decref(a);
-            return bad(ps, "scope must be a string or an array of strings starting with '/' "
-                       "(4.18)");
+            return bad(ps, "scope must be a string or an array of strings of the 4.18 grammar "
+                       "([/]Level *(/Level), a Level being a letter then letters, digits or "
+                       "'_'), not %.100s", s ? s : "a non-string");
         }
         json_array_append_new(a, json_string(s));
     }

@@ -84,8 +84,21 @@ static void parse_scope_string_and_array_4_18(void **st)
     o = tparse_ok(E(",\"scope\":[\"/a\",\"/b/c\"]"), PL_PARSE_ENTITY, 0);
     tassert_json(json_object_get(o, "scope"), "[\"/a\",\"/b/c\"]");
     json_decref(o);
-    expect_bad(E(",\"scope\":\"Madrid\""), PL_PARSE_ENTITY, 0);
+    /* 4.18 EXAMPLE 2: the leading "/" is optional; the scope is kept as given */
+    o = tparse_ok(E(",\"scope\":\"Madrid/Gardens_1\""), PL_PARSE_ENTITY, 0);
+    tassert_json(json_object_get(o, "scope"), "[\"Madrid/Gardens_1\"]");
+    json_decref(o);
     expect_bad(E(",\"scope\":[]"), PL_PARSE_ENTITY, 0);
+    /* a level is a letter then letters, digits or '_': no empty level, no trailing '/' */
+    static const char *const bad_scopes[] = {"\"\"",     "\"/\"",      "\"//a\"",
+                                             "\"/a//b\"", "\"/a/\"",    "\"/1a\"",
+                                             "\"/a-b\"",  "\"/a b\"",   "\"/#\"",
+                                             "[\"/a\",\"/\"]", "1"};
+    for (size_t i = 0; i < sizeof bad_scopes / sizeof *bad_scopes; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, E(",\"scope\":%s"), bad_scopes[i]);
+        expect_bad(buf, PL_PARSE_ENTITY, 0);
+    }
 }
 
 static void parse_ignores_string_sysattrs_rejects_object_ones_4_8(void **st)
