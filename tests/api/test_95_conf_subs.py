@@ -361,11 +361,17 @@ def test_7_2_mqtt_broker_restart_next_notification_goes_out(fresh_polis, broker)
     finally:
         m.close()
     subprocess.run([MOSQUITTO, "stop", d], check=True)
-    # notifications while the broker is away fail (their retries run out)
+    # notifications while the broker is away fail (their retries run out); a busy notifier
+    # may batch both changes into one notification, so count the failures it reports
     patch(api, e, v=2)
     patch(api, e, v=3)
-    wait_until(lambda: sub_status(api, sid).get("timesFailed", 0) >= 2, timeout=40,
+    def idle():
+        mine = [x for x in requests.get(p.url + "/metrics").json()["notifications"][
+            "subscriptions"] if x["id"] == sid]
+        return mine and mine[0]["waiting"] == 0 and mine[0]["inFlight"] == 0
+    wait_until(lambda: sub_status(api, sid).get("timesFailed", 0) >= 1 and idle(), timeout=40,
                msg="the notifications during the outage failed")
+    failed = sub_status(api, sid)["timesFailed"]
     r = subprocess.run([MOSQUITTO, "restart", d], capture_output=True, text=True)
     assert r.returncode == 0 and int(r.stdout) == port, r.stderr
     m = MqttSubscriber(port, topic)
@@ -378,7 +384,7 @@ def test_7_2_mqtt_broker_restart_next_notification_goes_out(fresh_polis, broker)
         m.close()
     n = wait_until(lambda: (lambda n: n if n.get("status") == "ok" else None)(
         sub_status(api, sid)), msg="status ok again")
-    assert n["timesFailed"] == 2, n
+    assert n["timesFailed"] == failed, n   # nothing failed after the broker came back
     assert retried() == before  # its first attempt went out: no retry for want of a connection
     subs.cleanup()
     p.check_exit()
