@@ -93,7 +93,7 @@ static void exercise(struct pl_sub *s, const struct pl_ctx *ctx, const json_t *i
         items[i] = pl_sub_render_item(s, ctx, bef[i], aft[i], NOW, &lens[i]);
     struct pl_strbuf tb;
     pl_strbuf_init(&tb);
-    pl_sub_notification_text(s, items, lens, 3, NOW, &tb);
+    pl_sub_notification_text(s, 0, items, lens, 3, NOW, &tb);
     json_t *tn = tb.p ? json_loads(tb.p, 0, NULL) : NULL;
     if (n && !pl_strbuf_failed(&tb)) {
         json_object_del(n, "id");

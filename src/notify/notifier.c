@@ -933,14 +933,14 @@ static int items_reserve(struct pl_notifier *n, size_t k)
     return 0;
 }
 
-/* The notification of `s` around the k rendered items in n->items / n->lens: a NEW string and
+/* The notification of `e` around the k rendered items in n->items / n->lens: a NEW string and
  * *len, NULL when out of memory. */
-static char *notification_body(struct pl_notifier *n, const struct pl_sub *s, size_t k, int64_t now,
+static char *notification_body(struct pl_notifier *n, const struct entry *e, size_t k, int64_t now,
                                size_t *len)
 {
     struct pl_strbuf b;
     pl_strbuf_init(&b);
-    pl_sub_notification_text(s, n->items, n->lens, k, now, &b);
+    pl_sub_notification_text(e->sub, e->ctx_failed, n->items, n->lens, k, now, &b);
     return pl_strbuf_take(&b, len);
 }
 
@@ -979,7 +979,7 @@ static void flush_entry(struct pl_notifier *n, struct entry *e, int64_t now, int
         for (size_t i = 0; i < k; i++)
             n->items[i] = item_of(n, e, pend_at(e, i), now, &n->lens[i]);
         size_t len = 0;
-        char *body = notification_body(n, e->sub, k, now, &len);
+        char *body = notification_body(n, e, k, now, &len);
         atomic_fetch_add(&e->outstanding, 1);
         e->last_sent_ms = now;
         int rc = submit(n, e, e->tenant, batched ? e->key : pend_at(e, 0)->id, body, len,
@@ -1170,7 +1170,7 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
                     n->items[i] = pl_sub_render_item_linked(s, entry_ctx(n, e), NULL,
                                                             json_array_get(rows.ents, i), now,
                                                             fetch_linked, &lf, &n->lens[i]);
-                body = notification_body(n, s, k, now, &len);
+                body = notification_body(n, e, k, now, &len);
                 for (size_t i = 0; i < k; i++)
                     free((char *)n->items[i]);
             }

@@ -559,8 +559,8 @@ static void text_member(struct pl_strbuf *b, const char *name, const char *value
     append_json(b, json_string(value));
 }
 
-void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
-                              size_t n, int64_t now_ms, struct pl_strbuf *b)
+void pl_sub_notification_text(const struct pl_sub *s, int core_only, const char *const *items,
+                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b)
 {
     char u[37], nid[64], at[PL_TIME_ISO_LEN];
     pl_sub__uuid4(u);
@@ -584,7 +584,7 @@ void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, 
     pl_strbuf_puts(b, s->accept == PL_SUB_ACCEPT_GEOJSON ? "]}" : "]");
     if (s->accept == PL_SUB_ACCEPT_LDJSON) {
         pl_strbuf_puts(b, ",\"@context\":");
-        append_json(b, pl_sub_context_member(s));
+        append_json(b, core_only ? json_string(PL_CORE_CONTEXT_URL) : pl_sub_context_member(s));
     }
     pl_strbuf_putc(b, '}');
 }

@@ -357,8 +357,11 @@ char *pl_sub_render_item_linked(const struct pl_sub *s, const struct pl_ctx *ctx
                                 const json_t *before, const json_t *after, int64_t now_ms,
                                 pl_sub_fetch_fn fetch, void *fetch_ud, size_t *len);
 struct pl_strbuf;
-void pl_sub_notification_text(const struct pl_sub *s, const char *const *items, const size_t *lens,
-                              size_t n, int64_t now_ms, struct pl_strbuf *b);
+/* core_only: the items were compacted with the core context because the subscription's own
+ * could not be retrieved, so an application/ld+json notification names only the core context in
+ * its "@context" (5.8.6: the context a body carries is the one it was compacted with). */
+void pl_sub_notification_text(const struct pl_sub *s, int core_only, const char *const *items,
+                              const size_t *lens, size_t n, int64_t now_ms, struct pl_strbuf *b);
 
 /* The @context to compile for notifications and their "@context" / Link: jsonldContext when
  * set, else the creation @context (JSON null = core only). NEW reference. */

@@ -483,3 +483,30 @@ def test_5_8_6_periodic_without_matching_entities_sends_nothing(api, subs, recei
     recs = receiver.wait_for(some_path, 2, timeout=8)  # two runs happened meanwhile
     assert all(d["v"]["value"] == 1 for d in datas(recs))
     assert receiver.received(none_path) == []
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/ld+json"])
+def test_5_8_6_notification_compacted_with_the_core_context_names_only_the_core_context(
+        api, subs, receiver, path, ctx_server, accept):
+    """When the subscription's context cannot be retrieved at notification time (dropped from
+    the cache and gone from its server), the body is compacted with the core context, and the
+    Link (JSON) or the "@context" member (JSON-LD) names the core context, not the other one."""
+    cp = "/c95gone-" + uid() + ".jsonld"
+    iri = "https://example.org/c95/gone/temperature"
+    ctx_server.docs[cp] = {"@context": {"temp": iri}}
+    url = ctx_server.url(cp)
+    t = new_type()
+    subs.create(sub_body(receiver.url(path), t, notification={"endpoint": {"accept": accept}}),
+                headers={"Link": link(url)})
+    del ctx_server.docs[cp]
+    r = requests.delete(api + "/jsonldContexts/" + requests.utils.quote(url, safe=""))
+    assert r.status_code == 204, r.text
+    requests.post(api + "/entities", json={"id": eid(t), "type": t, iri: prop(20)}
+                  ).raise_for_status()
+    rec = receiver.wait_for(path, 1)[0]
+    assert iri in rec["body"]["data"][0], rec["body"]   # compacted with the core context only
+    if accept == "application/json":
+        assert rec["headers"]["link"].startswith("<" + CORE + ">"), rec["headers"]["link"]
+    else:
+        ctx = rec["body"]["@context"]
+        assert (ctx if isinstance(ctx, list) else [ctx]) == [CORE], ctx

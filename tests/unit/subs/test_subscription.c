@@ -1222,7 +1222,7 @@ static void notification_text_equals_json(void **st)
             items[i] = pl_sub_render_item(s, g_ctx, before[i], after[i], T0, &lens[i]);
         struct pl_strbuf b;
         pl_strbuf_init(&b);
-        pl_sub_notification_text(s, items, lens, 4, T0, &b);
+        pl_sub_notification_text(s, 0, items, lens, 4, T0, &b);
         assert_false(pl_strbuf_failed(&b));
         json_error_t jerr;
         json_t *got = json_loads(b.p, 0, &jerr);
