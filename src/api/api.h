@@ -145,7 +145,9 @@ struct pl_render_opts;
 int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o);
 int pl_api_expand_list_or_reply(struct pl_req *r, struct pl_ctx *ctx, const char *param,
                                 int keep_members, const char *const **out, size_t *n_out);
-/* datasetId= (4.5.5: URIs or "@none") into o->datasets. 0, or -1 after answering. */
+/* datasetId= (4.5.5: URIs or "@none"): the list in *out (owned by the request) and its
+ * length, or -1 after answering; pl_api_datasets_or_reply puts it into o->datasets. */
+int pl_api_dataset_list_or_reply(struct pl_req *r, const char ***out);
 int pl_api_datasets_or_reply(struct pl_req *r, struct pl_render_opts *o);
 
 #endif

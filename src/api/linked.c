@@ -163,6 +163,20 @@ static char *strings_text_or_reply(struct pl_req *r, const char *member, const j
     return t;
 }
 
+/* The render options of the pick/omit projections of `v` (borrowed from it). */
+static void opts_pick_omit(const struct pl_linked *v, struct pl_render_opts *o)
+{
+    if (v->pick) {
+        o->pick = v->pick->names;
+        o->n_pick = v->pick->n;
+    }
+    if (v->omit) {
+        /* "omit=a{b}" removes b from a's Linked Entities, not a */
+        o->omit = v->omit->leaves;
+        o->n_omit = v->omit->n_leaves;
+    }
+}
+
 int pl_api_view_body_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const json_t *body,
                               struct pl_render_opts *o, struct pl_linked *v)
 {
@@ -181,14 +195,7 @@ int pl_api_view_body_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const 
         if (!t || pl_api_proj_text_or_reply(r, ctx, names[i], t, PL_PROJ_MEMBERS, dst[i]) != 0)
             return -1;
     }
-    if (v->pick) {
-        o->pick = v->pick->names;
-        o->n_pick = v->pick->n;
-    }
-    if (v->omit) {
-        o->omit = v->omit->leaves;
-        o->n_omit = v->omit->n_leaves;
-    }
+    opts_pick_omit(v, o);
     const json_t *j = json_object_get(body, "join"), *l = json_object_get(body, "joinLevel"),
                  *cb = json_object_get(body, "containedBy");
     if (j && !json_is_string(j)) {
@@ -242,15 +249,7 @@ int pl_api_view_or_reply(struct pl_req *r, const struct pl_ctx *ctx, int attrs_f
         o->attrs = v->attrs->names;
         o->n_attrs = v->attrs->n;
     }
-    if (v->pick) {
-        o->pick = v->pick->names;
-        o->n_pick = v->pick->n;
-    }
-    if (v->omit) {
-        /* "omit=a{b}" removes b from a's Linked Entities, not a */
-        o->omit = v->omit->leaves;
-        o->n_omit = v->omit->n_leaves;
-    }
+    opts_pick_omit(v, o);
     if (join_or_reply(r, pl_req_arg(r, "join"), v) != 0 ||
         level_text_or_reply(r, pl_req_arg(r, "joinLevel"), v) != 0)
         return -1;

@@ -89,18 +89,24 @@ int pl_api_representation_or_reply(struct pl_req *r, struct pl_render_opts *o)
     return 0;
 }
 
-int pl_api_datasets_or_reply(struct pl_req *r, struct pl_render_opts *o)
+int pl_api_dataset_list_or_reply(struct pl_req *r, const char ***out)
 {
-    const char **items;
-    int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), &items);
-    if (n < 0)
-        return -1;
+    int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), out);
     for (int i = 0; i < n; i++) {
-        if (strcmp(items[i], "@none") != 0 && !pl_is_uri(items[i])) {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId: '%.200s' is not a URI", items[i]);
+        if (strcmp((*out)[i], "@none") != 0 && !pl_is_uri((*out)[i])) {
+            pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId: '%.200s' is not a URI", (*out)[i]);
             return -1;
         }
     }
+    return n;
+}
+
+int pl_api_datasets_or_reply(struct pl_req *r, struct pl_render_opts *o)
+{
+    const char **items;
+    int n = pl_api_dataset_list_or_reply(r, &items);
+    if (n < 0)
+        return -1;
     o->datasets = n > 0 ? items : NULL;
     o->n_datasets = (size_t)n;
     return 0;

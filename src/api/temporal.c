@@ -78,15 +78,9 @@ static int tq_url_or_reply(struct pl_req *r, struct treq *t)
         return -1;
     }
     t->time_at_text = pl_req_arg(r, "timeAt");
-    int n = pl_api_split_or_reply(r, "datasetId", pl_req_arg(r, "datasetId"), &t->datasets);
+    int n = pl_api_dataset_list_or_reply(r, &t->datasets);
     if (n < 0)
         return -1;
-    for (int i = 0; i < n; i++)
-        if (strcmp(t->datasets[i], "@none") != 0 && !pl_is_uri(t->datasets[i])) {
-            pl_reply_error(r, PL_EBADREQUESTDATA, "datasetId: '%.200s' is not a URI",
-                           t->datasets[i]);
-            return -1;
-        }
     t->n_datasets = n;
     return 0;
 }
