@@ -8,8 +8,11 @@ build_pkgs=(gcc make cmake pkg-config ca-certificates libmicrohttpd-dev libjanss
 build_pkgs+=(libmosquitto-dev)   # MQTT notifications (libmosquitto client)
 build_pkgs+=(libgeos-dev)        # exact in-memory geo relations (the GEOS SpatiaLite uses)
 build_pkgs+=(libicu-dev)         # ICU collations of entity ordering (orderBy, collation)
+build_pkgs+=(libsodium-dev)      # Argon2id password hashes, random, constant-time compare
+build_pkgs+=(libcjose-dev)       # JWS/JWK: bearer JWTs of an identity provider, Polis tokens
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
 test_pkgs+=(mosquitto)           # a real MQTT broker for the notification tests
+test_pkgs+=(python3-jwt python3-cryptography openssl) # sign test JWTs (RS256/ES256/HS256), certs
 bench_pkgs=(wrk python3 python3-requests mosquitto)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -14,6 +14,7 @@ struct pl_store;
 struct pl_ctxreg;
 struct pl_http;
 struct pl_notifier;
+struct pl_auth;
 
 struct pl_app {
     struct pl_config cfg;          /* effective configuration */
@@ -23,6 +24,7 @@ struct pl_app {
     struct pl_http *http;          /* the HTTP server (owned) */
     struct pl_notifier *notifier;  /* subscriptions and notifications (owned) */
     struct pl_app_history history; /* what attribute history is kept (the store borrows it) */
+    struct pl_auth *auth;          /* credentials and their cache (owned; NULL with --auth off) */
 };
 
 #endif

@@ -69,6 +69,33 @@ static const struct opt opts[] = {
     {"notify-pending", "POLIS_NOTIFY_PENDING", K_INT, F(notify_pending), "N",
      "changes waiting per subscription for a slow endpoint before the oldest are dropped "
      "(default 10000)"},
+
+    /* ---- security (issue 12). One block per part, each under its own heading. ---- */
+    {"auth", "POLIS_AUTH", K_STR, F(auth), "on|off",
+     "authentication and authorization (default off: loopback only, everyone may do all)"},
+    {"profile", "POLIS_PROFILE", K_STR, F(profile), "production",
+     "production: stricter defaults (outbound private ranges denied unless allowed)"},
+    {"insecure", "POLIS_INSECURE", K_FLAG, F(insecure), NULL,
+     "allow listening on a non-loopback address with --auth off"},
+
+    /* -- credentials: users, API keys, Polis tokens, sessions -- */
+
+    /* -- external JWTs (identity provider) -- */
+    {"jwks", "POLIS_JWKS", K_STR, F(jwks), "FILE",
+     "JWKS (or single JWK) file of the identity provider's keys for bearer JWTs"},
+    {"jwt-issuer", "POLIS_JWT_ISSUER", K_STR, F(jwt_issuer), "ISS", "required JWT 'iss'"},
+    {"jwt-audience", "POLIS_JWT_AUDIENCE", K_STR, F(jwt_audience), "AUD",
+     "required JWT 'aud' (one of)"},
+    {"jwt-roles-claim", "POLIS_JWT_ROLES_CLAIM", K_STR, F(jwt_roles_claim), "CLAIM",
+     "claim holding the Polis roles (dotted path, e.g. realm_access.roles)"},
+
+    /* -- authorization -- */
+
+    /* -- edge: TLS, rate limits, connection limits, deadlines -- */
+
+    /* -- outbound guard -- */
+
+    /* -- audit, tenants, secrets -- */
 };
 
 static void usage(FILE *f)
@@ -157,6 +184,7 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->notify_batch = 1000;
     cfg->notify_pending = 10000;
     cfg->max_context_bytes = 1024 * 1024;
+    memcpy(cfg->auth, "off", 4);
 
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = getenv(opts[i].env);
@@ -217,6 +245,14 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     if (!cfg->self_url[0])
         snprintf(cfg->self_url, sizeof cfg->self_url, "http://%s:%d", cfg->listen_host,
                  cfg->listen_port);
+    if (strcmp(cfg->auth, "on") != 0 && strcmp(cfg->auth, "off") != 0) {
+        fprintf(stderr, "polis: --auth must be on or off, not '%s'\n", cfg->auth);
+        return PL_CONFIG_EXIT_ERROR;
+    }
+    if (cfg->profile[0] && strcmp(cfg->profile, "production") != 0) {
+        fprintf(stderr, "polis: unknown --profile '%s' (known: production)\n", cfg->profile);
+        return PL_CONFIG_EXIT_ERROR;
+    }
     if (cfg->threads < 1)
         cfg->threads = 1;
     if (cfg->notify_batch < 1)

@@ -34,6 +34,29 @@ struct pl_config {
     int temporal_max_instances;     /* --temporal-max-instances N (POLIS_TEMPORAL_MAX_INSTANCES) */
     int notify_batch;               /* --notify-batch N (POLIS_NOTIFY_BATCH) */
     int notify_pending;             /* --notify-pending N (POLIS_NOTIFY_PENDING) */
+
+    /* ---- security (issue 12, docs/security.md). Each part adds its members under its own
+     * heading, so that parallel changes do not touch the same lines. ---- */
+    char auth[8];           /* --auth on|off (POLIS_AUTH), default off */
+    char profile[16];       /* --profile production (POLIS_PROFILE); "" = default */
+    int insecure;           /* --insecure (POLIS_INSECURE=1): allow a non-loopback listener
+                               without auth */
+
+    /* -- credentials: users, API keys, Polis tokens, sessions -- */
+
+    /* -- external JWTs (identity provider) -- */
+    char jwks[1024];            /* --jwks FILE (POLIS_JWKS) */
+    char jwt_issuer[256];       /* --jwt-issuer ISS (POLIS_JWT_ISSUER) */
+    char jwt_audience[256];     /* --jwt-audience AUD (POLIS_JWT_AUDIENCE) */
+    char jwt_roles_claim[128];  /* --jwt-roles-claim CLAIM (POLIS_JWT_ROLES_CLAIM) */
+
+    /* -- authorization -- */
+
+    /* -- edge: TLS, rate limits, connection limits, deadlines -- */
+
+    /* -- outbound guard -- */
+
+    /* -- audit, tenants, secrets -- */
 };
 
 enum pl_config_result { PL_CONFIG_RUN = 0, PL_CONFIG_EXIT_OK, PL_CONFIG_EXIT_ERROR };

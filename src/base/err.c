@@ -17,6 +17,9 @@ struct row {
 };
 
 static const struct row rows[] = {
+#define XXP(c, t, s, ti) {PL_E##c, t, "urn:polis:error:" t, s, ti},
+    PL_ERR_MAP_POLIS(XXP)
+#undef XXP
 #define XX(c, t, s, ti) {PL_E##c, t, "https://uri.etsi.org/ngsi-ld/errors/" t, s, ti},
     PL_ERR_MAP(XX)
 #undef XX
@@ -28,7 +31,7 @@ static const struct row *find(int code)
         if (rows[i].code == code)
             return &rows[i];
     }
-    return &rows[sizeof rows / sizeof rows[0] - 1]; /* InternalError */
+    return &rows[sizeof rows / sizeof rows[0] - 1]; /* InternalError: PL_ERR_MAP's last row */
 }
 
 void pl_err_clear(struct pl_err *e)

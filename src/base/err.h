@@ -36,11 +36,19 @@
     XX(STALE, "InternalError", 500, "Concurrent modification")                                     \
     XX(INTERNAL, "InternalError", 500, "Internal error")
 
+/* Errors NGSI-LD does not define (access control, rate limits): same shape, their type is
+ * urn:polis:error:<suffix> instead of an ETSI URI. */
+#define PL_ERR_MAP_POLIS(XX)                                                                       \
+    XX(UNAUTHORIZED, "Unauthorized", 401, "Unauthorized")                                          \
+    XX(FORBIDDEN, "Forbidden", 403, "Forbidden")                                                   \
+    XX(TOOMANYREQUESTS, "TooManyRequests", 429, "Too many requests")
+
 enum pl_err_code {
     PL_OK = 0,
 #define PL__ERR_ENUM(c, t, s, ti) PL_E##c,
     PL__ERR_FIRST = -1000,
     PL_ERR_MAP(PL__ERR_ENUM)
+    PL_ERR_MAP_POLIS(PL__ERR_ENUM)
 #undef PL__ERR_ENUM
     PL__ERR_LAST
 };

@@ -24,6 +24,7 @@
 
 struct pl_app;
 struct pl_req;
+struct pl_principal;
 
 enum pl_method {
     PL_M_GET = 0x1,
@@ -113,6 +114,9 @@ struct pl_req {
                                       set by the api layer, which holds the reference until the
                                       response is done */
     const char *tenant;            /* NGSILD-Tenant header, "" when absent */
+    const struct pl_principal *principal; /* who is asking (auth/auth.h), set by the
+                                      authenticate hook; NULL when auth is off (allow all) */
+    char client_addr[48];          /* the peer's IP address as text ("" when unknown) */
     const struct pl_route *route;  /* the matched route */
 
     /* continuation after a suspended async operation */
@@ -193,6 +197,10 @@ struct pl_http_config {
     unsigned conn_timeout_s;       /* idle connection timeout */
     const struct pl_route *routes; /* route table (borrowed; must outlive the server) */
     size_t n_routes;
+    /* Runs after the tenant phase, before the handler, on every routed request: sets
+     * r->principal (and releases what it attaches with pl_req_defer), or answers (401 with
+     * WWW-Authenticate) and returns 1. NULL: no authentication (auth off). */
+    int (*authenticate)(struct pl_req *r);
 };
 
 /* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */

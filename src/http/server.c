@@ -633,10 +633,16 @@ static int phase_prefer(struct req_impl *ri)
     return 0;
 }
 
+/* Who is asking (pl_http_config.authenticate; auth/auth.h). */
+static int phase_auth(struct req_impl *ri)
+{
+    int (*fn)(struct pl_req *) = ri->h->cfg.authenticate;
+    return fn ? fn(&ri->pub) : 0;
+}
+
 typedef int (*phase_fn)(struct req_impl *ri);
-static const phase_fn phases[] = {phase_route, phase_body,   phase_accept,
-                                  phase_link,  phase_params, phase_tenant,
-                                  phase_prefer};
+static const phase_fn phases[] = {phase_route,  phase_body,   phase_accept, phase_link,
+                                  phase_params, phase_tenant, phase_auth,   phase_prefer};
 
 /* ---------------------------------------------------------------------------------------------
  * MHD callbacks
@@ -700,6 +706,23 @@ static enum MHD_Result dispatch(struct req_impl *ri)
     return send_response(ri);
 }
 
+/* The peer's address as text (rate limits, audit). "" when MHD cannot tell. */
+static void client_addr_of(struct MHD_Connection *conn, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)cap);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -723,6 +746,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->tenant = "";
         r->status = 500;
         r->state_ = ST_READING;
+        client_addr_of(conn, r->client_addr, sizeof r->client_addr);
         if (r->method == PL_M_POST || r->method == PL_M_PUT || r->method == PL_M_PATCH) {
             const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
             const char *te =
