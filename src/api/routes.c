@@ -66,6 +66,13 @@ const struct pl_route pl_api_routes[] = {
      pl_api_temporal_query_post, pl_api_params_temporal_query_post},
     {PL_M_GET, A, 0, pl_api_attributes_list, pl_api_params_details},
     {PL_M_GET, A "/*", 0, pl_api_attribute_get, pl_api_params_local},
+
+    /* ---- Polis resources of issue 12 (not NGSI-LD), by part ---- */
+    /* -- credentials: /auth/token, /polis/v1/users, /polis/v1/keys -- */
+
+    /* -- authorization: /polis/v1/tenants/{t}/policy -- */
+
+    /* -- tenants and audit: /polis/v1/tenants, /polis/v1/audit -- */
 };
 
 const size_t pl_api_n_routes = sizeof pl_api_routes / sizeof pl_api_routes[0];

@@ -294,6 +294,12 @@ struct pl_store_ops {
      * (the PL_STORE_IX_EXPIRES index key, store_int.h) is at or before now_ms, to fn. */
     int (*expired)(void *be, int64_t now_ms, int limit, pl_expired_fn fn, void *ud,
                    struct pl_err *err);
+    /* ---- security (issue 12): appended by part, each under its own heading ---- */
+    /* -- credentials: users and API keys -- */
+
+    /* -- authorization: entity owners, tenant policy -- */
+
+    /* -- tenants and audit -- */
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */

@@ -1553,4 +1553,10 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .hist_instances = sq_hist_instances,
     .hist_aggregate = sq_hist_aggregate,
     .expired = sq_expired,
+    /* ---- security (issue 12), by part ---- */
+    /* -- credentials -- */
+
+    /* -- authorization -- */
+
+    /* -- tenants and audit -- */
 };
