@@ -9,6 +9,7 @@
  * produces the internal form the store keeps. It never looks at stored data: update semantics are
  * in entity_update.c, output in entity_render.c.
  */
+#include <ctype.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -106,6 +107,9 @@ int pl_is_uri(const char *s)
         return 0;
     for (p++; *p; p++) {
         if (*p <= 0x20 || *p == 0x7f || strchr("<>\"{}|\\^`", *p))
+            return 0;
+        /* RFC 3986 2.1: pct-encoded = "%" HEXDIG HEXDIG; a lone or malformed '%' is no URI */
+        if (*p == '%' && !(isxdigit(p[1]) && isxdigit(p[2])))
             return 0;
     }
     return 1;

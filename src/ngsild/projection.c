@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "ngsild/entity.h"
 
 struct pstate {
@@ -217,4 +218,45 @@ int pl_proj_has_member(const struct pl_proj *p)
             return 1;
     }
     return 0;
+}
+
+static int format_term(struct pl_strbuf *b, const struct pl_proj *p, size_t i,
+                       char *(*name)(void *ud, const char *iri), void *ud)
+{
+    const char *n = p->names[i];
+    if (name && !is_member(n, strlen(n))) {
+        char *w = name(ud, n);
+        if (!w)
+            return -1;
+        pl_strbuf_puts(b, w);
+        free(w);
+    } else {
+        pl_strbuf_puts(b, n);
+    }
+    const struct pl_proj *sub = p->sub ? p->sub[i] : NULL;
+    if (!sub)
+        return 0;
+    pl_strbuf_putc(b, '{');
+    for (size_t k = 0; k < sub->n; k++) {
+        if (k)
+            pl_strbuf_putc(b, ',');
+        if (format_term(b, sub, k, name, ud) != 0)
+            return -1;
+    }
+    pl_strbuf_putc(b, '}');
+    return 0;
+}
+
+char *pl_proj_format_term(const struct pl_proj *p, size_t i,
+                          char *(*name)(void *ud, const char *iri), void *ud)
+{
+    struct pl_strbuf b;
+    pl_strbuf_init(&b);
+    int rc = format_term(&b, p, i, name, ud);
+    char *t = pl_strbuf_take(&b, NULL); /* also disposes of b */
+    if (rc != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }

@@ -59,6 +59,16 @@ int pl_proj_depth(const struct pl_proj *p);
 /* The projection written for the Linked Entities of attribute `iri`, or NULL. `p` may be NULL. */
 const struct pl_proj *pl_proj_sub(const struct pl_proj *p, const char *iri);
 
+/*
+ * Writes term i of `p` back in the language: names[i], then "{...}" with its sub-projection
+ * (its terms joined by ','). `name` maps each attribute IRI to the text to write (NULL: as is;
+ * it returns a NEW malloc'd string or NULL for out of memory); "id", "type" and "scope" are
+ * written as they are. Returns a NEW malloc'd string (free()) or NULL when out of memory.
+ * pl_proj_parse of the result (with the context `name` compacted for) gives `p` back.
+ */
+char *pl_proj_format_term(const struct pl_proj *p, size_t i,
+                          char *(*name)(void *ud, const char *iri), void *ud);
+
 /* 1 when `p` lists "id", "type" or "scope". */
 int pl_proj_has_member(const struct pl_proj *p);
 

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "base/limits.h"
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "ngsild/conform.h"
 #include "ngsild/entity.h"
@@ -160,6 +161,60 @@ static int get_strv(const json_t *o, const char *k, const char *path, char ***v,
 {
     return get_strv_valid(o, k, path, v, n, pl_sub__valid_attr_name,
                           "is not a valid attribute name", err);
+}
+
+/*
+ * notification.pick / omit (the stored form: one expanded 4.21 term per item): *proj the whole
+ * projection, and *v the top-level terms (pick) or those written without "{...}" (omit:
+ * `leaves`), duplicates collapsed.
+ */
+static int get_projection(const json_t *o, const char *k, const char *path, int leaves,
+                          char ***v, size_t *n, struct pl_proj **proj, struct pl_err *err)
+{
+    const json_t *a = json_object_get(o, k);
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return pl_sub__bad(err, "%s: must be an array of strings, not %s", path, pl_sub__jtype(a));
+    if (json_array_size(a) == 0)
+        return pl_sub__bad(err, "%s: an empty array is not allowed", path);
+    struct pl_strbuf b;
+    pl_strbuf_init(&b);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (!json_is_string(e)) {
+            pl_strbuf_dispose(&b);
+            return pl_sub__bad(err, "%s[%zu]: must be a string, not %s", path, i, pl_sub__jtype(e));
+        }
+        if (i)
+            pl_strbuf_putc(&b, ',');
+        pl_strbuf_puts(&b, json_string_value(e));
+    }
+    char *text = pl_strbuf_take(&b, NULL);
+    if (!text)
+        return pl_sub__nomem(err);
+    struct pl_err perr;
+    pl_err_clear(&perr);
+    /* the names are IRIs already: the core context leaves them as they are */
+    int rc = pl_proj_parse(path, text, pl_ctx_core(), PL_PROJ_MEMBERS, proj, &perr);
+    free(text);
+    if (rc)
+        return rc == PL_ENOMEM ? pl_sub__nomem(err) : pl_sub__bad(err, "%s", perr.detail);
+    size_t cnt = leaves ? (*proj)->n_leaves : (*proj)->n;
+    const char **src = leaves ? (*proj)->leaves : (*proj)->names;
+    *v = calloc(cnt ? cnt : 1, sizeof **v);
+    if (!*v)
+        return pl_sub__nomem(err);
+    for (size_t j = 0; j < cnt; j++) {
+        if (pl_sub__in_strv(*v, *n, src[j]))
+            continue;
+        if (!((*v)[*n] = strdup(src[j])))
+            return pl_sub__nomem(err);
+        (*n)++;
+    }
+    return 0;
 }
 
 /* idPattern: safety checks of the q regex parser, then our own compiled copy. */
@@ -510,10 +565,12 @@ static int compile_notification(const json_t *n, struct pl_sub *s, struct pl_err
                            pl_sub__jtype(n));
     int rc;
     if ((rc = get_strv(n, "attributes", "notification.attributes", &s->attrs, &s->n_attrs, err)) ||
-        (rc = get_strv(n, "pick", "notification.pick", &s->pick, &s->n_pick, err)) ||
-        (rc = get_strv(n, "omit", "notification.omit", &s->omit, &s->n_omit, err)))
+        (rc = get_projection(n, "pick", "notification.pick", 0, &s->pick, &s->n_pick,
+                             &s->pick_proj, err)) ||
+        (rc = get_projection(n, "omit", "notification.omit", 1, &s->omit, &s->n_omit,
+                             &s->omit_proj, err)))
         return rc;
-    if (s->pick && s->omit)
+    if (s->pick_proj && s->omit_proj)
         return pl_sub__bad(err, "notification.omit: pick and omit cannot be used together");
     const json_t *f = json_object_get(n, "format");
     if (f) {

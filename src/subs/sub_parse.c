@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/timeutil.h"
+#include "ngsild/projection.h"
 #include "subs/sub_int.h"
 
 static int is_ngsi_null(const json_t *v)
@@ -67,6 +68,54 @@ static int expand_name_array(const struct pl_ctx *ctx, const json_t *v, const ch
         }
         json_array_append_new(a, json_string(iri));
         free(iri);
+    }
+    *out = a;
+    return 0;
+}
+
+/* notification.pick / omit: each item a 4.21 projection ("a,b", "rel{a,b}"). A NEW array with
+ * one item per top-level term, every attribute name expanded ("rel{a}" -> "<iri>{<iri>}"). */
+static int expand_projection_array(const struct pl_ctx *ctx, const json_t *v, const char *path,
+                                   json_t **out, struct pl_err *err)
+{
+    char p[96];
+    if (!json_is_array(v))
+        return pl_sub__bad(err, "%s: must be an array of attribute names, not %s", path,
+                           pl_sub__jtype(v));
+    if (json_array_size(v) == 0)
+        return pl_sub__bad(err, "%s: an empty array is not allowed", path);
+    json_t *a = json_array();
+    size_t i;
+    json_t *e;
+    int rc = a ? 0 : pl_sub__nomem(err);
+    json_array_foreach(v, i, e)
+    {
+        if (rc)
+            break;
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        if (!json_is_string(e)) {
+            rc = pl_sub__bad(err, "%s: must be a string, not %s", p, pl_sub__jtype(e));
+            break;
+        }
+        struct pl_proj *pr = NULL;
+        struct pl_err perr;
+        pl_err_clear(&perr);
+        rc = pl_proj_parse(p, json_string_value(e), ctx, PL_PROJ_MEMBERS, &pr, &perr);
+        if (rc) {
+            rc = rc == PL_ENOMEM ? pl_sub__nomem(err) : pl_sub__bad(err, "%s", perr.detail);
+            break;
+        }
+        for (size_t k = 0; k < pr->n && !rc; k++) {
+            char *t = pl_proj_format_term(pr, k, NULL, NULL);
+            json_t *js = t ? json_string(t) : NULL;
+            free(t);
+            rc = js && json_array_append_new(a, js) == 0 ? 0 : pl_sub__nomem(err);
+        }
+        pl_proj_free(pr);
+    }
+    if (rc) {
+        json_decref(a);
+        return rc;
     }
     *out = a;
     return 0;
@@ -210,7 +259,7 @@ static int expand_notification(const struct pl_ctx *ctx, const json_t *v, json_t
         else if (!strcmp(k, "pick") || !strcmp(k, "omit")) {
             char p[32];
             snprintf(p, sizeof p, "notification.%s", k);
-            rc = expand_name_array(ctx, m, p, 1, &x, err);
+            rc = expand_projection_array(ctx, m, p, &x, err);
         } else
             x = json_incref(m);
         if (rc)

@@ -305,15 +305,12 @@ static int render_linked(const struct pl_sub *s, const struct pl_ctx *ctx,
                          const struct pl_render_opts *o, const json_t *after,
                          const struct linked_src *ls, json_t **r, json_t **extra)
 {
-    /* notification.pick/omit/attributes are flat lists: they apply to every entity (5.7.1.5) */
+    /* notification.attributes is a flat list (5.7.1.5); pick and omit may hold "rel{...}"
+     * terms for the Linked Entities */
     struct pl_proj attrs = {s->n_attrs, (const char **)s->attrs, NULL, s->n_attrs,
                             (const char **)s->attrs};
-    struct pl_proj pick = {s->n_pick, (const char **)s->pick, NULL, s->n_pick,
-                           (const char **)s->pick};
-    struct pl_proj omit = {s->n_omit, (const char **)s->omit, NULL, s->n_omit,
-                           (const char **)s->omit};
-    struct pl_linked lk = {s->attrs ? &attrs : NULL, s->pick ? &pick : NULL,
-                           s->omit ? &omit : NULL, (enum pl_join)s->join,
+    struct pl_linked lk = {s->attrs ? &attrs : NULL, s->pick_proj, s->omit_proj,
+                           (enum pl_join)s->join,
                            s->join_level ? s->join_level : 1, NULL, 0};
     int flat = s->join == PL_JOIN_FLAT;
     int geo = flat && s->accept == PL_SUB_ACCEPT_GEOJSON;
@@ -477,6 +474,24 @@ static void sig_strv(struct pl_strbuf *b, char tag, char *const *v, size_t n, in
     pl_strbuf_putc(b, '\x1e');
 }
 
+/* A projection with its "rel{...}" terms, as the stored form writes it. */
+static void sig_proj(struct pl_strbuf *b, char tag, const struct pl_proj *p)
+{
+    pl_strbuf_putc(b, tag);
+    pl_strbuf_putc(b, p ? '1' : '0');
+    for (size_t i = 0; p && i < p->n; i++) {
+        char *t = pl_proj_format_term(p, i, NULL, NULL);
+        if (!t) {
+            b->nomem = 1; /* the signature is then refused as out of memory */
+            return;
+        }
+        pl_strbuf_puts(b, t);
+        pl_strbuf_putc(b, '\x1f');
+        free(t);
+    }
+    pl_strbuf_putc(b, '\x1e');
+}
+
 char *pl_sub_render_sig(const struct pl_sub *s)
 {
     /* every member render_change and feature read, nothing else */
@@ -487,8 +502,8 @@ char *pl_sub_render_sig(const struct pl_sub *s)
                      s->join, s->join_level,
                      s->lang ? s->lang : "\x1d");
     sig_strv(&b, 'A', s->attrs, s->n_attrs, s->attrs != NULL);
-    sig_strv(&b, 'P', s->pick, s->n_pick, s->pick != NULL);
-    sig_strv(&b, 'O', s->omit, s->n_omit, s->omit != NULL);
+    sig_proj(&b, 'P', s->pick_proj);
+    sig_proj(&b, 'O', s->omit_proj);
     sig_strv(&b, 'D', s->dataset_ids, s->n_dataset_ids, s->dataset_ids != NULL);
     if (s->accept == PL_SUB_ACCEPT_GEOJSON)
         pl_strbuf_puts(&b, s->geoq ? s->geoq->geoproperty : PL_GEOQ_LOCATION_IRI);

@@ -72,15 +72,43 @@ static json_t *names_json(char *const *v, size_t n, name_fn fn, const struct pl_
     return a;
 }
 
+struct compact_cb {
+    name_fn fn;
+    const struct pl_ctx *c;
+};
+
+static char *compact_name(void *ud, const char *iri)
+{
+    const struct compact_cb *cb = ud;
+    json_t *j = cb->fn(cb->c, iri);
+    char *t = json_string_value(j) ? strdup(json_string_value(j)) : NULL;
+    json_decref(j);
+    return t;
+}
+
+/* notification.pick / omit: one item per top-level term of the 4.21 projection, names written
+ * with `fn` ("rel{a,b}" keeps its Linked Entity terms). */
+static json_t *projection_json(const struct pl_proj *p, name_fn fn, const struct pl_ctx *c)
+{
+    struct compact_cb cb = {fn, c};
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < p->n; i++) {
+        char *t = pl_proj_format_term(p, i, compact_name, &cb);
+        json_array_append_new(a, t ? json_string(t) : json_null());
+        free(t);
+    }
+    return a;
+}
+
 static json_t *notification_json(const struct pl_sub *s, name_fn fn, const struct pl_ctx *c)
 {
     json_t *n = json_object();
     if (s->attrs)
         json_object_set_new(n, "attributes", names_json(s->attrs, s->n_attrs, fn, c, 0));
-    if (s->pick)
-        json_object_set_new(n, "pick", names_json(s->pick, s->n_pick, fn, c, 1));
-    if (s->omit)
-        json_object_set_new(n, "omit", names_json(s->omit, s->n_omit, fn, c, 1));
+    if (s->pick_proj)
+        json_object_set_new(n, "pick", projection_json(s->pick_proj, fn, c));
+    if (s->omit_proj)
+        json_object_set_new(n, "omit", projection_json(s->omit_proj, fn, c));
     if (s->format_given)
         json_object_set_new(n, "format", json_string(format_name(s->format)));
     if (s->sys_attrs)

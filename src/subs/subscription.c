@@ -209,6 +209,8 @@ void pl_sub_free(struct pl_sub *s)
     pl_sub__strv_free(s->attrs, s->n_attrs);
     pl_sub__strv_free(s->pick, s->n_pick);
     pl_sub__strv_free(s->omit, s->n_omit);
+    pl_proj_free(s->pick_proj);
+    pl_proj_free(s->omit_proj);
     free(s->uri);
     for (size_t i = 0; i < s->n_receiver_info; i++) {
         free(s->receiver_info[i].key);

@@ -134,6 +134,7 @@
 
 #include "base/err.h"
 #include "ngsild/context.h"
+#include "ngsild/projection.h"
 #include "query/geoq.h"
 #include "query/q.h"
 #include "query/scopeq.h"
@@ -208,10 +209,13 @@ struct pl_sub {
     /* notification (5.2.14) */
     char **attrs; /* notification.attributes */
     size_t n_attrs;
-    char **pick; /* notification.pick: "id", "type", "scope" or attribute IRIs */
+    char **pick; /* notification.pick, its top-level terms: "id", "type", "scope" or IRIs */
     size_t n_pick;
-    char **omit;
+    char **omit; /* notification.omit, the terms it removes from the entity itself (those
+                    written without "{...}": "rel{a}" removes a from rel's Linked Entities) */
     size_t n_omit;
+    struct pl_proj *pick_proj; /* the whole 4.21 projections, with their "rel{...}" terms for */
+    struct pl_proj *omit_proj; /* Linked Entity Retrieval (notification.join); NULL if absent */
     enum pl_sub_format format;
     int format_given;
     int sys_attrs, show_changes;

@@ -474,6 +474,52 @@ def test_5_2_14_notification_join_flat(api, graph, receiver):
         requests.delete(f"{api}/subscriptions/{requests.utils.quote(sid, safe='')}")
 
 
+def test_5_2_14_notification_pick_projects_into_linked_entities(api, graph, receiver):
+    # 4.21 in notification.pick: "isParked{name}" keeps only name in the Linked Entity
+    path = "/linked/" + uuid.uuid4().hex
+    sid = make_sub(api, receiver.url(path), f"Vehicle{graph['t']}", join="inline",
+                   pick=["brandName", "isParked{name}"])
+    q = requests.utils.quote(sid, safe='')
+    try:
+        got = requests.get(f"{api}/subscriptions/{q}")
+        assert got.status_code == 200
+        assert got.json()["notification"]["pick"] == ["brandName", "isParked{name}"]
+        touch(api, graph["v"])
+        v = receiver.wait_for_entities(path, 1)[-1]["body"]["data"][0]
+        assert set(v) == {"brandName", "isParked"}  # pick is exact: no id, no type
+        park = v["isParked"]["entity"]
+        assert set(park) == {"name"}
+    finally:
+        requests.delete(f"{api}/subscriptions/{q}")
+
+
+def test_5_2_14_notification_omit_in_linked_entity_keeps_the_relationship(api, graph, receiver):
+    # 4.21: "isParked{operatedBy}" in omit removes operatedBy from the parking, not isParked
+    path = "/linked/" + uuid.uuid4().hex
+    sid = make_sub(api, receiver.url(path), f"Vehicle{graph['t']}", join="inline",
+                   omit=["owner", "isParked{operatedBy,hosts}"])
+    q = requests.utils.quote(sid, safe='')
+    try:
+        touch(api, graph["v"])
+        v = receiver.wait_for_entities(path, 1)[-1]["body"]["data"][0]
+        assert "owner" not in v and "brandName" in v
+        park = v["isParked"]["entity"]
+        assert set(park) - {"id", "type"} == {"name"}
+        got = requests.get(f"{api}/subscriptions/{q}").json()
+        assert got["notification"]["omit"] == ["owner", "isParked{operatedBy,hosts}"]
+    finally:
+        requests.delete(f"{api}/subscriptions/{q}")
+
+
+@pytest.mark.parametrize("value", [["isParked{"], ["isParked{}"], ["{name}"], [""],
+                                   ["brandName,"], ["type{name}"]])
+def test_5_2_14_notification_pick_outside_the_4_21_grammar_is_bad_request(api, receiver, value):
+    notification = {"pick": value, "endpoint": {"uri": receiver.url("/linked/x")}}
+    r = requests.post(f"{api}/subscriptions", json={
+        "type": "Subscription", "entities": [{"type": "T"}], "notification": notification})
+    assert_problem(r, 400, "BadRequestData")
+
+
 @pytest.mark.parametrize("member", [{"join": "deep"}, {"join": 1}, {"joinLevel": 0},
                                     {"joinLevel": 1.5}, {"joinLevel": "2"}, {"joinLevel": 9}])
 def test_5_2_14_notification_join_invalid_is_bad_request(api, receiver, member):
