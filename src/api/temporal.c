@@ -576,6 +576,14 @@ static void tent_free(struct tent *v)
     memset(v, 0, sizeof *v);
 }
 
+/* The attributes with instances in the window. The Scope's instances (4.5.6) are shown but do
+ * not select an entity: S1 of 5.7.3.4 / 5.7.4.4 is about its Attributes (as Stellio keeps the
+ * scope history beside the attribute instances). */
+static size_t n_window_attrs(const json_t *attrs)
+{
+    return json_object_size(attrs) - (json_object_get(attrs, PL_HIST_SCOPE_ATTR) ? 1 : 0);
+}
+
 /*
  * Reads the instances of one temporal entity and decides whether it is selected (v->selected
  * 0: no instance in the window, or q / geo-query not met). Returns 0 or PL_E* (t->err).
@@ -602,11 +610,14 @@ static int select_entity(struct treq *t, const char *id, const char *types_text,
             rc = 0;
         }
     }
-    if (rc == 0 && !(e = skeleton(id, types_text, scope_text, a.attrs)))
+    /* 4.5.6: the Scope is a temporal Property, read with the others (its instances replace the
+     * plain member in the rendering); the last scope is shown plainly only for an entity whose
+     * history predates its recording and when no attrs projection leaves it out */
+    if (rc == 0 && !(e = skeleton(id, types_text, x->o.n_attrs ? NULL : scope_text, a.attrs)))
         rc = pl_err_set(&t->err, PL_ENOMEM, "out of memory");
     if (rc != 0)
         goto out;
-    if ((!aggregated || filtering) && json_object_size(a.attrs) == 0)
+    if ((!aggregated || filtering) && n_window_attrs(a.attrs) == 0)
         goto out; /* 5.7.4.4 S1: no instance in the window */
     if (x->sq.q && !pl_q_match(x->sq.q, e))
         goto out;
@@ -623,7 +634,7 @@ static int select_entity(struct treq *t, const char *id, const char *types_text,
             json_object_del(a.trunc, iri);
             json_object_del(attrs, iri); /* last: iri is this member's key */
         }
-        if (!aggregated && json_object_size(attrs) == 0)
+        if (!aggregated && n_window_attrs(attrs) == 0)
             goto out;
     }
     if (aggregated) {

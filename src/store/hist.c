@@ -171,6 +171,35 @@ static int add_deletions(struct pl_hist_batch *b, const char *attr, const json_t
     return rc;
 }
 
+/* 4.5.6: the Scope's temporal evolution is that of a Property whose value is the scope as the
+ * entity shows it (one Scope: a string, several: an array) and whose observedAt is a copy of
+ * modifiedAt; its removal is a deletion instance. */
+static int add_scope_row(struct pl_hist_batch *b, const json_t *scope, int64_t now, int deletion)
+{
+    char iso[PL_TIME_ISO_LEN];
+    pl_time_format(now, iso);
+    json_t *v = deletion ? json_string(NGSILD_NULL)
+                : json_array_size(scope) == 1 ? json_incref(json_array_get(scope, 0))
+                                              : json_incref((json_t *)scope);
+    json_t *inst = v ? json_pack("{sssoss}", "type", "Property", "value", v, "observedAt", iso)
+                     : NULL;
+    int rc = inst ? pl_store__hist_add_row(b, PL_HIST_SCOPE_ATTR, inst, now, deletion, 0)
+                  : PL_ENOMEM;
+    json_decref(inst);
+    return rc;
+}
+
+static int scope_diff(const json_t *before, const json_t *after, int64_t now,
+                      struct pl_hist_batch *b)
+{
+    const json_t *bs = json_object_get(before, "scope"), *as = json_object_get(after, "scope");
+    if (json_array_size(as) && !(bs && json_equal((json_t *)bs, (json_t *)as)))
+        return add_scope_row(b, as, now, 0);
+    if (json_array_size(bs) && !json_array_size(as))
+        return add_scope_row(b, NULL, now, 1);
+    return 0;
+}
+
 int pl_store__hist_diff(const json_t *before, const json_t *after, int64_t now,
                         struct pl_hist_batch *b)
 {
@@ -204,7 +233,7 @@ int pl_store__hist_diff(const json_t *before, const json_t *after, int64_t now,
                 return rc;
         }
     }
-    return 0;
+    return scope_diff(before, after, now, b);
 }
 
 int pl_store__hist_fragment(const json_t *frag, int64_t now, struct pl_hist_batch *b)
@@ -222,7 +251,8 @@ int pl_store__hist_fragment(const json_t *frag, int64_t now, struct pl_hist_batc
                 return rc;
         }
     }
-    return 0;
+    const json_t *scope = json_object_get(frag, "scope");
+    return json_array_size(scope) ? add_scope_row(b, scope, now, 0) : 0;
 }
 
 int pl_store__hist_wanted(const struct pl_hist_policy *p, const char *tenant, const json_t *e)

@@ -104,6 +104,9 @@ enum pl_store_discover {
  * Times are UTC epoch milliseconds; PL_HIST_NONE marks "no such time".
  * ---------------------------------------------------------------------------------------- */
 #define PL_HIST_NONE INT64_MIN
+/* The attribute under which an entity's Scope evolution is recorded (4.5.6: the Scope is a
+ * temporal Property): the core context's expansion of "scope". */
+#define PL_HIST_SCOPE_ATTR "https://uri.etsi.org/ngsi-ld/scope"
 
 /* What is recorded; set once at open, read-only afterwards. */
 struct pl_hist_retention {

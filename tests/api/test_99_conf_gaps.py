@@ -1,5 +1,6 @@
 """Conformance items of issue 11 closed after the first pass (docs/conformance.md)."""
 import json
+import uuid
 
 import requests
 
@@ -24,3 +25,46 @@ def test_4_5_1_entity_id_with_malformed_percent_escape_is_not_a_uri(api):
     assert r.status_code == 201, r.text
     r = requests.get(api + E + "/" + "urn:a:%2541ok")
     assert r.status_code == 200 and r.json()["id"] == "urn:a:%41ok"
+
+
+def _temporal(api, eid, **params):
+    r = requests.get(api + "/temporal/entities/" + eid, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_4_5_6_scope_is_a_temporal_property_with_its_evolution(api):
+    eid = "urn:ngsi-ld:ScopeHist:" + uuid.uuid4().hex[:10]
+    r = requests.post(api + E, headers=CT, data=json.dumps(
+        {"id": eid, "type": "T", "scope": "/Madrid", "a": {"type": "Property", "value": 1}}))
+    assert r.status_code == 201, r.text
+    r = requests.patch(api + E + "/" + eid, headers=CT,
+                       data=json.dumps({"scope": ["/Madrid/Centro", "/Madrid/Sol"]}))
+    assert r.status_code == 204, r.text
+    got = _temporal(api, eid)
+    sc = got["scope"]
+    assert [i["value"] for i in sc] == ["/Madrid", ["/Madrid/Centro", "/Madrid/Sol"]]
+    for i in sc:
+        assert i["type"] == "Property"
+        # only the non-reified Temporal Properties, observedAt a copy of modifiedAt (4.5.6)
+        assert set(i) - {"type", "value", "instanceId"} == {"observedAt"}
+    full = _temporal(api, eid, options="sysAttrs")["scope"]
+    assert all(i["observedAt"] == i["modifiedAt"] for i in full)
+    tv = _temporal(api, eid, format="temporalValues")["scope"]
+    assert tv["type"] == "Property" and [v[0] for v in tv["values"]] == [
+        "/Madrid", ["/Madrid/Centro", "/Madrid/Sol"]]
+    # an attrs projection leaves the scope out
+    assert "scope" not in _temporal(api, eid, attrs="a")
+
+
+def test_4_5_6_removing_the_scope_records_a_deletion_instance(api):
+    eid = "urn:ngsi-ld:ScopeHist:" + uuid.uuid4().hex[:10]
+    r = requests.post(api + E, headers=CT, data=json.dumps(
+        {"id": eid, "type": "T", "scope": "/a", "a": {"type": "Property", "value": 1}}))
+    assert r.status_code == 201, r.text
+    r = requests.delete(api + E + "/" + eid)
+    assert r.status_code == 204, r.text
+    got = _temporal(api, eid, timeproperty="deletedAt", timerel="after",
+                    timeAt="2000-01-01T00:00:00Z", options="sysAttrs")
+    dels = got["scope"] if isinstance(got["scope"], list) else [got["scope"]]
+    assert any(i["value"] == "urn:ngsi-ld:null" and "deletedAt" in i for i in dels)
