@@ -1607,8 +1607,10 @@ def test_endpoint_that_does_not_keep_up_drops_oldest_and_shows_failure_5_8_6(tmp
         assert m["notifications"]["dropped"] >= 70, m["notifications"]["dropped"]
         mine = [x for x in m["notifications"]["subscriptions"] if x["id"] == slow]
         assert mine and "dropped" in mine[0]["lastError"], mine
-        # the backlog is visible: the list is full, one notification is stuck in delivery
-        assert mine[0]["waiting"] == 20 and mine[0]["inFlight"] == 1, mine
+        # the backlog is visible: one notification is stuck in delivery, the list holds at most
+        # --notify-pending changes (fewer than 20 once a stuck one timed out after 5 s and the
+        # next one left the list: a loaded machine may take that long for the 100 PATCHes)
+        assert 0 < mine[0]["waiting"] <= 20 and mine[0]["inFlight"] == 1, mine
         wait_until(lambda: [x for x in requests.get(p.url + "/metrics").json()["notifications"][
             "subscriptions"] if x["id"] == live and x["waiting"] == 0 and x["inFlight"] == 0],
             msg="the live subscription has nothing waiting or in flight")
