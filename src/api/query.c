@@ -429,86 +429,97 @@ static void add_page_link(struct pl_req *r, int64_t offset, int64_t limit, const
     free(qs);
 }
 
-/* orderBy: every match (up to PL_API_ORDER_MAX) is read, parsed and sorted, then the page is
- * rendered in that order. Bodies are copied: the store lends them for the callback only. */
-struct collected {
-    struct pl_order_item *items;
-    char **bodies;
-    size_t *lens;
-    size_t n, cap;
-    int nomem;
+/* orderBy: every match is read and parsed, but only the best `keep` (offset + limit + 1: the
+ * page and the row that says a next page exists) are kept: whenever twice that many are held
+ * they are sorted and the rest dropped, so memory stays bounded by the page depth, not by the
+ * number of matches, and the work is O(matches log keep). The order is total (ties broken by
+ * id), so dropping beyond `keep` never changes the page. */
+struct kept_row {
+    size_t len;
+    char body[]; /* the stored text, NUL-terminated (the store lends it for the callback only) */
 };
+
+struct collected {
+    struct pl_order_item *items; /* entity: parsed body (owned), ud: its struct kept_row (owned) */
+    size_t n, cap;
+    size_t keep;   /* rows worth keeping; 0: count only */
+    int64_t total; /* every match */
+    const struct pl_order *order;
+};
+
+static void drop_items(struct collected *c, size_t from)
+{
+    for (size_t i = from; i < c->n; i++) {
+        json_decref((json_t *)c->items[i].entity);
+        free(c->items[i].ud);
+    }
+    c->n = from < c->n ? from : c->n;
+}
 
 static int collect_row(void *ud, const char *body, size_t len)
 {
     struct collected *c = ud;
+    c->total++;
+    if (c->keep == 0)
+        return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         struct pl_order_item *it = realloc(c->items, cap * sizeof *it);
-        if (it)
-            c->items = it;
-        char **b = it ? realloc(c->bodies, cap * sizeof *b) : NULL;
-        if (b)
-            c->bodies = b;
-        size_t *l = b ? realloc(c->lens, cap * sizeof *l) : NULL;
-        if (!l)
-            return c->nomem = 1, PL_ENOMEM;
-        c->lens = l;
+        if (!it)
+            return PL_ENOMEM;
+        c->items = it;
         c->cap = cap;
     }
     json_t *e = json_loadb(body, len, 0, NULL);
-    char *copy = malloc(len + 1);
-    if (!e || !copy) {
+    struct kept_row *row = malloc(sizeof *row + len + 1);
+    if (!e || !row) {
         json_decref(e);
-        free(copy);
-        return c->nomem = 1, PL_ENOMEM;
+        free(row);
+        return PL_ENOMEM;
     }
-    memcpy(copy, body, len);
-    copy[len] = '\0';
+    row->len = len;
+    memcpy(row->body, body, len);
+    row->body[len] = '\0';
     c->items[c->n].entity = e;
-    c->items[c->n].ud = (void *)(uintptr_t)c->n;
-    c->bodies[c->n] = copy;
-    c->lens[c->n] = len;
+    c->items[c->n].ud = row;
     c->n++;
-    return 0;
-}
-
-static void collected_dispose(struct collected *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        json_decref((json_t *)c->items[i].entity);
-        free(c->bodies[i]);
+    if (c->n >= 2 * c->keep) {
+        if (pl_order_sort(c->order, c->items, c->n) != 0)
+            return PL_ENOMEM;
+        drop_items(c, c->keep);
     }
-    free(c->items);
-    free(c->bodies);
-    free(c->lens);
+    return 0;
 }
 
 /* Runs the query of x in orderBy order through emit_row for the page [offset, offset+limit]
  * (one more row tells a next page exists); *count = every match. */
 static int ordered_query(struct pl_req *r, struct qreq *x, struct emit *em, int64_t *count)
 {
-    struct collected c = {0};
+    int64_t end = x->sq.limit > 0 ? x->sq.offset + x->sq.limit + 1 : 0;
+    if (end > PL_API_ORDER_MAX + 1)
+        return pl_err_set(&em->err, PL_ETOOMANY,
+                          "orderBy pages reach at most %d entities deep (offset + limit): "
+                          "narrow the query",
+                          PL_API_ORDER_MAX);
     struct pl_store_query q = x->sq;
-    q.limit = PL_API_ORDER_MAX + 1;
+    if (end == 0) { /* limit=0: the count alone, nothing to order */
+        q.count = 1;
+        return pl_store_entity_query(r->app->store, &q, emit_row, em, count, &em->err);
+    }
+    struct collected c = {.keep = (size_t)end, .order = x->order};
+    q.limit = INT64_MAX; /* every match: the best `keep` are selected while reading */
     q.offset = 0;
     q.count = 0;
     int rc = pl_store_entity_query(r->app->store, &q, collect_row, &c, NULL, &em->err);
-    if (rc == 0 && c.n > PL_API_ORDER_MAX)
-        rc = pl_err_set(&em->err, PL_ETOOMANY,
-                        "orderBy sorts at most %d matching entities: narrow the query",
-                        PL_API_ORDER_MAX);
-    if (rc == 0 && pl_order_sort(x->order, c.items, c.n) != 0)
+    if (rc == PL_ENOMEM || (rc == 0 && c.n && pl_order_sort(x->order, c.items, c.n) != 0))
         rc = pl_err_set(&em->err, PL_ENOMEM, "out of memory");
-    if (c.nomem && rc == 0)
-        rc = pl_err_set(&em->err, PL_ENOMEM, "out of memory");
-    int64_t end = x->sq.limit > 0 ? x->sq.offset + x->sq.limit + 1 : 0;
     for (int64_t i = x->sq.offset; rc == 0 && i < end && i < (int64_t)c.n; i++) {
-        size_t k = (size_t)(uintptr_t)c.items[i].ud;
-        rc = emit_row(em, c.bodies[k], c.lens[k]);
+        const struct kept_row *row = c.items[i].ud;
+        rc = emit_row(em, row->body, row->len);
     }
-    *count = (int64_t)c.n;
-    collected_dispose(&c);
+    *count = c.total;
+    drop_items(&c, 0);
+    free(c.items);
     return rc;
 }
 

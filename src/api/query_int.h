@@ -39,7 +39,8 @@ int pl_api__query_get_or_reply(struct pl_req *r, struct qreq *x, int *local);
 int pl_api__query_post_or_reply(struct pl_req *r, struct qreq *x, const json_t *body, int *local);
 /* 5.7.2.4 / 5.7.4.4 too-wide rule. */
 int pl_api__too_wide_or_reply(struct pl_req *r, const struct qreq *x, int local);
-/* At most this many matches are sorted for orderBy (more: TooManyResults). */
+/* orderBy pages reach at most this deep (offset + limit; deeper: TooManyResults); any number
+ * of matches is ordered. */
 #define PL_API_ORDER_MAX 10000
 
 /* Link: <...offset=N&limit=L>; rel="next"/"prev". */

@@ -68,3 +68,33 @@ def test_4_5_6_removing_the_scope_records_a_deletion_instance(api):
                     timeAt="2000-01-01T00:00:00Z", options="sysAttrs")
     dels = got["scope"] if isinstance(got["scope"], list) else [got["scope"]]
     assert any(i["value"] == "urn:ngsi-ld:null" and "deletedAt" in i for i in dels)
+
+
+def test_4_23_ordering_of_more_matches_than_a_page_keeps_every_page_exact(api):
+    # the broker keeps only the best offset+limit+1 while reading (a bounded selection): many
+    # more matches than that still give exact pages and the full count
+    kind = "OrderMany" + uuid.uuid4().hex[:8]
+    n = 257
+    vals = [(i * 7919) % 1000 for i in range(n)]  # shuffled, with repeats broken by id
+    body = [{"id": f"urn:ngsi-ld:{kind}:{i:04d}", "type": kind,
+             "v": {"type": "Property", "value": v}} for i, v in enumerate(vals)]
+    r = requests.post(api + "/entityOperations/create", headers=CT, data=json.dumps(body))
+    assert r.status_code == 201, r.text
+    want = [e["id"] for e in sorted(body, key=lambda e: (-e["v"]["value"], e["id"]))]
+    got = []
+    for off in range(0, n, 40):
+        r = requests.get(api + E, params={"type": kind, "orderBy": "v;desc", "pick": "id",
+                                          "limit": "40", "offset": str(off), "count": "true"})
+        assert r.status_code == 200, r.text
+        assert r.headers["NGSILD-Results-Count"] == str(n)
+        got += [e["id"] for e in r.json()]
+    assert got == want
+    r = requests.get(api + E, params={"type": kind, "orderBy": "v", "limit": "0",
+                                      "count": "true"})
+    assert r.status_code == 200 and r.headers["NGSILD-Results-Count"] == str(n)
+
+
+def test_4_23_ordered_page_deeper_than_the_bound_is_too_many_results(api):
+    r = requests.get(api + E, params={"type": "T", "orderBy": "id", "offset": "10000",
+                                      "limit": "1"})
+    assert_problem(r, 403, "TooManyResults")
