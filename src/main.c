@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api.h"
 #include "app/app.h"
 #include "app/demo.h"
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
     hcfg.conn_timeout_s = 60;
     hcfg.routes = pl_api_routes;
     hcfg.n_routes = pl_api_n_routes;
+    hcfg.authorize = pl_api_authorize; /* route access (api/access.c); allows all with auth off */
     if (pl_http_start(&hcfg, &app, &app.http, &err) != 0) {
         pl_log_error("http: %s", err.detail);
         pl_notifier_stop(app.notifier);

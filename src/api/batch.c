@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api.h"
 #include "app/app.h"
 #include "base/limits.h"
@@ -61,6 +62,8 @@ struct batch {
     struct item *items;        /* n elements, in array order */
     atomic_size_t pending;     /* writes not yet reported, + 1 while still submitting */
     char now[PL_TIME_ISO_LEN]; /* one timestamp for the whole batch (5.5.11.0) */
+    const char *owner;         /* the owner key recorded with the entities it creates (issue
+                                  12; released with the request), NULL: none */
 };
 
 static void batch_release(void *p)
@@ -375,6 +378,7 @@ static int batch_run(struct pl_req *r, enum batch_op op, enum pl_update_op uop)
     b->op = op;
     b->uop = uop;
     pl_time_format(pl_time_now_ms(), b->now);
+    b->owner = pl_api_owner_key(r);
 
     /* With application/json one @context (the Link header's, or the core) serves every element;
      * with application/ld+json each element carries its own. */
@@ -419,6 +423,7 @@ static int batch_run(struct pl_req *r, enum batch_op op, enum pl_update_op uop)
         }
         it->w.apply = apply;
         it->w.ud = it;
+        it->w.owner = b->owner; /* recorded only when the write creates the entity */
         it->w.done = on_done;
         if (op == OP_CREATE || op == OP_UPSERT) {
             /* The JSON work of a new entity (copy, timestamps, serialization, index keys) is

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api.h"
 #include "app/app.h"
 #include "base/timeutil.h"
@@ -341,6 +342,7 @@ int pl_api_entity_create(struct pl_req *r)
     struct job *j = job_new(r, JOB_CREATE, id, ent);
     if (!j)
         return PL_HANDLER_DONE;
+    j->w.owner = pl_api_owner_key(r);
     return submit(r, j, cont_created);
 }
 

@@ -201,6 +201,10 @@ struct pl_http_config {
      * r->principal (and releases what it attaches with pl_req_defer), or answers (401 with
      * WWW-Authenticate) and returns 1. NULL: no authentication (auth off). */
     int (*authenticate)(struct pl_req *r);
+    /* Runs right after authenticate, before the handler: decides whether r->principal may use
+     * the route at all in r->tenant (api/access.c), or answers 401/403 and returns 1.
+     * NULL: no authorization (auth off). */
+    int (*authorize)(struct pl_req *r);
 };
 
 /* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */

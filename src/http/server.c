@@ -640,9 +640,18 @@ static int phase_auth(struct req_impl *ri)
     return fn ? fn(&ri->pub) : 0;
 }
 
+/* May the principal use this route in this tenant (pl_http_config.authorize)? Before the
+ * handler, so a refused request reads and writes nothing. */
+static int phase_authorize(struct req_impl *ri)
+{
+    int (*fn)(struct pl_req *) = ri->h->cfg.authorize;
+    return fn ? fn(&ri->pub) : 0;
+}
+
 typedef int (*phase_fn)(struct req_impl *ri);
-static const phase_fn phases[] = {phase_route,  phase_body,   phase_accept, phase_link,
-                                  phase_params, phase_tenant, phase_auth,   phase_prefer};
+static const phase_fn phases[] = {phase_route,  phase_body, phase_accept,    phase_link,
+                                  phase_params, phase_tenant, phase_auth, phase_authorize,
+                                  phase_prefer};
 
 /* ---------------------------------------------------------------------------------------------
  * MHD callbacks

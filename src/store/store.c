@@ -38,7 +38,8 @@
 #define WF_INTERNAL   (WF_CTX_PUT | WF_CTX_DELETE | WF_SUB_PUT | WF_SUB_DELETE | WF_CALL)
 #define WF_CTX_PUT    0x40000000u /* ud: the record (const json_t *) */
 #define WF_CTX_DELETE 0x80000000u /* id: the record id */
-#define WF_PUBLIC     (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST | PL_WRITE_PREPARED)
+#define WF_PUBLIC                                                                                  \
+    (PL_WRITE_MUST_EXIST | PL_WRITE_MUST_NOT_EXIST | PL_WRITE_PREPARED | PL_WRITE_WANT_OWNER)
 
 /* Bits of pl_store_write.sync_done_. */
 #define SD_DONE       0x1 /* the result is set (sync waiters may return) */
@@ -216,6 +217,37 @@ static int put_entity(struct pl_store *s, struct pl_store_write *w, const json_t
     return rc;
 }
 
+/* Issue 12 (authz): the owner key of an entity this write creates, in the same savepoint. */
+static int record_owner(struct pl_store *s, struct pl_store_write *w)
+{
+    if (!w->owner || !w->owner[0] || !s->ops->w_owner_put)
+        return 0;
+    return s->ops->w_owner_put(s->be, tn(w->tenant), w->id, w->owner, &w->err);
+}
+
+/* ... and removed with the entity. */
+static int drop_owner(struct pl_store *s, struct pl_store_write *w)
+{
+    return s->ops->w_owner_delete ? s->ops->w_owner_delete(s->be, tn(w->tenant), w->id, &w->err)
+                                  : 0;
+}
+
+/* PL_WRITE_WANT_OWNER: the stored entity's owner for apply ("" none). */
+static int load_owner(struct pl_store *s, struct pl_store_write *w)
+{
+    w->cur_owner[0] = '\0';
+    if (!(w->flags & PL_WRITE_WANT_OWNER) || !s->ops->w_owner_get)
+        return 0;
+    int rc = s->ops->w_owner_get(s->be, tn(w->tenant), w->id, w->cur_owner, sizeof w->cur_owner,
+                                 &w->err);
+    if (rc == PL_ENOTFOUND) {
+        pl_err_clear(&w->err);
+        w->cur_owner[0] = '\0';
+        return 0;
+    }
+    return rc;
+}
+
 /* Runs one write inside the open transaction; sets rc/err/result/existed. */
 static void run_one(struct pl_store *s, struct pl_store_write *w)
 {
@@ -263,7 +295,9 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
                                w->prepared_len, NULL, w->prep_new, &w->err);
         if (rc == 0) {
             next = json_incref((json_t *)w->prepared);
-            rc = record_history(s, w, NULL, next, w->hist_, &w->err);
+            rc = record_owner(s, w);
+            if (rc == 0)
+                rc = record_history(s, w, NULL, next, w->hist_, &w->err);
             goto finish;
         }
         w->existed = rc == PL_EALREADYEXISTS;
@@ -324,6 +358,8 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
         rc = pl_err_set(&w->err, PL_ENOMEM, "out of memory");
         goto finish;
     }
+    if (cur && (rc = load_owner(s, w)) != 0)
+        goto finish;
     rc = w->apply(w->ud, cur, &next, &w->err);
     if (rc != 0) {
         if (w->err.code == PL_OK)
@@ -336,10 +372,14 @@ static void run_one(struct pl_store *s, struct pl_store_write *w)
             goto finish;
         }
         rc = put_entity(s, w, next, old_ix);
+        if (rc == 0 && !cur)
+            rc = record_owner(s, w);
         if (rc == 0)
             rc = record_history(s, w, w->ev_before_, next, NULL, &w->err);
     } else if (cur) {
         rc = ops->w_entity_delete(s->be, tn(w->tenant), w->id, old_ix, &w->err);
+        if (rc == 0)
+            rc = drop_owner(s, w);
         if (rc == 0)
             rc = record_history(s, w, w->ev_before_, NULL, NULL, &w->err);
     }
@@ -1326,4 +1366,40 @@ int pl_store_tenant_exists(struct pl_store *s, const char *tenant)
     if (!s->ops->tenant_exists || s->ops->tenant_exists(s->be, tenant, &exists, &err) != 0)
         return 0;
     return exists;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Entity owners (issue 12, part authz): recorded by run_one with the creating write; these are
+ * the reader and the temporal API's own recording.
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_entity_owner(struct pl_store *s, const char *tenant, const char *id, char *buf,
+                          size_t cap, struct pl_err *err)
+{
+    if (cap)
+        buf[0] = '\0';
+    if (!s->ops->owner_get)
+        return pl_err_set(err, PL_ENOTFOUND, "no owner");
+    return s->ops->owner_get(s->be, tn(tenant), id, buf, cap, err);
+}
+
+struct owner_set_arg {
+    const char *tenant, *id, *owner;
+};
+
+static int owner_set_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    const struct owner_set_arg *a = c->arg;
+    if (!s->ops->w_owner_put)
+        return 0;
+    return s->ops->w_owner_put(s->be, a->tenant, a->id, a->owner, err);
+}
+
+int pl_store_entity_owner_set(struct pl_store *s, const char *tenant, const char *id,
+                              const char *owner, struct pl_err *err)
+{
+    if (!owner || !owner[0])
+        return 0;
+    struct owner_set_arg a = {tn(tenant), id, owner};
+    struct wcall c = {owner_set_run, &a};
+    return call_sync(s, tenant, id, &c, err);
 }

@@ -301,6 +301,17 @@ struct pl_store_ops {
     /* -- credentials: users and API keys -- */
 
     /* -- authorization: entity owners, tenant policy -- */
+    /* The owner key of an entity (auth/authz.h pl_authz_owner_key), recorded by the writer in
+     * the savepoint that creates the entity (pl_store_write.owner) and removed in the one that
+     * deletes it. get: PL_ENOTFOUND when it has none; a key longer than cap is an error, never
+     * truncated. NULL members: owners are not kept (every owner check then fails closed). */
+    int (*w_owner_put)(void *be, const char *tenant, const char *id, const char *owner,
+                       struct pl_err *err);
+    int (*w_owner_delete)(void *be, const char *tenant, const char *id, struct pl_err *err);
+    int (*w_owner_get)(void *be, const char *tenant, const char *id, char *buf, size_t cap,
+                       struct pl_err *err);                     /* writer side */
+    int (*owner_get)(void *be, const char *tenant, const char *id, char *buf, size_t cap,
+                     struct pl_err *err);                       /* reader side */
 
     /* -- tenants and audit -- */
 };
@@ -341,6 +352,12 @@ typedef int (*pl_store_apply_fn)(void *ud, json_t *cur, json_t **next, struct pl
 #define PL_WRITE_MUST_EXIST     0x1u /* PL_ENOTFOUND when the entity is absent */
 #define PL_WRITE_MUST_NOT_EXIST 0x2u /* PL_EALREADYEXISTS when it is present */
 #define PL_WRITE_PREPARED       0x4u /* optimistic: see pl_store_prep_end (apply is not called) */
+/* Before `apply` runs on an existing entity, the writer reads its recorded owner into
+ * pl_store_write.cur_owner (issue 12: an apply write that decides on ownership). */
+#define PL_WRITE_WANT_OWNER 0x8u
+
+/* Room for an owner key (auth/authz.h PL_AUTHZ_OWNER_MAX fits). */
+#define PL_STORE_OWNER_MAX 160
 
 struct pl_store_write {
     /* IN, set by the caller; strings are borrowed until `done` runs / write_sync returns */
@@ -365,6 +382,11 @@ struct pl_store_write {
     struct pl_store_ix *prep_old, *prep_new; /* index keys before/after (owned) */
     const json_t *before; /* optional, prepared updates: the entity before the change, for the
                              change listener (borrowed until reported) */
+    /* authorization (issue 12) */
+    const char *owner;  /* IN: the owner key recorded when this write CREATES the entity
+                           (NULL: none; borrowed until reported) */
+    char cur_owner[PL_STORE_OWNER_MAX]; /* OUT with PL_WRITE_WANT_OWNER, before apply: the
+                           existing entity's owner key, "" when it has none */
     /* private to the store */
     json_t *ev_before_; /* the entity before the write, for the listener */
     void *hist_;        /* prepared writes: their history rows, computed on the caller's thread
@@ -566,5 +588,17 @@ int64_t pl_store_hist_trim_step(struct pl_store *s);
 int64_t pl_store_expire_step(struct pl_store *s, int64_t now_ms);
 /* Whether the store records history for entities of `tenant` (any type). */
 int pl_store_hist_on(const struct pl_store *s, const char *tenant);
+
+/* ------------------------------------------------------------------------------------------
+ * Entity owners (issue 12, part authz; store/authz.c). The owner key the entity's creating write
+ * carried (pl_store_write.owner). Thread-safe (reader side). Returns 0 with buf filled,
+ * PL_ENOTFOUND when the entity has no recorded owner, or an error.
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_entity_owner(struct pl_store *s, const char *tenant, const char *id, char *buf,
+                          size_t cap, struct pl_err *err);
+/* Records `owner` for (tenant, id) now, through the writer (the temporal API's create, whose
+ * history write is not an entity write). Synchronous. */
+int pl_store_entity_owner_set(struct pl_store *s, const char *tenant, const char *id,
+                              const char *owner, struct pl_err *err);
 
 #endif

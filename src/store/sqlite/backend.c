@@ -444,7 +444,8 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
     if ((rc = exec_sql(db, "BEGIN IMMEDIATE", err)) != 0)
         return rc;
     if ((rc = exec_sql(db, schema_sql, err)) != 0 ||
-        (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0)
+        (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0 ||
+        (rc = exec_sql(db, sq_authz_schema_sql, err)) != 0)
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
@@ -474,6 +475,7 @@ static void be_free(struct sqlite_be *be)
     for (int i = 0; i < W__COUNT; i++)
         sqlite3_finalize(be->st[i]);
     sq_hist_free(be);
+    sq_authz_free(be);
     while (be->idle) {
         struct rconn *c = be->idle;
         be->idle = c->next;
@@ -1557,6 +1559,10 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     /* -- credentials -- */
 
     /* -- authorization -- */
+    .w_owner_put = sq_w_owner_put,
+    .w_owner_delete = sq_w_owner_delete,
+    .w_owner_get = sq_w_owner_get,
+    .owner_get = sq_owner_get,
 
     /* -- tenants and audit -- */
 };

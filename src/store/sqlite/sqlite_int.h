@@ -18,6 +18,7 @@
 /* room for the writer's cached statements (enum wst in backend.c, enum hst in history.c) */
 #define SQ_WRITER_STMTS 40
 #define SQ_HIST_STMTS   24
+#define SQ_AUTHZ_STMTS  3 /* authz.c's writer statements (entity owners) */
 
 /* Statements cached on each read connection. */
 enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
@@ -33,6 +34,7 @@ struct sqlite_be {
     sqlite3 *db;                       /* the write connection; used only by the writer thread */
     sqlite3_stmt *st[SQ_WRITER_STMTS]; /* cached writer statements, prepared on first use */
     sqlite3_stmt *hst[SQ_HIST_STMTS];  /* history.c's writer statements */
+    sqlite3_stmt *ost[SQ_AUTHZ_STMTS]; /* authz.c's writer statements */
     int64_t trim_eid;                  /* retention: the count rules' scan position (eid) */
     int64_t last_iid;                  /* highest instanceId handed out (0: not loaded yet) */
     int64_t saved_iid;                 /* the high-water mark last saved in meta */
@@ -101,6 +103,16 @@ int sq_hist_instances(void *be, const struct pl_hist_query *q, pl_hist_row_fn fn
                       struct pl_err *err);
 int sq_hist_aggregate(void *be, const struct pl_hist_query *q, const struct pl_hist_aggr *a,
                       pl_hist_aggr_fn fn, void *ud, struct pl_err *err);
+/* Authorization (authz.c, issue 12): entity owners. */
+extern const char sq_authz_schema_sql[];
+void sq_authz_free(struct sqlite_be *be);
+int sq_w_owner_put(void *be, const char *tenant, const char *id, const char *owner,
+                   struct pl_err *err);
+int sq_w_owner_delete(void *be, const char *tenant, const char *id, struct pl_err *err);
+int sq_w_owner_get(void *be, const char *tenant, const char *id, char *buf, size_t cap,
+                   struct pl_err *err);
+int sq_owner_get(void *be, const char *tenant, const char *id, char *buf, size_t cap,
+                 struct pl_err *err);
 /* Registers Polis's SQL functions on a read connection (query.c). */
 int sq_register_functions(sqlite3 *db);
 
