@@ -51,6 +51,9 @@ struct item {
                                 read once the write is reported) */
     const char *id;          /* entity id for the answer (borrowed from the body), or NULL */
     int submitted;           /* 1: queued to the store (w.rc is the store's result) */
+    int may_not_create;      /* upsert (issue 12): the principal may not create this element:
+                                it goes through only if the entity exists and may be updated */
+    size_t index;            /* its position in the array (for error details) */
 };
 
 /* The state of a batch while the request is suspended. Owned by the request. */
@@ -84,14 +87,41 @@ static void batch_release(void *p)
  * The writer side
  * ------------------------------------------------------------------------------------------ */
 
+/* Issue 12: may the principal do `a` to the stored entity `e` (types as they are: before the
+ * change, or after it when called again on the result)? Owner from the writer
+ * (PL_WRITE_WANT_OWNER). */
+static int authorize(const struct item *it, enum pl_authz_action a, const json_t *e,
+                     struct pl_err *err)
+{
+    const struct pl_req *r = it->b->req;
+    if (!r->principal)
+        return 0;
+    struct pl_authz_target t = {it->id, json_object_get(e, "type"), NULL,
+                                it->w.cur_owner[0] ? it->w.cur_owner : NULL};
+    char what[32];
+    snprintf(what, sizeof what, "element %zu", it->index);
+    return pl_authz_check_item(r->principal, r->tenant, a, &t, what, err);
+}
+
 /* The read-modify-write of one element, on the writer thread (store.h). */
 static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
 {
     struct item *it = ud;
     struct batch *b = it->b;
     if (b->op == OP_DELETE) {
+        int arc = authorize(it, PL_AUTHZ_DELETE, cur, err);
+        if (arc != 0)
+            return arc;
         *next = NULL;
         return 0;
+    }
+    if (!cur && it->may_not_create) /* an upsert that would create what it may not */
+        return pl_err_set(err, PL_EFORBIDDEN, "element %zu: the role '%s' may not create entities",
+                          it->index, pl_role_name(b->req->principal->role));
+    if (cur) {
+        int arc = authorize(it, PL_AUTHZ_UPDATE, cur, err);
+        if (arc != 0)
+            return arc;
     }
     if (!cur) { /* create, or upsert of an entity that does not exist yet */
         json_t *e = json_deep_copy(it->frag);
@@ -107,6 +137,8 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     /* The stored entity must stay within the limits a create must meet (as entities.c). */
     if (rc == 0)
         rc = pl_entity_check_limits(cur, &b->req->app->limits, err);
+    if (rc == 0) /* and within the principal's grant after the change too */
+        rc = authorize(it, PL_AUTHZ_UPDATE, cur, err);
     if (rc != 0)
         return rc;
     *next = json_incref(cur);
@@ -398,6 +430,7 @@ static int batch_run(struct pl_req *r, enum batch_op op, enum pl_update_op uop)
     for (size_t i = 0; i < n; i++) {
         struct item *it = &items[i];
         it->b = b;
+        it->index = i;
         pl_err_clear(&it->w.err);
         json_t *el = json_array_get(body, i);
         if (op == OP_DELETE)
@@ -421,11 +454,29 @@ static int batch_run(struct pl_req *r, enum batch_op op, enum pl_update_op uop)
             it->w.flags = PL_WRITE_MUST_EXIST;
             break;
         }
+        if (pl_authz_needs_owner(r->principal))
+            it->w.flags |= PL_WRITE_WANT_OWNER;
         it->w.apply = apply;
         it->w.ud = it;
         it->w.owner = b->owner; /* recorded only when the write creates the entity */
         it->w.done = on_done;
         if (op == OP_CREATE || op == OP_UPSERT) {
+            /* Issue 12: may the principal create it? A create that may not fails here; an
+             * upsert may still update the entity if it exists (decided by apply). */
+            struct pl_err ae;
+            char what[32];
+            snprintf(what, sizeof what, "element %zu", i);
+            struct pl_authz_target t = {it->id, json_object_get(it->frag, "type"), NULL, NULL};
+            if (pl_authz_check_item(r->principal, r->tenant, PL_AUTHZ_CREATE, &t, what, &ae)) {
+                if (op == OP_CREATE) {
+                    it->w.rc = ae.code;
+                    it->w.err = ae;
+                    continue;
+                }
+                it->may_not_create = 1;
+            }
+        }
+        if ((op == OP_CREATE || op == OP_UPSERT) && !it->may_not_create) {
             /* The JSON work of a new entity (copy, timestamps, serialization, index keys) is
              * done here, on the network thread, so the writer only inserts; an upsert of an
              * entity that exists continues as the apply write above (store.h). */

@@ -79,10 +79,28 @@ static int check_types(const struct job *j, const json_t *e, struct pl_err *err)
     return 0;
 }
 
+/* Issue 12: may the principal change or delete this entity (its id, types and owner key in
+ * j->w.cur_owner: read by the writer for apply writes, by submit_update for prepared ones)? */
+static int authorize(const struct job *j, enum pl_authz_action a, const json_t *e,
+                     struct pl_err *err)
+{
+    const struct pl_req *r = j->req;
+    if (!r->principal)
+        return 0;
+    struct pl_authz_target t = {j->w.id, json_object_get(e, "type"), NULL,
+                                j->w.cur_owner[0] ? j->w.cur_owner : NULL};
+    return pl_authz_check(r->principal, r->tenant, a, &t, err);
+}
+
 static int apply_change(struct job *j, json_t *e, struct pl_err *err)
 {
     if (check_types(j, e, err) != 0)
         return PL_ENOTFOUND;
+    /* the entity as it is, then (below) as the change leaves it: a write may neither retype an
+     * entity out of a grant nor into one */
+    int arc = authorize(j, PL_AUTHZ_UPDATE, e, err);
+    if (arc != 0)
+        return arc;
     char now[PL_TIME_ISO_LEN];
     pl_time_format(pl_time_now_ms(), now);
     json_t *cur = e;
@@ -110,6 +128,8 @@ static int apply_change(struct job *j, json_t *e, struct pl_err *err)
      * types and attributes; a delete cannot grow anything). */
     if (rc == 0 && j->kind != JOB_ATTR_DELETE)
         rc = pl_entity_check_limits(cur, &j->req->app->limits, err);
+    if (rc == 0)
+        rc = authorize(j, PL_AUTHZ_UPDATE, cur, err);
     return rc;
 }
 
@@ -123,6 +143,9 @@ static int apply(void *ud, json_t *cur, json_t **next, struct pl_err *err)
     if (j->kind == JOB_DELETE) {
         if (check_types(j, cur, err) != 0)
             return PL_ENOTFOUND;
+        int arc = authorize(j, PL_AUTHZ_DELETE, cur, err);
+        if (arc != 0)
+            return arc;
         *next = NULL;
         return 0;
     }
@@ -158,6 +181,8 @@ static struct job *job_new(struct pl_req *r, enum job_kind kind, const char *id,
     j->w.tenant = r->tenant;
     j->w.id = id;
     j->w.flags = kind == JOB_CREATE ? PL_WRITE_MUST_NOT_EXIST : PL_WRITE_MUST_EXIST;
+    if (kind != JOB_CREATE && pl_authz_needs_owner(r->principal))
+        j->w.flags |= PL_WRITE_WANT_OWNER; /* apply writes decide on ownership (authorize) */
     j->w.apply = apply;
     j->w.ud = j;
     j->w.done = on_done;
@@ -195,7 +220,8 @@ static int submit_update(struct pl_req *r, struct job *j)
         json_array_clear(j->not_updated);
     if (++j->tries > OPTIMISTIC_TRIES) {
         pl_store_prep_release(&j->w);
-        j->w.flags = PL_WRITE_MUST_EXIST;
+        j->w.flags = PL_WRITE_MUST_EXIST |
+                     (pl_authz_needs_owner(r->principal) ? PL_WRITE_WANT_OWNER : 0u);
         return submit(r, j, j->final_cont);
     }
     json_t *cur = NULL;
@@ -207,6 +233,18 @@ static int submit_update(struct pl_req *r, struct job *j)
     }
     if (rc != 0)
         return pl_api_problem(r, &err);
+    /* Issue 12: the owner of the entity just read, for authorize (the revision check makes it
+     * the owner of this very entity: a delete and re-create in between changes the revision). */
+    j->w.cur_owner[0] = '\0';
+    if (pl_authz_needs_owner(r->principal)) {
+        rc = pl_store_entity_owner(r->app->store, r->tenant, j->w.id, j->w.cur_owner,
+                                   sizeof j->w.cur_owner, &err);
+        if (rc != 0 && rc != PL_ENOTFOUND) {
+            json_decref(cur);
+            return pl_api_problem(r, &err);
+        }
+        pl_err_clear(&err);
+    }
     struct pl_store_prep prep;
     json_decref(j->before);
     j->before = NULL;
@@ -339,6 +377,10 @@ int pl_api_entity_create(struct pl_req *r)
     if (parse_payload(r, NULL, PL_PARSE_ENTITY, 0, &ent, &ctx) != 0)
         return PL_HANDLER_DONE;
     const char *id = json_string_value(json_object_get(ent, "id"));
+    struct pl_err err;
+    struct pl_authz_target t = {id, json_object_get(ent, "type"), NULL, NULL};
+    if (pl_authz_check(r->principal, r->tenant, PL_AUTHZ_CREATE, &t, &err) != 0)
+        return pl_api_deny(r, &err);
     struct job *j = job_new(r, JOB_CREATE, id, ent);
     if (!j)
         return PL_HANDLER_DONE;

@@ -94,6 +94,11 @@ int pl_authz_owner_key(const struct pl_principal *p, char *buf, size_t cap)
     return 0;
 }
 
+int pl_authz_needs_owner(const struct pl_principal *p)
+{
+    return p && p->role == PL_ROLE_ENTERPRISE;
+}
+
 int pl_authz_is_owner(const struct pl_principal *p, const char *owner)
 {
     char key[PL_AUTHZ_OWNER_MAX];

@@ -127,6 +127,10 @@ int pl_authz_types_granted(const struct pl_principal *p, const json_t *types);
 #define PL_AUTHZ_OWNER_MAX (16 + PL_PRINCIPAL_NAME_MAX)
 int pl_authz_owner_key(const struct pl_principal *p, char *buf, size_t cap);
 
+/* 1 when deciding for `p` needs the entity's recorded owner (an enterprise): the others are
+ * decided without reading it. */
+int pl_authz_needs_owner(const struct pl_principal *p);
+
 /* 1 when `owner` (an owner key, NULL: none) is `p`'s. */
 int pl_authz_is_owner(const struct pl_principal *p, const char *owner);
 
