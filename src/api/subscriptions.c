@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "api/query_int.h"
 #include "app/app.h"
+#include "auth/owner.h"
 #include "base/timeutil.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
@@ -92,6 +93,11 @@ int pl_api_subscription_create(struct pl_req *r)
         pl_sub_free(s);
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
     }
+    /* the owner: who may see its secrets and change it (auth/owner.h); NULL with auth off */
+    if (r->principal && !(s->owner = pl_principal_copy(r->principal))) {
+        pl_sub_free(s);
+        return pl_reply_error(r, PL_ENOMEM, "out of memory");
+    }
     char *enc = pl_http_encode_segment(s->id);
     size_t n = sizeof S_PATH + (enc ? strlen(enc) : 0);
     char *loc = enc ? malloc(n) : NULL;
@@ -117,6 +123,7 @@ struct render_ud {
     struct pl_ctx *ctx;
     json_t *out; /* an array (list) or the object (one) */
     int64_t now;
+    const struct pl_principal *who; /* who asks: secrets are redacted unless it may see them */
 };
 
 static void render_one(void *ud, const struct pl_sub *s, const struct pl_sub_status *st)
@@ -125,6 +132,8 @@ static void render_one(void *ud, const struct pl_sub *s, const struct pl_sub_sta
     json_t *j = pl_sub_render(s, u->ctx, st, u->now);
     if (!j)
         return;
+    if (!pl_owner_may_see_secrets(s->owner, u->who))
+        pl_sub_redact(j);
     if (json_is_array(u->out))
         json_array_append_new(u->out, j);
     else
@@ -136,7 +145,7 @@ int pl_api_subscription_get(struct pl_req *r)
 {
     if (sub_id_or_reply(r) != 0)
         return PL_HANDLER_DONE;
-    struct render_ud u = {NULL, NULL, pl_time_now_ms()};
+    struct render_ud u = {NULL, NULL, pl_time_now_ms(), r->principal};
     if (pl_api_context_or_reply(r, NULL, &u.ctx) != 0)
         return PL_HANDLER_DONE;
     if (pl_notifier_with(r->app->notifier, r->tenant, r->params[0], render_one, &u) != 0) {
@@ -157,7 +166,7 @@ int pl_api_subscriptions_list(struct pl_req *r)
     /* 5.5.10: listing is a read, so a tenant that does not exist is NonexistentTenant */
     if (notifier_or_reply(r) != 0 || pl_api__tenant_or_reply(r) != 0)
         return PL_HANDLER_DONE;
-    struct render_ud u = {NULL, json_array(), pl_time_now_ms()};
+    struct render_ud u = {NULL, json_array(), pl_time_now_ms(), r->principal};
     if (!u.out)
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
     pl_req_defer_decref(r, u.out);
@@ -201,13 +210,26 @@ int pl_api_subscriptions_list(struct pl_req *r)
 struct patch_ud {
     const json_t *frag;
     struct pl_ctx *ctx;
+    struct pl_req *r;
     int fn_failed; /* the fragment was refused (not: the subscription is missing) */
 };
 
+/* Only the owner, operators of the tenant and admins change a subscription, and only the owner
+ * and admins change where it sends (docs/security.md "Tenants and secrets"). */
 static int patch_one(void *ud, const struct pl_sub *cur, struct pl_sub **out, struct pl_err *err)
 {
     struct patch_ud *u = ud;
+    const struct pl_principal *who = u->r->principal;
+    u->fn_failed = 1;
+    if (!pl_owner_may_modify(cur->owner, who, u->r->tenant))
+        return pl_err_set(err, PL_EFORBIDDEN, "only its owner may change this subscription");
     int rc = pl_sub_patch(cur, u->frag, u->ctx, out, err);
+    if (rc == 0 && !pl_owner_may_repoint(cur->owner, who) && !pl_sub_same_endpoint(cur, *out)) {
+        pl_sub_free(*out);
+        *out = NULL;
+        return pl_err_set(err, PL_EFORBIDDEN,
+                          "only its owner may change the endpoint of this subscription");
+    }
     u->fn_failed = rc != 0;
     return rc;
 }
@@ -228,11 +250,19 @@ int pl_api_subscription_patch(struct pl_req *r)
         strcmp(json_string_value(jc), "urn:ngsi-ld:null") != 0 &&
         jsonld_context_or_reply(r, json_string_value(jc)) != 0)
         return PL_HANDLER_DONE;
-    struct patch_ud u = {body, ctx, 0};
+    struct patch_ud u = {body, ctx, r, 0};
     if (pl_notifier_update(r->app->notifier, r->tenant, r->params[0], patch_one, &u, &err) != 0)
         return u.fn_failed ? pl_reply_problem(r, &err) : pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
+}
+
+static int delete_allowed(void *ud, const struct pl_sub *cur, struct pl_err *err)
+{
+    struct pl_req *r = ud;
+    if (pl_owner_may_modify(cur->owner, r->principal, r->tenant))
+        return 0;
+    return pl_err_set(err, PL_EFORBIDDEN, "only its owner may delete this subscription");
 }
 
 /* DELETE /subscriptions/{id} (5.8.5, 6.11.3.3) */
@@ -242,8 +272,9 @@ int pl_api_subscription_delete(struct pl_req *r)
         return PL_HANDLER_DONE;
     struct pl_err err;
     pl_err_clear(&err);
-    if (pl_notifier_remove(r->app->notifier, r->tenant, r->params[0], &err) != 0)
-        return pl_api_problem(r, &err);
+    if (pl_notifier_remove_if(r->app->notifier, r->tenant, r->params[0], delete_allowed, r,
+                              &err) != 0)
+        return err.code == PL_EFORBIDDEN ? pl_reply_problem(r, &err) : pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
 }

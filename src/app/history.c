@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/tenant.h"
 #include "query/temporalq.h"
 
 #define DEFAULT_VOCAB "https://uri.etsi.org/ngsi-ld/default-context/"
@@ -78,8 +79,14 @@ int pl_app_history_init(struct pl_app_history *h, const struct pl_config *cfg, s
     size_t n = list ? split(list, items, MAX_ITEMS) : 0;
     if (!list || !(h->tenants = calloc(n + 1, sizeof *h->tenants)))
         return pl_err_set(err, PL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i], "-") != 0 && !pl_tenant_name_valid(items[i]))
+            return pl_err_set(err, PL_EBADREQUESTDATA,
+                              "--history-off-tenants: '%.64s' is not a tenant name (" PL_TENANT_RULE
+                              ")",
+                              items[i]);
         h->tenants[i] = strcmp(items[i], "-") == 0 ? "" : items[i];
+    }
     h->pol.off_tenants = h->tenants;
     h->pol.n_off_tenants = n;
 

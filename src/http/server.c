@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/tenant.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
 #include "base/strbuf.h"
@@ -565,16 +566,8 @@ static int phase_tenant(struct req_impl *ri)
         r->tenant = "";
         return 0;
     }
-    size_t n = strlen(t);
-    int ok = n > 0 && n <= 64;
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = t[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '_' || c == '-';
-    }
-    if (!ok) {
-        pl_reply_error(r, PL_EBADREQUESTDATA,
-                       "NGSILD-Tenant must be 1 to 64 characters of [A-Za-z0-9_-]");
+    if (!pl_tenant_name_valid(t)) {
+        pl_reply_error(r, PL_EBADREQUESTDATA, "NGSILD-Tenant must be " PL_TENANT_RULE);
         return 1;
     }
     r->tenant = t;

@@ -20,6 +20,7 @@
 #include "base/hmap.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
+#include "base/redact.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "ctxreg/ctxreg.h"
@@ -449,30 +450,76 @@ int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id
     return rc;
 }
 
-int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id,
-                       struct pl_err *err)
+/* Deletes `e` (store and registry). Registry write lock held. */
+static int remove_locked(struct pl_notifier *n, struct entry *e, struct pl_err *err)
+{
+    const char *tenant = e->tenant, *id = e->sub->id;
+    int rc = pl_store_sub_delete(n->store, tenant, id, err);
+    if (rc != 0 && rc != PL_ENOTFOUND)
+        return rc;
+    for (size_t i = 0; i < n->n_retired; i++) {
+        struct entry *r = n->retired[i];
+        if (!strcmp(r->tenant, tenant) && !strcmp(r->sub->id, id)) {
+            atomic_store(&r->removed, 1);
+            r->to_seq = 0; /* matches nothing more */
+        }
+    }
+    atomic_store(&e->removed, 1);
+    uninstall(n, e);
+    entry_unref(e);
+    return 0;
+}
+
+int pl_notifier_remove_if(struct pl_notifier *n, const char *tenant, const char *id,
+                          pl_notifier_check_fn allow, void *ud, struct pl_err *err)
 {
     tenant = tenant ? tenant : "";
     pthread_rwlock_wrlock(&n->lock);
     struct entry *e = find(n, tenant, id);
     int rc;
-    if (!e) {
+    if (!e)
         rc = pl_err_set(err, PL_ENOTFOUND, "subscription '%s' not found", id);
-    } else if ((rc = pl_store_sub_delete(n->store, tenant, id, err)) == 0 || rc == PL_ENOTFOUND) {
-        atomic_store(&e->removed, 1);
-        uninstall(n, e);
-        entry_unref(e);
-        for (size_t i = 0; i < n->n_retired; i++) {
-            struct entry *r = n->retired[i];
-            if (!strcmp(r->tenant, tenant) && !strcmp(r->sub->id, id)) {
-                atomic_store(&r->removed, 1);
-                r->to_seq = 0; /* matches nothing more */
-            }
-        }
-        rc = 0;
+    else if (allow && (rc = allow(ud, e->sub, err)) != 0)
+        ;
+    else
+        rc = remove_locked(n, e, err);
+    pthread_rwlock_unlock(&n->lock);
+    return rc;
+}
+
+int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id,
+                       struct pl_err *err)
+{
+    return pl_notifier_remove_if(n, tenant, id, NULL, NULL, err);
+}
+
+int pl_notifier_remove_tenant(struct pl_notifier *n, const char *tenant, size_t *n_removed,
+                              struct pl_err *err)
+{
+    tenant = tenant ? tenant : "";
+    *n_removed = 0;
+    int rc = 0;
+    pthread_rwlock_wrlock(&n->lock);
+    for (size_t i = n->n_entries; rc == 0 && i > 0; i--) {
+        struct entry *e = n->entries[i - 1]; /* uninstall moves the last entry into a hole */
+        if (strcmp(e->tenant, tenant) != 0)
+            continue;
+        if ((rc = remove_locked(n, e, err)) == 0)
+            (*n_removed)++;
     }
     pthread_rwlock_unlock(&n->lock);
     return rc;
+}
+
+size_t pl_notifier_count(struct pl_notifier *n, const char *tenant)
+{
+    tenant = tenant ? tenant : "";
+    size_t k = 0;
+    pthread_rwlock_rdlock(&n->lock);
+    for (size_t i = 0; i < n->n_entries; i++)
+        k += strcmp(n->entries[i]->tenant, tenant) == 0;
+    pthread_rwlock_unlock(&n->lock);
+    return k;
 }
 
 static void visit(const struct entry *e, pl_notifier_visit_fn fn, void *ud)
@@ -639,11 +686,12 @@ static void on_delivered(void *ud, int ok, int http_status, const char *error)
     }
     ss->gen++;
     pthread_mutex_unlock(&ss->mu);
+    char shown[512]; /* never the endpoint's credentials in a log (base/redact.h) */
     if (warn)
         pl_log_warn("notify: subscription '%s': delivery to %s failed (%d): %s (%llu more "
                     "failures not logged)",
-                    e->sub->id, e->sub->uri, http_status, error ? error : "?",
-                    (unsigned long long)suppressed);
+                    e->sub->id, pl_uri_redact(e->sub->uri, shown, sizeof shown), http_status,
+                    error ? error : "?", (unsigned long long)suppressed);
     entry_unref(e);
 }
 
@@ -847,10 +895,12 @@ static void pend_push(struct pl_notifier *n, struct entry *e, struct ev *v, int6
                      "changes dropped: more than %zu waiting for the endpoint", n->pend_max);
             int warn = warn_due(e->ss, now, &suppressed);
             pthread_mutex_unlock(&e->ss->mu);
+            char shown[512];
             if (warn)
                 pl_log_warn("notify: subscription '%s': the endpoint %s does not keep up: more "
                             "than %zu changes waiting, the oldest are dropped",
-                            e->sub->id, e->sub->uri, n->pend_max);
+                            e->sub->id, pl_uri_redact(e->sub->uri, shown, sizeof shown),
+                            n->pend_max);
         }
     }
     v->refs++;

@@ -111,6 +111,17 @@ int pl_notifier_update(struct pl_notifier *n, const char *tenant, const char *id
 /* Deletes (store and registry). PL_ENOTFOUND when absent. */
 int pl_notifier_remove(struct pl_notifier *n, const char *tenant, const char *id,
                        struct pl_err *err);
+/* The same when `allow` (called under the registry's write lock with the installed subscription;
+ * it must not call the notifier) returns 0; else nothing is deleted and its error returned. */
+typedef int (*pl_notifier_check_fn)(void *ud, const struct pl_sub *cur, struct pl_err *err);
+int pl_notifier_remove_if(struct pl_notifier *n, const char *tenant, const char *id,
+                          pl_notifier_check_fn allow, void *ud, struct pl_err *err);
+/* Deletes every subscription of `tenant` (store and registry; deleting a tenant). Returns 0 and
+ * *n_removed, or the first store error (the ones removed before it stay removed). */
+int pl_notifier_remove_tenant(struct pl_notifier *n, const char *tenant, size_t *n_removed,
+                              struct pl_err *err);
+/* How many subscriptions `tenant` has. */
+size_t pl_notifier_count(struct pl_notifier *n, const char *tenant);
 
 /* Calls fn with the subscription and its status under the registry's read lock (fn must not
  * call the notifier). PL_ENOTFOUND when absent. */

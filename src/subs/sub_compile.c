@@ -812,5 +812,10 @@ fail:
 
 int pl_sub_from_stored(const json_t *stored, struct pl_sub **out, struct pl_err *err)
 {
-    return pl_sub__compile(stored, 0, 0, out, err);
+    int rc = pl_sub__compile(stored, 0, 0, out, err);
+    if (rc == 0 && (rc = pl_sub__owner_from_stored(stored, *out, err)) != 0) {
+        pl_sub_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }

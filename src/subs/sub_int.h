@@ -13,6 +13,7 @@
  *   sub_render.c    the stored form, the status counters in it, and the GET representation
  *   sub_match.c     matching one change (the change summary) or one entity
  *   sub_payload.c   notification payloads (JSON and text) and their @context / Link
+ *   sub_secrets.c   the owner in the stored form, redaction of credentials, endpoint equality
  *
  * The stored form is read back by step 2 alone, without any @context.
  */
@@ -26,6 +27,9 @@
 #include "subs/subscription.h"
 
 #define NGSI_NULL "urn:ngsi-ld:null"
+/* The stored form's member with the owner snapshot (auth/owner.h). A client cannot set it: step
+ * 2 never reads it, only pl_sub_from_stored does. */
+#define PL_SUB_OWNER_MEMBER "polis:owner"
 #define SHOW_MAX  64
 
 /* ---- errors (subscription.c) ------------------------------------------------------------- */
@@ -58,6 +62,13 @@ json_t *pl_sub__name_compact(const struct pl_ctx *c, const char *iri);
 /* ---- step 2 (sub_compile.c) -------------------------------------------------------------- */
 /* Validates an expanded document (borrowed) into a NEW struct pl_sub (*out). check_exp:
  * expiresAt must be after now_ms. 0, PL_EBADREQUESTDATA, PL_EOPNOTSUPPORTED or PL_ENOMEM. */
+/* ---- the owner in the stored form (sub_secrets.c) ------------------------------------------ */
+/* Sets d's PL_SUB_OWNER_MEMBER from s->owner (nothing when NULL): 0 or PL_ENOMEM. */
+int pl_sub__owner_to_stored(const struct pl_sub *s, json_t *d);
+/* Sets s->owner from stored's PL_SUB_OWNER_MEMBER (NULL when absent): 0, or PL_EBADREQUESTDATA
+ * when it is malformed. */
+int pl_sub__owner_from_stored(const json_t *stored, struct pl_sub *s, struct pl_err *err);
+
 int pl_sub__compile(const json_t *doc, int64_t now_ms, int check_exp, struct pl_sub **out,
                     struct pl_err *err);
 

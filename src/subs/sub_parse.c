@@ -392,6 +392,8 @@ int pl_sub_patch_at(const struct pl_sub *cur, const json_t *fragment, const stru
     if (rc == 0 && exp && !json_is_null(exp) && !json_object_get(frag, "isActive") &&
         cur->expires_at_ms && cur->expires_at_ms <= now_ms)
         (*out)->is_active = 1;
+    if (rc == 0) /* the owner is the creator's, whoever patches */
+        (*out)->owner = pl_principal_ref(cur->owner);
     json_decref(doc);
     json_decref(frag);
     return rc;

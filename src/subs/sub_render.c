@@ -212,6 +212,10 @@ json_t *pl_sub_to_stored(const struct pl_sub *s)
         json_object_set_new(d, "ngsildConformance", json_string(s->conformance));
     json_object_set_new(d, "@context", json_deep_copy(s->context));
     json_object_set_new(d, "notification", notification_json(s, name_iri, NULL));
+    if (pl_sub__owner_to_stored(s, d) != 0) {
+        json_decref(d);
+        return NULL;
+    }
     return d;
 }
 

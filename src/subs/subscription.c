@@ -223,6 +223,7 @@ void pl_sub_free(struct pl_sub *s)
     }
     free(s->notifier_info);
     free(s->type_keys_);
+    pl_principal_unref(s->owner);
     free(s);
 }
 

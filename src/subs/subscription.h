@@ -132,6 +132,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "base/err.h"
 #include "ngsild/context.h"
 #include "ngsild/projection.h"
@@ -233,11 +234,26 @@ struct pl_sub {
     int mqtt;                       /* uri is mqtt:// or mqtts:// */
     int mqtt_qos;                   /* notifierInfo MQTT-QoS, default 0 */
     int mqtt_v5;                    /* notifierInfo MQTT-Version: 1 mqtt5.0 (default), 0 3.1.1 */
+    /* The principal that created it, as it was then (auth/owner.h; one reference; NULL: auth
+     * off or created before owners were recorded). Set by the api layer after pl_sub_parse,
+     * kept by pl_sub_patch, stored as "polis:owner" by pl_sub_to_stored and read back only by
+     * pl_sub_from_stored (never from a client payload), never shown by pl_sub_render. */
+    struct pl_principal *owner;
     /* private: index keys */
     char **type_keys_;
     size_t n_type_keys_;
     int any_type_;
 };
+
+/* Secrets (docs/security.md "Tenants and secrets"): a GET representation (pl_sub_render's)
+ * with the credentials replaced by PL_SUB_REDACTED: the password of the endpoint URI's userinfo
+ * (a userinfo without password entirely), every receiverInfo value, and every notifierInfo value
+ * but MQTT-Version and MQTT-QoS. `rendered` is modified in place. */
+#define PL_SUB_REDACTED "***"
+void pl_sub_redact(json_t *rendered);
+/* 1 when a and b send to the same endpoint with the same credentials (uri, receiverInfo,
+ * notifierInfo). */
+int pl_sub_same_endpoint(const struct pl_sub *a, const struct pl_sub *b);
 
 /* A new subscription id "urn:ngsi-ld:Subscription:<uuid v4>" (malloc'd; NULL: out of memory). */
 char *pl_sub_new_id(void);
