@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "app/app.h"
 #include "app/demo.h"
+#include "auth/audit.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -82,6 +83,16 @@ int main(int argc, char **argv)
         pl_store_close(app.store);
         return 1;
     }
+    /* the audit log (auth/audit.h): started before the listener, stopped after it */
+    struct pl_audit_config acfg = {app.store, 0, 0};
+    if (pl_audit_retention_parse(app.cfg.audit_retention, &acfg.retention_ms, &err) != 0 ||
+        pl_audit_start(&acfg, &app.audit, &err) != 0) {
+        pl_log_error("audit: %s", err.detail);
+        pl_notifier_stop(app.notifier);
+        pl_ctxreg_free(app.ctxreg);
+        pl_store_close(app.store);
+        return 1;
+    }
     if (!app.cfg.no_demo && app.cfg.demo_dir[0]) {
         int loaded;
         if (pl_demo_load(&app, app.cfg.demo_dir, &loaded, &err) != 0)
@@ -97,8 +108,10 @@ int main(int argc, char **argv)
     hcfg.routes = pl_api_routes;
     hcfg.n_routes = pl_api_n_routes;
     hcfg.authorize = pl_api_authorize; /* route access (api/access.c); allows all with auth off */
+    hcfg.on_response = pl_audit_on_response;
     if (pl_http_start(&hcfg, &app, &app.http, &err) != 0) {
         pl_log_error("http: %s", err.detail);
+        pl_audit_stop(app.audit);
         pl_notifier_stop(app.notifier);
         pl_ctxreg_free(app.ctxreg);
         pl_store_close(app.store);
@@ -111,6 +124,7 @@ int main(int argc, char **argv)
     sigwait(&stop, &sig);
     pl_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     pl_http_stop(app.http);
+    pl_audit_stop(app.audit); /* after the last response: every row is written */
     pl_notifier_stop(app.notifier); /* after the last write: every change is matched */
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);

@@ -4,7 +4,9 @@
 
 #include "api/api.h"
 #include "api/params.h"
+#include "api/tenants.h"
 #include "app/app.h"
+#include "auth/audit.h"
 #include "notify/notifier.h"
 #include "store/store.h"
 
@@ -73,6 +75,9 @@ const struct pl_route pl_api_routes[] = {
     /* -- authorization: /polis/v1/tenants/{t}/policy -- */
 
     /* -- tenants and audit: /polis/v1/tenants, /polis/v1/audit -- */
+    {PL_M_GET, "/polis/v1/tenants", PL_ROUTE_NO_ACCEPT, pl_api_tenants_list, NULL},
+    {PL_M_DELETE, "/polis/v1/tenants/*", PL_ROUTE_NO_ACCEPT, pl_api_tenant_delete, NULL},
+    {PL_M_GET, "/polis/v1/audit", PL_ROUTE_NO_ACCEPT, pl_api_audit_list, NULL},
 };
 
 const size_t pl_api_n_routes = sizeof pl_api_routes / sizeof pl_api_routes[0];
@@ -96,6 +101,14 @@ int pl_api_metrics(struct pl_req *r)
                           "maxGroup", (json_int_t)st.max_group);
     if (j && r->app->notifier)
         json_object_set_new(j, "notifications", pl_notifier_metrics(r->app->notifier));
+    if (j && r->app->audit) {
+        struct pl_audit_stats as;
+        pl_audit_stats(r->app->audit, &as);
+        json_object_set_new(j, "audit",
+                            json_pack("{s:I,s:I,s:I}", "recorded", (json_int_t)as.recorded,
+                                      "dropped", (json_int_t)as.dropped, "trimmed",
+                                      (json_int_t)as.trimmed));
+    }
     pl_reply_json(r, 200, "application/json", j);
     json_decref(j);
     return PL_HANDLER_DONE;

@@ -96,6 +96,8 @@ static const struct opt opts[] = {
     /* -- outbound guard -- */
 
     /* -- audit, tenants, secrets -- */
+    {"audit-retention", "POLIS_AUDIT_RETENTION", K_STR, F(audit_retention), "DURATION",
+     "how long audit log rows are kept: an ISO 8601 duration (default P90D; 0: forever)"},
 };
 
 static void usage(FILE *f)

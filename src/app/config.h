@@ -57,6 +57,8 @@ struct pl_config {
     /* -- outbound guard -- */
 
     /* -- audit, tenants, secrets -- */
+    char audit_retention[32]; /* --audit-retention DURATION (POLIS_AUDIT_RETENTION): ISO 8601,
+                                 "" = P90D, "0" = keep forever */
 };
 
 enum pl_config_result { PL_CONFIG_RUN = 0, PL_CONFIG_EXIT_OK, PL_CONFIG_EXIT_ERROR };

@@ -205,6 +205,9 @@ struct pl_http_config {
      * the route at all in r->tenant (api/access.c), or answers 401/403 and returns 1.
      * NULL: no authorization (auth off). */
     int (*authorize)(struct pl_req *r);
+    /* Sees every response just before it is sent (status, headers, r->principal set): the
+     * audit log (auth/audit.h). Must not block. NULL: none. */
+    void (*on_response)(struct pl_req *r);
 };
 
 /* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */

@@ -652,6 +652,8 @@ static const phase_fn phases[] = {phase_route,  phase_body, phase_accept,    pha
 static enum MHD_Result send_response(struct req_impl *ri)
 {
     struct pl_req *r = &ri->pub;
+    if (ri->h->cfg.on_response)
+        ri->h->cfg.on_response(r);
     struct MHD_Response *resp;
     int has_body = r->resp_body != NULL;
     if (r->resp_body) {

@@ -972,6 +972,36 @@ static int call_sync(struct pl_store *s, const char *tenant, const char *id, str
     return rc;
 }
 
+/* pl_store__on_writer: store_int.h */
+struct on_writer_arg {
+    int (*fn)(void *be, void *arg, struct pl_err *err);
+    void *arg;
+};
+
+static int on_writer_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
+{
+    struct on_writer_arg *a = c->arg;
+    return a->fn(s->be, a->arg, err);
+}
+
+int pl_store__on_writer(struct pl_store *s, int (*fn)(void *be, void *arg, struct pl_err *err),
+                        void *arg, struct pl_err *err)
+{
+    struct on_writer_arg a = {fn, arg};
+    struct wcall c = {on_writer_run, &a};
+    return call_sync(s, "", "", &c, err);
+}
+
+const struct pl_store_ops *pl_store__ops(const struct pl_store *s)
+{
+    return s->ops;
+}
+
+void *pl_store__be(const struct pl_store *s)
+{
+    return s->be;
+}
+
 struct hist_add_arg {
     const char *tenant, *id;
     const json_t *frag;

@@ -206,6 +206,34 @@ typedef int (*pl_hist_aggr_fn)(void *ud, const char *attr, const struct pl_hist_
 typedef int (*pl_expired_fn)(void *ud, const char *tenant, const char *id);
 
 /* ------------------------------------------------------------------------------------------
+ * Audit log and tenants (issue 12; docs/security.md "Audit log", docs/store-schema.md). The
+ * audit log is append-only: rows are only added (in batches) and removed by retention.
+ * ---------------------------------------------------------------------------------------- */
+struct pl_audit_rec {
+    int64_t seq;           /* reads: the row's number (ascending in time of recording) */
+    int64_t at_ms;         /* when the response was sent (UTC epoch ms) */
+    const char *principal; /* the principal's name; "" for the public, and with auth off */
+    const char *role;      /* its role name; "" with auth off */
+    const char *tenant;    /* the request's tenant ("" the default one) */
+    const char *method;    /* "POST", ... */
+    const char *path;      /* the request path, without the query */
+    const char *ids;       /* the entity ids as a JSON array text, NULL when none */
+    int status;            /* the response status */
+    const char *client;    /* the client's address */
+};
+/* Which rows a read wants: newest first. */
+struct pl_audit_query {
+    int64_t from_ms, to_ms; /* at_ms in [from, to] (PL_HIST_NONE: open) */
+    const char *principal;  /* NULL: any */
+    int64_t before_seq;     /* only rows with seq below (0: from the newest; paging) */
+    int limit;              /* at most this many rows */
+};
+/* One row (strings borrowed for the call); non-zero stops the read. */
+typedef int (*pl_audit_row_fn)(void *ud, const struct pl_audit_rec *rec);
+/* One tenant with its entity count; non-zero stops the read. */
+typedef int (*pl_tenant_row_fn)(void *ud, const char *tenant, int64_t n_entities);
+
+/* ------------------------------------------------------------------------------------------
  * The backend table. Version 1.
  * ---------------------------------------------------------------------------------------- */
 #define PL_STORE_OPS_VERSION 1
@@ -314,6 +342,18 @@ struct pl_store_ops {
                      struct pl_err *err);                       /* reader side */
 
     /* -- tenants and audit -- */
+    /* Writer side: appends n audit rows (seq is assigned); removes at most `budget` rows older
+     * than before_ms (*n_deleted). Reader side: rows of q, newest first. */
+    int (*w_audit_append)(void *be, const struct pl_audit_rec *recs, size_t n, struct pl_err *err);
+    int (*w_audit_trim)(void *be, int64_t before_ms, int budget, int64_t *n_deleted,
+                        struct pl_err *err);
+    int (*audit_query)(void *be, const struct pl_audit_query *q, pl_audit_row_fn fn, void *ud,
+                       struct pl_err *err);
+    /* Reader side: every named tenant (the default one "" first) with its entity count. Writer
+     * side: removes what is left of `tenant` once its entities and subscriptions are deleted
+     * (its history, its row: it no longer exists). */
+    int (*tenant_list)(void *be, pl_tenant_row_fn fn, void *ud, struct pl_err *err);
+    int (*w_tenant_drop)(void *be, const char *tenant, struct pl_err *err);
 };
 
 /* The SQLite backend's table (store/sqlite/backend.c). */
@@ -600,5 +640,28 @@ int pl_store_entity_owner(struct pl_store *s, const char *tenant, const char *id
  * history write is not an entity write). Synchronous. */
 int pl_store_entity_owner_set(struct pl_store *s, const char *tenant, const char *id,
                               const char *owner, struct pl_err *err);
+
+/* ------------------------------------------------------------------------------------------
+ * Audit log and tenants, public side (store/audit.c, store/tenants.c). PL_EOPNOTSUPPORTED when
+ * the backend lacks them.
+ * ---------------------------------------------------------------------------------------- */
+/* Appends n rows in one writer step (its own savepoint in the next group commit) and waits. */
+int pl_store_audit_append(struct pl_store *s, const struct pl_audit_rec *recs, size_t n,
+                          struct pl_err *err);
+/* One retention step: removes at most 5000 rows older than before_ms; returns how many, or -1
+ * (logged). */
+int64_t pl_store_audit_trim_step(struct pl_store *s, int64_t before_ms);
+/* Reads rows (thread-safe, reader side). */
+int pl_store_audit_query(struct pl_store *s, const struct pl_audit_query *q, pl_audit_row_fn fn,
+                         void *ud, struct pl_err *err);
+/* Every tenant with its entity count (thread-safe). */
+int pl_store_tenant_list(struct pl_store *s, pl_tenant_row_fn fn, void *ud, struct pl_err *err);
+/* Deletes a tenant's entities (ordinary deletes through the writer, 1000 per group commit, so
+ * indexes and counters follow), then its history and its row. The caller removes its
+ * subscriptions first (notify/notifier.h pl_notifier_remove_tenant) so that the deletions
+ * notify nobody. *n_entities: how many were deleted. PL_ENOTFOUND when the tenant does not
+ * exist. */
+int pl_store_tenant_delete(struct pl_store *s, const char *tenant, int64_t *n_entities,
+                           struct pl_err *err);
 
 #endif

@@ -111,4 +111,11 @@ int pl_store__hist_fragment(const json_t *frag, int64_t now, struct pl_hist_batc
 /* 1 when the policy records history for entity `e` of `tenant`. */
 int pl_store__hist_wanted(const struct pl_hist_policy *p, const char *tenant, const json_t *e);
 
+/* For the store's own files beside store.c (audit.c, tenants.c): the backend, and running `fn`
+ * on the writer thread in its own savepoint of the next group commit, waiting for the result. */
+const struct pl_store_ops *pl_store__ops(const struct pl_store *s);
+void *pl_store__be(const struct pl_store *s);
+int pl_store__on_writer(struct pl_store *s, int (*fn)(void *be, void *arg, struct pl_err *err),
+                        void *arg, struct pl_err *err);
+
 #endif

@@ -445,7 +445,8 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
         return rc;
     if ((rc = exec_sql(db, schema_sql, err)) != 0 ||
         (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0 ||
-        (rc = exec_sql(db, sq_authz_schema_sql, err)) != 0)
+        (rc = exec_sql(db, sq_authz_schema_sql, err)) != 0 ||
+        (rc = exec_sql(db, sq_audit_schema_sql, err)) != 0)
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
@@ -1565,4 +1566,9 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .owner_get = sq_owner_get,
 
     /* -- tenants and audit -- */
+    .w_audit_append = sq_w_audit_append,
+    .w_audit_trim = sq_w_audit_trim,
+    .audit_query = sq_audit_query,
+    .tenant_list = sq_tenant_list,
+    .w_tenant_drop = sq_w_tenant_drop,
 };

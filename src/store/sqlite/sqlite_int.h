@@ -116,4 +116,14 @@ int sq_owner_get(void *be, const char *tenant, const char *id, char *buf, size_t
 /* Registers Polis's SQL functions on a read connection (query.c). */
 int sq_register_functions(sqlite3 *db);
 
+/* Audit log (audit.c) and tenants (tenants.c), issue 12: schema and ops members. */
+extern const char sq_audit_schema_sql[];
+int sq_w_audit_append(void *be, const struct pl_audit_rec *recs, size_t n, struct pl_err *err);
+int sq_w_audit_trim(void *be, int64_t before_ms, int budget, int64_t *n_deleted,
+                    struct pl_err *err);
+int sq_audit_query(void *be, const struct pl_audit_query *q, pl_audit_row_fn fn, void *ud,
+                   struct pl_err *err);
+int sq_tenant_list(void *be, pl_tenant_row_fn fn, void *ud, struct pl_err *err);
+int sq_w_tenant_drop(void *be, const char *tenant, struct pl_err *err);
+
 #endif
