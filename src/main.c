@@ -16,6 +16,7 @@
 #include "app/app.h"
 #include "app/demo.h"
 #include "auth/audit.h"
+#include "auth/sub_scope.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
     ncfg.ctxreg = app.ctxreg;
     ncfg.batch_max = (size_t)app.cfg.notify_batch;
     ncfg.pend_max = (size_t)app.cfg.notify_pending;
+    ncfg.scope = pl_owner_read_scope; /* subscriptions notify only what their owner may read */
+    ncfg.scope_ud = &app;
     if (pl_notifier_start(&ncfg, &app.notifier, &err) != 0) {
         pl_log_error("notify: %s", err.detail);
         pl_ctxreg_free(app.ctxreg);

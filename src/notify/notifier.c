@@ -152,6 +152,8 @@ struct pl_notifier {
     pthread_mutex_t flush_mu; /* one pl_notifier_flush at a time: two writing the same
                                  subscription could land in the store in the other order */
     atomic_uint_least64_t n_status_writes, n_status_failed; /* pl_notifier_flush */
+    pl_notifier_scope_fn scope; /* owners' read scope (notifier.h), or NULL */
+    void *scope_ud;
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -1130,6 +1132,79 @@ static void drop_retired(struct pl_notifier *n)
     pthread_rwlock_unlock(&n->lock);
 }
 
+/* What the owner of `e` may read of `entity` (NULL: absent): PL_SCOPE_* (notifier.h), *view a
+ * NEW reference to what to use instead (the entity itself for PL_SCOPE_ALL, NULL when absent). */
+static int owner_scope(struct pl_notifier *n, const struct entry *e, const json_t *entity,
+                       json_t **view)
+{
+    *view = NULL;
+    if (!entity)
+        return PL_SCOPE_ALL;
+    json_t *v = NULL;
+    int k = n->scope(n->scope_ud, e->sub->owner, e->tenant, entity, &v);
+    if (k == PL_SCOPE_VIEW && v) {
+        *view = v;
+        return PL_SCOPE_VIEW;
+    }
+    json_decref(v);
+    if (k != PL_SCOPE_ALL)
+        return PL_SCOPE_NONE;
+    *view = json_incref((json_t *)entity);
+    return PL_SCOPE_ALL;
+}
+
+/* Matches change `v` (summary `c`) for `e` and queues it: as it is, or as its owner may see it
+ * (then a change of its own, matched and rendered on the owner's view: never shared with the
+ * render cache of the original change). */
+static void match_one(struct pl_notifier *n, struct entry *e, struct ev *v,
+                      const struct pl_sub_change *c, int64_t now)
+{
+    json_t *vb = NULL, *va = NULL;
+    int kb = PL_SCOPE_ALL, ka = PL_SCOPE_ALL;
+    if (n->scope && e->sub->owner) {
+        kb = owner_scope(n, e, v->before, &vb);
+        ka = kb == PL_SCOPE_NONE ? PL_SCOPE_NONE : owner_scope(n, e, v->after, &va);
+    }
+    if (kb == PL_SCOPE_NONE || ka == PL_SCOPE_NONE) {
+        json_decref(vb); /* nothing of it for this owner: not even that it changed */
+        json_decref(va);
+        return;
+    }
+    if (kb == PL_SCOPE_ALL && ka == PL_SCOPE_ALL) {
+        json_decref(vb);
+        json_decref(va);
+        if (pl_sub_match_change(e->sub, c, now) == 0)
+            return;
+        atomic_fetch_add(&n->n_matched, 1);
+        pend_push(n, e, v, now); /* throttling is applied when sending (flush_entry) */
+        return;
+    }
+    struct ev *w = calloc(1, sizeof *w);
+    if (!w) {
+        json_decref(vb);
+        json_decref(va);
+        atomic_fetch_add(&n->n_dropped, 1);
+        return;
+    }
+    w->seq = v->seq;
+    w->tenant = strdup(v->tenant);
+    w->id = strdup(v->id);
+    w->before = vb; /* owned by w from here */
+    w->after = va;
+    w->refs = 1;
+    struct pl_sub_change vc;
+    int rc = w->tenant && w->id ? pl_sub_change_init(&vc, vb, va) : PL_ENOMEM;
+    if (rc == 0 && pl_sub_match_change(e->sub, &vc, now) != 0) {
+        atomic_fetch_add(&n->n_matched, 1);
+        pend_push(n, e, w, now);
+    } else if (rc != 0) {
+        atomic_fetch_add(&n->n_dropped, 1);
+    }
+    if (w->tenant && w->id)
+        pl_sub_change_dispose(&vc);
+    ev_unref(w);
+}
+
 /* Matches one change against the candidate subscriptions and queues it in the waiting list of
  * each that fires (notifier thread). */
 static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, size_t *cap)
@@ -1145,11 +1220,9 @@ static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, siz
     size_t k = candidates(n, v, buf, cap);
     for (size_t i = 0; i < k; i++) {
         struct entry *e = (*buf)[i];
-        if (v->seq <= e->from_seq || v->seq > e->to_seq ||
-            pl_sub_match_change(e->sub, &c, now) == 0)
+        if (v->seq <= e->from_seq || v->seq > e->to_seq)
             continue;
-        atomic_fetch_add(&n->n_matched, 1);
-        pend_push(n, e, v, now); /* throttling is applied when sending (flush_entry) */
+        match_one(n, e, v, &c, now);
     }
     pthread_rwlock_unlock(&n->lock);
     pl_sub_change_dispose(&c);
@@ -1163,6 +1236,8 @@ static void handle(struct pl_notifier *n, struct ev *v, struct entry ***buf, siz
 #define PERIODIC_MAX_PAGES 100  /* notifications per subscription per interval */
 
 struct periodic_rows {
+    struct pl_notifier *n;
+    const struct entry *e;
     const struct pl_sub *s;
     int64_t now;
     size_t seen;  /* rows the store returned */
@@ -1174,6 +1249,12 @@ static int periodic_row(void *ud, const char *body, size_t len)
     struct periodic_rows *p = ud;
     p->seen++;
     json_t *e = json_loadb(body, len, 0, NULL);
+    if (e && p->n->scope && p->s->owner) { /* what the owner may read of it (notifier.h) */
+        json_t *view = NULL;
+        owner_scope(p->n, p->e, e, &view);
+        json_decref(e);
+        e = view;
+    }
     if (e && pl_sub_match_entity(p->s, e, p->now) == 1)
         json_array_append(p->ents, e);
     json_decref(e);
@@ -1203,7 +1284,7 @@ static void periodic_one(struct pl_notifier *n, struct entry *e, int64_t now)
                                    .geo_attr = s->geoq ? s->geoq->geoproperty : NULL,
                                    .limit = PERIODIC_PAGE,
                                    .offset = (int64_t)page * PERIODIC_PAGE};
-        struct periodic_rows rows = {s, now, 0, json_array()};
+        struct periodic_rows rows = {n, e, s, now, 0, json_array()};
         struct pl_err err;
         pl_err_clear(&err);
         int rc = rows.ents ? pl_store_entity_query(n->store, &q, periodic_row, &rows, NULL, &err)
@@ -1495,6 +1576,8 @@ int pl_notifier_start(const struct pl_notifier_config *cfg, struct pl_notifier *
     n->max_queue = cfg->max_queue ? cfg->max_queue : DEFAULT_MAX_QUEUE;
     n->batch_max = cfg->batch_max ? cfg->batch_max : DEFAULT_BATCH_MAX;
     n->pend_max = cfg->pend_max ? cfg->pend_max : DEFAULT_PEND_MAX;
+    n->scope = cfg->scope;
+    n->scope_ud = cfg->scope_ud;
     pthread_rwlock_init(&n->lock, NULL);
     pthread_mutex_init(&n->qmu, NULL);
     pthread_mutex_init(&n->flush_mu, NULL);

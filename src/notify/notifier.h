@@ -79,6 +79,22 @@ struct pl_store;
 struct pl_ctxreg;
 struct pl_notifier; /* opaque */
 
+/*
+ * OWNERS' READ SCOPE (docs/security.md "Tenants and secrets"): a subscription never notifies
+ * what its owner (pl_sub.owner, the principal as it was at creation) may not read. For each
+ * change a subscription with an owner would match, the notifier asks `scope` about the entity
+ * before and after the change: PL_SCOPE_NONE for either side and the subscription is not
+ * notified of the change at all (types it may not read); PL_SCOPE_VIEW and the change is
+ * matched and rendered on *view (a NEW reference without the attributes it may not read, e.g.
+ * private ones), so a change of a hidden attribute triggers nothing either; PL_SCOPE_ALL and it
+ * goes as it is. Periodic notifications ask the same of each entity. Called on the notifier
+ * thread, must not block on the network.
+ */
+struct pl_principal;
+enum { PL_SCOPE_NONE = 0, PL_SCOPE_ALL = 1, PL_SCOPE_VIEW = 2 };
+typedef int (*pl_notifier_scope_fn)(void *ud, const struct pl_principal *owner,
+                                    const char *tenant, const json_t *entity, json_t **view);
+
 struct pl_notifier_config {
     struct pl_store *store;           /* borrowed; must outlive the notifier */
     struct pl_ctxreg *ctxreg;         /* borrowed: resolves subscriptions' @contexts */
@@ -86,6 +102,8 @@ struct pl_notifier_config {
     size_t max_queue;                 /* change events waiting for matching (0: 20000) */
     size_t batch_max; /* changes per notification (0: 1000; 1: one notification per change) */
     size_t pend_max;  /* changes waiting per subscription (0: 10000) */
+    pl_notifier_scope_fn scope; /* owners' read scope (NULL: owners read everything) */
+    void *scope_ud;
 };
 
 /* Loads the stored subscriptions, starts the delivery engine and the notifier thread, and
