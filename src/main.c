@@ -17,6 +17,7 @@
 #include "app/demo.h"
 #include "auth/audit.h"
 #include "auth/sub_scope.h"
+#include "auth/jwt.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -39,12 +40,24 @@ int main(int argc, char **argv)
     app.limits.max_depth = app.cfg.max_depth;
     app.limits.max_attrs = app.cfg.max_attrs;
     app.limits.max_id_len = app.cfg.max_id_len;
+    if (app.cfg.jwks[0]) { /* external JWTs: the identity provider's keys, or refuse to start */
+        struct pl_jwt_config jc = {app.cfg.jwks, app.cfg.jwt_issuer, app.cfg.jwt_audience,
+                                   app.cfg.jwt_roles_claim, app.cfg.jwt_tenant_claim,
+                                   app.cfg.jwt_types_claim, app.cfg.jwt_clock_skew};
+        struct pl_err jerr;
+        pl_err_clear(&jerr);
+        if (pl_jwt_new(&jc, &app.jwt, &jerr) != 0) {
+            fprintf(stderr, "polis: --jwks: %s\n", jerr.detail);
+            return 2;
+        }
+    }
 
     /* Block the stop signals in every thread we start; main waits for them with sigwait. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP); /* reload: the JWKS file */
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -124,7 +137,14 @@ int main(int argc, char **argv)
                 pl_http_port(app.http), app.cfg.store_url);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
+        size_t n_keys = 0;
+        pl_err_clear(&err);
+        if (app.jwt && pl_jwt_reload(app.jwt, &n_keys, &err) != 0)
+            pl_log_error("SIGHUP: JWKS not reloaded, the keys in use stay: %s", err.detail);
+        else if (app.jwt)
+            pl_log_info("SIGHUP: JWKS reloaded (%zu keys)", n_keys);
+    }
     pl_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     pl_http_stop(app.http);
     pl_audit_stop(app.audit); /* after the last response: every row is written */
@@ -132,6 +152,7 @@ int main(int argc, char **argv)
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
     pl_app_history_free(&app.history);
+    pl_jwt_free(app.jwt);
     pl_log_info("stopped cleanly");
     return 0;
 }

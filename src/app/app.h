@@ -16,6 +16,7 @@ struct pl_http;
 struct pl_notifier;
 struct pl_auth;
 struct pl_audit;
+struct pl_jwt;
 
 struct pl_app {
     struct pl_config cfg;          /* effective configuration */
@@ -27,6 +28,7 @@ struct pl_app {
     struct pl_app_history history; /* what attribute history is kept (the store borrows it) */
     struct pl_auth *auth;          /* credentials and their cache (owned; NULL with --auth off) */
     struct pl_audit *audit;        /* the audit log's recorder (owned; auth/audit.h) */
+    struct pl_jwt *jwt;            /* external JWT verifier (owned; NULL without --jwks) */
 };
 
 #endif

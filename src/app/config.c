@@ -87,7 +87,13 @@ static const struct opt opts[] = {
     {"jwt-audience", "POLIS_JWT_AUDIENCE", K_STR, F(jwt_audience), "AUD",
      "required JWT 'aud' (one of)"},
     {"jwt-roles-claim", "POLIS_JWT_ROLES_CLAIM", K_STR, F(jwt_roles_claim), "CLAIM",
-     "claim holding the Polis roles (dotted path, e.g. realm_access.roles)"},
+     "claim holding the Polis roles (dotted path; default realm_access.roles)"},
+    {"jwt-clock-skew", "POLIS_JWT_CLOCK_SKEW", K_INT, F(jwt_clock_skew), "SECONDS",
+     "tolerated clock difference for JWT exp/nbf/iat (default 60)"},
+    {"jwt-tenant-claim", "POLIS_JWT_TENANT_CLAIM", K_STR, F(jwt_tenant_claim), "CLAIM",
+     "claim holding the tenant (dotted path; default tenant; absent: the default tenant)"},
+    {"jwt-types-claim", "POLIS_JWT_TYPES_CLAIM", K_STR, F(jwt_types_claim), "CLAIM",
+     "claim holding the entity types granted (agency; dotted path; default none)"},
 
     /* -- authorization -- */
 
@@ -187,6 +193,7 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->notify_pending = 10000;
     cfg->max_context_bytes = 1024 * 1024;
     memcpy(cfg->auth, "off", 4);
+    cfg->jwt_clock_skew = 60; /* external JWTs */
 
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = getenv(opts[i].env);

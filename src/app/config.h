@@ -49,6 +49,9 @@ struct pl_config {
     char jwt_issuer[256];       /* --jwt-issuer ISS (POLIS_JWT_ISSUER) */
     char jwt_audience[256];     /* --jwt-audience AUD (POLIS_JWT_AUDIENCE) */
     char jwt_roles_claim[128];  /* --jwt-roles-claim CLAIM (POLIS_JWT_ROLES_CLAIM) */
+    int jwt_clock_skew;         /* --jwt-clock-skew SECONDS (POLIS_JWT_CLOCK_SKEW), default 60 */
+    char jwt_tenant_claim[128]; /* --jwt-tenant-claim CLAIM (POLIS_JWT_TENANT_CLAIM) */
+    char jwt_types_claim[128];  /* --jwt-types-claim CLAIM (POLIS_JWT_TYPES_CLAIM) */
 
     /* -- authorization -- */
 
