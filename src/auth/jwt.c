@@ -444,8 +444,11 @@ static int copy_opt(char *dst, size_t cap, const char *src, const char *dflt, co
 int pl_jwt_new(const struct pl_jwt_config *cfg, struct pl_jwt **out, struct pl_err *err)
 {
     *out = NULL;
-    if (!cfg->jwks_path || !*cfg->jwks_path)
+    if ((!cfg->jwks_path || !*cfg->jwks_path) && !cfg->jwks_text)
         return pl_err_set(err, PL_EINTERNAL, "no JWKS file given");
+    if (cfg->jwks_text && cfg->jwks_len > PL_JWT_MAX_JWKS_BYTES)
+        return pl_err_set(err, PL_EINTERNAL, "the JWKS is larger than %d bytes",
+                          PL_JWT_MAX_JWKS_BYTES);
     if (cfg->clock_skew_s < 0 || cfg->clock_skew_s > 86400)
         return pl_err_set(err, PL_EINTERNAL, "clock skew must be 0..86400 seconds");
     struct pl_jwt *v = calloc(1, sizeof *v);
@@ -467,7 +470,8 @@ int pl_jwt_new(const struct pl_jwt_config *cfg, struct pl_jwt **out, struct pl_e
                       "--jwt-types-claim", err);
     v->skew = cfg->clock_skew_s;
     if (!rc)
-        rc = keyset_load(v->path, &v->keys, err);
+        rc = cfg->jwks_text ? keyset_parse(cfg->jwks_text, cfg->jwks_len, "JWKS", &v->keys, err)
+                            : keyset_load(v->path, &v->keys, err);
     if (rc) {
         free(v);
         return rc;
@@ -493,6 +497,8 @@ void pl_jwt_free(struct pl_jwt *v)
 int pl_jwt_reload(struct pl_jwt *v, size_t *n_keys, struct pl_err *err)
 {
     struct keyset fresh, old;
+    if (!v->path[0])
+        return pl_err_set(err, PL_EINTERNAL, "the keys were not read from a file");
     int rc = keyset_load(v->path, &fresh, err);
     if (rc)
         return rc;

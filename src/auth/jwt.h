@@ -43,13 +43,16 @@ struct pl_principal;
 
 /* Everything borrowed: the strings need only live during pl_jwt_new (they are copied). */
 struct pl_jwt_config {
-    const char *jwks_path;    /* JWK Set {"keys":[...]} or one JWK; required */
+    const char *jwks_path;    /* JWK Set {"keys":[...]} or one JWK; required unless jwks_text */
     const char *issuer;       /* required `iss`; NULL or "": not checked */
     const char *audience;     /* `aud` (string or array) must contain it; NULL or "": not checked */
     const char *roles_claim;  /* dotted path to the role names; NULL or "": the default */
     const char *tenant_claim; /* dotted path to the tenant; NULL or "": the default */
     const char *types_claim;  /* dotted path to the granted entity types; NULL or "": none */
     long clock_skew_s;        /* tolerance of exp/nbf/iat, seconds (>= 0) */
+    const char *jwks_text;    /* instead of a file: the key set's text (tests, fuzzing); a
+                                 reload then fails and keeps these keys */
+    size_t jwks_len;
 };
 
 struct pl_jwt; /* the verifier (opaque) */
