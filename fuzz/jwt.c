@@ -38,7 +38,7 @@ static const char hs_key[] =
 static struct pl_jwt *verifier(const char *text, size_t n)
 {
     struct pl_jwt_config c = {NULL, "https://idp.example/realms/city", "polis", NULL, NULL,
-                              "polis_types", 60, text, n};
+                              "polis_types", 60, text, n, 0};
     struct pl_jwt *v = NULL;
     struct pl_err err;
     pl_err_clear(&err);

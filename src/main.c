@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     if (app.cfg.jwks[0]) { /* external JWTs: the identity provider's keys, or refuse to start */
         struct pl_jwt_config jc = {app.cfg.jwks, app.cfg.jwt_issuer, app.cfg.jwt_audience,
                                    app.cfg.jwt_roles_claim, app.cfg.jwt_tenant_claim,
-                                   app.cfg.jwt_types_claim, app.cfg.jwt_clock_skew, NULL, 0};
+                                   app.cfg.jwt_types_claim, app.cfg.jwt_clock_skew, NULL, 0,
+                                   strcmp(app.cfg.profile, "production") == 0};
         struct pl_err jerr;
         pl_err_clear(&jerr);
         if (pl_jwt_new(&jc, &app.jwt, &jerr) != 0) {

@@ -449,6 +449,9 @@ int pl_jwt_new(const struct pl_jwt_config *cfg, struct pl_jwt **out, struct pl_e
     if (cfg->jwks_text && cfg->jwks_len > PL_JWT_MAX_JWKS_BYTES)
         return pl_err_set(err, PL_EINTERNAL, "the JWKS is larger than %d bytes",
                           PL_JWT_MAX_JWKS_BYTES);
+    if (cfg->production && (!cfg->issuer || !*cfg->issuer || !cfg->audience || !*cfg->audience))
+        return pl_err_set(err, PL_EINTERNAL,
+                          "--profile production requires --jwt-issuer and --jwt-audience");
     if (cfg->clock_skew_s < 0 || cfg->clock_skew_s > 86400)
         return pl_err_set(err, PL_EINTERNAL, "clock skew must be 0..86400 seconds");
     struct pl_jwt *v = calloc(1, sizeof *v);

@@ -53,6 +53,7 @@ struct pl_jwt_config {
     const char *jwks_text;    /* instead of a file: the key set's text (tests, fuzzing); a
                                  reload then fails and keeps these keys */
     size_t jwks_len;
+    int production;           /* --profile production: issuer and audience are required */
 };
 
 struct pl_jwt; /* the verifier (opaque) */

@@ -43,7 +43,7 @@ static char *slurp(const char *path, size_t *n)
 
 static struct pl_jwt *verifier_with(const char *jwks, long skew)
 {
-    struct pl_jwt_config c = {data(jwks), ISS, AUD, NULL, NULL, "polis_types", skew, NULL, 0};
+    struct pl_jwt_config c = {data(jwks), ISS, AUD, NULL, NULL, "polis_types", skew, NULL, 0, 0};
     struct pl_jwt *v = NULL;
     struct pl_err err;
     pl_err_clear(&err);
@@ -245,7 +245,7 @@ static void roles_claim_follows_a_configured_dotted_path(void **state)
 {
     (void)state;
     struct pl_jwt_config c = {data("jwks.json"), ISS, AUD, "resource_access.polis.roles",
-                              "org.tenant", NULL, SKEW, NULL, 0};
+                              "org.tenant", NULL, SKEW, NULL, 0, 0};
     struct pl_jwt *v = NULL;
     struct pl_err err;
     assert_int_equal(pl_jwt_new(&c, &v, &err), 0);
@@ -418,7 +418,7 @@ static void unknown_kid_and_ambiguous_missing_kid_are_refused(void **state)
     one[strcspn(one, "\n")] = '\0';
     fprintf(f, "{\"keys\":[%s,%s]}", one, one);
     fclose(f);
-    struct pl_jwt_config c = {"two-rsa.json", ISS, AUD, NULL, NULL, NULL, SKEW, NULL, 0};
+    struct pl_jwt_config c = {"two-rsa.json", ISS, AUD, NULL, NULL, NULL, SKEW, NULL, 0, 0};
     struct pl_err err;
     assert_int_equal(pl_jwt_new(&c, &v, &err), 0);
     t = sign(k, "RS256", NULL, claims(NULL));
@@ -610,7 +610,7 @@ static void jwks_without_usable_key_or_unreadable_refuses_to_start(void **state)
     (void)state;
     const char *files[] = {"no-usable.json", "does-not-exist.json", "README.md"};
     for (size_t i = 0; i < 3; i++) {
-        struct pl_jwt_config c = {data(files[i]), NULL, NULL, NULL, NULL, NULL, SKEW, NULL, 0};
+        struct pl_jwt_config c = {data(files[i]), NULL, NULL, NULL, NULL, NULL, SKEW, NULL, 0, 0};
         struct pl_jwt *v = (struct pl_jwt *)1;
         struct pl_err err;
         pl_err_clear(&err);
@@ -618,10 +618,24 @@ static void jwks_without_usable_key_or_unreadable_refuses_to_start(void **state)
         assert_null(v);
         assert_non_null(strstr(err.detail, files[i]));
     }
-    struct pl_jwt_config c = {data("jwks.json"), NULL, NULL, NULL, NULL, NULL, -1, NULL, 0};
+    struct pl_jwt_config c = {data("jwks.json"), NULL, NULL, NULL, NULL, NULL, -1, NULL, 0, 0};
     struct pl_jwt *v = NULL;
     struct pl_err err;
     assert_int_not_equal(pl_jwt_new(&c, &v, &err), 0);
+}
+
+static void production_profile_requires_issuer_and_audience(void **state)
+{
+    (void)state;
+    struct pl_jwt_config c = {data("jwks.json"), ISS, NULL, NULL, NULL, NULL, SKEW, NULL, 0, 1};
+    struct pl_jwt *v = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    assert_int_not_equal(pl_jwt_new(&c, &v, &err), 0);
+    assert_non_null(strstr(err.detail, "--jwt-audience"));
+    c.audience = AUD;
+    assert_int_equal(pl_jwt_new(&c, &v, &err), 0);
+    pl_jwt_free(v);
 }
 
 static void reload_swaps_keys_and_keeps_them_when_the_file_is_bad(void **state)
@@ -633,7 +647,7 @@ static void reload_swaps_keys_and_keeps_them_when_the_file_is_bad(void **state)
     FILE *f = fopen(path, "w");
     fwrite(text, 1, n, f);
     fclose(f);
-    struct pl_jwt_config c = {path, ISS, AUD, NULL, NULL, NULL, SKEW, NULL, 0};
+    struct pl_jwt_config c = {path, ISS, AUD, NULL, NULL, NULL, SKEW, NULL, 0, 0};
     struct pl_jwt *v = NULL;
     struct pl_err err;
     assert_int_equal(pl_jwt_new(&c, &v, &err), 0);
@@ -700,6 +714,7 @@ int main(void)
         cmocka_unit_test(malformed_truncated_and_oversized_tokens_are_refused),
         cmocka_unit_test(json_bombs_duplicates_and_crit_are_refused),
         cmocka_unit_test(jwks_without_usable_key_or_unreadable_refuses_to_start),
+        cmocka_unit_test(production_profile_requires_issuer_and_audience),
         cmocka_unit_test(reload_swaps_keys_and_keeps_them_when_the_file_is_bad),
         cmocka_unit_test(peek_issuer_reads_iss_without_trusting_it),
     };
