@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/api.h"
 #include "api/query_int.h"
 #include "app/app.h"
@@ -1096,28 +1097,79 @@ static int temporal_attrs_or_reply(struct pl_req *r, const struct pl_ctx *ctx, c
     return 0;
 }
 
-/* 5.6.11.4, 5.6.12.4: types the request names that the temporal entity lacks are added to its
- * types. Sets frag's "type" to the union of the recorded types and `types` (borrowed; NULL:
- * none given). The read is a snapshot: two concurrent upserts naming new types may keep one. */
-static int union_types(struct pl_req *r, const char *id, const json_t *types, json_t *frag,
-                       struct pl_err *err)
+/* The recorded types of temporal entity `id` into *types (a NEW reference released with the
+ * request; NULL when it has no history). Read when the request names types (union_types) or
+ * authorization needs them; otherwise *types is NULL and *read 0. The read is a snapshot: two
+ * concurrent upserts naming new types may keep one; a write racing a temporal write may change
+ * what the decision saw (temporal writes are not revision-checked). */
+static int temporal_head(struct pl_req *r, const char *id, const json_t *types, json_t **out,
+                         struct pl_err *err)
 {
-    if (!json_array_size(types))
+    *out = NULL;
+    if (!json_array_size(types) && !r->principal)
         return 0;
     const char *ids[1] = {id};
     struct one o = {0};
     int rc = pl_store_hist_entities(r->app->store, r->tenant, ids, 1, NULL, one_entity, &o, err);
-    json_t *all = o.types ? json_loads(o.types, 0, NULL) : NULL;
+    if (rc == 0 && o.found) {
+        *out = o.types ? json_loads(o.types, 0, NULL) : NULL;
+        if (!json_is_array(*out)) {
+            json_decref(*out);
+            *out = json_array();
+        }
+        pl_req_defer_decref(r, *out);
+    }
     free(o.types);
     free(o.scope);
-    if (rc != 0) {
-        json_decref(all);
-        return rc;
+    return rc;
+}
+
+/* Issue 12: may the principal do `a` to temporal entity `id`, whose recorded types are
+ * `recorded` (NULL: it has no history; then only a CREATE is decided, on `after`, and the
+ * other actions are left to the store's ResourceNotFound) and become `after` (NULL: the
+ * same)? 0, or -1 after answering 401/403. */
+static int temporal_authz_or_reply(struct pl_req *r, const char *id, enum pl_authz_action a,
+                                   const json_t *recorded, const json_t *after)
+{
+    if (!r->principal || (!recorded && a != PL_AUTHZ_CREATE))
+        return 0;
+    char owner[PL_STORE_OWNER_MAX] = "";
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (pl_authz_needs_owner(r->principal))
+        (void)pl_store_entity_owner(r->app->store, r->tenant, id, owner, sizeof owner, &err);
+    struct pl_authz_target t = {id, recorded ? recorded : after, recorded ? after : NULL,
+                                owner[0] ? owner : NULL};
+    if (pl_authz_check(r->principal, r->tenant, a, &t, &err) == 0)
+        return 0;
+    pl_api_deny(r, &err);
+    return -1;
+}
+
+/* Issue 12: editing or deleting history is a DELETE of the temporal entity (auth/authz.h). */
+static int history_edit_authz_or_reply(struct pl_req *r, const char *id)
+{
+    if (!r->principal)
+        return 0;
+    json_t *recorded;
+    struct pl_err err;
+    pl_err_clear(&err);
+    if (temporal_head(r, id, NULL, &recorded, &err) != 0) {
+        pl_api_problem(r, &err);
+        return -1;
     }
-    if (!json_is_array(all)) {
-        json_decref(all);
-        all = json_array();
-    }
+    return temporal_authz_or_reply(r, id, PL_AUTHZ_DELETE, recorded, NULL);
+}
+
+/* 5.6.11.4, 5.6.12.4: types the request names that the temporal entity lacks are added to its
+ * types. Sets frag's "type" to the union of the recorded types (`recorded`, NULL: none) and
+ * `types` (borrowed; NULL: none given). */
+static int union_types(const json_t *recorded, const json_t *types, json_t *frag,
+                       struct pl_err *err)
+{
+    if (!json_array_size(types))
+        return 0;
+    json_t *all = recorded ? json_copy((json_t *)recorded) : json_array();
     size_t i, j;
     const json_t *t, *u;
     json_array_foreach(types, i, t)
@@ -1160,8 +1212,23 @@ int pl_api_temporal_create(struct pl_req *r)
         json_object_set(frag, "scope", json_object_get(ent, "scope"));
     const char *id = json_string_value(json_object_get(ent, "id"));
     int created = 0;
-    if (union_types(r, id, json_object_get(ent, "type"), frag, &err) != 0 ||
-        pl_store_hist_add(r->app->store, r->tenant, id, frag, 0, &created, &err) != 0)
+    json_t *recorded;
+    if (temporal_head(r, id, json_object_get(ent, "type"), &recorded, &err) != 0 ||
+        union_types(recorded, json_object_get(ent, "type"), frag, &err) != 0)
+        return pl_api_problem(r, &err);
+    if (temporal_authz_or_reply(r, id, recorded ? PL_AUTHZ_UPDATE : PL_AUTHZ_CREATE, recorded,
+                                recorded ? json_object_get(frag, "type")
+                                         : json_object_get(ent, "type")) != 0)
+        return PL_HANDLER_DONE;
+    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 0, &created, &err) != 0)
+        return pl_api_problem(r, &err);
+    /* Issue 12: a new temporal entity is owned by its creator, unless the entity of that id
+     * has an owner already (it existed without history). */
+    const char *owner = created ? pl_api_owner_key(r) : NULL;
+    char had[PL_STORE_OWNER_MAX];
+    if (owner && pl_store_entity_owner(r->app->store, r->tenant, id, had, sizeof had, &err) ==
+                     PL_ENOTFOUND &&
+        pl_store_entity_owner_set(r->app->store, r->tenant, id, owner, &err) != 0)
         return pl_api_problem(r, &err);
     if (!created) {
         pl_reply_empty(r, 204);
@@ -1194,8 +1261,13 @@ int pl_api_temporal_attrs_add(struct pl_req *r)
         pl_req_defer_decref(r, head);
     }
     int created = 0;
-    if (union_types(r, id, json_object_get(head, "type"), frag, &err) != 0 ||
-        pl_store_hist_add(r->app->store, r->tenant, id, frag, 1, &created, &err) != 0)
+    json_t *recorded;
+    if (temporal_head(r, id, json_object_get(head, "type"), &recorded, &err) != 0 ||
+        union_types(recorded, json_object_get(head, "type"), frag, &err) != 0)
+        return pl_api_problem(r, &err);
+    if (temporal_authz_or_reply(r, id, PL_AUTHZ_UPDATE, recorded, json_object_get(frag, "type")))
+        return PL_HANDLER_DONE;
+    if (pl_store_hist_add(r->app->store, r->tenant, id, frag, 1, &created, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
@@ -1210,6 +1282,8 @@ int pl_api_temporal_delete(struct pl_req *r)
     struct pl_hist_del d = {.id = id};
     struct pl_err err;
     pl_err_clear(&err);
+    if (history_edit_authz_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
     if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
@@ -1252,6 +1326,8 @@ int pl_api_temporal_attr_delete(struct pl_req *r)
                               d.dataset_id);
     struct pl_err err;
     pl_err_clear(&err);
+    if (history_edit_authz_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
     if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
@@ -1311,6 +1387,8 @@ int pl_api_temporal_instance_patch(struct pl_req *r)
     const json_t *one = json_array_get(json_object_get(parsed, "instances"), 0);
     if (!one || json_array_size(json_object_get(parsed, "instances")) != 1)
         return pl_reply_error(r, PL_EBADREQUESTDATA, "give exactly one attribute instance");
+    if (history_edit_authz_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
     if (pl_store_hist_patch(r->app->store, r->tenant, id, iri, iid, one, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
@@ -1330,6 +1408,8 @@ int pl_api_temporal_instance_delete(struct pl_req *r)
     struct pl_hist_del d = {.id = id, .attr = iri, .iid = iid};
     struct pl_err err;
     pl_err_clear(&err);
+    if (history_edit_authz_or_reply(r, id) != 0)
+        return PL_HANDLER_DONE;
     if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
         return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
