@@ -50,8 +50,8 @@ static const struct {
     {pl_api_attribute_get, PL_AUTHZ_READ},
     /* subscriptions: creating one is a standing read; changing one is its owner's */
     {pl_api_subscription_create, PL_AUTHZ_SUB_CREATE},
-    {pl_api_subscriptions_list, PL_AUTHZ_READ},
-    {pl_api_subscription_get, PL_AUTHZ_READ},
+    {pl_api_subscriptions_list, PL_AUTHZ_SUB_READ},
+    {pl_api_subscription_get, PL_AUTHZ_SUB_READ},
     {pl_api_subscription_patch, PL_AUTHZ_SUB_MODIFY},
     {pl_api_subscription_delete, PL_AUTHZ_SUB_MODIFY},
     /* temporal API: appending instances is an update; editing or deleting history a delete */

@@ -18,6 +18,7 @@ static const char *const action_names[PL_AUTHZ_ACTION_COUNT] = {
     [PL_AUTHZ_UPSERT] = "upsert",
     [PL_AUTHZ_SUB_CREATE] = "subscribe",
     [PL_AUTHZ_SUB_MODIFY] = "change a subscription",
+    [PL_AUTHZ_SUB_READ] = "read subscriptions",
     [PL_AUTHZ_REGISTRATION] = "write a registration",
     [PL_AUTHZ_CONTEXT_ADD] = "add a @context",
     [PL_AUTHZ_CONTEXT_DELETE] = "delete a @context",
@@ -191,6 +192,7 @@ static int decide(const struct pl_principal *p, const char *tenant, enum pl_auth
         return check_entity(p, a, t, err);
     switch (a) {
     case PL_AUTHZ_SUB_CREATE:
+    case PL_AUTHZ_SUB_READ:
         return 0;
     case PL_AUTHZ_SUB_MODIFY:
         if (!t || p->role >= PL_ROLE_OPERATOR || pl_authz_is_owner(p, t->owner))

@@ -69,6 +69,9 @@ enum pl_authz_action {
                                may not: a subscription needs an owner who answers for it) */
     PL_AUTHZ_SUB_MODIFY,    /* patch or delete a subscription: its owner, operators, admins
                                (the owner test is the tenants part's, auth/owner.h) */
+    PL_AUTHZ_SUB_READ,      /* list or get subscriptions: every authenticated principal of the
+                               tenant (what it sees, secrets redacted, is the tenants part's);
+                               not the public: subscriptions name endpoints and owners */
     PL_AUTHZ_REGISTRATION,  /* context source registrations (write): operators and admins */
     PL_AUTHZ_CONTEXT_ADD,   /* POST /jsonldContexts: roles that write entities (admin,
                                operator, agency, enterprise), not devices nor the public */

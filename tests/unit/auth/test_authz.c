@@ -58,6 +58,7 @@ static const struct row route_rows[] = {
     {PL_AUTHZ_UPSERT, {U, OK, OK, OK, OK, OK}},
     {PL_AUTHZ_SUB_CREATE, {U, OK, OK, OK, OK, OK}},
     {PL_AUTHZ_SUB_MODIFY, {U, OK, OK, OK, OK, OK}},
+    {PL_AUTHZ_SUB_READ, {U, OK, OK, OK, OK, OK}},
     {PL_AUTHZ_REGISTRATION, {U, F, F, F, OK, OK}},
     {PL_AUTHZ_CONTEXT_ADD, {U, F, OK, OK, OK, OK}},
     {PL_AUTHZ_CONTEXT_DELETE, {U, F, F, F, F, OK}},
