@@ -218,8 +218,9 @@ ROWS = [
      lambda w, t, n: {"type": "Query", "entities": [{"type": TFO}],
                       "temporalQ": {"timerel": "after", "timeAt": "2000-01-01T00:00:00Z"}},
      "read", None),
-    ("admin_keys", "GET", "/polis/v1/keys", None, "write", (200,) + ADMIN[1:]),
-    ("admin_users", "GET", "/polis/v1/users", None, "write", (200,) + ADMIN[1:]),
+    # the admin API under /polis/v1/ (users, keys, tenants, policies, audit): admin only
+    ("admin_tenants", "GET", "/polis/v1/tenants", None, "write", (200,) + ADMIN[1:]),
+    ("admin_audit", "GET", "/polis/v1/audit", None, "write", (200,) + ADMIN[1:]),
 ]
 
 CASES = [(row, role, where) for row in ROWS for role in ROLES for where in ("own", "other")]
