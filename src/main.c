@@ -18,6 +18,8 @@
 #include "auth/audit.h"
 #include "auth/sub_scope.h"
 #include "auth/jwt.h"
+#include "auth/authn.h"
+#include "auth/cli.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
 {
     struct pl_app app;
     memset(&app, 0, sizeof app);
+    if (argc > 1 && pl_auth_cli_is(argv[1])) /* polis key ... / polis user ... */
+        return pl_auth_cli(argc, argv);
     enum pl_config_result cr = pl_config_load(&app.cfg, argc, argv);
     if (cr != PL_CONFIG_RUN)
         return cr == PL_CONFIG_EXIT_OK ? 0 : 2;
@@ -126,8 +130,20 @@ int main(int argc, char **argv)
     hcfg.n_routes = pl_api_n_routes;
     hcfg.authorize = pl_api_authorize; /* route access (api/access.c); allows all with auth off */
     hcfg.on_response = pl_audit_on_response;
+    /* --auth on: credentials (auth/authn.h) turn each request's credential into a principal. */
+    struct pl_auth_config authcfg = {.store = app.store};
+    if (strcmp(app.cfg.auth, "on") == 0 && pl_auth_open(&authcfg, &app.auth, &err) != 0) {
+        pl_log_error("auth: %s", err.detail);
+        pl_audit_stop(app.audit);
+        pl_notifier_stop(app.notifier);
+        pl_ctxreg_free(app.ctxreg);
+        pl_store_close(app.store);
+        return 1;
+    }
+    hcfg.authenticate = app.auth ? pl_auth_authenticate : NULL;
     if (pl_http_start(&hcfg, &app, &app.http, &err) != 0) {
         pl_log_error("http: %s", err.detail);
+        pl_auth_close(app.auth);
         pl_audit_stop(app.audit);
         pl_notifier_stop(app.notifier);
         pl_ctxreg_free(app.ctxreg);
@@ -150,6 +166,7 @@ int main(int argc, char **argv)
     pl_http_stop(app.http);
     pl_audit_stop(app.audit); /* after the last response: every row is written */
     pl_notifier_stop(app.notifier); /* after the last write: every change is matched */
+    pl_auth_close(app.auth);
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
     pl_app_history_free(&app.history);

@@ -327,6 +327,18 @@ struct pl_store_ops {
                    struct pl_err *err);
     /* ---- security (issue 12): appended by part, each under its own heading ---- */
     /* -- credentials: users and API keys -- */
+    /* Credential records (store/authn.c): JSON objects per (kind, id), kind "user", "apikey",
+     * "refresh", "secret"; `owner` groups records (a refresh token's user). Reader side: */
+    int (*cred_get)(void *be, const char *kind, const char *id, json_t **out,
+                    struct pl_err *err); /* NEW ref; PL_ENOTFOUND */
+    int (*cred_list)(void *be, const char *kind, json_t **out,
+                     struct pl_err *err); /* NEW ref: array ordered by id */
+    /* Writer side (put: PL_EALREADYEXISTS with must_not_exist; delete: PL_ENOTFOUND): */
+    int (*w_cred_put)(void *be, const char *kind, const char *id, const char *owner,
+                      const json_t *body, int must_not_exist, struct pl_err *err);
+    int (*w_cred_delete)(void *be, const char *kind, const char *id, struct pl_err *err);
+    int (*w_cred_delete_owner)(void *be, const char *kind, const char *owner, int64_t *n_deleted,
+                               struct pl_err *err);
 
     /* -- authorization: entity owners, tenant policy -- */
     /* The owner key of an entity (auth/authz.h pl_authz_owner_key), recorded by the writer in
@@ -663,5 +675,24 @@ int pl_store_tenant_list(struct pl_store *s, pl_tenant_row_fn fn, void *ud, stru
  * exist. */
 int pl_store_tenant_delete(struct pl_store *s, const char *tenant, int64_t *n_entities,
                            struct pl_err *err);
+
+/* ------------------------------------------------------------------------------------------
+ * Credentials (issue 12, store/authn.c; docs/store-schema.md "Credentials"). Records are JSON
+ * objects of auth/ (hashes only, never a secret in clear), per (kind, id); `owner` (may be NULL)
+ * groups records for pl_store_cred_delete_owner. Synchronous; thread-safe; writes go through
+ * the writer thread (so they are ordered with every other write, and a delete of a record that
+ * another request deleted first is PL_ENOTFOUND: single-use tokens rely on it).
+ * PL_EOPNOTSUPPORTED when the backend keeps no credentials.
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_cred_get(struct pl_store *s, const char *kind, const char *id, json_t **out,
+                      struct pl_err *err); /* NEW ref; PL_ENOTFOUND */
+int pl_store_cred_list(struct pl_store *s, const char *kind, json_t **out,
+                       struct pl_err *err); /* NEW ref array */
+int pl_store_cred_put(struct pl_store *s, const char *kind, const char *id, const char *owner,
+                      const json_t *body, int must_not_exist, struct pl_err *err);
+int pl_store_cred_delete(struct pl_store *s, const char *kind, const char *id,
+                         struct pl_err *err);
+int pl_store_cred_delete_owner(struct pl_store *s, const char *kind, const char *owner,
+                               int64_t *n_deleted, struct pl_err *err);
 
 #endif

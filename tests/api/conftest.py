@@ -1,7 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fixtures for the API tests: a real `polis` (POLIS_BIN, default build/polis) started on a free
 loopback port with a temporary data directory, and a small HTTP server that serves @context
-documents (and misbehaves on purpose) for the remote-context tests."""
+documents (and misbehaves on purpose) for the remote-context tests.
+
+Credentials (issue 12, tests/api/test_100_auth_credentials.py): a server with auth on and the
+principals to talk to it:
+
+    srv = PolisServer(tmp_path, extra_args=["--auth", "on"]).start()   # PolisServer is Polis
+    key = make_key(srv, "operator", tenant="t1", types=["Vehicle"])    # runs `polis key add`
+    requests.get(srv.api + "/entities?type=Vehicle", headers=bearer(key))
+    make_key(srv, "device", tenant="t1", entities=["urn:ngsi-ld:Sensor:1"], expires="PT1H")
+    make_key(srv, "admin")            # an admin key of every tenant (tenant="*" for others)
+    make_user(srv, "ana", "secret", "operator", tenant="t1")           # runs `polis user add`
+    token = login(srv, "ana", "secret")["access_token"]                # POST /auth/token
+"""
 import http.server
 import json
 import os
@@ -86,6 +98,64 @@ class Polis:
         """A sanitizer report or a crash makes the process exit non-zero: fail loudly."""
         rc = self.stop()
         assert rc == 0, "polis exited with %r:\n%s" % (rc, open(self.log_path).read()[-4000:])
+
+
+PolisServer = Polis  # the name the issue-12 helpers use
+
+
+def _cli(server_or_dir, args, stdin=None):
+    data_dir = getattr(server_or_dir, "data_dir", server_or_dir)
+    return subprocess.run([BIN] + args + ["--data", str(data_dir)], input=stdin,
+                          capture_output=True, text=True, timeout=60 * TIMEOUT_MULT)
+
+
+def make_key(server, role, tenant=None, types=None, entities=None, expires=None):
+    """Creates an API key with `polis key add` on the server's data directory (works while it
+    runs) and returns the key text ("plk_<id>_<secret>"). types / entities: lists (or a
+    comma-separated string); tenant "*": every tenant; expires: ISO 8601 or seconds."""
+    args = ["key", "add", "--role", role]
+    if tenant is not None:
+        args += ["--tenant", tenant]
+    for opt, v in (("--types", types), ("--entities", entities)):
+        if v:
+            args += [opt, v if isinstance(v, str) else ",".join(v)]
+    if expires is not None:
+        args += ["--expires", str(expires)]
+    r = _cli(server, args)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()[0]
+
+
+def key_id(key):
+    """The id of an API key ("plk_<id>_<secret>" -> "<id>")."""
+    return key.split("_")[1]
+
+
+def revoke_key(server, key_or_id):
+    """`polis key revoke ID` on the server's data directory."""
+    kid = key_id(key_or_id) if key_or_id.startswith("plk_") else key_or_id
+    r = _cli(server, ["key", "revoke", kid])
+    assert r.returncode == 0, r.stderr
+
+
+def make_user(server, name, password, role, tenant=None):
+    """Creates a user with `polis user add` (the password on standard input)."""
+    args = ["user", "add", name, "--role", role] + (["--tenant", tenant] if tenant else [])
+    r = _cli(server, args, stdin=password + "\n")
+    assert r.returncode == 0, r.stderr
+
+
+def login(server, name, password):
+    """POST /auth/token with the password grant; returns the token response (asserts 200)."""
+    r = requests.post(server.url + "/auth/token", data={
+        "grant_type": "password", "username": name, "password": password}, timeout=30)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()
+
+
+def bearer(key):
+    """The Authorization header of a bearer credential (API key, access token, JWT)."""
+    return {"Authorization": "Bearer " + key}
 
 
 @pytest.fixture(scope="session")

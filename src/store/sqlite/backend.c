@@ -446,7 +446,8 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
     if ((rc = exec_sql(db, schema_sql, err)) != 0 ||
         (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0 ||
         (rc = exec_sql(db, sq_authz_schema_sql, err)) != 0 ||
-        (rc = exec_sql(db, sq_audit_schema_sql, err)) != 0)
+        (rc = exec_sql(db, sq_audit_schema_sql, err)) != 0 ||
+        (rc = exec_sql(db, sq_authn_schema_sql, err)) != 0) /* credentials (issue 12) */
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
@@ -1558,6 +1559,11 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .expired = sq_expired,
     /* ---- security (issue 12), by part ---- */
     /* -- credentials -- */
+    .cred_get = sq_cred_get,
+    .cred_list = sq_cred_list,
+    .w_cred_put = sq_w_cred_put,
+    .w_cred_delete = sq_w_cred_delete,
+    .w_cred_delete_owner = sq_w_cred_delete_owner,
 
     /* -- authorization -- */
     .w_owner_put = sq_w_owner_put,

@@ -113,6 +113,15 @@ int sq_w_owner_get(void *be, const char *tenant, const char *id, char *buf, size
                    struct pl_err *err);
 int sq_owner_get(void *be, const char *tenant, const char *id, char *buf, size_t cap,
                  struct pl_err *err);
+/* Credentials (authn.c, issue 12): schema and ops members. */
+extern const char sq_authn_schema_sql[];
+int sq_cred_get(void *be, const char *kind, const char *id, json_t **out, struct pl_err *err);
+int sq_cred_list(void *be, const char *kind, json_t **out, struct pl_err *err);
+int sq_w_cred_put(void *be, const char *kind, const char *id, const char *owner,
+                  const json_t *body, int must_not_exist, struct pl_err *err);
+int sq_w_cred_delete(void *be, const char *kind, const char *id, struct pl_err *err);
+int sq_w_cred_delete_owner(void *be, const char *kind, const char *owner, int64_t *n_deleted,
+                           struct pl_err *err);
 /* Registers Polis's SQL functions on a read connection (query.c). */
 int sq_register_functions(sqlite3 *db);
 
