@@ -20,6 +20,7 @@
 #include "auth/jwt.h"
 #include "auth/authn.h"
 #include "auth/cli.h"
+#include "auth/read.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -79,6 +80,9 @@ int main(int argc, char **argv)
         pl_app_history_free(&app.history);
         return 1;
     }
+    /* issue 12 "reads": the tenants' read policies, cached (none: the public reads nothing) */
+    if (pl_read_policies_open(app.store, &app.read_policies, &err) != 0)
+        pl_log_error("read policies: %s (the public reads nothing)", err.detail);
     struct pl_ctxreg_config ccfg;
     memset(&ccfg, 0, sizeof ccfg);
     ccfg.self_url = app.cfg.self_url;
@@ -169,6 +173,7 @@ int main(int argc, char **argv)
     pl_auth_close(app.auth);
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
+    pl_read_policies_free(app.read_policies);
     pl_app_history_free(&app.history);
     pl_jwt_free(app.jwt);
     pl_log_info("stopped cleanly");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/readscope.h"
 #include "app/app.h"
 #include "store/store.h"
 
@@ -262,16 +263,34 @@ int pl_api_view_or_reply(struct pl_req *r, const struct pl_ctx *ctx, int attrs_f
     return pl_api_view_check_or_reply(r, v);
 }
 
-/* The store behind pl_linked_render: Linked Entities are read from the local store only. */
+struct fetch_ud {
+    struct pl_req *r;
+    const struct pl_read_scope *rs; /* NULL: reads everything */
+};
+
+/* The store behind pl_linked_render: Linked Entities are read from the local store only, and
+ * only those the principal may read (issue 12: the others are not inlined, as if absent). */
 static int fetch_local(void *ud, const char *id, json_t **out, struct pl_err *err)
 {
-    struct pl_req *r = ud;
-    return pl_store_entity_get(r->app->store, r->tenant, id, out, err);
+    const struct fetch_ud *f = ud;
+    int rc = pl_store_entity_get(f->r->app->store, f->r->tenant, id, out, err);
+    if (rc != 0 || !f->rs)
+        return rc;
+    enum pl_read_level lv = pl_read_scope_entity(f->rs, *out);
+    if (lv == PL_READ_NONE) {
+        json_decref(*out);
+        *out = NULL;
+        return pl_err_set(err, PL_ENOTFOUND, "Entity not found");
+    }
+    if (lv == PL_READ_OPEN)
+        pl_read_scope_strip(f->rs, *out);
+    return 0;
 }
 
 int pl_api_view_render(struct pl_req *r, const struct pl_ctx *ctx, const struct pl_render_opts *o,
                        const struct pl_linked *v, const json_t *roots, int geo,
                        const char *geoproperty_iri, json_t **out, struct pl_err *err)
 {
-    return pl_linked_render(ctx, o, v, roots, geo, geoproperty_iri, fetch_local, r, out, err);
+    struct fetch_ud f = {r, v->join != PL_JOIN_NONE ? pl_api_read_scope(r) : NULL};
+    return pl_linked_render(ctx, o, v, roots, geo, geoproperty_iri, fetch_local, &f, out, err);
 }

@@ -29,6 +29,7 @@
 #include "query/typesel.h"
 #include "store/store.h"
 #include "api/query_int.h"
+#include "api/readscope.h"
 #include "query/qvalues.h"
 
 #define DEFAULT_LIMIT 20
@@ -315,8 +316,16 @@ struct emit {
     json_t *roots;    /* Linked Entity Retrieval: the page's stored entities, else NULL */
     int64_t want;     /* rows to render (the limit asked for) */
     int stream_ok;    /* the streaming renderer covers the options */
+    const struct pl_read_scope *rs; /* issue 12: what the principal may read (NULL: all) */
     struct pl_err err;
 };
+
+/* Private attributes go as if omitted (issue 12), unless the principal reads `e` in full. */
+static void hide_private(const struct pl_read_scope *rs, json_t *e)
+{
+    if (pl_read_scope_entity(rs, e) != PL_READ_FULL)
+        pl_read_scope_strip(rs, e);
+}
 
 /* Appends one rendered entity (JSON text) to the answer, with "@context" for ld+json; an empty
  * object (a projection that left nothing, 5.7.2.5) is left out. */
@@ -356,14 +365,18 @@ static int emit_row(void *ud, const char *body, size_t len)
         return 0;
     }
     em->n++;
+    /* the text holds a private attribute perhaps: parse, strip, render the tree */
+    int hide = em->rs && pl_read_scope_may_hide(em->rs, body, len);
     if (em->roots) { /* Linked Entity Retrieval: rendered once the page is complete */
         json_t *e = json_loadb(body, len, 0, NULL);
         if (!e)
             return pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
+        if (hide)
+            hide_private(em->rs, e);
         json_array_append_new(em->roots, e);
         return 0;
     }
-    if (em->stream_ok) {
+    if (em->stream_ok && !hide) {
         struct pl_strbuf one;
         pl_strbuf_init(&one);
         int rc = pl_entity_stream_render(x->ctx, body, len, &x->o, &one, &em->err);
@@ -377,6 +390,8 @@ static int emit_row(void *ud, const char *body, size_t len)
     json_t *e = json_loadb(body, len, 0, NULL);
     json_t *out = NULL;
     int rc = e ? 0 : pl_err_set(&em->err, PL_EINTERNAL, "a stored entity is corrupt");
+    if (rc == 0 && hide)
+        hide_private(em->rs, e);
     if (rc == 0)
         rc = em->r->accept == PL_MIME_GEOJSON
                  ? pl_entity_render_geojson(x->ctx, e, &x->o, x->geometry_property, &out,
@@ -440,6 +455,7 @@ struct kept_row {
 };
 
 struct collected {
+    const struct pl_read_scope *rs; /* private attributes never decide the order (issue 12) */
     struct pl_order_item *items; /* entity: parsed body (owned), ud: its struct kept_row (owned) */
     size_t n, cap;
     size_t keep;   /* rows worth keeping; 0: count only */
@@ -480,6 +496,8 @@ static int collect_row(void *ud, const char *body, size_t len)
     row->len = len;
     memcpy(row->body, body, len);
     row->body[len] = '\0';
+    if (c->rs && pl_read_scope_may_hide(c->rs, body, len))
+        hide_private(c->rs, e);
     c->items[c->n].entity = e;
     c->items[c->n].ud = row;
     c->n++;
@@ -506,7 +524,7 @@ static int ordered_query(struct pl_req *r, struct qreq *x, struct emit *em, int6
         q.count = 1;
         return pl_store_entity_query(r->app->store, &q, emit_row, em, count, &em->err);
     }
-    struct collected c = {.keep = (size_t)end, .order = x->order};
+    struct collected c = {.rs = em->rs, .keep = (size_t)end, .order = x->order};
     q.limit = INT64_MAX; /* every match: the best `keep` are selected while reading */
     q.offset = 0;
     q.count = 0;
@@ -540,6 +558,17 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
         x->sq.attrs = x->v.pick->names;
         x->sq.n_attrs = x->v.pick->n;
     }
+    /* issue 12: only what the principal may read, in the store query (so that paging and the
+     * count see only that), never filtering on a private attribute */
+    int nothing = 0;
+    if ((em.rs = pl_api_read_scope(r))) {
+        if (pl_api_read_query_or_reply(r, em.rs, x->sq.q, x->sq.geo ? x->sq.geo_attr : NULL) != 0)
+            return PL_HANDLER_DONE;
+        x->sq.read = pl_read_scope_store(em.rs);
+        size_t n_attrs = x->sq.n_attrs;
+        x->sq.n_attrs = pl_api_read_attrs_filter(r, em.rs, &x->sq.attrs, n_attrs);
+        nothing = n_attrs > 0 && x->sq.n_attrs == 0; /* only private attributes wanted */
+    }
     if (x->v.join != PL_JOIN_NONE && !(em.roots = json_array()))
         return pl_reply_error(r, PL_ENOMEM, "out of memory");
     if (r->accept != PL_MIME_JSON) {
@@ -554,7 +583,9 @@ static int run_and_reply(struct pl_req *r, struct qreq *x)
     int64_t count = 0;
     em.want = want;
     int rc;
-    if (x->order) {
+    if (nothing) {
+        rc = 0;
+    } else if (x->order) {
         rc = ordered_query(r, x, &em, &count);
     } else {
         x->sq.limit = want > 0 ? want + 1 : 0; /* one more row says whether a next page exists */
@@ -1111,6 +1142,44 @@ static int discover_or_reply(struct pl_req *r, enum pl_store_discover what, cons
     return 0;
 }
 
+/* discover_or_reply for a principal that may not read everything (issue 12): the types it may
+ * read, without their private attributes, and the attributes of those (counts summed over
+ * them); a type or attribute outside of them is not found, as if absent. */
+static int discover_read_or_reply(struct pl_req *r, enum pl_store_discover what, const char *iri,
+                                  json_t **out)
+{
+    const struct pl_read_scope *rs = pl_api_read_scope(r);
+    if (!rs)
+        return discover_or_reply(r, what, iri, out);
+    json_t *types;
+    if (discover_or_reply(r, PL_DISCOVER_TYPES, NULL, &types) != 0)
+        return -1;
+    int by_type = what == PL_DISCOVER_TYPES || what == PL_DISCOVER_TYPE;
+    json_t *all = by_type ? pl_api_read_types(rs, types) : pl_api_read_attrs(rs, types);
+    if (!all) {
+        pl_reply_error(r, PL_ENOMEM, "out of memory");
+        return -1;
+    }
+    pl_req_defer_decref(r, all);
+    if (what == PL_DISCOVER_TYPES || what == PL_DISCOVER_ATTRS) {
+        *out = all;
+        return 0;
+    }
+    size_t i;
+    json_t *one;
+    json_array_foreach(all, i, one)
+    {
+        if (strcmp(json_string_value(json_object_get(one, by_type ? "type" : "attr")), iri) == 0) {
+            *out = one;
+            return 0;
+        }
+    }
+    struct pl_err err;
+    pl_err_set(&err, PL_ENOTFOUND, "%s '%s' not found", by_type ? "Entity type" : "Attribute", iri);
+    pl_api_problem(r, &err);
+    return -1;
+}
+
 /* The path's name (a type or attribute) expanded with the request's context; NULL after
  * answering. Released with the request. */
 static const char *path_iri_or_reply(struct pl_req *r, const struct pl_ctx *ctx, const char *what)
@@ -1138,7 +1207,7 @@ int pl_api_types_list(struct pl_req *r)
     int details;
     json_t *types;
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0 || details_or_reply(r, &details) != 0 ||
-        discover_or_reply(r, PL_DISCOVER_TYPES, NULL, &types) != 0)
+        discover_read_or_reply(r, PL_DISCOVER_TYPES, NULL, &types) != 0)
         return PL_HANDLER_DONE;
     json_t *out;
     size_t i;
@@ -1180,7 +1249,7 @@ int pl_api_type_get(struct pl_req *r)
     if (!iri)
         return PL_HANDLER_DONE;
     json_t *t;
-    if (discover_or_reply(r, PL_DISCOVER_TYPE, iri, &t) != 0)
+    if (discover_read_or_reply(r, PL_DISCOVER_TYPE, iri, &t) != 0)
         return PL_HANDLER_DONE;
     /* 5.2.26 EntityTypeInfo: id, type, typeName, entityCount, attributeDetails (5.2.28) */
     json_t *details = json_array();
@@ -1218,7 +1287,7 @@ int pl_api_attributes_list(struct pl_req *r)
     int details;
     json_t *attrs;
     if (pl_api_context_or_reply(r, NULL, &ctx) != 0 || details_or_reply(r, &details) != 0 ||
-        discover_or_reply(r, PL_DISCOVER_ATTRS, NULL, &attrs) != 0)
+        discover_read_or_reply(r, PL_DISCOVER_ATTRS, NULL, &attrs) != 0)
         return PL_HANDLER_DONE;
     json_t *out;
     size_t i;
@@ -1248,7 +1317,7 @@ int pl_api_attribute_get(struct pl_req *r)
     if (!iri)
         return PL_HANDLER_DONE;
     json_t *a;
-    if (discover_or_reply(r, PL_DISCOVER_ATTR, iri, &a) != 0)
+    if (discover_read_or_reply(r, PL_DISCOVER_ATTR, iri, &a) != 0)
         return PL_HANDLER_DONE;
     json_t *out = attribute_info(ctx, a);
     pl_req_defer_decref(r, out);

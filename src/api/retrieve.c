@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/linked.h"
+#include "api/readscope.h"
 #include "app/app.h"
 #include "base/strbuf.h"
 #include "ngsild/entity.h"
@@ -253,8 +254,11 @@ int pl_api_entity_get(struct pl_req *r)
         pl_req_defer(r, free_typesel, ts);
     }
 
+    /* issue 12: a principal that may not read everything takes the tree path (its type
+     * decides, and private attributes go as if omitted) */
+    const struct pl_read_scope *rs = pl_api_read_scope(r);
     /* attrs takes the tree path: it answers ResourceNotFound when none is there (5.7.1.4) */
-    if (!o.attrs && !ts && v.join == PL_JOIN_NONE && stream_reply(r, ctx, id, &o) == 0)
+    if (!rs && !o.attrs && !ts && v.join == PL_JOIN_NONE && stream_reply(r, ctx, id, &o) == 0)
         return PL_HANDLER_DONE;
 
     struct pl_err err;
@@ -263,6 +267,15 @@ int pl_api_entity_get(struct pl_req *r)
     if (pl_store_entity_get(r->app->store, r->tenant, id, &stored, &err) != 0)
         return pl_api_problem(r, &err);
     pl_req_defer_decref(r, stored);
+    if (rs) {
+        enum pl_read_level lv = pl_read_scope_entity(rs, stored);
+        if (lv == PL_READ_NONE) { /* as if absent: the same answer as the store's */
+            pl_err_set(&err, PL_ENOTFOUND, "Entity not found");
+            return pl_api_problem(r, &err);
+        }
+        if (lv == PL_READ_OPEN)
+            pl_read_scope_strip(rs, stored);
+    }
 
     if (ts && !pl_typesel_match(ts, json_object_get(stored, "type")))
         return pl_reply_error(r, PL_ENOTFOUND, "no entity '%.200s' of type '%.200s'", id, tq);

@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/params.h"
 #include "api/tenants.h"
+#include "api/policy.h"
 #include "app/app.h"
 #include "auth/audit.h"
 #include "notify/notifier.h"
@@ -73,6 +74,9 @@ const struct pl_route pl_api_routes[] = {
     /* -- credentials: /auth/token, /polis/v1/users, /polis/v1/keys -- */
 
     /* -- authorization: /polis/v1/tenants/{t}/policy -- */
+    {PL_M_GET, "/polis/v1/tenants/*/policy", 0, pl_api_policy_get, pl_api_params_empty},
+    {PL_M_PUT, "/polis/v1/tenants/*/policy", PL_ROUTE_BODY, pl_api_policy_put,
+     pl_api_params_empty},
 
     /* -- tenants and audit: /polis/v1/tenants, /polis/v1/audit -- */
     {PL_M_GET, "/polis/v1/tenants", PL_ROUTE_NO_ACCEPT, pl_api_tenants_list, NULL},

@@ -19,6 +19,7 @@
 #include "api/access.h"
 #include "api/api.h"
 #include "api/query_int.h"
+#include "api/readscope.h"
 #include "app/app.h"
 #include "base/strbuf.h"
 #include "base/strv.h"
@@ -45,6 +46,9 @@ struct treq {
     int64_t range_start, range_end; /* the Content-Range bounds (6.3.10) when truncated */
     const char **datasets;      /* datasetId= (5.7.4.4 S8): keep only these ("@none": default) */
     int n_datasets;
+    const struct pl_read_scope *rs; /* issue 12: what the principal may read (NULL: all) */
+    json_t *cur_types;              /* the entity being read: its types, and whether its */
+    int cur_hide;                   /* private attributes are left out */
     struct pl_err err;
 };
 
@@ -52,15 +56,23 @@ struct treq {
  * Parameters
  * ---------------------------------------------------------------------------------------- */
 
+static void treq_release(void *p)
+{
+    struct treq *t = p;
+    json_decref(t->cur_types);
+    free(t);
+}
+
 static struct treq *treq_new(struct pl_req *r)
 {
     struct treq *t = calloc(1, sizeof *t);
-    if (!t || pl_req_defer(r, free, t) != 0) {
+    if (!t || pl_req_defer(r, treq_release, t) != 0) {
         free(t);
         pl_reply_error(r, PL_ENOMEM, "out of memory");
         return NULL;
     }
     t->r = r;
+    t->rs = pl_api_read_scope(r);
     t->max_inst =
         r->app->cfg.temporal_max_instances > 0 ? r->app->cfg.temporal_max_instances : 1000;
     return t;
@@ -166,6 +178,8 @@ static int acc_row(void *ud, const char *attr, int64_t iid, int64_t tm, const ch
                    size_t len, int more)
 {
     struct acc *a = ud;
+    if (a->t->cur_hide && pl_read_scope_attr_private(a->t->rs, a->t->cur_types, attr))
+        return 0; /* issue 12: as if it had no history */
     json_t *inst = json_loadb(body, len, 0, NULL);
     if (!inst)
         return pl_err_set(&a->t->err, PL_EINTERNAL, "a stored attribute instance is corrupt");
@@ -409,6 +423,8 @@ struct aggr_acc {
 static int aggr_row(void *ud, const char *attr, const struct pl_hist_bucket *b)
 {
     struct aggr_acc *a = ud;
+    if (a->t->cur_hide && pl_read_scope_attr_private(a->t->rs, a->t->cur_types, attr))
+        return 0; /* issue 12: as if it had no history */
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 64;
         struct bucket_rec *x = realloc(a->v, cap * sizeof *x);
@@ -595,6 +611,14 @@ static int select_entity(struct treq *t, const char *id, const char *types_text,
     struct pl_req *r = t->r;
     struct qreq *x = t->x;
     memset(v, 0, sizeof *v);
+    if (t->rs) { /* issue 12: an entity it may not read is not selected */
+        json_decref(t->cur_types);
+        t->cur_types = types_text ? json_loads(types_text, 0, NULL) : NULL;
+        enum pl_read_level lv = pl_read_scope_level(t->rs, id, t->cur_types);
+        if (lv == PL_READ_NONE)
+            return 0;
+        t->cur_hide = lv == PL_READ_OPEN;
+    }
     int filtering = x->sq.q || x->sq.geo;
     int aggregated = x->o.temporal == PL_TEMPORAL_AGGREGATED;
     struct acc a = {t, json_object(), json_object(), json_object()};
@@ -799,7 +823,8 @@ int pl_api_temporal_get(struct pl_req *r)
         return PL_HANDLER_DONE;
     int local = 0;
     if (no_linked_projection_or_reply(r) != 0 || pl_api__query_get_or_reply(r, x, &local) != 0 ||
-        tq_url_or_reply(r, t) != 0 || aggr_or_reply(r, t) != 0)
+        tq_url_or_reply(r, t) != 0 || aggr_or_reply(r, t) != 0 ||
+        pl_api_read_query_or_reply(r, t->rs, x->sq.q, x->sq.geo ? x->sq.geo_attr : NULL) != 0)
         return PL_HANDLER_DONE;
     const char *ids[1] = {id};
     struct one o = {0};
@@ -807,6 +832,11 @@ int pl_api_temporal_get(struct pl_req *r)
         pl_store_hist_entities(r->app->store, r->tenant, ids, 1, NULL, one_entity, &o, &t->err);
     json_t *doc = NULL;
     struct tent v = {0};
+    if (rc == 0 && o.found && t->rs) { /* issue 12: what it may not read does not exist */
+        json_t *types = o.types ? json_loads(o.types, 0, NULL) : NULL;
+        o.found = pl_read_scope_level(t->rs, id, types) != PL_READ_NONE;
+        json_decref(types);
+    }
     if (rc == 0 && !o.found)
         rc = pl_err_set(&t->err, PL_ENOTFOUND, "no temporal evolution of '%s'", id);
     if (rc == 0)
@@ -921,7 +951,8 @@ static int run_query(struct pl_req *r, struct treq *t)
     if (t->tq.rel == PL_TIMEREL_NONE)
         return pl_reply_error(r, PL_EBADREQUESTDATA,
                               "a temporal query needs timerel and timeAt (5.7.4.4)");
-    if (aggr_or_reply(r, t) != 0 || pl_api__tenant_or_reply(r) != 0)
+    if (aggr_or_reply(r, t) != 0 || pl_api__tenant_or_reply(r) != 0 ||
+        pl_api_read_query_or_reply(r, t->rs, x->sq.q, x->sq.geo ? x->sq.geo_attr : NULL) != 0)
         return PL_HANDLER_DONE;
     int desc = 0;
     if (x->order && !pl_order_is_id_only(x->order, &desc))

@@ -17,6 +17,7 @@ struct pl_notifier;
 struct pl_auth;
 struct pl_audit;
 struct pl_jwt;
+struct pl_read_policies;
 
 struct pl_app {
     struct pl_config cfg;          /* effective configuration */
@@ -29,6 +30,7 @@ struct pl_app {
     struct pl_auth *auth;          /* credentials and their cache (owned; NULL with --auth off) */
     struct pl_audit *audit;        /* the audit log's recorder (owned; auth/audit.h) */
     struct pl_jwt *jwt;            /* external JWT verifier (owned; NULL without --jwks) */
+    struct pl_read_policies *read_policies; /* tenants' read policies, cached (owned; auth/read.h) */
 };
 
 #endif

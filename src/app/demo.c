@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/read.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "ngsild/entity.h"
@@ -62,8 +63,34 @@ static int jsonld_file(const struct dirent *d)
     return n > 7 && strcmp(d->d_name + n - 7, ".jsonld") == 0;
 }
 
+/* The demo city's read policy (DIR/policy.json: its open-data types; issue 12), set for the
+ * default tenant unless it has one already (an admin's choice stays). */
+static void load_policy(struct pl_app *app, const char *dir)
+{
+    if (!app->read_policies)
+        return;
+    struct pl_read_policy *cur = pl_read_policies_get(app->read_policies, "");
+    pl_read_policy_unref(cur);
+    if (cur)
+        return;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/policy.json", dir);
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!doc)
+        return; /* no policy file: the demo stays closed to the public */
+    struct pl_err e;
+    pl_err_clear(&e);
+    if (pl_read_policies_put(app->read_policies, "", doc, &e) != 0)
+        pl_log_warn("demo: %s: %s", path, e.detail);
+    else
+        pl_log_info("demo: read policy of the default tenant set from %s", path);
+    json_decref(doc);
+}
+
 int pl_demo_load(struct pl_app *app, const char *dir, int *loaded, struct pl_err *err)
 {
+    load_policy(app, dir);
     *loaded = 0;
     int64_t count = 0;
     if (pl_store_entity_count(app->store, "", &count, err) != 0)

@@ -62,6 +62,18 @@ struct pl_store_selector {
     const struct pl_typesel *types;
 };
 
+/* Which entities a principal may read (issue 12, auth/read.h): an entity is readable when one
+ * of its types is readable (type_readable), its id is one of `ids` (a device's bindings), or it
+ * is owned by `owner` (an enterprise: the owners the authorization part records). Everything
+ * borrowed for the call. */
+struct pl_store_read {
+    int (*type_readable)(void *ud, const char *type_iri); /* NULL: no type is */
+    void *ud;
+    const char *const *ids;
+    size_t n_ids;
+    const char *owner; /* NULL: none */
+};
+
 struct pl_store_query {
     const char *tenant;                   /* "" default */
     const struct pl_store_selector *sels; /* several selectors: an entity matches ANY of them */
@@ -80,6 +92,9 @@ struct pl_store_query {
     size_t n_attrs;
     int64_t limit, offset; /* rows wanted; limit 0: none (count only) */
     int count;             /* 1: compute the number of matches */
+    const struct pl_store_read *read; /* only entities the principal may read (issue 12);
+                                         NULL: every entity; rows, count and paging see only
+                                         the readable ones */
 };
 
 /* Called once per matching entity, in the query's order, with its stored body text (borrowed
@@ -88,7 +103,8 @@ typedef int (*pl_store_row_fn)(void *ud, const char *body, size_t len);
 
 /* What pl_store_discover computes (5.7.5-5.7.10), from counters, never by scanning entities. */
 enum pl_store_discover {
-    PL_DISCOVER_TYPES, /* [ {"type": IRI, "count": n, "attrs": {IRI: [kinds]}} ... ] */
+    PL_DISCOVER_TYPES, /* [ {"type": IRI, "count": n, "attrs": {IRI: [kinds]},
+                          "attrCounts": {IRI: n}} ... ] */
     PL_DISCOVER_TYPE,  /* one of the above for `iri` (PL_ENOTFOUND when none) */
     PL_DISCOVER_ATTRS, /* [ {"attr": IRI, "count": n, "types": [IRI...], "kinds": [..]} ] */
     PL_DISCOVER_ATTR   /* one of the above for `iri` (PL_ENOTFOUND when none) */
@@ -352,6 +368,13 @@ struct pl_store_ops {
                        struct pl_err *err);                     /* writer side */
     int (*owner_get)(void *be, const char *tenant, const char *id, char *buf, size_t cap,
                      struct pl_err *err);                       /* reader side */
+
+    /* -- reads: the tenants' read policies (store/sqlite/policy.c) -- */
+    /* Reader: every record {"tenant","body","modifiedAt"} (NEW ref array). */
+    int (*policy_load)(void *be, json_t **out, struct pl_err *err);
+    /* Writer: insert or replace the policy of `tenant` (body: compact JSON text). */
+    int (*w_policy_put)(void *be, const char *tenant, const char *body, const char *modified_at,
+                        struct pl_err *err);
 
     /* -- tenants and audit -- */
     /* Writer side: appends n audit rows (seq is assigned); removes at most `budget` rows older
@@ -694,5 +717,14 @@ int pl_store_cred_delete(struct pl_store *s, const char *kind, const char *id,
                          struct pl_err *err);
 int pl_store_cred_delete_owner(struct pl_store *s, const char *kind, const char *owner,
                                int64_t *n_deleted, struct pl_err *err);
+
+/* ------------------------------------------------------------------------------------------
+ * Tenant read policies (issue 12, part "reads"; auth/read.h compiles and caches them). A record
+ * is {"tenant", "body" (the policy document), "modifiedAt"}. Synchronous; thread-safe.
+ * PL_EOPNOTSUPPORTED when the backend keeps none.
+ * ---------------------------------------------------------------------------------------- */
+int pl_store_policy_load(struct pl_store *s, json_t **out, struct pl_err *err); /* NEW ref */
+int pl_store_policy_put(struct pl_store *s, const char *tenant, const json_t *body,
+                        struct pl_err *err);
 
 #endif

@@ -447,7 +447,8 @@ static int create_schema(struct sqlite_be *be, struct pl_err *err)
         (rc = exec_sql(db, sq_hist_schema_sql, err)) != 0 ||
         (rc = exec_sql(db, sq_authz_schema_sql, err)) != 0 ||
         (rc = exec_sql(db, sq_audit_schema_sql, err)) != 0 ||
-        (rc = exec_sql(db, sq_authn_schema_sql, err)) != 0) /* credentials (issue 12) */
+        (rc = exec_sql(db, sq_authn_schema_sql, err)) != 0 || /* credentials (issue 12) */
+        (rc = exec_sql(db, sq_policy_schema_sql, err)) != 0)
         goto fail;
     if (be->geo) {
         rc = exec_sql(db,
@@ -1570,6 +1571,10 @@ const struct pl_store_ops pl_store_sqlite_ops = {
     .w_owner_delete = sq_w_owner_delete,
     .w_owner_get = sq_w_owner_get,
     .owner_get = sq_owner_get,
+
+    /* -- reads: tenant read policies (policy.c) -- */
+    .policy_load = sq_policy_load,
+    .w_policy_put = sq_w_policy_put,
 
     /* -- tenants and audit -- */
     .w_audit_append = sq_w_audit_append,

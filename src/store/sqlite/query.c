@@ -49,6 +49,7 @@
 #define PTR_QTERM "pl_qterm"
 #define PTR_GEOQ  "pl_geoq"
 #define PTR_SCOPE "pl_scopeq"
+#define PTR_READ  "pl_read"
 
 /* pl_re(regex pointer, text): 1 when the compiled POSIX regex matches. */
 static void fn_re(sqlite3_context *cx, int argc, sqlite3_value **argv)
@@ -133,6 +134,16 @@ static void fn_geodist(sqlite3_context *cx, int argc, sqlite3_value **argv)
                                   sqlite3_value_double(argv[2]), sqlite3_value_double(argv[3])));
 }
 
+/* pl_rtype(read pointer, type IRI): the principal may read entities of this type (issue 12:
+ * the caller's matcher, so SQL and the in-memory rule agree by construction). */
+static void fn_rtype(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const struct pl_store_read *rd = sqlite3_value_pointer(argv[0], PTR_READ);
+    const char *z = (const char *)sqlite3_value_text(argv[1]);
+    sqlite3_result_int(cx, rd && z && rd->type_readable && rd->type_readable(rd->ud, z));
+}
+
 int sq_register_functions(sqlite3 *db)
 {
     int f = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -141,7 +152,8 @@ int sq_register_functions(sqlite3 *db)
         sqlite3_create_function_v2(db, "pl_geo", 2, f, NULL, fn_geo, NULL, NULL, NULL) ||
         sqlite3_create_function_v2(db, "pl_scope1", 2, f, NULL, fn_scope1, NULL, NULL, NULL) ||
         sqlite3_create_function_v2(db, "pl_geopt", 3, f, NULL, fn_geopt, NULL, NULL, NULL) ||
-        sqlite3_create_function_v2(db, "pl_geodist", 4, f, NULL, fn_geodist, NULL, NULL, NULL))
+        sqlite3_create_function_v2(db, "pl_geodist", 4, f, NULL, fn_geodist, NULL, NULL, NULL) ||
+        sqlite3_create_function_v2(db, "pl_rtype", 2, f, NULL, fn_rtype, NULL, NULL, NULL))
         return -1;
     return 0;
 }
@@ -514,6 +526,42 @@ static size_t type_names(const struct pl_typesel *n, const char **names, size_t 
     return k <= max ? k : 0;
 }
 
+/* --- what the principal may read (issue 12) ------------------------------------------- */
+/* The entity has a readable type (the tenant's few type names are tested once, the IN list is
+ * built once per statement), or is one of the read ids, or is owned by the reader. */
+static void read_check(struct qctx *c, struct sqlb *b, const struct pl_store_read *rd)
+{
+    put(b, "(");
+    if (rd->type_readable) {
+        put(b, "EXISTS(SELECT 1 FROM etype t WHERE t.pk=e.pk AND t.nid IN (SELECT nid FROM name "
+               "WHERE tenant=");
+        p_text(b, c->tenant);
+        put(b, " AND pl_rtype(");
+        p_ptr(b, rd, PTR_READ);
+        put(b, ",iri)))");
+    } else {
+        put(b, "0");
+    }
+    if (rd->n_ids) {
+        put(b, " OR e.id IN ");
+        p_text_list(b, rd->ids, rd->n_ids);
+    }
+    if (rd->owner) { /* the authorization part's owners (store/sqlite/authz.c) */
+        put(b, " OR e.id IN (SELECT id FROM entity_owner WHERE tenant=");
+        p_text(b, c->tenant);
+        put(b, " AND owner=");
+        p_text(b, rd->owner);
+        put(b, ")");
+    }
+    put(b, ")");
+}
+
+/* 1 when the read restriction needs the entity row (ids), not only its key. */
+static int read_needs_row(const struct pl_store_read *rd)
+{
+    return rd && (rd->n_ids || rd->owner);
+}
+
 /* --- scope ---------------------------------------------------------------------------- */
 /* Scope values are indexed under the pseudo attribute PL_STORE_IX_SCOPE (class STRING): each
  * pattern is matched (pl_scope1, the evaluator's pl_scopeq_match_one) against the few scope
@@ -818,7 +866,7 @@ static int gather(struct qctx *c, struct cands *cs, struct pl_err *err)
         cs->type1 = names[0];
         /* multi-typed entities would count twice in a sum of several types */
         cs->count_from_counters = nn == 1 && !q->q && !q->scope && !q->geo && !q->id_regex &&
-                                  !q->n_attrs && !q->n_sels;
+                                  !q->n_attrs && !q->n_sels && !q->read;
     }
     if (q->q) {
         const struct pl_q_node *n = q->q;
@@ -929,6 +977,7 @@ static int count_is_light(const struct qctx *c, const struct plan *p)
     const struct pl_store_query *q = c->q;
     return (p->kind == DRV_TYPE_JOIN || p->kind == DRV_TYPES || p->kind == DRV_TERM) &&
            !q->n_ids && !q->id_regex && !q->n_sels && !q_needs_body(q->q) &&
+           !read_needs_row(q->read) &&
            (!q->geo || (c->be->geo && (c->geo_blob || q->geo->rel == PL_GEOREL_NEAR)));
 }
 
@@ -1041,6 +1090,10 @@ static void from_where_x(struct qctx *c, struct sqlb *b, const struct plan *p, i
     if (q->geo && p->kind != DRV_GEO) {
         put(b, " AND ");
         geo_check(c, b);
+    }
+    if (q->read) {
+        put(b, " AND ");
+        read_check(c, b, q->read);
     }
 }
 
@@ -1262,6 +1315,12 @@ int sq_discover(void *p, const char *tenant, enum pl_store_discover what, const 
         if (!ka)
             json_object_set_new(json_object_get(ti, "attrs"), a, ka = json_array());
         json_array_append_new(ka, json_string(k));
+        /* per-type attribute counts: what a reader restricted to some types sums (issue 12) */
+        json_t *cs = json_object_get(ti, "attrCounts");
+        if (!cs)
+            json_object_set_new(ti, "attrCounts", cs = json_object());
+        json_object_set_new(cs, a,
+                            json_integer(json_integer_value(json_object_get(cs, a)) + n));
     }
     if (rc != SQLITE_DONE)
         rc = sq_dberr(err, conn->db, rc, "discover");

@@ -79,6 +79,11 @@ int sq_nid_of(struct sqlite_be *be, const char *tenant, const char *iri, int64_t
               struct pl_err *err);
 /* History (history.c): schema, writer statements' cleanup, SQL functions, ops members. */
 extern const char sq_hist_schema_sql[];
+/* Tenant read policies (policy.c; issue 12, "reads"): schema and ops members. */
+extern const char sq_policy_schema_sql[];
+int sq_policy_load(void *be, json_t **out, struct pl_err *err);
+int sq_w_policy_put(void *be, const char *tenant, const char *body, const char *modified_at,
+                    struct pl_err *err);
 void sq_hist_free(struct sqlite_be *be);
 /* Drops the writer's history caches (after a rollback: they may name rolled-back rows). */
 void sq_hist_cache_clear(struct sqlite_be *be);

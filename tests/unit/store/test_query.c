@@ -246,6 +246,18 @@ static int eval_all(const struct pl_store_query *q, const json_t *e)
     if (q->id_regex &&
         regexec(q->id_regex, json_string_value(json_object_get(e, "id")), 0, NULL, 0) != 0)
         return 0;
+    if (q->read) { /* issue 12: a readable type, or one of the read ids */
+        const struct pl_store_read *rd = q->read;
+        int ok = 0;
+        size_t i;
+        const json_t *t;
+        json_array_foreach(json_object_get(e, "type"), i, t) ok |=
+            rd->type_readable && rd->type_readable(rd->ud, json_string_value(t));
+        for (i = 0; i < rd->n_ids; i++)
+            ok |= strcmp(rd->ids[i], json_string_value(json_object_get(e, "id"))) == 0;
+        if (!ok)
+            return 0;
+    }
     return 1;
 }
 
@@ -438,6 +450,48 @@ static void type_scope_geo_equivalence(void **state)
     }
 }
 
+/* issue 12: the read restriction (readable types, read ids) in SQL answers as the evaluator,
+ * rows and count alike, combined with every other condition. */
+static int readable_t(void *ud, const char *iri)
+{
+    const char *want = ud; /* "13": T1 and T3 */
+    size_t n = strlen(iri);
+    return n > 0 && iri[n - 2] == 'T' && strchr(want, iri[n - 1]) != NULL;
+}
+
+static void read_restriction_equivalence(void **state)
+{
+    struct fx *f = *state;
+    static const char *const sets[] = {"1", "13", "2", ""};
+    const char *ids[] = {"urn:ngsi-ld:T:3", "urn:ngsi-ld:T:10", "urn:ngsi-ld:T:77"};
+    for (int i = 0; i < 200; i++) {
+        struct pl_store_read rd = {readable_t, (void *)sets[rnd(4)], NULL, 0, NULL};
+        if (rnd(2)) {
+            rd.ids = ids;
+            rd.n_ids = 3;
+        }
+        if (rnd(5) == 0)
+            rd.type_readable = NULL;
+        struct pl_store_query q = {.tenant = "", .read = &rd};
+        char text[256];
+        snprintf(text, sizeof text, "read types '%s' ids %zu", (const char *)rd.ud, rd.n_ids);
+        struct pl_q_node *qn = NULL;
+        if (rnd(2)) {
+            char qt[200];
+            gen_q(qt, sizeof qt, 0);
+            struct pl_err err;
+            pl_err_clear(&err);
+            if (pl_q_parse(qt, &qn, &err) == 0 && pl_q_resolve(qn, pl_ctx_core(), &err) == 0)
+                q.q = qn;
+        }
+        if (rnd(2))
+            q.types = gen_types();
+        compare(f, &q, text);
+        pl_q_free(qn);
+        pl_typesel_free((struct pl_typesel *)q.types);
+    }
+}
+
 /* idPattern: anchored literal prefixes drive through the id index; the answers stay those of
  * regexec over every id. */
 static void id_pattern_equivalence(void **state)
@@ -576,6 +630,7 @@ int main(void)
         cmocka_unit_test(q_equivalence),
         cmocka_unit_test(type_scope_geo_equivalence),
         cmocka_unit_test(id_pattern_equivalence),
+        cmocka_unit_test(read_restriction_equivalence),
         cmocka_unit_test(paging_is_exactly_once),
         cmocka_unit_test(plans_use_indexes),
         cmocka_unit_test(discovery_counts_match_entities),
