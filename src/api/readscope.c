@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "base/log.h"
 #include "query/q.h"
+#include "store/store.h"
 
 static void scope_release(void *p)
 {
@@ -18,6 +19,16 @@ static void scope_release(void *p)
 
 /* Reads nothing: what a request whose scope cannot be made gets (never everything). */
 static const struct pl_read_scope nothing = {0};
+
+/* An enterprise's entity is its own when the store recorded its owner key (authorization). */
+static int owned_in_store(void *ud, const char *tenant, const char *id, const char *owner)
+{
+    char buf[PL_STORE_OWNER_MAX];
+    struct pl_err err;
+    pl_err_clear(&err);
+    return pl_store_entity_owner(ud, tenant, id, buf, sizeof buf, &err) == 0 &&
+           strcmp(buf, owner) == 0;
+}
 
 const struct pl_read_scope *pl_api_read_scope(struct pl_req *r)
 {
@@ -29,6 +40,8 @@ const struct pl_read_scope *pl_api_read_scope(struct pl_req *r)
         return &nothing;
     }
     pl_read_scope_init(s, r->app->read_policies, r->principal, r->tenant);
+    s->is_owner = owned_in_store;
+    s->is_owner_ud = r->app->store;
     if (s->all) {
         pl_read_scope_dispose(s);
         free(s);

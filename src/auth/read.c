@@ -11,16 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/authz.h"
 #include "base/hmap.h"
 #include "base/log.h"
-#include "ngsild/context.h"
 #include "ngsild/entity.h"
 
-/* One configured name: as written, its core-context expansion, whether it is a bare term. */
+/* One configured name. Matched with the authorization part's type-grant rule
+ * (pl_authz_type_granted), so that a policy and a grant read a name the same way. */
 struct rp_name {
     char *text;
-    char *iri; /* NULL when `text` is an IRI already */
-    int term;  /* no ':' in text: also matched by the local name of an IRI */
 };
 
 struct rp_private {
@@ -38,50 +37,26 @@ struct pl_read_policy {
 };
 
 struct pl_read_policies {
-    struct pl_store *store;   /* borrowed */
-    pthread_rwlock_t lock;    /* protects `by_tenant` */
-    pthread_mutex_t put_mu;   /* one PUT at a time: store order = cache order */
+    struct pl_store *store;    /* borrowed */
+    pthread_rwlock_t lock;     /* protects `by_tenant` */
+    pthread_mutex_t put_mu;    /* one PUT at a time: store order = cache order */
     struct pl_hmap *by_tenant; /* tenant -> struct pl_read_policy * (one reference each) */
 };
 
-/* ------------------------------------------------------------------------------------------
- * Names
- * ---------------------------------------------------------------------------------------- */
-static const char *local_name(const char *iri)
-{
-    const char *z = iri;
-    for (const char *p = iri; *p; p++)
-        if (*p == '/' || *p == '#' || *p == ':')
-            z = p + 1;
-    return z;
-}
-
-int pl_read_name_matches(const char *configured, const char *configured_iri, const char *iri)
-{
-    if (!configured || !iri)
-        return 0;
-    if (strcmp(configured, iri) == 0 || (configured_iri && strcmp(configured_iri, iri) == 0))
-        return 1;
-    return !strchr(configured, ':') && strcmp(local_name(iri), configured) == 0;
-}
-
 static int name_match(const struct rp_name *n, const char *iri)
 {
-    return pl_read_name_matches(n->text, n->iri, iri);
+    return pl_authz_type_granted(n->text, iri);
 }
 
 static int name_init(struct rp_name *n, const char *text)
 {
     n->text = strdup(text);
-    n->term = !strchr(text, ':');
-    n->iri = n->term ? pl_ctx_expand(pl_ctx_core(), text) : NULL;
-    return n->text && (!n->term || n->iri) ? 0 : PL_ENOMEM;
+    return n->text ? 0 : PL_ENOMEM;
 }
 
 static void name_free(struct rp_name *n)
 {
     free(n->text);
-    free(n->iri);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -385,17 +360,16 @@ void pl_read_scope_init(struct pl_read_scope *s, struct pl_read_policies *c,
     }
     if (!pl_principal_in_tenant(p, s->tenant))
         return; /* another tenant's principal: nothing (no policy, no ids, no owner) */
-    switch (p->role) {
-    case PL_ROLE_ADMIN:
-    case PL_ROLE_OPERATOR:
-    case PL_ROLE_AGENCY: s->all = 1; return;
-    case PL_ROLE_ENTERPRISE: s->owner = p->name[0] ? p->name : NULL; break;
-    case PL_ROLE_DEVICE:
-        s->ids = (const char *const *)p->entities;
-        s->n_ids = p->n_entities;
-        break;
-    case PL_ROLE_PUBLIC: break;
+    /* what the role decides (the authorization part): all, an enterprise's owner key, a
+     * device's bindings; the tenant's policy adds the open data on top */
+    pl_authz_read_scope(p, &s->role);
+    if (s->role.all) {
+        s->all = 1;
+        return;
     }
+    s->owner = s->role.owner;
+    s->ids = s->role.ids;
+    s->n_ids = s->role.n_ids;
     s->policy = pl_read_policies_get(c, s->tenant);
     s->store.type_readable = type_open_cb;
     s->store.ud = s;

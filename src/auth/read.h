@@ -12,9 +12,10 @@
  *  - privateAttributes: attributes nobody reads but the roles that read the whole tenant (and an
  *    entity's owner or bound device): a string applies to every type, an object to the entities
  *    of one type.
- * A name is matched as the authorization part matches type grants: equal to the IRI, equal to
- * the IRI the core context expands it to, or (a term without ':') equal to the IRI's local name
- * (after its last '/', '#' or ':'). No policy: the public reads nothing of that tenant.
+ * A name is matched as the authorization part matches type grants (pl_authz_type_granted): a
+ * name with ':' is an IRI and matches itself; a term matches its default-context IRI and any
+ * IRI whose local name (after the last '/' or '#') it is. No policy: the public reads nothing
+ * of that tenant.
  *
  * The rule (struct pl_read_scope, one per request, made by pl_read_scope_init):
  *   no principal (auth off), admin, operator, agency of the tenant: everything of the tenant;
@@ -38,6 +39,7 @@
 #include <stddef.h>
 
 #include "auth/auth.h"
+#include "auth/authz.h"
 #include "base/err.h"
 #include "store/store.h"
 
@@ -84,13 +86,15 @@ struct pl_read_scope {
     int all;                       /* 1: everything of the tenant (the rest is unused) */
     struct pl_read_policy *policy; /* the tenant's policy (own reference), NULL: none */
     const char *tenant;            /* borrowed */
-    const char *owner;             /* enterprise: its name (borrowed from the principal) */
+    const char *owner;             /* enterprise: its owner key (in `role`) */
     const char *const *ids;        /* device: the entities it is bound to (borrowed) */
     size_t n_ids;
     pl_read_owner_fn is_owner; /* how to tell ownership of one entity (NULL: never owned) */
     void *is_owner_ud;
     struct pl_store_read store; /* the same rule for the store query */
+    struct pl_authz_read_scope role; /* what the role decides (auth/authz.h) */
 };
+/* (A scope points into itself: never copy one, pass pointers.) */
 
 /*
  * Fills *s for principal `p` (NULL: auth off, everything) reading `tenant`. Borrows p and
@@ -141,8 +145,5 @@ int pl_read_scope_has_private(const struct pl_read_scope *s);
  * copy without the private attributes. `entity` is borrowed.
  */
 json_t *pl_read_scope_view(const struct pl_read_scope *s, const json_t *entity);
-
-/* The policy-name matcher (documented above), exposed for tests. */
-int pl_read_name_matches(const char *configured, const char *configured_iri, const char *iri);
 
 #endif

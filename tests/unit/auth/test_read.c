@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include "auth/read.h"
-#include "ngsild/context.h"
 
 #define SDM "https://smartdatamodels.org/dataModel.Parking/"
 
@@ -62,19 +61,26 @@ static void policy_documents_are_validated(void **state)
     json_decref(doc);
 }
 
-static void names_match_iri_core_expansion_or_local_name(void **state)
+static void names_match_iri_default_context_or_local_name(void **state)
 {
     (void)state;
-    char *core = pl_ctx_expand(pl_ctx_core(), "ParkingSpot");
-    assert_true(pl_read_name_matches(SDM "ParkingSpot", NULL, SDM "ParkingSpot"));
-    assert_true(pl_read_name_matches("ParkingSpot", core, core));
-    assert_true(pl_read_name_matches("ParkingSpot", core, SDM "ParkingSpot"));
-    assert_true(pl_read_name_matches("ParkingSpot", core, "urn:x:ParkingSpot"));
-    assert_false(pl_read_name_matches("ParkingSpot", core, SDM "ParkingSpotX"));
-    assert_false(pl_read_name_matches("Parking", core, SDM "ParkingSpot"));
+    struct pl_read_policies *c = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    assert_int_equal(pl_read_policies_open(NULL, &c, &err), 0);
+    json_t *doc = json_pack("{s:[s,s]}", "openTypes", "ParkingSpot", SDM "OffStreetParking");
+    assert_int_equal(pl_read_policies_put(c, "", doc, &err), 0);
+    json_decref(doc);
+    struct pl_read_scope s;
+    pl_read_scope_init(&s, c, pl_principal_public(), "");
+    assert_true(pl_read_scope_type_open(&s, SDM "ParkingSpot"));
+    assert_true(pl_read_scope_type_open(&s, "https://uri.etsi.org/ngsi-ld/default-context/ParkingSpot"));
+    assert_false(pl_read_scope_type_open(&s, SDM "ParkingSpotX"));
+    assert_true(pl_read_scope_type_open(&s, SDM "OffStreetParking"));
     /* an IRI names only itself */
-    assert_false(pl_read_name_matches(SDM "ParkingSpot", NULL, "https://other/ParkingSpot"));
-    free(core);
+    assert_false(pl_read_scope_type_open(&s, "https://other.example/OffStreetParking"));
+    pl_read_scope_dispose(&s);
+    pl_read_policies_free(c);
 }
 
 static struct pl_read_policies *cache_with(const char *tenant, const char *text)
@@ -181,7 +187,7 @@ static void roles_of_the_tenant_read_all_others_nothing(void **state)
 static int owns_one(void *ud, const char *tenant, const char *id, const char *owner)
 {
     (void)ud;
-    return strcmp(tenant, "city") == 0 && strcmp(owner, "acme") == 0 &&
+    return strcmp(tenant, "city") == 0 && strcmp(owner, "apikey:acme") == 0 &&
            strcmp(id, "urn:ngsi-ld:ServiceRequest:mine") == 0;
 }
 
@@ -204,7 +210,7 @@ static void device_and_enterprise_read_their_entities_in_full(void **state)
 
     struct pl_principal *e = pl_principal_new(PL_ROLE_ENTERPRISE, PL_CRED_APIKEY, "acme", "city");
     pl_read_scope_init(&s, c, e, "city");
-    assert_string_equal(pl_read_scope_store(&s)->owner, "acme");
+    assert_string_equal(pl_read_scope_store(&s)->owner, "apikey:acme");
     assert_int_equal(pl_read_scope_entity(&s, sr), PL_READ_OPEN); /* no owner callback yet */
     s.is_owner = owns_one;
     assert_int_equal(pl_read_scope_entity(&s, sr), PL_READ_FULL);
@@ -254,7 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(policy_documents_are_validated),
-        cmocka_unit_test(names_match_iri_core_expansion_or_local_name),
+        cmocka_unit_test(names_match_iri_default_context_or_local_name),
         cmocka_unit_test(public_reads_open_types_without_private_attributes),
         cmocka_unit_test(roles_of_the_tenant_read_all_others_nothing),
         cmocka_unit_test(device_and_enterprise_read_their_entities_in_full),
