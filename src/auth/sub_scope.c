@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
+#include "auth/read.h"
 #include "ngsild/context.h"
 #include "notify/notifier.h"
 
@@ -32,10 +34,19 @@ static int has_granted_type(const struct pl_principal *p, const json_t *entity)
     return 0;
 }
 
+/* An enterprise owner's entity is its own when the store recorded its owner key. */
+static int owned_in_store(void *ud, const char *tenant, const char *id, const char *owner)
+{
+    char buf[PL_STORE_OWNER_MAX];
+    struct pl_err err;
+    pl_err_clear(&err);
+    return pl_store_entity_owner(ud, tenant, id, buf, sizeof buf, &err) == 0 &&
+           strcmp(buf, owner) == 0;
+}
+
 int pl_owner_read_scope(void *ud, const struct pl_principal *owner, const char *tenant,
                         const json_t *entity, json_t **view)
 {
-    (void)ud;
     *view = NULL;
     if (!owner)
         return PL_SCOPE_ALL;
@@ -47,5 +58,23 @@ int pl_owner_read_scope(void *ud, const struct pl_principal *owner, const char *
         return PL_SCOPE_NONE;
     if (owner->role == PL_ROLE_OPERATOR || owner->role == PL_ROLE_AGENCY)
         return PL_SCOPE_ALL;
-    return PL_SCOPE_NONE; /* the public's scope: see sub_scope.h */
+    /* enterprise, device, public: the reads part's rule (auth/read.h): the tenant's open data
+     * without its private attributes, and the entities it owns or is bound to in full */
+    const struct pl_app *app = ud;
+    if (!app)
+        return PL_SCOPE_NONE;
+    struct pl_read_scope rs;
+    pl_read_scope_init(&rs, app->read_policies, owner, tenant);
+    rs.is_owner = owned_in_store;
+    rs.is_owner_ud = app->store;
+    json_t *v = pl_read_scope_view(&rs, entity);
+    pl_read_scope_dispose(&rs);
+    if (!v)
+        return PL_SCOPE_NONE;
+    if (v == entity) {
+        json_decref(v);
+        return PL_SCOPE_ALL;
+    }
+    *view = v;
+    return PL_SCOPE_VIEW;
 }

@@ -12,8 +12,8 @@
  *    unless it is an agency (its types are its write grant; it reads its whole tenant);
  *  - operators and agencies read their whole tenant;
  *  - everyone else (enterprise, device, public) reads what the public may read: the tenant's
- *    open-data types without their private attributes (the reads part's policy). Until that
- *    policy is available here, nothing (the safe answer).
+ *    open-data types without their private attributes, plus an enterprise's own entities and a
+ *    device's bound ones in full (auth/read.h pl_read_scope_view).
  */
 #ifndef PL_AUTH_SUB_SCOPE_H
 #define PL_AUTH_SUB_SCOPE_H
