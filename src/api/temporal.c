@@ -1317,6 +1317,10 @@ int pl_api_temporal_delete(struct pl_req *r)
         return PL_HANDLER_DONE;
     if (pl_store_hist_delete(r->app->store, r->tenant, &d, &err) != 0)
         return pl_api_problem(r, &err);
+    /* Issue 12: a temporal entity gone without a current entity has no owner any more (a new
+     * one of that id belongs to whoever creates it). */
+    if (pl_store_entity_owner_set(r->app->store, r->tenant, id, NULL, &err) != 0)
+        return pl_api_problem(r, &err);
     pl_reply_empty(r, 204);
     return PL_HANDLER_DONE;
 }

@@ -1419,15 +1419,22 @@ struct owner_set_arg {
 static int owner_set_run(struct pl_store *s, struct wcall *c, struct pl_err *err)
 {
     const struct owner_set_arg *a = c->arg;
-    if (!s->ops->w_owner_put)
+    if (!s->ops->w_owner_put || !s->ops->w_owner_delete)
         return 0;
-    return s->ops->w_owner_put(s->be, a->tenant, a->id, a->owner, err);
+    if (a->owner)
+        return s->ops->w_owner_put(s->be, a->tenant, a->id, a->owner, err);
+    int64_t rev = 0; /* in the writer's transaction: the entity cannot appear meanwhile */
+    int rc = s->ops->w_entity_rev(s->be, a->tenant, a->id, &rev, err);
+    if (rc != PL_ENOTFOUND)
+        return rc;
+    pl_err_clear(err);
+    return s->ops->w_owner_delete(s->be, a->tenant, a->id, err);
 }
 
 int pl_store_entity_owner_set(struct pl_store *s, const char *tenant, const char *id,
                               const char *owner, struct pl_err *err)
 {
-    if (!owner || !owner[0])
+    if (owner && !owner[0])
         return 0;
     struct owner_set_arg a = {tn(tenant), id, owner};
     struct wcall c = {owner_set_run, &a};

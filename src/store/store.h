@@ -672,7 +672,8 @@ int pl_store_hist_on(const struct pl_store *s, const char *tenant);
 int pl_store_entity_owner(struct pl_store *s, const char *tenant, const char *id, char *buf,
                           size_t cap, struct pl_err *err);
 /* Records `owner` for (tenant, id) now, through the writer (the temporal API's create, whose
- * history write is not an entity write). Synchronous. */
+ * history write is not an entity write). owner NULL: forgets the owner unless the entity
+ * exists (after the temporal API deleted a whole history). Synchronous. */
 int pl_store_entity_owner_set(struct pl_store *s, const char *tenant, const char *id,
                               const char *owner, struct pl_err *err);
 

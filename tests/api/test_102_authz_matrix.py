@@ -354,3 +354,57 @@ def test_device_updates_only_bound_entities_and_never_creates_or_deletes(srv, ke
     assert r.json()["success"] == [TARGET]
     assert [e["entityId"] for e in r.json()["errors"]] == [other]
     assert world.su(OWN, "GET", E + "/" + other).json()["speed"]["value"] == 1
+
+
+def test_other_tenant_refusal_says_nothing_of_whether_the_tenant_exists(srv, keys, world):
+    world.reset(OTHER)
+    for key in (keys["operator"], keys["admin"]):
+        a = call(srv, key, OTHER, "GET", E + "/" + TARGET)
+        b = call(srv, key, "nosuchtenant", "GET", E + "/" + TARGET)
+        assert a.status_code == b.status_code == 403
+        assert a.json()["detail"] == b.json()["detail"]
+        assert TARGET not in a.text and SECRET not in a.text
+
+
+def test_temporal_writes_follow_grants_owners_and_bindings(srv, keys, world):
+    ag, ent, dev = keys["agency"], keys["enterprise"], keys["device"]
+    pid = "urn:ngsi-ld:ParkingSpot:t-%s" % uuid.uuid4().hex[:8]
+    inst = {"speed": [{"type": "Property", "value": 1, "observedAt": "2026-01-01T00:00:00Z"}]}
+    # an agency may not create a temporal entity of an ungranted type, nor append to one
+    r = call(srv, ag, OWN, "POST", TE, dict(inst, id=pid, type="ParkingSpot"))
+    assert r.status_code == 403
+    assert world.su(OWN, "GET", TE + "/" + pid).status_code == 404
+    # an enterprise creates one and owns it; the agency and another enterprise may not append
+    assert call(srv, ent, OWN, "POST", TE, dict(inst, id=pid, type="ParkingSpot")).status_code == 201
+    assert call(srv, ag, OWN, "POST", TE + "/%s/attrs" % pid, inst).status_code == 403
+    other = make_key(srv, "enterprise", tenant=OWN)
+    assert call(srv, other, OWN, "POST", TE + "/%s/attrs" % pid, inst).status_code == 403
+    assert call(srv, ent, OWN, "POST", TE + "/%s/attrs" % pid, inst).status_code == 204
+    # nor retype it into the agency's grant through the temporal API
+    world.reset(OWN)
+    r = call(srv, ag, OWN, "POST", TE, dict(inst, id=TARGET, type="ParkingSpot"))
+    assert r.status_code == 403
+    # a device appends to its bound entity's history but never deletes history
+    assert call(srv, dev, OWN, "POST", TE + "/%s/attrs" % TARGET, inst).status_code == 204
+    assert call(srv, dev, OWN, "DELETE", TE + "/" + TARGET).status_code == 403
+    assert world.su(OWN, "GET", TE + "/" + TARGET).status_code == 200
+    # the owner deletes its temporal entity; the id then belongs to whoever creates it next
+    assert call(srv, ent, OWN, "DELETE", TE + "/" + pid).status_code == 204
+    assert call(srv, other, OWN, "POST", TE, dict(inst, id=pid, type="ParkingSpot")).status_code == 201
+    assert call(srv, other, OWN, "POST", TE + "/%s/attrs" % pid, inst).status_code == 204
+
+
+def test_enterprise_subscribes_and_changes_only_its_subscriptions(srv, keys, world):
+    ent, other = keys["enterprise"], make_key(srv, "enterprise", tenant=OWN)
+    sub = {"type": "Subscription", "entities": [{"type": TFO}],
+           "notification": {"endpoint": {"uri": "http://127.0.0.1:9/e"}}}
+    r = call(srv, ent, OWN, "POST", "/ngsi-ld/v1/subscriptions", sub)
+    assert r.status_code == 201, r.text
+    sid = r.headers["Location"].rsplit("/", 1)[1]
+    path = "/ngsi-ld/v1/subscriptions/" + sid
+    assert call(srv, other, OWN, "PATCH", path, {"description": "x"}).status_code == 403
+    assert call(srv, other, OWN, "DELETE", path).status_code == 403
+    assert call(srv, ent, OWN, "PATCH", path, {"description": "mine"}).status_code == 204
+    assert call(srv, ent, OWN, "DELETE", path).status_code == 204
+    # the public may not subscribe
+    assert call(srv, None, OWN, "POST", "/ngsi-ld/v1/subscriptions", sub).status_code == 401

@@ -160,6 +160,12 @@ static void prepared_insert_records_owner(void **state)
     assert_int_equal(pl_store_entity_owner_set(f->s, "city", "urn:t", "jwt:sub", &err), 0);
     assert_int_equal(pl_store_entity_owner(f->s, "city", "urn:t", buf, sizeof buf, &err), 0);
     assert_string_equal(buf, "jwt:sub");
+    /* forgetting: only when the entity does not exist */
+    assert_int_equal(pl_store_entity_owner_set(f->s, "city", "urn:z", NULL, &err), 0);
+    assert_int_equal(pl_store_entity_owner(f->s, "city", "urn:z", buf, sizeof buf, &err), 0);
+    assert_int_equal(pl_store_entity_owner_set(f->s, "city", "urn:t", NULL, &err), 0);
+    assert_int_equal(pl_store_entity_owner(f->s, "city", "urn:t", buf, sizeof buf, &err),
+                     PL_ENOTFOUND);
 }
 
 int main(void)
