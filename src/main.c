@@ -21,6 +21,7 @@
 #include "auth/authn.h"
 #include "auth/cli.h"
 #include "auth/read.h"
+#include "app/edge.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
 #include "notify/notifier.h"
@@ -41,6 +42,12 @@ int main(int argc, char **argv)
         return 2;
     }
     pl_log_set_level(lvl);
+    struct pl_err eerr;
+    pl_err_clear(&eerr);
+    if (pl_app_edge_check(&app.cfg, &eerr) != 0) { /* protected mode: docs/security.md */
+        fprintf(stderr, "polis: %s\n", eerr.detail);
+        return 2;
+    }
     app.limits.max_body_bytes = app.cfg.max_body;
     app.limits.max_depth = app.cfg.max_depth;
     app.limits.max_attrs = app.cfg.max_attrs;
@@ -145,6 +152,7 @@ int main(int argc, char **argv)
         return 1;
     }
     hcfg.authenticate = app.auth ? pl_auth_authenticate : NULL;
+    pl_app_edge_http_config(&app.cfg, &hcfg);
     if (pl_http_start(&hcfg, &app, &app.http, &err) != 0) {
         pl_log_error("http: %s", err.detail);
         pl_auth_close(app.auth);
@@ -154,8 +162,9 @@ int main(int argc, char **argv)
         pl_store_close(app.store);
         return 1;
     }
-    pl_log_info("polis %s listening on http://%s:%d (store %s)", POLIS_VERSION, app.cfg.listen_host,
-                pl_http_port(app.http), app.cfg.store_url);
+    pl_log_info("polis %s listening on %s://%s:%d (store %s)", POLIS_VERSION,
+                hcfg.tls_cert ? "https" : "http", app.cfg.listen_host, pl_http_port(app.http),
+                app.cfg.store_url);
 
     int sig = 0;
     while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {

@@ -98,6 +98,27 @@ static const struct opt opts[] = {
     /* -- authorization -- */
 
     /* -- edge: TLS, rate limits, connection limits, deadlines -- */
+    {"tls-cert", "POLIS_TLS_CERT", K_STR, F(tls_cert), "FILE",
+     "serve HTTPS with this PEM certificate (chain); reloaded on SIGHUP"},
+    {"tls-key", "POLIS_TLS_KEY", K_STR, F(tls_key), "FILE",
+     "the PEM private key of --tls-cert; reloaded on SIGHUP"},
+    {"rate-limit", "POLIS_RATE_LIMIT", K_INT, F(rate_limit), "N",
+     "requests per second per principal (no credential: per address); 0 off "
+     "(default 0, production 100)"},
+    {"rate-burst", "POLIS_RATE_BURST", K_INT, F(rate_burst), "N",
+     "burst of --rate-limit (default twice the rate)"},
+    {"rate-limit-addr", "POLIS_RATE_LIMIT_ADDR", K_INT, F(rate_limit_addr), "N",
+     "requests per second per client address (IPv6: per /64); 0 off (default 0, production 200)"},
+    {"rate-burst-addr", "POLIS_RATE_BURST_ADDR", K_INT, F(rate_burst_addr), "N",
+     "burst of --rate-limit-addr (default twice the rate)"},
+    {"max-conns-per-addr", "POLIS_MAX_CONNS_PER_ADDR", K_INT, F(max_conns_per_addr), "N",
+     "open connections per client address; 0 off (default 128, production 64)"},
+    {"header-timeout", "POLIS_HEADER_TIMEOUT", K_INT, F(header_timeout), "S",
+     "a client must send a request's complete headers within S seconds of connecting or of "
+     "its previous response; 0 off (default 30, production 10)"},
+    {"body-timeout", "POLIS_BODY_TIMEOUT", K_INT, F(body_timeout), "S",
+     "a client must send the complete body within S seconds after the headers; 0 off "
+     "(default 120, production 60)"},
 
     /* -- outbound guard -- */
 
@@ -194,6 +215,9 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
     cfg->max_context_bytes = 1024 * 1024;
     memcpy(cfg->auth, "off", 4);
     cfg->jwt_clock_skew = 60; /* external JWTs */
+    /* edge: -1 = not given, resolved with the profile by app/edge.c */
+    cfg->rate_limit = cfg->rate_burst = cfg->rate_limit_addr = cfg->rate_burst_addr = -1;
+    cfg->max_conns_per_addr = cfg->header_timeout = cfg->body_timeout = -1;
 
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = getenv(opts[i].env);
@@ -251,9 +275,13 @@ enum pl_config_result pl_config_load(struct pl_config *cfg, int argc, char **arg
         }
         snprintf(cfg->store_url, sizeof cfg->store_url, "sqlite:%s", cfg->data_dir);
     }
-    if (!cfg->self_url[0])
-        snprintf(cfg->self_url, sizeof cfg->self_url, "http://%s:%d", cfg->listen_host,
-                 cfg->listen_port);
+    if (!cfg->self_url[0]) {
+        /* an IPv6 literal goes in brackets in a URL */
+        int v6 = strchr(cfg->listen_host, ':') && cfg->listen_host[0] != '[';
+        snprintf(cfg->self_url, sizeof cfg->self_url, "%s://%s%s%s:%d",
+                 cfg->tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg->listen_host,
+                 v6 ? "]" : "", cfg->listen_port);
+    }
     if (strcmp(cfg->auth, "on") != 0 && strcmp(cfg->auth, "off") != 0) {
         fprintf(stderr, "polis: --auth must be on or off, not '%s'\n", cfg->auth);
         return PL_CONFIG_EXIT_ERROR;

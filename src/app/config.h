@@ -56,6 +56,16 @@ struct pl_config {
     /* -- authorization -- */
 
     /* -- edge: TLS, rate limits, connection limits, deadlines -- */
+    char tls_cert[1024];    /* --tls-cert FILE (POLIS_TLS_CERT): PEM certificate (chain) */
+    char tls_key[1024];     /* --tls-key FILE (POLIS_TLS_KEY): PEM private key */
+    /* The numbers below are -1 when not given: app/edge.c resolves them with the profile. */
+    int rate_limit;         /* --rate-limit N: requests/s per principal (0 off) */
+    int rate_burst;         /* --rate-burst N: bucket size per principal */
+    int rate_limit_addr;    /* --rate-limit-addr N: requests/s per client address (0 off) */
+    int rate_burst_addr;    /* --rate-burst-addr N: bucket size per client address */
+    int max_conns_per_addr; /* --max-conns-per-addr N: open connections per address (0 off) */
+    int header_timeout;     /* --header-timeout S: complete headers within S seconds (0 off) */
+    int body_timeout;       /* --body-timeout S: complete body within S seconds (0 off) */
 
     /* -- outbound guard -- */
 

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "base/err.h"
 #include "http/negotiate.h"
@@ -208,7 +209,24 @@ struct pl_http_config {
     /* Sees every response just before it is sent (status, headers, r->principal set): the
      * audit log (auth/audit.h). Must not block. NULL: none. */
     void (*on_response)(struct pl_req *r);
+    /* The edge (issue 12; app/edge.c fills these from the options and the profile). */
+    const char *tls_cert;          /* PEM certificate (chain) file: HTTPS when set */
+    const char *tls_key;           /* its PEM private key file */
+    unsigned rate_principal;       /* requests/s per principal (none: per address); 0 off */
+    unsigned rate_principal_burst; /* bucket size of rate_principal */
+    unsigned rate_addr;            /* requests/s per client address (IPv6: /64); 0 off */
+    unsigned rate_addr_burst;      /* bucket size of rate_addr */
+    unsigned max_conns_per_addr;   /* open connections per client address; 0 off */
+    unsigned header_timeout_s;     /* complete headers within, since idle; 0 off */
+    unsigned body_timeout_s;       /* complete body within, since the headers; 0 off */
 };
+
+/* The listen address `host` ("localhost", IPv4, IPv6 with or without brackets; no resolver:
+ * "localhost" is 127.0.0.1) and `port` as a socket address. 0, or -1 when not an address. */
+int pl_http_listen_addr(const char *host, int port, struct sockaddr_storage *out);
+/* 1 when `host` is a loopback address: 127.0.0.0/8, ::1 (also v4-mapped 127/8) or "localhost";
+ * 0 for anything else, names included (src/http/listen.c). */
+int pl_http_host_is_loopback(const char *host);
 
 /* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */
 int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct pl_http **out,

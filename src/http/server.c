@@ -856,16 +856,15 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     h->cfg = *cfg;
     h->app = app;
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1) {
+    struct sockaddr_storage sa;
+    if (pl_http_listen_addr(cfg->host, cfg->port, &sa) != 0) {
         free(h);
         return pl_err_set(err, PL_EINTERNAL, "invalid listen address '%s'", cfg->host);
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
     h->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
