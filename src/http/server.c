@@ -17,10 +17,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "auth/tenant.h"
 #include "base/jsonfmt.h"
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "http/ratelimit.h"
 
 struct pl_http {
     struct MHD_Daemon *d;           /* the daemon */
@@ -28,7 +30,13 @@ struct pl_http {
     struct pl_app *app;             /* passed to every request */
     atomic_int stopping;            /* 1 once pl_http_stop began: new requests get 503 */
     atomic_int inflight;            /* requests between dispatch and response */
+    struct pl_ratelimit *rl_addr;   /* buckets per client address (NULL: no limit; owned) */
+    struct pl_ratelimit *rl_princ;  /* buckets per principal (NULL: no limit; owned) */
 };
+
+/* Buckets per rate table: bounded memory (about 0.5 MB each), enough for the active clients of
+ * a city; beyond, the least recently active are forgotten first (http/ratelimit.h). */
+#define RATE_TABLE_BUCKETS 16384
 
 enum req_state { ST_READING = 0, ST_SUSPENDED, ST_RESPONDED };
 
@@ -641,10 +649,102 @@ static int phase_authorize(struct req_impl *ri)
     return fn ? fn(&ri->pub) : 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Rate limits (issue 12): one token bucket per client address, checked first, and one per
+ * principal, checked once the principal is known. 429 TooManyRequests with Retry-After.
+ * ------------------------------------------------------------------------------------------ */
+/* The bucket key of a client address: an IPv4 address, or the /64 of an IPv6 address (one
+ * host usually holds a whole /64, so per-address would be trivial to evade). */
+static size_t addr_key(const char *addr, unsigned char *key)
+{
+    struct in6_addr a6;
+    key[0] = 'a';
+    if (inet_pton(AF_INET6, addr, &a6) == 1) {
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a6.s6_addr, mapped, 12) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
+            memcpy(key + 1, a6.s6_addr + 12, 4);
+            return 5;
+        }
+        memcpy(key + 1, a6.s6_addr, 8);
+        return 9;
+    }
+    struct in_addr a4;
+    if (inet_pton(AF_INET, addr, &a4) == 1) {
+        memcpy(key + 1, &a4, 4);
+        return 5;
+    }
+    size_t n = strnlen(addr, 47); /* unknown form: the text itself */
+    memcpy(key + 1, addr, n);
+    return n + 1;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Takes a token from `rl` for `key`, or answers 429 with Retry-After and returns 1. */
+static int rate_take_or_reply(struct pl_req *r, struct pl_ratelimit *rl, const void *key,
+                              size_t len, const char *per, unsigned rate)
+{
+    unsigned retry = 1;
+    if (pl_ratelimit_take(rl, key, len, mono_ns(), &retry))
+        return 0;
+    pl_reply_error(r, PL_ETOOMANYREQUESTS,
+                   "more than %u requests per second %s: retry after %u s", rate, per, retry);
+    char v[16];
+    snprintf(v, sizeof v, "%u", retry);
+    pl_req_add_header(r, "Retry-After", v);
+    return 1;
+}
+
+static int phase_rate_addr(struct req_impl *ri)
+{
+    struct pl_http *h = ri->h;
+    if (!h->rl_addr)
+        return 0;
+    unsigned char key[64];
+    size_t n = addr_key(ri->pub.client_addr, key);
+    return rate_take_or_reply(&ri->pub, h->rl_addr, key, n, "from this address",
+                              h->cfg.rate_addr);
+}
+
+/* After the authenticate phase: the principal's bucket; no principal (auth off) or the public
+ * one: the client address's. */
+static int phase_rate_principal(struct req_impl *ri)
+{
+    struct pl_http *h = ri->h;
+    if (!h->rl_princ)
+        return 0;
+    const struct pl_principal *p = ri->pub.principal;
+    unsigned char key[1 + 2 + PL_TENANT_MAX + 1 + PL_PRINCIPAL_NAME_MAX];
+    size_t n;
+    if (!p || p->cred == PL_CRED_NONE) {
+        n = addr_key(ri->pub.client_addr, key);
+    } else {
+        /* "p" cred tenant NUL name: the same name in two tenants is two principals */
+        const char *t = p->all_tenants ? "*" : p->tenant;
+        size_t tl = strnlen(t, PL_TENANT_MAX), nl = strnlen(p->name, PL_PRINCIPAL_NAME_MAX);
+        key[0] = 'p';
+        key[1] = (unsigned char)('0' + (int)p->cred);
+        memcpy(key + 2, t, tl);
+        key[2 + tl] = '\0';
+        memcpy(key + 3 + tl, p->name, nl);
+        n = 3 + tl + nl;
+    }
+    return rate_take_or_reply(&ri->pub, h->rl_princ, key, n,
+                              p && p->cred != PL_CRED_NONE ? "for this principal"
+                                                           : "from this address",
+                              h->cfg.rate_principal);
+}
+
 typedef int (*phase_fn)(struct req_impl *ri);
-static const phase_fn phases[] = {phase_route,  phase_body, phase_accept,    phase_link,
-                                  phase_params, phase_tenant, phase_auth, phase_authorize,
-                                  phase_prefer};
+static const phase_fn phases[] = {phase_rate_addr, phase_route,          phase_body,
+                                  phase_accept,    phase_link,           phase_params,
+                                  phase_tenant,    phase_auth,           phase_rate_principal,
+                                  phase_authorize, phase_prefer};
 
 /* ---------------------------------------------------------------------------------------------
  * MHD callbacks
@@ -848,6 +948,14 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 #pragma GCC diagnostic pop
 
+/* Releases what pl_http_start built (the daemon already stopped or never started). */
+static void http_free(struct pl_http *h)
+{
+    pl_ratelimit_free(h->rl_addr);
+    pl_ratelimit_free(h->rl_princ);
+    free(h);
+}
+
 int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct pl_http **out,
                   struct pl_err *err)
 {
@@ -858,22 +966,38 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
     h->app = app;
     struct sockaddr_storage sa;
     if (pl_http_listen_addr(cfg->host, cfg->port, &sa) != 0) {
-        free(h);
+        http_free(h);
         return pl_err_set(err, PL_EINTERNAL, "invalid listen address '%s'", cfg->host);
+    }
+    if (cfg->rate_addr)
+        h->rl_addr = pl_ratelimit_new(RATE_TABLE_BUCKETS, cfg->rate_addr, cfg->rate_addr_burst);
+    if (cfg->rate_principal)
+        h->rl_princ = pl_ratelimit_new(RATE_TABLE_BUCKETS, cfg->rate_principal,
+                                       cfg->rate_principal_burst);
+    if ((cfg->rate_addr && !h->rl_addr) || (cfg->rate_principal && !h->rl_princ)) {
+        http_free(h);
+        return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* The options that depend on the configuration, given as one MHD_OPTION_ARRAY. */
+    struct MHD_OptionItem edge[8];
+    int n = 0;
+    if (cfg->max_conns_per_addr)
+        edge[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                            (intptr_t)cfg->max_conns_per_addr, NULL};
+    edge[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 60u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none,
-        NULL, MHD_OPTION_END);
+        NULL, MHD_OPTION_ARRAY, edge, MHD_OPTION_END);
     if (!h->d) {
-        free(h);
+        http_free(h);
         return pl_err_set(err, PL_EINTERNAL, "cannot listen on %s:%d", cfg->host, cfg->port);
     }
     *out = h;
@@ -899,5 +1023,5 @@ void pl_http_stop(struct pl_http *h)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(h->d);
-    free(h);
+    http_free(h);
 }
