@@ -22,6 +22,7 @@
 #include "base/jsonfmt.h"
 #include "base/log.h"
 #include "base/strbuf.h"
+#include "http/deadline.h"
 #include "http/ratelimit.h"
 
 struct pl_http {
@@ -32,6 +33,7 @@ struct pl_http {
     atomic_int inflight;            /* requests between dispatch and response */
     struct pl_ratelimit *rl_addr;   /* buckets per client address (NULL: no limit; owned) */
     struct pl_ratelimit *rl_princ;  /* buckets per principal (NULL: no limit; owned) */
+    struct pl_http_watch *watch;    /* connection states and deadlines (owned) */
 };
 
 /* Buckets per rate table: bounded memory (about 0.5 MB each), enough for the active clients of
@@ -48,6 +50,7 @@ struct req_impl {
     struct pl_http *h;  /* the server */
     atomic_int susp;    /* SUSP_* */
     int counted;        /* counted in h->inflight */
+    struct pl_http_conn *cs; /* the connection's state (deadlines; NULL: none) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -784,6 +787,7 @@ static enum MHD_Result send_response(struct req_impl *ri)
         atomic_fetch_sub(&ri->h->inflight, 1);
     }
     ri->pub.state_ = ST_RESPONDED;
+    pl_http__conn_phase(ri->cs, PL_CONN_BUSY); /* answering: no deadline */
     return ret;
 }
 
@@ -792,6 +796,7 @@ static enum MHD_Result dispatch(struct req_impl *ri)
     struct pl_req *r = &ri->pub;
     atomic_fetch_add(&ri->h->inflight, 1);
     ri->counted = 1;
+    pl_http__conn_phase(ri->cs, PL_CONN_BUSY); /* the request is complete */
     if (atomic_load(&ri->h->stopping)) {
         pl_reply_error(r, PL_EINTERNAL, "the server is shutting down");
         r->status = 503;
@@ -851,6 +856,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->status = 500;
         r->state_ = ST_READING;
         client_addr_of(conn, r->client_addr, sizeof r->client_addr);
+        /* The headers are complete: now the body deadline runs (http/deadline.h). */
+        const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        ri->cs = sc ? sc->socket_context : NULL;
+        pl_http__conn_phase(ri->cs, PL_CONN_WAIT_BODY);
         if (r->method == PL_M_POST || r->method == PL_M_PUT || r->method == PL_M_PATCH) {
             const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
             const char *te =
@@ -920,9 +930,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_impl *ri = *con_cls;
     if (ri && ri->counted)
         atomic_fetch_sub(&ri->h->inflight, 1);
+    if (ri) /* keep-alive: the next request's headers are due from now */
+        pl_http__conn_phase(ri->cs, PL_CONN_WAIT_HEADERS);
     if (ri)
         req_free(ri);
     *con_cls = NULL;
+}
+
+/* One TCP connection starts or ends: its state for the deadlines (http/deadline.h). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct pl_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? pl_http__conn_open(h->watch, ci->connect_fd) : NULL;
+    } else {
+        pl_http__conn_close(h->watch, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* libmicrohttpd hands us its own format strings; they are not ours to check. */
@@ -953,6 +980,7 @@ static void http_free(struct pl_http *h)
 {
     pl_ratelimit_free(h->rl_addr);
     pl_ratelimit_free(h->rl_princ);
+    pl_http__watch_free(h->watch);
     free(h);
 }
 
@@ -974,7 +1002,8 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
     if (cfg->rate_principal)
         h->rl_princ = pl_ratelimit_new(RATE_TABLE_BUCKETS, cfg->rate_principal,
                                        cfg->rate_principal_burst);
-    if ((cfg->rate_addr && !h->rl_addr) || (cfg->rate_principal && !h->rl_princ)) {
+    if ((cfg->rate_addr && !h->rl_addr) || (cfg->rate_principal && !h->rl_princ) ||
+        pl_http__watch_new(cfg->header_timeout_s, cfg->body_timeout_s, &h->watch) != 0) {
         http_free(h);
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
@@ -995,7 +1024,8 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s ? cfg->conn_timeout_s : 60u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none,
-        NULL, MHD_OPTION_ARRAY, edge, MHD_OPTION_END);
+        NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_ARRAY, edge,
+        MHD_OPTION_END);
     if (!h->d) {
         http_free(h);
         return pl_err_set(err, PL_EINTERNAL, "cannot listen on %s:%d", cfg->host, cfg->port);

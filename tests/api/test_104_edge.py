@@ -177,12 +177,16 @@ def test_connections_per_address_are_limited_and_other_addresses_still_served(tm
     import socket
     import time
     p = Polis(tmp_path, ["--max-conns-per-addr", "4"]).start()
+    # 127.0.0.6: a client of its own (the start-up health checks' connections, from 127.0.0.1,
+    # may not all be closed yet on the server side)
+    me = ("127.0.0.6", 0)
     held = []
     try:
         for _ in range(4):
-            held.append(socket.create_connection(("127.0.0.1", p.port), timeout=10))
+            held.append(socket.create_connection(("127.0.0.1", p.port), timeout=10,
+                                                 source_address=me))
         time.sleep(0.2 * TIMEOUT_MULT)  # let the server accept them (not a timing assertion)
-        extra = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        extra = socket.create_connection(("127.0.0.1", p.port), timeout=10, source_address=me)
         assert request_on(extra) == b"", "a 5th connection from one address was served"
         extra.close()
         # another address is not affected
@@ -195,7 +199,7 @@ def test_connections_per_address_are_limited_and_other_addresses_still_served(tm
     # once they are closed, the address is served again
     deadline = time.time() + 10 * TIMEOUT_MULT
     while time.time() < deadline:
-        s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=10, source_address=me)
         out = request_on(s)
         s.close()
         if out.startswith(b"HTTP/1.1 200"):
@@ -204,3 +208,109 @@ def test_connections_per_address_are_limited_and_other_addresses_still_served(tm
     else:
         raise AssertionError("the address was not served again after closing its connections")
     p.check_exit()
+
+
+# ------------------------------------------------------------------------------------------------
+# Slow clients: header and body deadlines
+# ------------------------------------------------------------------------------------------------
+class Trickler:
+    """One connection that sends `head` at once, then `data` one byte at a time, a byte every
+    `gap` seconds, and records whether the server closed it."""
+
+    def __init__(self, port, data, gap, head=b""):
+        import socket
+        import threading
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if head:
+            self.sock.sendall(head)
+        self.data, self.gap = data, gap
+        self.closed_by_server = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import select
+        for i in range(len(self.data)):
+            if self.stop.is_set():
+                return
+            try:
+                self.sock.send(self.data[i:i + 1])
+            except OSError:
+                self.closed_by_server.set()
+                return
+            # a closed connection shows as readable with nothing to read
+            r, _, _ = select.select([self.sock], [], [], self.gap)
+            if r:
+                try:
+                    if self.sock.recv(4096) == b"":
+                        self.closed_by_server.set()
+                        return
+                except OSError:
+                    self.closed_by_server.set()
+                    return
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=30)
+        self.sock.close()
+
+
+SLOW_HEAD = (b"GET /ngsi-ld/v1/types HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 400 +
+             b"\r\n\r\n")
+
+
+def test_slow_header_senders_are_cut_while_a_normal_client_is_served(tmp_path):
+    p = Polis(tmp_path, ["--header-timeout", "2", "--max-conns-per-addr", "0"]).start()
+    slow = []
+    try:
+        for _ in range(50):
+            slow.append(Trickler(p.port, SLOW_HEAD, 0.2))
+        # the normal client is answered while the 50 trickle
+        with requests.Session() as s:
+            for i in range(20):
+                r = s.get(p.api + "/types", timeout=10 * TIMEOUT_MULT)
+                assert r.status_code == 200
+        # every slow sender is disconnected after the header deadline (2 s; 400 bytes at one
+        # byte every 0.2 s would take 80 s). Generous bound: no timing assertion.
+        for t in slow:
+            assert t.closed_by_server.wait(30 * TIMEOUT_MULT), "a slow client was not cut"
+        assert requests.get(p.url + "/health", timeout=10).status_code == 200
+    finally:
+        for t in slow:
+            t.close()
+    log = open(p.log_path).read()
+    assert "the request headers did not arrive within 2 s" in log
+    p.check_exit()
+
+
+def test_slow_body_senders_are_cut_after_the_body_deadline(tmp_path):
+    body = b'{"id":"urn:ngsi-ld:Slow:1","type":"T","a":{"type":"Property","value":"' + \
+        b"x" * 300 + b'"}}'
+    head = (b"POST /ngsi-ld/v1/entities HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    p = Polis(tmp_path, ["--body-timeout", "2"]).start()
+    t = Trickler(p.port, body, 0.2, head=head)  # the headers at once: only the body trickles
+    try:
+        assert t.closed_by_server.wait(30 * TIMEOUT_MULT), "the slow body was not cut"
+        # nothing was created from half a body
+        r = requests.get(p.api + "/entities/urn:ngsi-ld:Slow:1", timeout=10)
+        assert r.status_code == 404
+    finally:
+        t.close()
+    assert "the body did not arrive within 2 s" in open(p.log_path).read()
+    p.check_exit()
+
+
+def test_a_prompt_client_on_keep_alive_is_not_cut(tmp_path):
+    import time
+    p = Polis(tmp_path, ["--header-timeout", "2"]).start()
+    try:
+        with requests.Session() as s:
+            # requests spread over more than the deadline on one connection: each one's headers
+            # arrive at once, so none is cut
+            for _ in range(6):
+                assert s.get(p.api + "/types", timeout=10).status_code == 200
+                time.sleep(0.5)
+    finally:
+        p.check_exit()
