@@ -10,6 +10,7 @@ build_pkgs+=(libgeos-dev)        # exact in-memory geo relations (the GEOS Spati
 build_pkgs+=(libicu-dev)         # ICU collations of entity ordering (orderBy, collation)
 build_pkgs+=(libsodium-dev)      # Argon2id password hashes, random, constant-time compare
 build_pkgs+=(libcjose-dev)       # JWS/JWK: bearer JWTs of an identity provider, Polis tokens
+build_pkgs+=(libgnutls28-dev)    # HTTPS listener: certificate and key reloaded on SIGHUP
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-pyld clang)
 test_pkgs+=(mosquitto)           # a real MQTT broker for the notification tests
 test_pkgs+=(python3-jwt python3-cryptography openssl) # sign test JWTs (RS256/ES256/HS256), certs

@@ -27,6 +27,20 @@
 #include "notify/notifier.h"
 #include "store/store.h"
 
+/* SIGHUP: reloads what can change without a restart, one call per part; each logs its result
+ * and keeps what it had when the new files are bad. */
+static void reload_on_sighup(struct pl_app *app)
+{
+    struct pl_err err;
+    size_t n_keys = 0;
+    pl_err_clear(&err);
+    if (app->jwt && pl_jwt_reload(app->jwt, &n_keys, &err) != 0)
+        pl_log_error("SIGHUP: JWKS not reloaded, the keys in use stay: %s", err.detail);
+    else if (app->jwt)
+        pl_log_info("SIGHUP: JWKS reloaded (%zu keys)", n_keys);
+    pl_http_reload_tls(app->http); /* the TLS certificate and key (logs itself) */
+}
+
 int main(int argc, char **argv)
 {
     struct pl_app app;
@@ -70,7 +84,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGHUP); /* reload: the JWKS file */
+    sigaddset(&stop, SIGHUP); /* reload: reload_on_sighup */
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -167,14 +181,8 @@ int main(int argc, char **argv)
                 app.cfg.store_url);
 
     int sig = 0;
-    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
-        size_t n_keys = 0;
-        pl_err_clear(&err);
-        if (app.jwt && pl_jwt_reload(app.jwt, &n_keys, &err) != 0)
-            pl_log_error("SIGHUP: JWKS not reloaded, the keys in use stay: %s", err.detail);
-        else if (app.jwt)
-            pl_log_info("SIGHUP: JWKS reloaded (%zu keys)", n_keys);
-    }
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP)
+        reload_on_sighup(&app);
     pl_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     pl_http_stop(app.http);
     pl_audit_stop(app.audit); /* after the last response: every row is written */

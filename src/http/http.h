@@ -118,6 +118,7 @@ struct pl_req {
     const struct pl_principal *principal; /* who is asking (auth/auth.h), set by the
                                       authenticate hook; NULL when auth is off (allow all) */
     char client_addr[48];          /* the peer's IP address as text ("" when unknown) */
+    int tls;                       /* 1 on an HTTPS connection (e.g. a cookie is then Secure) */
     const struct pl_route *route;  /* the matched route */
 
     /* continuation after a suspended async operation */
@@ -231,6 +232,11 @@ int pl_http_host_is_loopback(const char *host);
 /* Starts listening. Returns 0 and *out, or PL_EINTERNAL with words (e.g. port in use). */
 int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct pl_http **out,
                   struct pl_err *err);
+/* SIGHUP: loads the TLS certificate and key files again and serves them to new handshakes,
+ * without closing the listener or any connection. A failure (unreadable or bad file, a key
+ * that is not the certificate's) is logged and keeps the current ones: returns -1. Without
+ * TLS: 0, nothing to do. Any thread. */
+int pl_http_reload_tls(struct pl_http *h);
 /* The port actually bound (useful with port 0). */
 int pl_http_port(const struct pl_http *h);
 /* Stops accepting, finishes in-flight requests and frees the server. NULL is a no-op. */

@@ -24,6 +24,7 @@
 #include "base/strbuf.h"
 #include "http/deadline.h"
 #include "http/ratelimit.h"
+#include "http/tls.h"
 
 struct pl_http {
     struct MHD_Daemon *d;           /* the daemon */
@@ -34,6 +35,7 @@ struct pl_http {
     struct pl_ratelimit *rl_addr;   /* buckets per client address (NULL: no limit; owned) */
     struct pl_ratelimit *rl_princ;  /* buckets per principal (NULL: no limit; owned) */
     struct pl_http_watch *watch;    /* connection states and deadlines (owned) */
+    struct pl_http_tls *tls;        /* HTTPS certificate and key (owned; NULL: plain HTTP) */
 };
 
 /* Buckets per rate table: bounded memory (about 0.5 MB each), enough for the active clients of
@@ -856,6 +858,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->status = 500;
         r->state_ = ST_READING;
         client_addr_of(conn, r->client_addr, sizeof r->client_addr);
+        r->tls = h->tls != NULL;
         /* The headers are complete: now the body deadline runs (http/deadline.h). */
         const union MHD_ConnectionInfo *sc =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -975,12 +978,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 #pragma GCC diagnostic pop
 
+/* GnuTLS priorities of the listener: its defaults without the protocol versions before 1.2. */
+static char tls_priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+
 /* Releases what pl_http_start built (the daemon already stopped or never started). */
 static void http_free(struct pl_http *h)
 {
     pl_ratelimit_free(h->rl_addr);
     pl_ratelimit_free(h->rl_princ);
-    pl_http__watch_free(h->watch);
+    pl_http__tls_free(h->tls);
+    pl_http__watch_free(h->watch); /* releases the credentials connections still held */
     free(h);
 }
 
@@ -1007,16 +1014,33 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
         http_free(h);
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     }
+    if (cfg->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+            MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+            http_free(h);
+            return pl_err_set(err, PL_EINTERNAL,
+                              "this libmicrohttpd is built without TLS: --tls-cert cannot work");
+        }
+        int rc = pl_http__tls_new(cfg->tls_cert, cfg->tls_key, h->watch, &h->tls, err);
+        if (rc != 0) {
+            http_free(h);
+            return rc;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (h->tls)
+        flags |= MHD_USE_TLS;
     /* The options that depend on the configuration, given as one MHD_OPTION_ARRAY. */
     struct MHD_OptionItem edge[8];
     int n = 0;
     if (cfg->max_conns_per_addr)
         edge[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                             (intptr_t)cfg->max_conns_per_addr, NULL};
+    if (h->tls) /* TLS 1.2 and 1.3 only */
+        edge[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, tls_priorities};
     edge[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, &sa,
@@ -1025,13 +1049,29 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none,
         NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_ARRAY, edge,
+        /* last: the certificate callback, or the end of the list without TLS */
+        h->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, pl_http__tls_retrieve,
         MHD_OPTION_END);
     if (!h->d) {
         http_free(h);
         return pl_err_set(err, PL_EINTERNAL, "cannot listen on %s:%d", cfg->host, cfg->port);
     }
+    if (h->tls && pl_http__tls_register(h->tls, pl_http_port(h)) != 0) {
+        MHD_stop_daemon(h->d);
+        http_free(h);
+        return pl_err_set(err, PL_EINTERNAL, "too many TLS listeners in one process");
+    }
     *out = h;
     return 0;
+}
+
+int pl_http_reload_tls(struct pl_http *h)
+{
+    if (!h || !h->tls)
+        return 0;
+    struct pl_err e;
+    pl_err_clear(&e);
+    return pl_http__tls_reload(h->tls, &e) == 0 ? 0 : -1;
 }
 
 int pl_http_port(const struct pl_http *h)

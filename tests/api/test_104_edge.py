@@ -314,3 +314,187 @@ def test_a_prompt_client_on_keep_alive_is_not_cut(tmp_path):
                 time.sleep(0.5)
     finally:
         p.check_exit()
+
+
+# ------------------------------------------------------------------------------------------------
+# TLS: HTTPS with the certificate reloaded on SIGHUP
+# ------------------------------------------------------------------------------------------------
+def make_cert(path_cert, path_key, cn):
+    """A self-signed certificate for 127.0.0.1 (EC P-256: fast to make) written to the paths."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(path_key), "-out",
+                    str(path_cert), "-days", "2", "-subj", "/CN=" + cn, "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+
+
+def served_fingerprint(port):
+    """SHA-256 of the certificate the server presents (read without verifying it)."""
+    import hashlib
+    import socket
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10 * TIMEOUT_MULT) as raw_sock:
+        with ctx.wrap_socket(raw_sock) as s:
+            return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+
+def hashlib_of(der):
+    import hashlib
+    return hashlib.sha256(der).hexdigest()
+
+
+def file_fingerprint(path):
+    import hashlib
+    import ssl
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(open(path).read())).hexdigest()
+
+
+class TlsPolis(Polis):
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.port}"
+
+
+def start_tls(tmp_path, monkeypatch, cert, key, extra=()):
+    p = TlsPolis(tmp_path / "data", ["--tls-cert", str(cert), "--tls-key", str(key)] +
+                 list(extra))
+    os.makedirs(p.data_dir, exist_ok=True)
+    # the start-up health checks trust the first certificate
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    p.start()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    return p
+
+
+def wait_for(cond, what):
+    import time
+    deadline = time.time() + 20 * TIMEOUT_MULT
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_tls_serves_https_and_reloads_the_certificate_on_sighup(tmp_path, monkeypatch):
+    import shutil
+    import signal
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make_cert(cert, key, "polis-one")
+    first = file_fingerprint(cert)
+    p = start_tls(tmp_path, monkeypatch, cert, key)
+    try:
+        # HTTPS, verified against the certificate
+        r = requests.get(p.url + "/health", verify=str(cert), timeout=10)
+        assert r.status_code == 200
+        assert served_fingerprint(p.port) == first
+        # a keep-alive connection opened before the reload
+        import http.client
+        import ssl
+        old_conn = http.client.HTTPSConnection(
+            "127.0.0.1", p.port, timeout=10 * TIMEOUT_MULT,
+            context=ssl.create_default_context(cafile=str(cert)))
+        old_conn.request("GET", "/ngsi-ld/v1/types")
+        r = old_conn.getresponse()
+        assert r.status == 200
+        r.read()
+
+        # new files at the same paths, then SIGHUP: later handshakes get the new certificate
+        make_cert(tmp_path / "c2.pem", tmp_path / "k2.pem", "polis-two")
+        shutil.copy(tmp_path / "c2.pem", cert)
+        shutil.copy(tmp_path / "k2.pem", key)
+        second = file_fingerprint(cert)
+        assert second != first
+        p.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: served_fingerprint(p.port) == second, "the new certificate")
+        r = requests.get(p.url + "/health", verify=str(cert), timeout=10)
+        assert r.status_code == 200
+        # nothing was dropped: the connection from before the reload still works, on the
+        # certificate of its handshake
+        old_conn.request("GET", "/ngsi-ld/v1/types")
+        r = old_conn.getresponse()
+        assert r.status == 200
+        r.read()
+        assert hashlib_of(old_conn.sock.getpeercert(binary_form=True)) == first
+        old_conn.close()
+    finally:
+        p.check_exit()
+    log = open(p.log_path).read()
+    assert "tls: reloaded" in log and "polis-two" in log, log
+
+
+def test_tls_reload_with_bad_files_keeps_the_current_certificate(tmp_path, monkeypatch):
+    import signal
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make_cert(cert, key, "polis-keep")
+    good = file_fingerprint(cert)
+    good_pem = cert.read_bytes()
+    p = start_tls(tmp_path, monkeypatch, cert, key)
+    try:
+        # 1. not a certificate at all
+        cert.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64 at all\n")
+        p.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: open(p.log_path).read().count("reload failed") >= 1, "a failed reload")
+        assert served_fingerprint(p.port) == good
+        # 2. a good certificate whose key is another one
+        make_cert(tmp_path / "c3.pem", tmp_path / "k3.pem", "polis-other")
+        cert.write_bytes((tmp_path / "c3.pem").read_bytes())
+        p.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: open(p.log_path).read().count("reload failed") >= 2, "a second failure")
+        assert served_fingerprint(p.port) == good
+        cert.write_bytes(good_pem)
+        assert requests.get(p.url + "/health", verify=str(cert), timeout=10).status_code == 200
+    finally:
+        p.check_exit()
+    log = open(p.log_path).read()
+    assert "is not the key of the certificate" in log, log
+
+
+def test_plain_http_to_the_tls_port_fails_cleanly_and_https_goes_on(tmp_path, monkeypatch):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make_cert(cert, key, "polis-plain")
+    p = start_tls(tmp_path, monkeypatch, cert, key)
+    try:
+        for _ in range(5):
+            out = raw_exchange(p.port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b"200 OK" not in out and b'"ok"' not in out
+        with pytest_raises_request_error():
+            requests.get(f"http://127.0.0.1:{p.port}/health", timeout=10)
+        assert requests.get(p.url + "/health", verify=str(cert), timeout=10).status_code == 200
+    finally:
+        p.check_exit()
+
+
+def test_tls_with_a_bad_certificate_refuses_to_start(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("garbage")
+    key.write_text("garbage")
+    proc = run_briefly(["--listen", f"127.0.0.1:{free_port()}", "--tls-cert", str(cert),
+                        "--tls-key", str(key)], tmp_path)
+    assert proc.returncode != 0
+    assert "not a PEM certificate" in proc.stdout + proc.stderr
+
+
+def raw_exchange(port, data):
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=10 * TIMEOUT_MULT)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return out
+            out += chunk
+    except (ConnectionResetError, socket.timeout):
+        return out
+    finally:
+        s.close()
+
+
+def pytest_raises_request_error():
+    import pytest
+    return pytest.raises(requests.RequestException)
