@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     hcfg.authorize = pl_api_authorize; /* route access (api/access.c); allows all with auth off */
     hcfg.on_response = pl_audit_on_response;
     /* --auth on: credentials (auth/authn.h) turn each request's credential into a principal. */
-    struct pl_auth_config authcfg = {.store = app.store};
+    struct pl_auth_config authcfg = {.store = app.store, .tls = app.cfg.tls_cert[0] != '\0'};
     if (strcmp(app.cfg.auth, "on") == 0 && pl_auth_open(&authcfg, &app.auth, &err) != 0) {
         pl_log_error("auth: %s", err.detail);
         pl_audit_stop(app.audit);

@@ -287,6 +287,7 @@ int pl_http__tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca
     if (pl_http__conn_attach(t->watch, fd, c, cred_unref) != 0) {
         /* No connection state (it could not be allocated): keep the reference until the end
          * rather than free what the session uses; beyond the table, fail the handshake. */
+        pl_log_warn("tls: a handshake on a connection without state (out of memory?)");
         pthread_mutex_lock(&t->stray_lock);
         int kept = t->n_strays < (int)(sizeof t->strays / sizeof t->strays[0]);
         if (kept)

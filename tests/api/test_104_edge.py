@@ -4,6 +4,7 @@ on loopback only and refuses a non-loopback address unless --insecure; TLS with 
 rate limits per principal and per address (429 + Retry-After); connections per address; header
 and body deadlines against slow clients. Every server here listens on loopback: a non-loopback
 address is only ever given to check that Polis refuses to start."""
+import json
 import os
 import subprocess
 
@@ -143,6 +144,26 @@ def test_rate_limit_per_principal_without_credential_keys_on_the_address(tmp_pat
         assert statuses[:2] == [200, 200] and statuses[-1] == 429, statuses
         assert_429(429, h, b)
         assert get_from("127.0.0.3", p)[0] == 200
+    finally:
+        p.check_exit()
+
+
+def test_rate_limit_per_principal_spares_another_principal_on_the_same_address(tmp_path):
+    from conftest import bearer, make_key
+    p = Polis(tmp_path, ["--auth", "on", "--rate-limit", "1", "--rate-burst", "3"]).start()
+    try:
+        a = make_key(p, "operator")
+        b = make_key(p, "operator")
+        statuses, h, body = burst_until_429("127.0.0.1", p, headers=bearer(a))
+        assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429, statuses
+        assert_429(429, h, body)
+        assert "for this principal" in json.loads(body)["detail"]
+        # the other key, from the same address, has its own bucket
+        st, _, out = get_from("127.0.0.1", p, headers=bearer(b))
+        assert st == 200, out
+        # and a request without a credential is counted per address (a bucket of its own)
+        st, _, out = get_from("127.0.0.7", p)
+        assert st == 200, out
     finally:
         p.check_exit()
 
