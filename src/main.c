@@ -95,6 +95,12 @@ int main(int argc, char **argv)
         pl_app_history_free(&app.history);
         return 2;
     }
+    struct pl_audit_config acfg = {NULL, 0, 0}; /* --audit-retention checked before any opening */
+    if (pl_audit_retention_parse(app.cfg.audit_retention, &acfg.retention_ms, &err) != 0) {
+        fprintf(stderr, "polis: %s\n", err.detail);
+        pl_app_history_free(&app.history);
+        return 2;
+    }
     struct pl_store_config scfg = {app.cfg.store_url, app.cfg.sync_full, 0, &app.history.pol};
     if (pl_store_open(&scfg, &app.store, &err) != 0) {
         pl_log_error("store: %s", err.detail);
@@ -121,20 +127,29 @@ int main(int argc, char **argv)
     ncfg.ctxreg = app.ctxreg;
     ncfg.batch_max = (size_t)app.cfg.notify_batch;
     ncfg.pend_max = (size_t)app.cfg.notify_pending;
-    ncfg.scope = pl_owner_read_scope; /* subscriptions notify only what their owner may read */
-    ncfg.scope_ud = &app;
-    if (pl_notifier_start(&ncfg, &app.notifier, &err) != 0) {
+    /* subscriptions notify only what their owner may read (auth/sub_scope.h) */
+    struct pl_sub_scope *sub_scope = NULL;
+    if (pl_sub_scope_new(&app, &sub_scope, &err) != 0) {
         pl_log_error("notify: %s", err.detail);
         pl_ctxreg_free(app.ctxreg);
         pl_store_close(app.store);
         return 1;
     }
+    ncfg.scope = pl_sub_owner_scope;
+    ncfg.scope_ud = sub_scope;
+    if (pl_notifier_start(&ncfg, &app.notifier, &err) != 0) {
+        pl_log_error("notify: %s", err.detail);
+        pl_sub_scope_free(sub_scope);
+        pl_ctxreg_free(app.ctxreg);
+        pl_store_close(app.store);
+        return 1;
+    }
     /* the audit log (auth/audit.h): started before the listener, stopped after it */
-    struct pl_audit_config acfg = {app.store, 0, 0};
-    if (pl_audit_retention_parse(app.cfg.audit_retention, &acfg.retention_ms, &err) != 0 ||
-        pl_audit_start(&acfg, &app.audit, &err) != 0) {
+    acfg.store = app.store;
+    if (pl_audit_start(&acfg, &app.audit, &err) != 0) {
         pl_log_error("audit: %s", err.detail);
         pl_notifier_stop(app.notifier);
+        pl_sub_scope_free(sub_scope);
         pl_ctxreg_free(app.ctxreg);
         pl_store_close(app.store);
         return 1;
@@ -172,6 +187,7 @@ int main(int argc, char **argv)
         pl_auth_close(app.auth);
         pl_audit_stop(app.audit);
         pl_notifier_stop(app.notifier);
+        pl_sub_scope_free(sub_scope);
         pl_ctxreg_free(app.ctxreg);
         pl_store_close(app.store);
         return 1;
@@ -188,6 +204,7 @@ int main(int argc, char **argv)
     pl_audit_stop(app.audit); /* after the last response: every row is written */
     pl_notifier_stop(app.notifier); /* after the last write: every change is matched */
     pl_auth_close(app.auth);
+    pl_sub_scope_free(sub_scope);
     pl_ctxreg_free(app.ctxreg);
     pl_store_close(app.store);
     pl_read_policies_free(app.read_policies);
