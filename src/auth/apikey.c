@@ -7,24 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/tenant.h"
 #include "base/timeutil.h"
 #include "query/temporalq.h"
 #include "store/store.h"
 
 int pl_auth_tenant_valid(const char *t)
 {
-    if (!t || !*t || strcmp(t, "*") == 0)
-        return 1;
-    size_t n = strlen(t);
-    if (n > PL_TENANT_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)t[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
+    /* the one tenant name rule (auth/tenant.h), plus the default tenant and "*" */
+    return !t || !*t || strcmp(t, "*") == 0 || pl_tenant_name_valid(t);
 }
 
 /*

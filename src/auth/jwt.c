@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "auth/tenant.h"
 #include "base/log.h"
 
 enum key_kind { KEY_RSA, KEY_EC_P256, KEY_OCT };
@@ -638,14 +639,6 @@ static int type_word(const char *s, size_t n, void *ctx)
     return rc;
 }
 
-static int tenant_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > PL_TENANT_MAX)
-        return 0;
-    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
 /* A NumericDate (RFC 7519 2): a JSON number of seconds; fractions allowed. */
 static int numeric_date(json_t *v, double *out)
 {
@@ -741,7 +734,7 @@ static int principal_of(const struct pl_jwt *v, json_t *c, struct pl_principal *
             if (strcmp(tenant, "*") == 0) {
                 if (role != PL_ROLE_ADMIN)
                     return refuse(err, "only an admin may hold every tenant ('*')");
-            } else if (tenant[0] && !tenant_name_ok(tenant)) {
+            } else if (tenant[0] && !pl_tenant_name_valid(tenant)) {
                 return refuse(err, "the token's tenant claim is not a tenant name");
             }
         }

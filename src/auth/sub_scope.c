@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "auth/apikey.h"
 #include "auth/read.h"
+#include "auth/user.h"
 #include "base/hmap.h"
 #include "base/timeutil.h"
 #include "notify/notifier.h"
@@ -46,13 +48,34 @@ void pl_sub_scope_free(struct pl_sub_scope *sc)
     free(sc);
 }
 
-/* Whether the owner's credential still works, asked of the credentials part; 1 when it cannot
- * be told. */
-static int credential_live(struct pl_sub_scope *sc, const struct pl_principal *owner)
+/* Whether the owner's credential still works: an API key that exists, is not revoked and has
+ * not expired; a user that exists. 1 for a JWT subject (the identity provider is not asked) and
+ * when the store cannot tell now (an error: `prev`, the last answer). */
+static int credential_live(struct pl_sub_scope *sc, const struct pl_principal *owner, int prev)
 {
-    (void)sc;
-    (void)owner;
-    return 1;
+    struct pl_err err;
+    pl_err_clear(&err);
+    json_t *rec = NULL;
+    int rc;
+    if (owner->cred == PL_CRED_APIKEY && strncmp(owner->name, "key:", 4) == 0) {
+        rc = pl_store_cred_get(sc->app->store, PL_CRED_KIND_APIKEY, owner->name + 4, &rec, &err);
+        if (rc == 0) {
+            const char *exp_s = json_string_value(json_object_get(rec, "expiresAt"));
+            int64_t exp = INT64_MAX;
+            int ok = !json_is_true(json_object_get(rec, "revoked")) &&
+                     (!exp_s || pl_time_parse(exp_s, &exp) == 0) && exp > pl_time_now_ms();
+            json_decref(rec);
+            return ok;
+        }
+    } else if (owner->cred == PL_CRED_TOKEN || owner->cred == PL_CRED_SESSION) {
+        rc = pl_store_cred_get(sc->app->store, PL_CRED_KIND_USER, owner->name, &rec, &err);
+        json_decref(rec);
+        if (rc == 0)
+            return 1;
+    } else {
+        return 1;
+    }
+    return rc == PL_ENOTFOUND ? 0 : prev;
 }
 
 /* credential_live, remembered for PL_SUB_SCOPE_RECHECK_MS per owner. */
@@ -64,7 +87,7 @@ static int owner_live(struct pl_sub_scope *sc, const struct pl_principal *owner)
     struct live *l = pl_hmap_get(sc->live, owner->name, NULL);
     if (l && now - l->checked_ms < PL_SUB_SCOPE_RECHECK_MS)
         return l->ok;
-    int ok = credential_live(sc, owner);
+    int ok = credential_live(sc, owner, l ? l->ok : 1);
     if (!l) {
         if (pl_hmap_count(sc->live) >= LIVE_MAX)
             pl_hmap_clear(sc->live);
