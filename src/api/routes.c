@@ -113,6 +113,16 @@ int pl_api_metrics(struct pl_req *r)
                                       "dropped", (json_int_t)as.dropped, "trimmed",
                                       (json_int_t)as.trimmed));
     }
+    if (j && r->app->http) {
+        struct pl_http_stats hs;
+        pl_http_stats(r->app->http, &hs);
+        json_object_set_new(j, "edge",
+                            json_pack("{s:I,s:I,s:I,s:I}", "rateLimited",
+                                      (json_int_t)hs.rate_limited, "deadlineCuts",
+                                      (json_int_t)hs.deadline_cuts, "tlsReloads",
+                                      (json_int_t)hs.tls_reloads, "tlsReloadFailures",
+                                      (json_int_t)hs.tls_reload_failures));
+    }
     pl_reply_json(r, 200, "application/json", j);
     json_decref(j);
     return PL_HANDLER_DONE;

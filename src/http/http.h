@@ -237,6 +237,14 @@ int pl_http_start(const struct pl_http_config *cfg, struct pl_app *app, struct p
  * that is not the certificate's) is logged and keeps the current ones: returns -1. Without
  * TLS: 0, nothing to do. Any thread. */
 int pl_http_reload_tls(struct pl_http *h);
+/* Counters of the edge since the start (GET /metrics "edge"). */
+struct pl_http_stats {
+    unsigned long long rate_limited;   /* requests answered 429 (either rate limit) */
+    unsigned long long deadline_cuts;  /* connections cut for a missed header/body deadline */
+    unsigned long long tls_reloads;    /* successful certificate reloads */
+    unsigned long long tls_reload_failures; /* reloads refused (the previous files stay) */
+};
+void pl_http_stats(const struct pl_http *h, struct pl_http_stats *out);
 /* The port actually bound (useful with port 0). */
 int pl_http_port(const struct pl_http *h);
 /* Stops accepting, finishes in-flight requests and frees the server. NULL is a no-op. */

@@ -36,6 +36,9 @@ struct pl_http {
     struct pl_ratelimit *rl_princ;  /* buckets per principal (NULL: no limit; owned) */
     struct pl_http_watch *watch;    /* connection states and deadlines (owned) */
     struct pl_http_tls *tls;        /* HTTPS certificate and key (owned; NULL: plain HTTP) */
+    atomic_ullong rate_limited;     /* requests answered 429 */
+    atomic_ullong tls_reloads;      /* certificate reloads that took effect */
+    atomic_ullong tls_reload_fails; /* reloads refused */
 };
 
 /* Buckets per rate table: bounded memory (about 0.5 MB each), enough for the active clients of
@@ -697,6 +700,8 @@ static int rate_take_or_reply(struct pl_req *r, struct pl_ratelimit *rl, const v
     unsigned retry = 1;
     if (pl_ratelimit_take(rl, key, len, mono_ns(), &retry))
         return 0;
+    struct req_impl *ri = (struct req_impl *)(void *)r;
+    atomic_fetch_add(&ri->h->rate_limited, 1);
     pl_reply_error(r, PL_ETOOMANYREQUESTS,
                    "more than %u requests per second %s: retry after %u s", rate, per, retry);
     char v[16];
@@ -1071,7 +1076,21 @@ int pl_http_reload_tls(struct pl_http *h)
         return 0;
     struct pl_err e;
     pl_err_clear(&e);
-    return pl_http__tls_reload(h->tls, &e) == 0 ? 0 : -1;
+    if (pl_http__tls_reload(h->tls, &e) != 0) {
+        atomic_fetch_add(&h->tls_reload_fails, 1);
+        return -1;
+    }
+    atomic_fetch_add(&h->tls_reloads, 1);
+    return 0;
+}
+
+void pl_http_stats(const struct pl_http *h, struct pl_http_stats *out)
+{
+    struct pl_http *m = (struct pl_http *)h; /* atomics are read, not changed */
+    out->rate_limited = atomic_load(&m->rate_limited);
+    out->deadline_cuts = pl_http__watch_cuts(m->watch);
+    out->tls_reloads = atomic_load(&m->tls_reloads);
+    out->tls_reload_failures = atomic_load(&m->tls_reload_fails);
 }
 
 int pl_http_port(const struct pl_http *h)

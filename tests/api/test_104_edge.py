@@ -132,6 +132,8 @@ def test_rate_limit_per_address_answers_429_with_retry_after_and_spares_other_ad
         # another client address has its own bucket
         st, _, body = get_from("127.0.0.2", p)
         assert st == 200, body
+        st, _, body = get_from("127.0.0.2", p, "/metrics")
+        assert st == 200 and json.loads(body)["edge"]["rateLimited"] >= 1, body
     finally:
         p.check_exit()
 
@@ -297,6 +299,8 @@ def test_slow_header_senders_are_cut_while_a_normal_client_is_served(tmp_path):
         for t in slow:
             assert t.closed_by_server.wait(30 * TIMEOUT_MULT), "a slow client was not cut"
         assert requests.get(p.url + "/health", timeout=10).status_code == 200
+        edge = requests.get(p.url + "/metrics", timeout=10).json()["edge"]
+        assert edge["deadlineCuts"] >= 50, edge
     finally:
         for t in slow:
             t.close()
@@ -468,6 +472,8 @@ def test_tls_reload_with_bad_files_keeps_the_current_certificate(tmp_path, monke
         assert served_fingerprint(p.port) == good
         cert.write_bytes(good_pem)
         assert requests.get(p.url + "/health", verify=str(cert), timeout=10).status_code == 200
+        edge = requests.get(p.url + "/metrics", verify=str(cert), timeout=10).json()["edge"]
+        assert edge["tlsReloadFailures"] == 2 and edge["tlsReloads"] == 0, edge
     finally:
         p.check_exit()
     log = open(p.log_path).read()
