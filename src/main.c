@@ -171,7 +171,10 @@ int main(int argc, char **argv)
     hcfg.authorize = pl_api_authorize; /* route access (api/access.c); allows all with auth off */
     hcfg.on_response = pl_audit_on_response;
     /* --auth on: credentials (auth/authn.h) turn each request's credential into a principal. */
-    struct pl_auth_config authcfg = {.store = app.store, .tls = app.cfg.tls_cert[0] != '\0'};
+    struct pl_auth_config authcfg = {.store = app.store,
+                                     .tls = app.cfg.tls_cert[0] != '\0',
+                                     .access_ttl_s = app.cfg.access_token_ttl,
+                                     .session_ttl_s = app.cfg.session_ttl};
     if (strcmp(app.cfg.auth, "on") == 0 && pl_auth_open(&authcfg, &app.auth, &err) != 0) {
         pl_log_error("auth: %s", err.detail);
         pl_audit_stop(app.audit);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "api/api.h"
+#include "api/credentials.h"
 #include "api/params.h"
 #include "api/tenants.h"
 #include "api/policy.h"
@@ -72,6 +73,9 @@ const struct pl_route pl_api_routes[] = {
 
     /* ---- Polis resources of issue 12 (not NGSI-LD), by part ---- */
     /* -- credentials: /auth/token, /polis/v1/users, /polis/v1/keys -- */
+    {PL_M_POST, "/auth/token", PL_ROUTE_NO_ACCEPT, pl_api_auth_token, NULL},
+    {PL_M_POST, "/auth/session", PL_ROUTE_NO_ACCEPT, pl_api_auth_session, NULL},
+    {PL_M_POST, "/auth/logout", PL_ROUTE_NO_ACCEPT, pl_api_auth_logout, NULL},
 
     /* -- authorization: /polis/v1/tenants/{t}/policy -- */
     {PL_M_GET, "/polis/v1/tenants/*/policy", 0, pl_api_policy_get, pl_api_params_empty},

@@ -79,6 +79,10 @@ static const struct opt opts[] = {
      "allow listening on a non-loopback address with --auth off"},
 
     /* -- credentials: users, API keys, Polis tokens, sessions -- */
+    {"access-token-ttl", "POLIS_ACCESS_TOKEN_TTL", K_INT, F(access_token_ttl), "SECONDS",
+     "lifetime of the access tokens of POST /auth/token (default 900)"},
+    {"session-ttl", "POLIS_SESSION_TTL", K_INT, F(session_ttl), "SECONDS",
+     "lifetime of a browser session of POST /auth/session (default 28800)"},
 
     /* -- external JWTs (identity provider) -- */
     {"jwks", "POLIS_JWKS", K_STR, F(jwks), "FILE",

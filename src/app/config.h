@@ -43,6 +43,8 @@ struct pl_config {
                                without auth */
 
     /* -- credentials: users, API keys, Polis tokens, sessions -- */
+    int access_token_ttl;   /* --access-token-ttl SECONDS (POLIS_ACCESS_TOKEN_TTL), 900 */
+    int session_ttl;        /* --session-ttl SECONDS (POLIS_SESSION_TTL), 28800 */
 
     /* -- external JWTs (identity provider) -- */
     char jwks[1024];            /* --jwks FILE (POLIS_JWKS) */

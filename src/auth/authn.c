@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* authn.c — the authentication service and the authenticate hook (authn.h). */
-#include "auth/authn.h"
+#include "auth/authn_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -12,15 +12,10 @@
 #include "auth/auth.h"
 #include "auth/cache.h"
 #include "auth/credparse.h"
+#include "auth/user.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "http/http.h"
-
-struct pl_auth {
-    struct pl_store *store;      /* borrowed */
-    struct pl_auth_cache *cache; /* owned */
-    int tls;
-};
 
 int pl_auth_open(const struct pl_auth_config *cfg, struct pl_auth **out, struct pl_err *err)
 {
@@ -32,20 +27,37 @@ int pl_auth_open(const struct pl_auth_config *cfg, struct pl_auth **out, struct 
         return pl_err_set(err, PL_ENOMEM, "out of memory");
     a->store = cfg->store;
     a->tls = cfg->tls;
-    a->cache = pl_auth_cache_new(cfg->cache_max);
-    if (!a->cache) {
+    a->access_ttl_s = cfg->access_ttl_s > 0 ? cfg->access_ttl_s : 900;
+    a->refresh_ttl_s = cfg->refresh_ttl_s > 0 ? cfg->refresh_ttl_s : 14 * 86400;
+    a->session_ttl_s = cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 8 * 3600;
+    int rc = pl_token_secret_load(a->store, a->key, err);
+    if (rc) {
         free(a);
-        return pl_err_set(err, PL_ENOMEM, "out of memory");
+        return rc;
+    }
+    a->cache = pl_auth_cache_new(cfg->cache_max);
+    if (!a->cache || pl_auth__workers_start(a) != 0) {
+        pl_auth_cache_free(a->cache);
+        sodium_memzero(a->key, sizeof a->key);
+        free(a);
+        return pl_err_set(err, PL_ENOMEM, "cannot start the authentication service");
     }
     *out = a;
     return 0;
+}
+
+int pl_auth_tls(const struct pl_auth *a)
+{
+    return a->tls;
 }
 
 void pl_auth_close(struct pl_auth *a)
 {
     if (!a)
         return;
+    pl_auth__workers_stop(a);
     pl_auth_cache_free(a->cache);
+    sodium_memzero(a->key, sizeof a->key);
     free(a);
 }
 
@@ -87,7 +99,14 @@ static int verify_bearer(struct pl_auth *a, const char *tok, size_t len, int64_t
 {
     if (pl_apikey_looks_like(tok, len))
         return pl_apikey_verify(a->store, tok, len, now, p, exp, err);
-    /* Polis access tokens and external JWTs (jwt part) are verified here. */
+    if (pl_token_is_polis(tok, len)) {
+        /* A Polis access token names its user, who must still exist (a deleted user's tokens
+         * stop working within the cache lifetime; at once through the admin API). */
+        char sub[PL_PRINCIPAL_NAME_MAX];
+        int rc = pl_token_verify(a->key, tok, len, now, sub, sizeof sub, exp, err);
+        return rc ? rc : pl_user_principal(a->store, sub, p, err);
+    }
+    /* External JWTs of the identity provider (jwt part) are verified here. */
     return pl_err_set(err, PL_EUNAUTHORIZED, "the bearer credential is invalid, expired or revoked");
 }
 
@@ -98,7 +117,16 @@ int pl_auth_authenticate(struct pl_req *r)
     size_t len;
     enum pl_authz_hdr h = pl_auth_header_parse(pl_req_header(r, "Authorization"), &tok, &len);
     if (h == PL_AUTHZ_NONE) {
-        r->principal = pl_principal_public();
+        struct pl_principal *sp = NULL;
+        int rc = pl_auth__session(a, r, &sp);
+        if (rc == 1)
+            return 1;
+        if (rc == 0) {
+            pl_req_defer(r, unref_cb, sp);
+            r->principal = sp;
+        } else {
+            r->principal = pl_principal_public();
+        }
         return 0;
     }
     if (h == PL_AUTHZ_OTHER)

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from conftest import (BIN, TIMEOUT_MULT, PolisServer, bearer, key_id, make_key, revoke_key,
-                      wait_until)
+from conftest import (BIN, TIMEOUT_MULT, PolisServer, bearer, key_id, login, make_key,
+                      make_user, revoke_key, wait_until)
 
 KEY_RE = re.compile(r"^plk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$")
 UNAUTHORIZED = "urn:polis:error:Unauthorized"
@@ -163,3 +163,158 @@ def test_auth_off_sets_no_principal_and_ignores_credentials(tmp_path):
         assert r.status_code == 200, r.text
     finally:
         p.check_exit()
+
+
+# ---- users, POST /auth/token ------------------------------------------------------------------
+def token_req(srv, **form):
+    return requests.post(srv.url + "/auth/token", data=form, timeout=30)
+
+
+def assert_oauth_error(r, error):
+    assert r.status_code == 400, (r.status_code, r.text)
+    body = r.json()
+    assert body["error"] == error and body["error_description"], body
+    assert body["type"] == "urn:polis:error:" + error and body["status"] == 400 and body["detail"]
+    assert r.headers.get("Cache-Control") == "no-store"
+    return body
+
+
+@pytest.fixture(scope="module")
+def ana(srv):
+    make_user(srv, "ana", "correct horse", "operator")
+    return ("ana", "correct horse")
+
+
+def test_password_grant_gives_a_bearer_access_token_and_refresh_token(srv, ana):
+    t = login(srv, *ana)
+    assert t["token_type"] == "Bearer" and isinstance(t["expires_in"], int) and t["expires_in"] > 0
+    assert t["access_token"].count(".") == 2
+    assert re.match(r"^plr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$", t["refresh_token"])
+    assert get_entities(srv, bearer(t["access_token"])).status_code == 200
+    # a token whose signature was changed is refused
+    tampered = t["access_token"][:-2] + ("AA" if t["access_token"][-2:] != "AA" else "BB")
+    assert_401(get_entities(srv, bearer(tampered)))
+
+
+def test_user_password_is_stored_as_argon2id_only(srv, ana):
+    for f in glob.glob(os.path.join(srv.data_dir, "polis.db*")):
+        data = open(f, "rb").read()
+        assert ana[1].encode() not in data
+    assert any(b"$argon2id$" in open(f, "rb").read()
+               for f in glob.glob(os.path.join(srv.data_dir, "polis.db*")))
+
+
+def test_password_grant_wrong_user_and_wrong_password_answer_alike(srv, ana):
+    wrong_pw = token_req(srv, grant_type="password", username="ana", password="nope")
+    no_user = token_req(srv, grant_type="password", username="nobody", password="nope")
+    a, b = assert_oauth_error(wrong_pw, "invalid_grant"), assert_oauth_error(no_user, "invalid_grant")
+    assert a == b
+    assert dict((k, v) for k, v in wrong_pw.headers.items() if k not in ("Date",)) == \
+        dict((k, v) for k, v in no_user.headers.items() if k not in ("Date",))
+
+
+def test_token_request_errors_are_oauth_errors(srv, ana):
+    assert_oauth_error(token_req(srv, grant_type="client_credentials"), "unsupported_grant_type")
+    assert_oauth_error(token_req(srv, username="ana", password="x"), "invalid_request")
+    assert_oauth_error(token_req(srv, grant_type="password", username="ana"), "invalid_request")
+    r = requests.post(srv.url + "/auth/token", data="grant_type=password&grant_type=password",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    assert_oauth_error(r, "invalid_request")
+    r = requests.post(srv.url + "/auth/token", json={"grant_type": "password"}, timeout=10)
+    assert r.status_code == 415 and r.json()["type"].endswith("UnsupportedMediaType")
+    assert_oauth_error(token_req(srv, grant_type="refresh_token", refresh_token="plr_junk"),
+                       "invalid_grant")
+
+
+def test_refresh_token_is_single_use(srv, ana):
+    t = login(srv, *ana)
+    r = token_req(srv, grant_type="refresh_token", refresh_token=t["refresh_token"])
+    assert r.status_code == 200, r.text
+    t2 = r.json()
+    assert t2["refresh_token"] != t["refresh_token"]
+    assert get_entities(srv, bearer(t2["access_token"])).status_code == 200
+    # the used one is refused; the new one works once
+    assert_oauth_error(token_req(srv, grant_type="refresh_token",
+                                 refresh_token=t["refresh_token"]), "invalid_grant")
+    assert token_req(srv, grant_type="refresh_token",
+                     refresh_token=t2["refresh_token"]).status_code == 200
+
+
+def test_deleted_user_loses_refresh_tokens_and_access(srv):
+    make_user(srv, "bo", "pw-of-bo", "operator")
+    t = login(srv, "bo", "pw-of-bo")
+    r = subprocess.run([BIN, "user", "del", "bo", "--data", srv.data_dir], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert_oauth_error(token_req(srv, grant_type="refresh_token",
+                                 refresh_token=t["refresh_token"]), "invalid_grant")
+    wait_until(lambda: get_entities(srv, bearer(t["access_token"])).status_code == 401,
+               timeout=15, msg="deleted user's token refused")
+
+
+def test_expired_access_token_is_refused(tmp_path):
+    p = PolisServer(tmp_path, extra_args=["--auth", "on", "--access-token-ttl", "1"]).start()
+    try:
+        make_user(p, "cy", "pw-of-cy", "operator")
+        t = login(p, "cy", "pw-of-cy")
+        assert t["expires_in"] == 1
+        wait_until(lambda: get_entities(p, bearer(t["access_token"])).status_code == 401,
+                   timeout=10, msg="expired token refused")
+    finally:
+        p.check_exit()
+
+
+def test_user_cli_refuses_empty_password_and_bad_names(srv):
+    for args, stdin in ((["user", "add", "dee", "--role", "operator"], "\n"),
+                        (["user", "add", "dee", "--role", "operator"], ""),
+                        (["user", "add", "bad name", "--role", "operator"], "pw\n"),
+                        (["user", "add", "dee", "--role", "king"], "pw\n")):
+        r = subprocess.run([BIN] + args + ["--data", srv.data_dir], input=stdin,
+                           capture_output=True, text=True)
+        assert r.returncode == 2, (args, r.stderr)
+    assert token_req(srv, grant_type="password", username="dee", password="pw").status_code == 400
+
+
+# ---- browser session --------------------------------------------------------------------------
+def open_session(srv, user, password):
+    s = requests.Session()
+    r = s.post(srv.url + "/auth/session", data={"username": user, "password": password},
+               timeout=30)
+    assert r.status_code == 200, r.text
+    return s, r
+
+
+def test_session_cookie_is_httponly_samesite_strict(srv, ana):
+    s, r = open_session(srv, *ana)
+    cookie = r.headers["Set-Cookie"]
+    attrs = [a.strip().lower() for a in cookie.split(";")]
+    assert attrs[0].startswith("polis_session=pls_")
+    assert "httponly" in attrs and "samesite=strict" in attrs and "path=/" in attrs
+    assert "secure" not in attrs  # no TLS on this listener
+    assert r.json()["csrf_token"] and r.json()["user"] == "ana"
+    assert s.get(srv.api + "/entities", params={"type": "Thing"}, timeout=10).status_code == 200
+
+
+def test_state_change_with_cookie_needs_csrf_token(srv, ana):
+    s, r = open_session(srv, *ana)
+    csrf = r.json()["csrf_token"]
+    ent = {"id": "urn:ngsi-ld:Thing:csrf1", "type": "Thing"}
+    r = s.post(srv.api + "/entities", json=ent, timeout=10)
+    assert r.status_code == 403 and r.json()["type"] == "urn:polis:error:Forbidden", r.text
+    r = s.post(srv.api + "/entities", json=ent, headers={"X-CSRF-Token": "x" * 43}, timeout=10)
+    assert r.status_code == 403
+    assert requests.get(srv.api + "/entities/" + ent["id"], headers=bearer(
+        make_key(srv, "operator")), timeout=10).status_code == 404  # nothing was written
+    r = s.post(srv.api + "/entities", json=ent, headers={"X-CSRF-Token": csrf}, timeout=10)
+    assert r.status_code == 201, r.text
+
+
+def test_logout_ends_the_session(srv, ana):
+    s, r = open_session(srv, *ana)
+    csrf = r.json()["csrf_token"]
+    cookie = s.cookies.get("polis_session")
+    assert s.post(srv.url + "/auth/logout", headers={"X-CSRF-Token": csrf},
+                  timeout=10).status_code == 204
+    r = requests.get(srv.api + "/entities", params={"type": "Thing"},
+                     cookies={"polis_session": cookie}, timeout=10)
+    assert_401(r)
