@@ -3,6 +3,9 @@
 #   1. installs missing packages (build + test groups);
 #   2. normal build: unit tests + fuzz-corpus replay (ctest), then API tests (pytest) against
 #      the real build/polis;
+#      then the API tests a second time with auth on as an operator (POLIS_TEST_AUTH=operator:
+#      tests/api/conftest.py gives every server --auth on and every request an operator key of
+#      all tenants; admin keys for purge, @context deletion, /metrics and /polis/v1/);
 #   3. ASan+UBSan build: the same unit, replay and API tests.
 # Usage: scripts/test.sh [--asan-only|--no-asan]
 set -euo pipefail
@@ -30,6 +33,9 @@ if [ "$mode" != "--asan-only" ]; then
     CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build build-clang -j"$jobs" >/dev/null
     run_suite build "normal build"
+    echo "== normal build: API tests again, auth on as an operator (POLIS_TEST_AUTH=operator)"
+    POLIS_TEST_AUTH=operator POLIS_BIN="$PWD/build/polis" /usr/bin/python3 -m pytest -q \
+        -p no:cacheprovider tests/api
 fi
 if [ "$mode" != "--no-asan" ]; then
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

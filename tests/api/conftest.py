@@ -13,6 +13,11 @@ principals to talk to it:
     make_key(srv, "admin")            # an admin key of every tenant (tenant="*" for others)
     make_user(srv, "ana", "secret", "operator", tenant="t1")           # runs `polis user add`
     token = login(srv, "ana", "secret")["access_token"]                # POST /auth/token
+
+POLIS_TEST_AUTH=operator (scripts/test.sh, second run): every Polis started without its own
+--auth runs with --auth on, and every request to it made through `requests` carries an
+operator key of every tenant (an admin key for what only admins may: purge, @context
+deletion, /polis/v1/); the receivers and context servers never see it.
 """
 import http.server
 import json
@@ -37,6 +42,55 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+TEST_AUTH = os.environ.get("POLIS_TEST_AUTH", "")
+_AUTH_BY_PORT = {}  # POLIS_TEST_AUTH=operator: port -> (operator key, admin key)
+
+
+def _needs_admin(method, path):
+    """What an operator may not do (docs/security.md Roles): purge, @context deletion, the admin
+    API, and /metrics (whose per-subscription details are an admin's)."""
+    path = path.split("?")[0].rstrip("/")
+    return (method == "DELETE" and path.endswith("/ngsi-ld/v1/entities")) or \
+        (method == "DELETE" and "/ngsi-ld/v1/jsonldContexts" in path) or \
+        path.startswith("/polis/v1") or path == "/metrics"
+
+
+def _install_auth_hook():
+    """Adds the test principal's Authorization to requests for a POLIS_TEST_AUTH server."""
+    import urllib.parse
+    orig = requests.Session.request
+
+    def request(self, method, url, *a, **kw):
+        u = urllib.parse.urlsplit(url)
+        keys = _AUTH_BY_PORT.get(u.port) if u.hostname == "127.0.0.1" else None
+        if keys:
+            headers = dict(kw.get("headers") or {})
+            if not any(k.lower() == "authorization" for k in headers):
+                key = keys[1] if _needs_admin(method.upper(), u.path) else keys[0]
+                headers["Authorization"] = "Bearer " + key
+                kw["headers"] = headers
+        return orig(self, method, url, *a, **kw)
+
+    requests.Session.request = request
+
+
+if TEST_AUTH == "operator":
+    _install_auth_hook()
+
+
+def run_auth_header(server, admin=False):
+    """The Authorization header POLIS_TEST_AUTH=operator adds to requests for `server` ({} in
+    the normal run): for tests that talk to it with something other than `requests`."""
+    keys = _AUTH_BY_PORT.get(server.port)
+    return {"Authorization": "Bearer " + keys[1 if admin else 0]} if keys else {}
+
+
+def run_principal(server):
+    """(principal name, role) of the requests of the run: ("", "") with auth off."""
+    keys = _AUTH_BY_PORT.get(server.port)
+    return ("key:" + keys[0].split("_")[1], "operator") if keys else ("", "")
 
 
 class Polis:
@@ -64,6 +118,13 @@ class Polis:
         args = [BIN, "--listen", f"127.0.0.1:{self.port}", "--data", self.data_dir,
                 "--contexts", os.path.join(ROOT, "data", "contexts", "preload"),
                 "--fetch-timeout", "2000"] + self.extra_args
+        if TEST_AUTH == "operator" and "--auth" not in self.extra_args:
+            args += ["--auth", "on"]
+            if not getattr(self, "_test_keys", None):
+                os.makedirs(self.data_dir, exist_ok=True)
+                self._test_keys = (make_key(self, "operator", tenant="*"),
+                                   make_key(self, "admin", tenant="*"))
+            _AUTH_BY_PORT[self.port] = self._test_keys
         args += ["--demo", os.path.join(ROOT, "data", "demo")] if self.demo else ["--no-demo"]
         env = dict(os.environ)
         env.update(self.env or {})

@@ -156,7 +156,7 @@ def test_key_cli_refuses_bad_input_and_prints_no_key(srv):
 
 
 def test_auth_off_sets_no_principal_and_ignores_credentials(tmp_path):
-    p = PolisServer(tmp_path).start()
+    p = PolisServer(tmp_path, extra_args=["--auth", "off"]).start()
     try:
         # with auth off (the default) a credential is not even looked at
         r = get_entities(p, bearer("not-a-key"))

@@ -4,7 +4,7 @@ import uuid
 
 import requests
 
-from conftest import CORE, assert_problem, link
+from conftest import CORE, assert_problem, link, run_auth_header
 
 LD = {"Content-Type": "application/ld+json"}
 JS = {"Content-Type": "application/json"}
@@ -383,6 +383,8 @@ def test_every_link_header_is_read_6_3_5(polis, ctx_server):
     conn.putheader("Content-Length", str(len(body)))
     conn.putheader("Link", '<http://example.org/x>; rel="alternate"')
     conn.putheader("Link", link(url))
+    for k, v in run_auth_header(polis).items():  # POLIS_TEST_AUTH=operator
+        conn.putheader(k, v)
     conn.endheaders(body.encode())
     resp = conn.getresponse()
     problem = _json.loads(resp.read())
