@@ -134,6 +134,11 @@ json_t *pl_api_read_types(const struct pl_read_scope *rs, const json_t *types)
     return out;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int has_string(const json_t *a, const char *z)
 {
     size_t i;
@@ -177,10 +182,22 @@ json_t *pl_api_read_attrs(const struct pl_read_scope *rs, const json_t *types)
         }
     }
     json_decref(readable);
+    /* in IRI order, as the store lists attributes */
+    size_t n = json_object_size(by_attr), k = 0;
+    const char **keys = calloc(n ? n : 1, sizeof *keys);
     json_t *out = json_array();
     const char *a;
     json_t *ai;
-    json_object_foreach(by_attr, a, ai) json_array_append(out, ai);
+    json_object_foreach(by_attr, a, ai) if (keys) keys[k++] = a;
+    if (keys)
+        qsort(keys, k, sizeof *keys, cmp_str);
+    for (size_t j = 0; keys && j < k; j++)
+        json_array_append(out, json_object_get(by_attr, keys[j]));
+    free(keys);
     json_decref(by_attr);
+    if (!keys) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }

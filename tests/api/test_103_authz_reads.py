@@ -440,3 +440,31 @@ def test_demo_city_opens_its_public_types(tmp_path):
         assert not any("KeyPerformanceIndicator" in t for t in types)
     finally:
         p.check_exit()
+
+
+def test_subscription_of_an_enterprise_never_notifies_what_it_may_not_read(city, own_receiver):
+    ent = bearer(make_key(city, "enterprise"))
+    r = requests.post(city.api + "/subscriptions", headers={**JSON, **ent}, json={
+        "type": "Subscription",
+        "entities": [{"type": "ServiceRequest"}, {"type": "KeyPerformanceIndicator"}],
+        "notification": {"endpoint": {"uri": own_receiver.url("/ent"),
+                                      "accept": "application/json"}}})
+    assert r.status_code == 201, r.text
+    # a change of a closed entity it does not own: nothing; of an open one: without private
+    # attributes; of a private attribute alone: nothing either
+    r = requests.patch(city.api + "/entities/" + KPI["id"] + "/attrs", headers={**JSON, **city.op},
+                       json={"kpiValue": prop(0.5)})
+    assert r.status_code == 204, r.text
+    r = requests.patch(city.api + "/entities/" + SR + "/attrs", headers={**JSON, **city.op},
+                       json={"email": prop("other@example.org")})
+    assert r.status_code == 204, r.text
+    r = requests.patch(city.api + "/entities/" + SR + "/attrs", headers={**JSON, **city.op},
+                       json={"description": prop("pothole fixed")})
+    assert r.status_code == 204, r.text
+    got = own_receiver.wait_for("/ent", 1)
+    text = json.dumps([g["body"] for g in got])
+    assert "pothole fixed" in text
+    assert "other@example.org" not in text and EMAIL not in text and PHONE not in text, text
+    assert KPI["id"] not in text
+    quiet = own_receiver.quiet("/ent", 1.0)
+    assert KPI["id"] not in json.dumps([g["body"] for g in quiet])
