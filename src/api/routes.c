@@ -76,6 +76,12 @@ const struct pl_route pl_api_routes[] = {
     {PL_M_POST, "/auth/token", PL_ROUTE_NO_ACCEPT, pl_api_auth_token, NULL},
     {PL_M_POST, "/auth/session", PL_ROUTE_NO_ACCEPT, pl_api_auth_session, NULL},
     {PL_M_POST, "/auth/logout", PL_ROUTE_NO_ACCEPT, pl_api_auth_logout, NULL},
+    {PL_M_GET, "/polis/v1/users", PL_ROUTE_NO_ACCEPT, pl_api_users_list, NULL},
+    {PL_M_POST, "/polis/v1/users", PL_ROUTE_BODY | PL_ROUTE_NO_ACCEPT, pl_api_user_create, NULL},
+    {PL_M_DELETE, "/polis/v1/users/*", PL_ROUTE_NO_ACCEPT, pl_api_user_delete, NULL},
+    {PL_M_GET, "/polis/v1/keys", PL_ROUTE_NO_ACCEPT, pl_api_keys_list, NULL},
+    {PL_M_POST, "/polis/v1/keys", PL_ROUTE_BODY | PL_ROUTE_NO_ACCEPT, pl_api_key_create, NULL},
+    {PL_M_DELETE, "/polis/v1/keys/*", PL_ROUTE_NO_ACCEPT, pl_api_key_revoke, NULL},
 
     /* -- authorization: /polis/v1/tenants/{t}/policy -- */
     {PL_M_GET, "/polis/v1/tenants/*/policy", 0, pl_api_policy_get, pl_api_params_empty},

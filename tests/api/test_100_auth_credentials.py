@@ -3,6 +3,7 @@
 API keys (CLI and admin API), users and POST /auth/token, the session cookie with CSRF, and the
 credential cache."""
 import glob
+import json
 import os
 import re
 import subprocess
@@ -318,3 +319,78 @@ def test_logout_ends_the_session(srv, ana):
     r = requests.get(srv.api + "/entities", params={"type": "Thing"},
                      cookies={"polis_session": cookie}, timeout=10)
     assert_401(r)
+
+
+# ---- admin API: /polis/v1/users, /polis/v1/keys -----------------------------------------------
+def test_admin_api_key_is_shown_once_and_revocation_is_immediate(srv):
+    admin = bearer(make_key(srv, "admin"))
+    r = requests.post(srv.url + "/polis/v1/keys", headers=admin, timeout=10,
+                      json={"role": "device", "tenant": "t9", "entities": ["urn:ngsi-ld:S:1"],
+                            "expires": "P1D"})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    key = created["key"]
+    assert KEY_RE.match(key) and created["id"] == key_id(key) and "hash" not in created
+    assert created["entities"] == ["urn:ngsi-ld:S:1"] and created["expiresAt"]
+    listed = requests.get(srv.url + "/polis/v1/keys", headers=admin, timeout=10).json()
+    mine = [k for k in listed if k["id"] == created["id"]]
+    assert mine and "key" not in mine[0] and "hash" not in mine[0]
+    assert key.split("_", 2)[2] not in json.dumps(listed)
+    op = make_key(srv, "operator")
+    assert get_entities(srv, bearer(op)).status_code == 200  # cached now
+    r = requests.delete(srv.url + "/polis/v1/keys/" + key_id(op), headers=admin, timeout=10)
+    assert r.status_code == 204
+    assert_401(get_entities(srv, bearer(op)))  # at once, not after the cache lifetime
+    assert requests.delete(srv.url + "/polis/v1/keys/0123456789ab", headers=admin,
+                           timeout=10).status_code == 404
+
+
+def test_admin_api_users_without_hashes_and_deletion(srv):
+    admin = bearer(make_key(srv, "admin"))
+    r = requests.post(srv.url + "/polis/v1/users", headers=admin, timeout=30,
+                      json={"name": "eve", "password": "pw-of-eve", "role": "agency",
+                            "tenant": "t1"})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "eve" and "hash" not in r.json() and "password" not in r.json()
+    assert requests.post(srv.url + "/polis/v1/users", headers=admin, timeout=30, json={
+        "name": "eve", "password": "x", "role": "agency"}).status_code == 409
+    users = requests.get(srv.url + "/polis/v1/users", headers=admin, timeout=10).json()
+    assert any(u["name"] == "eve" for u in users) and not any("hash" in u for u in users)
+    t = login(srv, "eve", "pw-of-eve")
+    assert requests.delete(srv.url + "/polis/v1/users/eve", headers=admin,
+                           timeout=10).status_code == 204
+    assert_401(get_entities(srv, bearer(t["access_token"])))
+    assert requests.delete(srv.url + "/polis/v1/users/eve", headers=admin,
+                           timeout=10).status_code == 404
+
+
+def test_admin_api_refuses_bad_input_and_non_admins(srv):
+    admin = bearer(make_key(srv, "admin"))
+    for body in ({"role": "king"}, {"role": "operator", "tenant": "bad tenant"},
+                 {"role": "operator", "expires": "P1M"}, {"role": "operator", "types": "X"}):
+        r = requests.post(srv.url + "/polis/v1/keys", headers=admin, json=body, timeout=10)
+        assert r.status_code == 400 and r.json()["detail"], (body, r.text)
+    r = requests.post(srv.url + "/polis/v1/users", headers=admin, timeout=10,
+                      json={"name": "x", "password": "", "role": "operator"})
+    assert r.status_code == 400
+    op = bearer(make_key(srv, "operator", tenant="*"))
+    for method, path in (("GET", "/polis/v1/keys"), ("GET", "/polis/v1/users"),
+                         ("DELETE", "/polis/v1/users/ana")):
+        r = requests.request(method, srv.url + path, headers=op, timeout=10)
+        assert r.status_code == 403, (path, r.text)
+    assert requests.get(srv.url + "/polis/v1/keys", timeout=10).status_code == 401
+
+
+def test_admin_of_one_tenant_manages_only_its_tenant(srv):
+    ta = dict(bearer(make_key(srv, "admin", tenant="ta")), **{"NGSILD-Tenant": "ta"})
+    r = requests.post(srv.url + "/polis/v1/keys", headers=ta, json={"role": "operator",
+                                                                    "tenant": "*"}, timeout=10)
+    assert r.status_code == 403
+    r = requests.post(srv.url + "/polis/v1/keys", headers=ta, json={"role": "operator"},
+                      timeout=10)
+    assert r.status_code == 201 and r.json()["tenant"] == "ta"
+    other = make_key(srv, "operator", tenant="tb")
+    assert all(k["tenant"] == "ta" for k in requests.get(
+        srv.url + "/polis/v1/keys", headers=ta, timeout=10).json())
+    assert requests.delete(srv.url + "/polis/v1/keys/" + key_id(other), headers=ta,
+                           timeout=10).status_code == 404
