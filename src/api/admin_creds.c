@@ -148,7 +148,6 @@ int pl_api_user_create(struct pl_req *r)
     json_t *body = NULL;
     if (pl_api_body_or_reply(r, 1, &body) != 0)
         return PL_HANDLER_DONE;
-    pl_req_defer_decref(r, body);
     const char *name = json_string_value(json_object_get(body, "name"));
     const char *pw = json_string_value(json_object_get(body, "password"));
     const char *role = json_string_value(json_object_get(body, "role"));
@@ -254,7 +253,6 @@ int pl_api_key_create(struct pl_req *r)
     json_t *body = NULL;
     if (pl_api_body_or_reply(r, 1, &body) != 0)
         return PL_HANDLER_DONE;
-    pl_req_defer_decref(r, body);
     struct pl_apikey_spec spec;
     memset(&spec, 0, sizeof spec);
     const char *role = json_string_value(json_object_get(body, "role"));
