@@ -116,6 +116,15 @@ static int b64u_valid(const char *s, size_t len)
     return 1;
 }
 
+/* 1 when the last character of a valid base64url text carries no stray low bits. */
+static int b64u_canonical(const char *s, size_t len)
+{
+    if (len == 0 || len % 4 == 0)
+        return 1;
+    int v = b64u_val((unsigned char)s[len - 1]);
+    return len % 4 == 2 ? (v & 0x0f) == 0 : (v & 0x03) == 0;
+}
+
 /* 1 when the JSON text nests no deeper than max (brackets outside strings), so that a JSON
  * bomb of nested arrays never reaches the recursive parser. */
 static int json_depth_ok(const unsigned char *s, size_t n, int max)
@@ -177,7 +186,9 @@ static int split(const char *t, size_t len, struct parts *out)
     out->sn = len - (size_t)(d2 + 1 - t);
     if (!out->hn || !out->pn || !out->sn)
         return -1;
-    if (!b64u_valid(out->h, out->hn) || !b64u_valid(out->p, out->pn) || !b64u_valid(out->s, out->sn))
+    /* strict and canonical: cjose's decoder, which sees the signature, must get nothing else */
+    if (!b64u_valid(out->h, out->hn) || !b64u_valid(out->p, out->pn) ||
+        !b64u_valid(out->s, out->sn) || !b64u_canonical(out->s, out->sn))
         return -1;
     return 0;
 }
@@ -291,6 +302,18 @@ static int key_take(json_t *jk, struct keyset *ks, char *why, size_t why_cap)
             return 1;
         }
         k.has_alg = 1;
+    }
+    /* cjose's base64url decoder asserts (aborts the process) on some malformed input, e.g. a
+     * '=' inside a value (found by fuzz/jwt.c): only strict base64url reaches it. */
+    static const char *const b64_members[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi",
+                                              "x", "y", "k"};
+    for (size_t i = 0; i < sizeof b64_members / sizeof b64_members[0]; i++) {
+        json_t *m = json_object_get(jk, b64_members[i]);
+        if (m && (!json_is_string(m) || !b64u_valid(json_string_value(m), json_string_length(m)) ||
+                  !b64u_canonical(json_string_value(m), json_string_length(m)))) {
+            snprintf(why, why_cap, "member %s is not base64url", b64_members[i]);
+            return 1;
+        }
     }
     char *text = json_dumps(jk, JSON_COMPACT);
     if (!text)

@@ -624,6 +624,20 @@ static void jwks_without_usable_key_or_unreadable_refuses_to_start(void **state)
     assert_int_not_equal(pl_jwt_new(&c, &v, &err), 0);
 }
 
+static void jwks_member_not_base64url_is_skipped_not_a_crash(void **state)
+{
+    (void)state;
+    /* cjose asserts on a '=' inside a value (fuzz/corpus/jwt/keys_padding_inside_member). */
+    static const char text[] = "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"pBuSURd4=1p9y0EYsCFME2\","
+                               "\"e\":\"AQAB\"},{\"kty\":\"oct\",\"k\":\"AAAA+AAA\"}]}";
+    struct pl_jwt_config c = {NULL, NULL, NULL, NULL, NULL, NULL, SKEW, text, sizeof text - 1, 0};
+    struct pl_jwt *v = NULL;
+    struct pl_err err;
+    pl_err_clear(&err);
+    assert_int_not_equal(pl_jwt_new(&c, &v, &err), 0);
+    assert_non_null(strstr(err.detail, "no usable key"));
+}
+
 static void production_profile_requires_issuer_and_audience(void **state)
 {
     (void)state;
@@ -714,6 +728,7 @@ int main(void)
         cmocka_unit_test(malformed_truncated_and_oversized_tokens_are_refused),
         cmocka_unit_test(json_bombs_duplicates_and_crit_are_refused),
         cmocka_unit_test(jwks_without_usable_key_or_unreadable_refuses_to_start),
+        cmocka_unit_test(jwks_member_not_base64url_is_skipped_not_a_crash),
         cmocka_unit_test(production_profile_requires_issuer_and_audience),
         cmocka_unit_test(reload_swaps_keys_and_keeps_them_when_the_file_is_bad),
         cmocka_unit_test(peek_issuer_reads_iss_without_trusting_it),
