@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "auth/cache.h"
 #include "auth/credparse.h"
+#include "auth/jwt.h"
 #include "auth/user.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -92,10 +93,25 @@ static void unref_cb(void *p)
     pl_principal_unref(p);
 }
 
+/* An external JWT of the identity provider (auth/jwt.h), verified offline; without --jwks
+ * every such token is refused. */
+static int verify_external_jwt(struct pl_jwt *jwt, const char *tok, size_t len, int64_t now,
+                               struct pl_principal **p, int64_t *exp, struct pl_err *err)
+{
+    if (!jwt)
+        return pl_err_set(err, PL_EUNAUTHORIZED,
+                          "external JWTs are not accepted (no identity provider keys configured)");
+    time_t e = 0;
+    int rc = pl_jwt_verify(jwt, tok, len, (time_t)(now / 1000), p, &e, err);
+    if (rc == 0)
+        *exp = (int64_t)e * 1000; /* cached until then at most (the caller's clamp applies) */
+    return rc;
+}
+
 /* Verifies a bearer credential not found in the cache. 0 and *p, *exp; PL_EUNAUTHORIZED; or
  * another error (store). */
-static int verify_bearer(struct pl_auth *a, const char *tok, size_t len, int64_t now,
-                         struct pl_principal **p, int64_t *exp, struct pl_err *err)
+static int verify_bearer(struct pl_auth *a, struct pl_jwt *jwt, const char *tok, size_t len,
+                         int64_t now, struct pl_principal **p, int64_t *exp, struct pl_err *err)
 {
     if (pl_apikey_looks_like(tok, len))
         return pl_apikey_verify(a->store, tok, len, now, p, exp, err);
@@ -106,7 +122,9 @@ static int verify_bearer(struct pl_auth *a, const char *tok, size_t len, int64_t
         int rc = pl_token_verify(a->key, tok, len, now, sub, sizeof sub, exp, err);
         return rc ? rc : pl_user_principal(a->store, sub, p, err);
     }
-    /* External JWTs of the identity provider (jwt part) are verified here. */
+    /* Any other compact JWS is an external JWT of the identity provider. */
+    if (pl_jwt_is_compact(tok, len))
+        return verify_external_jwt(jwt, tok, len, now, p, exp, err);
     return pl_err_set(err, PL_EUNAUTHORIZED, "the bearer credential is invalid, expired or revoked");
 }
 
@@ -140,7 +158,7 @@ int pl_auth_authenticate(struct pl_req *r)
         struct pl_err err;
         pl_err_clear(&err);
         int64_t exp = INT64_MAX;
-        int rc = verify_bearer(a, tok, len, now, &p, &exp, &err);
+        int rc = verify_bearer(a, r->app->jwt, tok, len, now, &p, &exp, &err);
         if (rc == PL_EUNAUTHORIZED)
             return pl_auth_reply_401(r, "invalid_token", err.detail);
         if (rc) {
