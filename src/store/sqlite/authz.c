@@ -117,16 +117,14 @@ int sq_owner_get(void *p, const char *tenant, const char *id, char *buf, size_t 
     struct rconn *c = sq_reader_get(be, err);
     if (!c)
         return err->code;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v3(c->db, osql[O_GET], -1, 0, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_dberr(err, c->db, rc, "entity owner");
-    } else {
+    /* cached on the connection: the readers ask per entity (read scopes, notifications) */
+    sqlite3_stmt *st = sq_reader_stmt(c, R_OWNER, err);
+    int rc = err->code;
+    if (st) {
         sq_bind_text(st, 1, tenant);
         sq_bind_text(st, 2, id);
         rc = owner_of_row(c->db, st, buf, cap, err);
     }
-    sqlite3_finalize(st);
     sq_reader_put(be, c);
     return rc;
 }

@@ -191,6 +191,7 @@ static const char *const rsql[R__COUNT] = {
     [R_CTX_LOAD] = "SELECT id,url,kind,created_at,body FROM context ORDER BY created_at,id",
     [R_GET_REV] = "SELECT body, rev FROM entity WHERE tenant=?1 AND id=?2",
     [R_TENANT] = "SELECT 1 FROM tenant WHERE name=?1",
+    [R_OWNER] = "SELECT owner FROM entity_owner WHERE tenant=?1 AND id=?2", /* authz.c */
 };
 
 /* The writer's page cache (negative = KiB): random updates over a large table re-read fewer
@@ -677,6 +678,11 @@ static sqlite3_stmt *rstmt(struct rconn *c, enum rst k, struct pl_err *err)
         }
     }
     return c->st[k];
+}
+
+sqlite3_stmt *sq_reader_stmt(struct rconn *c, enum rst k, struct pl_err *err)
+{
+    return rstmt(c, k, err);
 }
 
 /* The one entity read of the reader side: the row of (tenant, id) gives, as asked, the parsed

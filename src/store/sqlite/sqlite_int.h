@@ -21,7 +21,7 @@
 #define SQ_AUTHZ_STMTS  3 /* authz.c's writer statements (entity owners) */
 
 /* Statements cached on each read connection. */
-enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R__COUNT };
+enum rst { R_COUNT, R_CTX_LOAD, R_GET_REV, R_TENANT, R_OWNER, R__COUNT };
 
 /* One pooled read-only connection. */
 struct rconn {
@@ -66,6 +66,8 @@ int sq_dberr(struct pl_err *err, sqlite3 *db, int rc, const char *what);
 /* Borrows a read-only connection from the pool (NULL: error set); give it back with put. */
 struct rconn *sq_reader_get(struct sqlite_be *be, struct pl_err *err);
 void sq_reader_put(struct sqlite_be *be, struct rconn *c);
+/* Reader statement k of `c`, prepared on first use and reset by sq_reader_put (NULL: err). */
+sqlite3_stmt *sq_reader_stmt(struct rconn *c, enum rst k, struct pl_err *err);
 /* Binds a NUL-terminated string (NULL binds NULL), SQLITE_STATIC. */
 void sq_bind_text(sqlite3_stmt *st, int i, const char *z);
 /* Queries and discovery (query.c), members of the ops table. */
