@@ -32,7 +32,7 @@ def test_auth_off_refuses_to_listen_on_a_non_loopback_address(tmp_path):
 
 
 def test_auth_off_listens_on_loopback_and_says_so(tmp_path):
-    p = Polis(tmp_path).start()
+    p = Polis(tmp_path, ["--auth", "off"]).start()  # also under POLIS_TEST_AUTH=operator
     try:
         assert requests.get(p.url + "/health", timeout=5).status_code == 200
     finally:
@@ -122,7 +122,9 @@ def burst_until_429(source, polis, n=30, **kw):
 # ------------------------------------------------------------------------------------------------
 def test_rate_limit_per_address_answers_429_with_retry_after_and_spares_other_addresses(
         tmp_path):
-    p = Polis(tmp_path, ["--rate-limit-addr", "1", "--rate-burst-addr", "3"]).start()
+    # auth off also under POLIS_TEST_AUTH=operator: the raw clients below send no credential
+    p = Polis(tmp_path, ["--rate-limit-addr", "1", "--rate-burst-addr", "3",
+                         "--auth", "off"]).start()
     try:
         # (127.0.0.4: a client of its own; the start-up health checks came from 127.0.0.1)
         statuses, h, b = burst_until_429("127.0.0.4", p)
