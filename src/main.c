@@ -24,6 +24,7 @@
 #include "app/edge.h"
 #include "base/log.h"
 #include "ctxreg/ctxreg.h"
+#include "net/guard.h"
 #include "notify/notifier.h"
 #include "store/store.h"
 
@@ -101,6 +102,15 @@ int main(int argc, char **argv)
         pl_app_history_free(&app.history);
         return 2;
     }
+    /* The outbound guard: every @context download and notification goes through it. */
+    char gwhy[256] = "";
+    struct pl_guard_config gcfg = {app.cfg.outbound_allow, app.cfg.outbound_deny,
+                                   strcmp(app.cfg.profile, "production") == 0};
+    if (pl_guard_new(&gcfg, &app.guard, gwhy, sizeof gwhy) != 0) {
+        fprintf(stderr, "polis: %s\n", gwhy);
+        pl_app_history_free(&app.history);
+        return 2;
+    }
     struct pl_store_config scfg = {app.cfg.store_url, app.cfg.sync_full, 0, &app.history.pol};
     if (pl_store_open(&scfg, &app.store, &err) != 0) {
         pl_log_error("store: %s", err.detail);
@@ -116,6 +126,7 @@ int main(int argc, char **argv)
     ccfg.preload_dir = app.cfg.contexts_dir[0] ? app.cfg.contexts_dir : NULL;
     ccfg.fetch_timeout_ms = app.cfg.fetch_timeout_ms;
     ccfg.max_doc_bytes = app.cfg.max_context_bytes;
+    ccfg.guard = app.guard;
     if (pl_ctxreg_new(&ccfg, app.store, &app.ctxreg, &err) != 0) {
         pl_log_error("contexts: %s", err.detail);
         pl_store_close(app.store);
@@ -127,6 +138,7 @@ int main(int argc, char **argv)
     ncfg.ctxreg = app.ctxreg;
     ncfg.batch_max = (size_t)app.cfg.notify_batch;
     ncfg.pend_max = (size_t)app.cfg.notify_pending;
+    ncfg.deliver.guard = app.guard;
     /* subscriptions notify only what their owner may read (auth/sub_scope.h) */
     struct pl_sub_scope *sub_scope = NULL;
     if (pl_sub_scope_new(&app, &sub_scope, &err) != 0) {
@@ -213,6 +225,7 @@ int main(int argc, char **argv)
     pl_read_policies_free(app.read_policies);
     pl_app_history_free(&app.history);
     pl_jwt_free(app.jwt);
+    pl_guard_unref(app.guard);
     pl_log_info("stopped cleanly");
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "auth/owner.h"
 #include "base/timeutil.h"
 #include "ctxreg/ctxreg.h"
+#include "net/guard.h"
 #include "ngsild/entity.h"
 #include "notify/notifier.h"
 #include "subs/subscription.h"
@@ -64,6 +65,18 @@ static int jsonld_context_or_reply(struct pl_req *r, const char *url)
     return -1;
 }
 
+/* The outbound guard on a subscription's endpoint (`s` borrowed): what can be judged before any
+ * connection (the scheme; an IP literal host) is BadRequestData here, so that the user learns it
+ * at once; a host name is checked at each delivery (its addresses may change). */
+static int endpoint_check(const struct pl_guard *g, const struct pl_sub *s, struct pl_err *err)
+{
+    char why[200];
+    if (!s->uri || pl_guard_check_url(g, s->uri, PL_GUARD_NOTIFY, why, sizeof why) == 0)
+        return 0;
+    return pl_err_set(err, PL_EBADREQUESTDATA,
+                      "notification.endpoint.uri: refused by the outbound guard: %s", why);
+}
+
 /* POST /subscriptions (5.8.1, 6.10.3.1) */
 int pl_api_subscription_create(struct pl_req *r)
 {
@@ -78,6 +91,10 @@ int pl_api_subscription_create(struct pl_req *r)
     struct pl_sub *s = NULL;
     if (pl_sub_parse(body, ctx, &s, &err) != 0)
         return pl_reply_problem(r, &err);
+    if (endpoint_check(r->app->guard, s, &err) != 0) {
+        pl_sub_free(s);
+        return pl_reply_problem(r, &err);
+    }
     if (jsonld_context_or_reply(r, s->jsonld_context) != 0) {
         pl_sub_free(s);
         return PL_HANDLER_DONE;
@@ -212,6 +229,7 @@ struct patch_ud {
     struct pl_ctx *ctx;
     struct pl_req *r;
     int fn_failed; /* the fragment was refused (not: the subscription is missing) */
+    const struct pl_guard *guard; /* the outbound guard (borrowed) */
 };
 
 /* Only the owner, operators of the tenant and admins change a subscription, and only the owner
@@ -229,6 +247,10 @@ static int patch_one(void *ud, const struct pl_sub *cur, struct pl_sub **out, st
         *out = NULL;
         return pl_err_set(err, PL_EFORBIDDEN,
                           "only its owner may change the endpoint of this subscription");
+    }
+    if (rc == 0 && (rc = endpoint_check(u->guard, *out, err)) != 0) {
+        pl_sub_free(*out);
+        *out = NULL;
     }
     u->fn_failed = rc != 0;
     return rc;
@@ -250,7 +272,7 @@ int pl_api_subscription_patch(struct pl_req *r)
         strcmp(json_string_value(jc), "urn:ngsi-ld:null") != 0 &&
         jsonld_context_or_reply(r, json_string_value(jc)) != 0)
         return PL_HANDLER_DONE;
-    struct patch_ud u = {body, ctx, r, 0};
+    struct patch_ud u = {body, ctx, r, 0, r->app->guard};
     if (pl_notifier_update(r->app->notifier, r->tenant, r->params[0], patch_one, &u, &err) != 0)
         return u.fn_failed ? pl_reply_problem(r, &err) : pl_api_problem(r, &err);
     pl_reply_empty(r, 204);

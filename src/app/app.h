@@ -18,6 +18,7 @@ struct pl_auth;
 struct pl_audit;
 struct pl_jwt;
 struct pl_read_policies;
+struct pl_guard;
 
 struct pl_app {
     struct pl_config cfg;          /* effective configuration */
@@ -31,6 +32,7 @@ struct pl_app {
     struct pl_audit *audit;        /* the audit log's recorder (owned; auth/audit.h) */
     struct pl_jwt *jwt;            /* external JWT verifier (owned; NULL without --jwks) */
     struct pl_read_policies *read_policies; /* tenants' read policies, cached (owned; auth/read.h) */
+    struct pl_guard *guard;        /* the outbound guard (owned; ctxreg and notify borrow it) */
 };
 
 #endif

@@ -125,6 +125,10 @@ static const struct opt opts[] = {
      "(default 120, production 60)"},
 
     /* -- outbound guard -- */
+    {"outbound-allow", "POLIS_OUTBOUND_ALLOW", K_STR, F(outbound_allow), "LIST",
+     "CIDRs outbound calls may reach although a default list denies them (docs/security.md)"},
+    {"outbound-deny", "POLIS_OUTBOUND_DENY", K_STR, F(outbound_deny), "LIST",
+     "CIDRs outbound calls never reach (wins over --outbound-allow)"},
 
     /* -- audit, tenants, secrets -- */
     {"audit-retention", "POLIS_AUDIT_RETENTION", K_STR, F(audit_retention), "DURATION",

@@ -70,6 +70,9 @@ struct pl_config {
     int body_timeout;       /* --body-timeout S: complete body within S seconds (0 off) */
 
     /* -- outbound guard -- */
+    char outbound_allow[4096]; /* --outbound-allow LIST (POLIS_OUTBOUND_ALLOW): networks allowed
+                                  although a default list denies them (net/guard.h) */
+    char outbound_deny[4096];  /* --outbound-deny LIST (POLIS_OUTBOUND_DENY): networks denied */
 
     /* -- audit, tenants, secrets -- */
     char audit_retention[32]; /* --audit-retention DURATION (POLIS_AUDIT_RETENTION): ISO 8601,

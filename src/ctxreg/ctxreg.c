@@ -67,6 +67,7 @@ struct pl_ctxreg {
     long connect_timeout_ms;  /* connect timeout */
     size_t max_doc_bytes;     /* document size cap */
     long max_redirects;       /* redirects followed */
+    const struct pl_guard *guard; /* outbound guard (borrowed) */
     int max_cached;           /* compiled contexts kept (and implicit entries kept) */
     int64_t ttl_ms;           /* life of a downloaded document (and of a compiled context) */
     struct pl_store *store;   /* persistence (borrowed, may be NULL) */
@@ -295,18 +296,25 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return k;
 }
 
-/* Downloads and parses `url`. Returns 0 and *doc (NEW reference, a JSON object), or an error. */
+/* Downloads and parses `url` through the outbound guard (net/guard.h: scheme, the address of
+ * every connection and redirect hop, at most 3 redirects) within the time and size limits.
+ * Returns 0 and *doc (NEW reference, a JSON object), or an error; a refused, cut or failed
+ * download is PL_ELDCONTEXT with a detail saying why (never cached: the caller commits only
+ * what compiled). */
 static int fetch(struct pl_ctxreg *r, const char *url, json_t **doc, struct pl_err *err)
 {
     *doc = NULL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    char why[200];
+    if (pl_guard_check_url(r->guard, url, PL_GUARD_CONTEXT, why, sizeof why) != 0)
         return pl_err_set(err, PL_ELDCONTEXT,
-                          "JSON-LD @context %.300s not available: only http(s) URLs are fetched",
-                          url);
+                          "JSON-LD @context %.300s not available: refused by the outbound guard: "
+                          "%s",
+                          url, why);
     CURL *h = curl_easy_init();
     if (!h)
         return pl_err_set(err, PL_EINTERNAL, "curl_easy_init failed");
     struct buf b = {NULL, 0, 0, r->max_doc_bytes, 0, 0};
+    struct pl_guard_curl gc = {.g = r->guard, .use = PL_GUARD_CONTEXT};
     struct curl_slist *hdrs =
         curl_slist_append(NULL, "Accept: application/ld+json, application/json;q=0.9, */*;q=0.1");
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -315,29 +323,36 @@ static int fetch(struct pl_ctxreg *r, const char *url, json_t **doc, struct pl_e
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->fetch_timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, r->max_redirects);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_doc_bytes);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "polis-context-broker");
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    CURLcode cc = curl_easy_perform(h);
+    CURLcode cc = pl_guard_curl_setup(h, &gc, 1) == 0 ? CURLE_OK : CURLE_FAILED_INIT;
+    if (cc == CURLE_OK && r->max_redirects < PL_GUARD_MAX_REDIRECTS)
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, r->max_redirects);
+    if (cc == CURLE_OK)
+        cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
 
     int rc = 0;
-    if (b.too_big) {
-        rc = pl_err_set(err, PL_EBADREQUESTDATA, "JSON-LD @context %.300s is larger than %zu bytes",
+    const char *refused = cc != CURLE_OK ? pl_guard_curl_reason(&gc, (int)cc) : NULL;
+    if (refused) {
+        rc = pl_err_set(err, PL_ELDCONTEXT, "JSON-LD @context %.300s not available: %s", url,
+                        refused);
+    } else if (b.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        rc = pl_err_set(err, PL_ELDCONTEXT,
+                        "JSON-LD @context %.300s not available: the document is larger than %zu "
+                        "bytes (--max-context-bytes); download cut",
                         url, r->max_doc_bytes);
     } else if (b.nomem) {
         rc = pl_err_set(err, PL_ENOMEM, "Out of memory downloading %.300s", url);
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        rc = pl_err_set(err, PL_ELDCONTEXT,
+                        "JSON-LD @context %.300s not available: not downloaded within %ld ms "
+                        "(--fetch-timeout); download cut",
+                        url, r->fetch_timeout_ms);
     } else if (cc != CURLE_OK) {
         rc = pl_err_set(err, PL_ELDCONTEXT, "JSON-LD @context %.300s not available: %s", url,
                         curl_easy_strerror(cc));
@@ -742,8 +757,9 @@ int pl_ctxreg_new(const struct pl_ctxreg_config *cfg, struct pl_store *store,
     r->connect_timeout_ms = cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 2000;
     r->max_doc_bytes = cfg && cfg->max_doc_bytes > 0 ? cfg->max_doc_bytes : 1024 * 1024;
     r->max_redirects = cfg && cfg->max_redirects >= 0 ? cfg->max_redirects : 3;
-    if (cfg && cfg->max_redirects == 0)
-        r->max_redirects = 3; /* 0 in a zeroed config means "default" */
+    if ((cfg && cfg->max_redirects == 0) || r->max_redirects > PL_GUARD_MAX_REDIRECTS)
+        r->max_redirects = PL_GUARD_MAX_REDIRECTS; /* 0 in a zeroed config means "default" */
+    r->guard = cfg ? cfg->guard : NULL;
     r->max_cached = cfg && cfg->max_cached > 0 ? cfg->max_cached : 1024;
     r->ttl_ms = cfg && cfg->cached_ttl_ms > 0 ? cfg->cached_ttl_ms : 24LL * 3600 * 1000;
     r->store = store;

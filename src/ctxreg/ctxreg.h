@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "net/guard.h"
 #include "ngsild/context.h"
 #include "store/store.h"
 
@@ -41,7 +42,9 @@ struct pl_ctxreg_config {
     long fetch_timeout_ms;     /* whole-transfer timeout of one download (default 5000) */
     long connect_timeout_ms;   /* connect timeout (default 2000) */
     size_t max_doc_bytes;      /* largest context document accepted (default 1 MiB) */
-    long max_redirects;        /* redirects followed (default 3) */
+    long max_redirects;        /* redirects followed (default and at most 3: the guard's cap) */
+    const struct pl_guard *guard; /* outbound guard every download goes through (borrowed, must
+                                     outlive the registry; NULL = the guard's defaults) */
     int max_cached;            /* most compiled contexts kept in memory (default 1024) */
     long cached_ttl_ms;        /* a downloaded ("Cached") document older than this is downloaded
                                   again when next used (5.13.1: Cached contexts are invalidated

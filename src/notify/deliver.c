@@ -57,6 +57,7 @@ enum { OUT_OK = 0, OUT_RETRY, OUT_FINAL };
 struct slot { /* one reusable HTTP easy handle */
     CURL *e;
     char errbuf[CURL_ERROR_SIZE];
+    struct pl_guard_curl gc; /* the guard's hook state of this handle (why it refused) */
 };
 
 struct lane;
@@ -117,7 +118,8 @@ struct ep {
     unsigned mq_gen;
     int64_t mq_since;
     int64_t mq_kicked; /* when a waiting message last asked for a reconnection (kick) */
-    char mq_error[120];
+    int mq_refused;    /* the last connection attempt was refused by the outbound guard */
+    char mq_error[160];
     struct item *mq_inflight;
 };
 
@@ -138,7 +140,7 @@ struct pl_deliver {
     int stopping;
     pthread_mutex_t evmu; /* MQTT events */
     struct evnode *ev_head, *ev_tail;
-    atomic_uint_fast64_t sent, failed, retried, dropped;
+    atomic_uint_fast64_t sent, failed, retried, dropped, refused;
     /* delivery thread only */
     struct ep *active;
     struct ep *mqtt_eps;
@@ -523,11 +525,14 @@ static struct slot *slot_get(struct pl_deliver *d, struct ep *ep)
     curl_easy_setopt(e, CURLOPT_USERAGENT, "polis-notifier/" POLIS_VERSION);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+    /* the outbound guard: http(s) only, every address checked, no redirect followed */
+    s->gc.g = d->cfg.guard;
+    s->gc.use = PL_GUARD_NOTIFY;
+    if (pl_guard_curl_setup(e, &s->gc, 0) != 0) {
+        curl_easy_cleanup(e);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -577,6 +582,8 @@ static void http_start(struct pl_deliver *d, struct ep *ep, struct item *it)
         return;
     }
     CURL *e = s->e;
+    s->gc.why[0] = '\0'; /* a reused handle: forget an earlier refusal */
+    s->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, it->uri);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->body ? it->body : "");
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
@@ -617,12 +624,19 @@ static int http_completions(struct pl_deliver *d)
         it->slot = NULL;
         ep->inflight--;
         char error[CURL_ERROR_SIZE + 8];
-        if (res != CURLE_OK)
+        const char *refused = res != CURLE_OK ? pl_guard_curl_reason(&s->gc, (int)res) : NULL;
+        if (refused)
+            snprintf(error, sizeof error, "%s", refused);
+        else if (res != CURLE_OK)
             snprintf(error, sizeof error, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(res));
         else
             snprintf(error, sizeof error, "HTTP status %ld", status);
         slot_put(ep, s, d->cfg.max_inflight_per_endpoint);
-        if (res == CURLE_OK && status >= 200 && status < 300)
+        if (refused) {
+            /* the guard's answer does not change by asking again soon: fail it now */
+            atomic_fetch_add(&d->refused, 1);
+            outcome(d, it, OUT_FINAL, 0, error);
+        } else if (res == CURLE_OK && status >= 200 && status < 300)
             outcome(d, it, OUT_OK, (int)status, NULL);
         else if (res != CURLE_OK || http_retryable(status))
             outcome(d, it, OUT_RETRY, (int)status, error);
@@ -681,6 +695,7 @@ static void mq_ensure(struct pl_deliver *d, struct ep *ep, int64_t now)
         .connect_timeout_ms = d->cfg.timeout_ms,
         .retry_base_ms = d->cfg.retry_base_ms,
         .retry_max_ms = d->cfg.retry_max_ms,
+        .guard = d->cfg.guard,
         .sink = mq_sink,
         .owner = ep,
     };
@@ -697,6 +712,11 @@ static void mq_ensure(struct pl_deliver *d, struct ep *ep, int64_t now)
 
 static void mqtt_start(struct pl_deliver *d, struct ep *ep, struct item *it, int64_t now)
 {
+    if (ep->mq_state != MQ_UP && ep->mq_refused) {
+        atomic_fetch_add(&d->refused, 1);
+        outcome(d, it, OUT_FINAL, 0, ep->mq_error);
+        return;
+    }
     if (ep->mq_state != MQ_UP) {
         outcome(d, it, OUT_RETRY, 0, ep->mq_error[0] ? ep->mq_error : "mqtt: not connected");
         return;
@@ -728,11 +748,13 @@ static void mqtt_events(struct pl_deliver *d)
             ep->mq_state = MQ_UP;
             ep->mq_gen = ev->gen;
             ep->mq_error[0] = '\0';
+            ep->mq_refused = 0;
             ep->backoff_until = 0; /* waiting for the broker is over */
             if (ep->rhead)
                 ep_activate(d, ep);
         } else if (ev->kind == PL_MQTT_EV_DOWN) {
             ep->mq_state = MQ_DOWN;
+            ep->mq_refused = ev->refused;
             snprintf(ep->mq_error, sizeof ep->mq_error, "%s", ev->error);
             /* messages in flight on the lost connection: lost, retry them */
             struct item **pp = &ep->mq_inflight;
@@ -1231,6 +1253,7 @@ void pl_deliver_stats(struct pl_deliver *d, struct pl_deliver_stats *out)
     out->failed = atomic_load(&d->failed);
     out->retried = atomic_load(&d->retried);
     out->dropped = atomic_load(&d->dropped);
+    out->refused = atomic_load(&d->refused);
     pthread_mutex_lock(&d->mu);
     out->queued = d->total;
     pthread_mutex_unlock(&d->mu);

@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "net/guard.h"
 
 struct pl_deliver; /* opaque: the delivery thread and its state */
 
@@ -64,6 +65,10 @@ struct pl_deliver_config {
     int max_retries;               /* retries after the first attempt, then the message fails
                                       (5; negative = no retry) */
     int stop_grace_ms; /* pl_deliver_stop keeps delivering for at most this long (2000) */
+    struct pl_guard *guard; /* outbound guard of every connection (borrowed: must outlive the
+                               engine; MQTT connection threads take their own reference);
+                               NULL = the guard's defaults. A connection the guard refuses fails
+                               its message at once (no retry), counted in `refused`. */
 };
 
 /* Starts the delivery thread. Returns 0 and *out (stop and free with pl_deliver_stop), or
@@ -124,6 +129,7 @@ struct pl_deliver_stats {
     uint64_t retried; /* failed attempts that were retried */
     uint64_t dropped; /* submits refused because the endpoint queue was full */
     uint64_t queued;  /* accepted and not yet finished, now */
+    uint64_t refused; /* messages failed because the outbound guard refused the connection */
 };
 
 /* A consistent-enough snapshot of the counters (each one exact). Thread-safe. */

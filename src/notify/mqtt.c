@@ -41,6 +41,7 @@ struct pl_mqtt_conn {
     pthread_t th;
     /* immutable after start */
     char *host, *user, *pass;
+    struct pl_guard *guard; /* a reference (released in conn_free); NULL = defaults */
     int port, tls, v5, connect_timeout_ms, retry_base_ms, retry_max_ms;
 };
 
@@ -66,6 +67,7 @@ static void conn_free(struct pl_mqtt_conn *c)
     free(c->host);
     free(c->user);
     free(c->pass);
+    pl_guard_unref(c->guard);
     free(c);
 }
 
@@ -79,9 +81,10 @@ static void conn_unref(struct pl_mqtt_conn *c)
 }
 
 /* Sends an event to the owner (if not stopped). Called on the connection thread. */
-static void emit(struct pl_mqtt_conn *c, int kind, unsigned gen, int mid, const char *error)
+static void emit(struct pl_mqtt_conn *c, int kind, unsigned gen, int mid, const char *error,
+                 int refused)
 {
-    struct pl_mqtt_ev ev = {.kind = kind, .gen = gen, .mid = mid};
+    struct pl_mqtt_ev ev = {.kind = kind, .gen = gen, .mid = mid, .refused = refused};
     if (error)
         snprintf(ev.error, sizeof ev.error, "%s", error);
     pthread_mutex_lock(&c->sink_mu);
@@ -97,7 +100,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     struct pl_mqtt_conn *c = obj;
     if (rc == 0) {
         atomic_store(&c->up, 1);
-        emit(c, PL_MQTT_EV_UP, atomic_load(&c->gen), 0, NULL);
+        emit(c, PL_MQTT_EV_UP, atomic_load(&c->gen), 0, NULL, 0);
     } else {
         snprintf(c->connack_error, sizeof c->connack_error, "mqtt: connection refused: %s",
                  mosquitto_connack_string(rc));
@@ -108,7 +111,7 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
 {
     (void)m;
     struct pl_mqtt_conn *c = obj;
-    emit(c, PL_MQTT_EV_PUBLISHED, atomic_load(&c->gen), mid, NULL);
+    emit(c, PL_MQTT_EV_PUBLISHED, atomic_load(&c->gen), mid, NULL, 0);
 }
 
 static struct mosquitto *client_new(struct pl_mqtt_conn *c)
@@ -163,7 +166,8 @@ static void *conn_main(void *arg)
     struct pl_mqtt_conn *c = arg;
     int failures = 0;
     while (!atomic_load(&c->stop)) {
-        char error[120] = "";
+        char error[160] = "";
+        int refused = 0;
         atomic_store(&c->kick, 0);
         struct mosquitto *m = client_new(c);
         if (!m) {
@@ -175,10 +179,22 @@ static void *conn_main(void *arg)
             pthread_mutex_lock(&c->mu);
             c->mosq = m;
             pthread_mutex_unlock(&c->mu);
-            int rc = mosquitto_connect(m, c->host, c->port, MQTT_KEEPALIVE_S);
-            if (rc != MOSQ_ERR_SUCCESS) {
-                err_text(rc, error, sizeof error);
-            } else {
+            /* The outbound guard: resolve here, check every address, connect to the checked
+             * one (plain MQTT) or, with TLS (which must verify the name), by name and then check
+             * the peer before anything is sent: libmosquitto in threaded mode sends CONNECT, and
+             * with it the credentials, only from mosquitto_loop. Each reconnection checks again. */
+            char ip[64];
+            int rc = MOSQ_ERR_UNKNOWN;
+            if (pl_guard_resolve(c->guard, c->host, ip, sizeof ip, &refused, error,
+                                 sizeof error) == 0) {
+                rc = mosquitto_connect(m, c->tls ? c->host : ip, c->port, MQTT_KEEPALIVE_S);
+                if (rc != MOSQ_ERR_SUCCESS)
+                    err_text(rc, error, sizeof error);
+                else if (pl_guard_check_peer(c->guard, mosquitto_socket(m), error,
+                                             sizeof error) != 0)
+                    rc = MOSQ_ERR_UNKNOWN, refused = 1;
+            }
+            if (rc == MOSQ_ERR_SUCCESS) {
                 long long deadline = mono_ms() + c->connect_timeout_ms;
                 while (!atomic_load(&c->stop)) {
                     rc = mosquitto_loop(m, MQTT_LOOP_MS, 1);
@@ -207,7 +223,7 @@ static void *conn_main(void *arg)
             mosquitto_destroy(m);
             if (atomic_load(&c->stop))
                 break;
-            emit(c, PL_MQTT_EV_DOWN, gen, 0, error[0] ? error : "mqtt: connection lost");
+            emit(c, PL_MQTT_EV_DOWN, gen, 0, error[0] ? error : "mqtt: connection lost", refused);
         }
         long long cap =
             c->retry_max_ms < MQTT_RECONNECT_MAX_MS ? c->retry_max_ms : MQTT_RECONNECT_MAX_MS;
@@ -253,6 +269,7 @@ int pl_mqtt_conn_start(const struct pl_mqtt_params *p, struct pl_mqtt_conn **out
     c->retry_max_ms = p->retry_max_ms > c->retry_base_ms ? p->retry_max_ms : c->retry_base_ms;
     c->sink = p->sink;
     c->owner = p->owner;
+    c->guard = pl_guard_ref(p->guard);
     if (!c->host || (p->user && !c->user) || (p->pass && !c->pass)) {
         conn_free(c);
         snprintf(errbuf, errlen, "mqtt: out of memory");

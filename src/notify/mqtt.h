@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "net/guard.h"
+
 enum pl_mqtt_ev_kind {
     PL_MQTT_EV_UP = 1,    /* CONNACK accepted: publishing is possible */
     PL_MQTT_EV_DOWN,      /* a connection attempt failed or the connection was lost */
@@ -29,7 +31,8 @@ struct pl_mqtt_ev {
     int kind;
     unsigned gen; /* the connection generation the event belongs to */
     int mid;
-    char error[120];
+    int refused; /* PL_MQTT_EV_DOWN: the outbound guard refused the broker's address */
+    char error[160];
 };
 
 struct pl_mqtt_params {
@@ -40,6 +43,9 @@ struct pl_mqtt_params {
     int v5;                  /* MQTT 5 rather than 3.1.1 */
     int connect_timeout_ms;  /* CONNECT until CONNACK */
     int retry_base_ms, retry_max_ms;
+    struct pl_guard *guard; /* each connection resolves the host itself, checks every address
+                               and connects to the checked one; the connection holds a
+                               reference (NULL = the guard's defaults) */
     void (*sink)(void *owner, const struct pl_mqtt_ev *ev);
     void *owner;
 };

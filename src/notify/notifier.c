@@ -1672,12 +1672,12 @@ json_t *pl_notifier_metrics(struct pl_notifier *n)
     }
     pthread_rwlock_unlock(&n->lock);
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},s:o}", "changes", (json_int_t)ns.events,
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o}", "changes", (json_int_t)ns.events,
         "matched", (json_int_t)ns.matched, "submitted", (json_int_t)ns.submitted, "dropped",
         (json_int_t)ns.dropped, "statusWrites", (json_int_t)ns.status_writes, "statusWriteFailures",
         (json_int_t)ns.status_failed, "delivery", "sent", (json_int_t)ds.sent, "failed",
         (json_int_t)ds.failed, "retried", (json_int_t)ds.retried, "dropped", (json_int_t)ds.dropped,
-        "queued", (json_int_t)ds.queued, "subscriptions", subs);
+        "queued", (json_int_t)ds.queued, "refused", (json_int_t)ds.refused, "subscriptions", subs);
 }
 
 void pl_notifier_stats(struct pl_notifier *n, struct pl_notifier_stats *out)
