@@ -17,26 +17,19 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "auth/read.h"
+#include "auth/tenant.h"
 
-/* The path's tenant ("-": the default one), validated as NGSILD-Tenant is (http/server.c).
+/* The path's tenant ("-": the default one), validated as NGSILD-Tenant is (auth/tenant.h).
  * NULL after answering. */
 static const char *tenant_or_reply(struct pl_req *r)
 {
     const char *t = r->params[0];
     if (strcmp(t, PL_READ_DEFAULT_TENANT) == 0)
         return "";
-    size_t n = strlen(t);
-    int ok = n > 0 && n <= PL_TENANT_MAX;
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = t[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '_' || c == '-';
-    }
-    if (!ok) {
+    if (!pl_tenant_name_valid(t)) {
         pl_reply_error(r, PL_EBADREQUESTDATA,
-                       "a tenant name is 1 to %d characters of [A-Za-z0-9_-] (\"%s\": the default "
-                       "tenant)",
-                       PL_TENANT_MAX, PL_READ_DEFAULT_TENANT);
+                       "a tenant name is " PL_TENANT_RULE " (\"%s\": the default tenant)",
+                       PL_READ_DEFAULT_TENANT);
         return NULL;
     }
     return t;
