@@ -600,3 +600,45 @@ def test_audit_api_filters_by_time_and_principal(auth):
     assert [e2] in window and [e1] not in window
     before = [x["entityIds"] for x in audit(auth, auth.admin, to=t2) if x["tenant"] == t]
     assert [e1] in before and [e3] not in before
+
+
+def test_subscription_omits_private_attributes_and_their_changes(auth, receiver):
+    """With the tenant's read policy (an open type with a private attribute), an enterprise's
+    subscription gets the open entities without the private attribute, and a change of that
+    attribute alone notifies nothing; an operator's subscription sees it."""
+    t = tenant_name()
+    r = requests.put(auth.url + ADMIN + f"/tenants/{t}/policy", headers=h(auth.admin, None),
+                     json={"openTypes": ["Report"], "privateAttributes": ["email"]})
+    assert r.status_code in (200, 201, 204), r.text
+    ent = make_key(auth, "enterprise", t)
+    op = make_key(auth, "operator", t)
+    p_ent, p_op = "/priv-ent-" + t, "/priv-op-" + t
+    for key, path in ((ent, p_ent), (op, p_op)):
+        create_sub(auth, key, t, {"type": "Subscription", "entities": [{"type": "Report"}],
+                                  "notificationTrigger": ["entityCreated", "attributeUpdated"],
+                                  "notification": {"endpoint": {"uri": receiver.url(path)}}})
+    eid, r = create_entity(auth, t, etype="Report", headers=bearer(op),
+                           status="open", email="jane@example.org")
+    assert r.status_code == 201, r.text
+    receiver.wait_for(p_ent, 1)
+    receiver.wait_for(p_op, 1)
+    # a change of the private attribute alone
+    r = requests.patch(auth.api + f"/entities/{eid}/attrs", headers=h(op, t),
+                       json={"email": {"type": "Property", "value": "john@example.org"}})
+    assert r.status_code == 204, r.text
+    receiver.wait_for(p_op, 2)
+    # then of a public one
+    r = requests.patch(auth.api + f"/entities/{eid}/attrs", headers=h(op, t),
+                       json={"status": {"type": "Property", "value": "closed"}})
+    assert r.status_code == 204, r.text
+    receiver.wait_for(p_ent, 2)
+    receiver.wait_for(p_op, 3)
+    receiver.quiet(p_ent, 1.0)
+    ent_recs = receiver.received(p_ent)
+    datas = [d for r in ent_recs for d in r["body"]["data"]]
+    assert len(datas) == 2, datas  # the creation and the status change, not the e-mail change
+    assert all("email" not in d for d in datas)
+    assert not any(b"example.org" in r["raw"] for r in ent_recs)
+    assert [d["status"]["value"] for d in datas] == ["open", "closed"]
+    op_datas = [d for r in receiver.received(p_op) for d in r["body"]["data"]]
+    assert any(d.get("email", {}).get("value") == "john@example.org" for d in op_datas)
