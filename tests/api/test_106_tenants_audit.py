@@ -642,3 +642,17 @@ def test_subscription_omits_private_attributes_and_their_changes(auth, receiver)
     assert [d["status"]["value"] for d in datas] == ["open", "closed"]
     op_datas = [d for r in receiver.received(p_op) for d in r["body"]["data"]]
     assert any(d.get("email", {}).get("value") == "john@example.org" for d in op_datas)
+
+
+def test_cli_refuses_a_key_or_user_of_a_bad_tenant_name(auth):
+    """The credentials' tenants follow the same rule as NGSILD-Tenant (auth/tenant.h)."""
+    import subprocess
+    from conftest import BIN
+    for bad in ("../etc", "a/b", "x" * 65):
+        r = subprocess.run([BIN, "key", "add", "--role", "operator", "--tenant", bad, "--data",
+                            auth.data_dir], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "plk_" not in r.stdout, (bad, r.stdout, r.stderr)
+        r = subprocess.run([BIN, "user", "add", "u" + uuid.uuid4().hex[:6], "--role", "operator",
+                            "--tenant", bad, "--data", auth.data_dir], input="pw-long-enough-1\n",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, (bad, r.stdout, r.stderr)
