@@ -34,17 +34,25 @@ static int expand_name(const struct pl_ctx *ctx, const char *name, const char *p
     return 0;
 }
 
-/* Expands an array of attribute names into a new JSON array of IRIs. `keep_core`: "id", "type"
- * and "scope" stay as they are (pick/omit). */
-static int expand_name_array(const struct pl_ctx *ctx, const json_t *v, const char *path,
-                             int keep_core, json_t **out, struct pl_err *err)
+/* The shape every list of names in a subscription has: a non-empty array. 0 or BadRequestData. */
+static int name_array_shape(const json_t *v, const char *path, struct pl_err *err)
 {
-    char p[96];
     if (!json_is_array(v))
         return pl_sub__bad(err, "%s: must be an array of attribute names, not %s", path,
                            pl_sub__jtype(v));
     if (json_array_size(v) == 0)
         return pl_sub__bad(err, "%s: an empty array is not allowed", path);
+    return 0;
+}
+
+/* Expands an array of attribute names into a new JSON array of IRIs. */
+static int expand_name_array(const struct pl_ctx *ctx, const json_t *v, const char *path,
+                             json_t **out, struct pl_err *err)
+{
+    char p[96];
+    int bad = name_array_shape(v, path, err);
+    if (bad)
+        return bad;
     json_t *a = json_array();
     size_t i;
     json_t *e;
@@ -56,10 +64,6 @@ static int expand_name_array(const struct pl_ctx *ctx, const json_t *v, const ch
             return pl_sub__bad(err, "%s: must be a string, not %s", p, pl_sub__jtype(e));
         }
         const char *n = json_string_value(e);
-        if (keep_core && (!strcmp(n, "id") || !strcmp(n, "type") || !strcmp(n, "scope"))) {
-            json_array_append(a, e);
-            continue;
-        }
         char *iri = NULL;
         int rc = expand_name(ctx, n, p, &iri, err);
         if (rc) {
@@ -79,15 +83,13 @@ static int expand_projection_array(const struct pl_ctx *ctx, const json_t *v, co
                                    json_t **out, struct pl_err *err)
 {
     char p[96];
-    if (!json_is_array(v))
-        return pl_sub__bad(err, "%s: must be an array of attribute names, not %s", path,
-                           pl_sub__jtype(v));
-    if (json_array_size(v) == 0)
-        return pl_sub__bad(err, "%s: an empty array is not allowed", path);
+    int rc = name_array_shape(v, path, err);
+    if (rc)
+        return rc;
     json_t *a = json_array();
     size_t i;
     json_t *e;
-    int rc = a ? 0 : pl_sub__nomem(err);
+    rc = a ? 0 : pl_sub__nomem(err);
     json_array_foreach(v, i, e)
     {
         if (rc)
@@ -255,7 +257,7 @@ static int expand_notification(const struct pl_ctx *ctx, const json_t *v, json_t
             continue;
         json_t *x = NULL;
         if (!strcmp(k, "attributes"))
-            rc = expand_name_array(ctx, m, "notification.attributes", 0, &x, err);
+            rc = expand_name_array(ctx, m, "notification.attributes", &x, err);
         else if (!strcmp(k, "pick") || !strcmp(k, "omit")) {
             char p[32];
             snprintf(p, sizeof p, "notification.%s", k);
@@ -303,7 +305,7 @@ static int expand_doc(const json_t *in, const struct pl_ctx *ctx, int partial, j
             if ((rc = expand_entities(ctx, m, &x, err)) == 0)
                 json_object_set_new(doc, k, x);
         } else if (!strcmp(k, "watchedAttributes")) {
-            if ((rc = expand_name_array(ctx, m, k, 0, &x, err)) == 0)
+            if ((rc = expand_name_array(ctx, m, k, &x, err)) == 0)
                 json_object_set_new(doc, k, x);
         } else if (!strcmp(k, "q")) {
             rc = expand_q(ctx, m, doc, err);

@@ -59,16 +59,11 @@ static json_t *name_iri(const struct pl_ctx *c, const char *iri)
     return json_string(iri);
 }
 
-static json_t *names_json(char *const *v, size_t n, name_fn fn, const struct pl_ctx *c,
-                          int keep_core)
+static json_t *names_json(char *const *v, size_t n, name_fn fn, const struct pl_ctx *c)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (keep_core && (!strcmp(v[i], "id") || !strcmp(v[i], "type") || !strcmp(v[i], "scope")))
-            json_array_append_new(a, json_string(v[i]));
-        else
-            json_array_append_new(a, fn(c, v[i]));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, fn(c, v[i]));
     return a;
 }
 
@@ -104,7 +99,7 @@ static json_t *notification_json(const struct pl_sub *s, name_fn fn, const struc
 {
     json_t *n = json_object();
     if (s->attrs)
-        json_object_set_new(n, "attributes", names_json(s->attrs, s->n_attrs, fn, c, 0));
+        json_object_set_new(n, "attributes", names_json(s->attrs, s->n_attrs, fn, c));
     if (s->pick_proj)
         json_object_set_new(n, "pick", projection_json(s->pick_proj, fn, c));
     if (s->omit_proj)
@@ -446,7 +441,7 @@ json_t *pl_sub_render(const struct pl_sub *s, const struct pl_ctx *ctx,
     }
     if (s->watched)
         json_object_set_new(d, "watchedAttributes",
-                            names_json(s->watched, s->n_watched, pl_sub__name_compact, ctx, 0));
+                            names_json(s->watched, s->n_watched, pl_sub__name_compact, ctx));
     if (s->dataset_ids)
         json_object_set_new(d, "datasetId", strv_json(s->dataset_ids, s->n_dataset_ids));
     /* 5.2.12: the default (attributeCreated, attributeUpdated) when the client set none */
